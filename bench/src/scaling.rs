@@ -1,0 +1,146 @@
+//! Pipeline scaling benchmark: webhook → worker → reply sent, with 1, 2 and 4 worker processes
+//! on PostgreSQL + Redis. Twilio and Mem0 are local stand-ins answering every call after a fixed
+//! 50 ms, so a job is latency-bound (Mem0 lookup + add + event poll + Twilio send ≈ 4 calls).
+//! Reports throughput, webhook-to-reply p50/p99 and each process's peak RSS.
+//!
+//!   cargo build --release --bins && target/release/mnemo-bench-scaling [messages per worker=400]
+//!
+//! Needs `TEST_DATABASE_URL` (or BENCH_PG, default postgres://postgres@127.0.0.1:5432/postgres)
+//! and `redis-server` on PATH. Run by `bench/scaling.sh`.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use mnemo_faults::*;
+
+const LATENCY: Duration = Duration::from_millis(50);
+const CONCURRENCY: usize = 16;
+
+#[tokio::main]
+async fn main() {
+    let per_worker: usize = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(400);
+    let admin = std::env::var("BENCH_PG")
+        .or_else(|_| std::env::var("TEST_DATABASE_URL"))
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let mut base_rate = None;
+    for workers in [1usize, 2, 4] {
+        let n = per_worker * workers;
+        let tmp =
+            std::env::temp_dir().join(format!("mnemo-scaling-{}", uuid::Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&tmp).unwrap();
+        let redis = Redis::start(&tmp);
+        let outside = Outside::start_with_latency(LATENCY).await;
+        let env: Vec<(String, String)> = [
+            ("REDIS_URL", redis.url.as_str()),
+            ("QUEUE_NAME", "bench:scaling"),
+            ("TWILIO_API_BASE", &outside.twilio.uri()),
+            ("MEM0_API_KEY", "m0-bench"),
+            ("MEM0_API_BASE", &outside.mem0.uri()),
+            ("WORKER_CONCURRENCY", &CONCURRENCY.to_string()),
+            ("RUST_LOG", "warn"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let mut stack = Stack::new(&format!("scaling-{workers}"), &admin, env).await;
+        stack.start_ingress().await;
+        for _ in 0..workers {
+            stack.start_worker();
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+
+        let hooks = signed_webhooks(&stack.base, n, 200);
+        let mut sent_at: HashMap<usize, Instant> = HashMap::new();
+        let http = reqwest::Client::new();
+        let url = format!("{}/webhook", stack.base);
+        let start = Instant::now();
+        // Post at a steady pace well above the ideal rate, so the workers are never starved.
+        {
+            use futures::StreamExt;
+            let results: Vec<(usize, Instant)> =
+                futures::stream::iter(hooks.into_iter().enumerate())
+                    .map(|(i, (_, sig, body))| {
+                        let http = http.clone();
+                        let url = url.clone();
+                        async move {
+                            let t = Instant::now();
+                            let r = http
+                                .post(&url)
+                                .header("content-type", "application/x-www-form-urlencoded")
+                                .header("x-twilio-signature", sig)
+                                .body(body)
+                                .send()
+                                .await;
+                            assert!(
+                                r.map(|r| r.status().is_success()).unwrap_or(false),
+                                "webhook refused"
+                            );
+                            (i, t)
+                        }
+                    })
+                    .buffer_unordered(32)
+                    .collect()
+                    .await;
+            sent_at.extend(results);
+        }
+        let deadline = Instant::now() + Duration::from_secs(600);
+        loop {
+            let got = outside.replies.lock().unwrap().len();
+            if got >= n || Instant::now() > deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let replies = outside.replies.lock().unwrap().clone();
+        let mut hist = Histogram::<u64>::new_with_bounds(1, 600_000, 3).unwrap();
+        let mut last = start;
+        for (body, at) in &replies {
+            if let Some(i) = note_index(body)
+                && let Some(t0) = sent_at.get(&i)
+            {
+                hist.record(at.duration_since(*t0).as_millis().max(1) as u64)
+                    .ok();
+                last = last.max(*at);
+            }
+        }
+        let elapsed = last.duration_since(start).as_secs_f64();
+        let rate = replies.len() as f64 / elapsed;
+        let ideal = (workers * CONCURRENCY) as f64 / (4.0 * LATENCY.as_secs_f64());
+        let speedup = base_rate.map(|b: f64| rate / b).unwrap_or(1.0);
+        if workers == 1 {
+            base_rate = Some(rate);
+        }
+        let rss = stack
+            .peak_rss_mib()
+            .into_iter()
+            .map(|(name, mb)| format!("{name} {mb:.1} MiB"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        println!(
+            "workers={workers} messages={n} replies={} in {elapsed:.1}s: {rate:.1} msg/s \
+             (latency-bound ideal {ideal:.0}/s, {:.0}%; ×{speedup:.2} vs 1 worker); \
+             webhook→reply p50 {} ms, p99 {} ms; peak RSS: {rss}",
+            replies.len(),
+            100.0 * rate / ideal,
+            hist.value_at_quantile(0.5),
+            hist.value_at_quantile(0.99),
+        );
+        drop(stack);
+        drop(redis);
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+}
+
+/// The message number in a reply ("… fault test note 12: water the plants …").
+fn note_index(body: &str) -> Option<usize> {
+    let at = body.find("note ")? + 5;
+    let digits: String = body[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    digits.parse().ok()
+}

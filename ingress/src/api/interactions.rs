@@ -1,0 +1,77 @@
+//! `/interactions/recent`: the latest messages in both directions, newest first.
+
+use mnemo_shared::db::stmt;
+use mnemo_shared::entities::interaction;
+use mnemo_shared::sea_orm::{EntityTrait, Value};
+use poem::web::Data;
+use poem_openapi::param::Query;
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+use uuid::Uuid;
+
+use super::auth::BearerAuth;
+use super::{
+    Interaction, RestTags, example_user, interaction_out, media_of, resolve_optional_user,
+};
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+#[derive(Debug, Clone, Object)]
+pub struct InteractionList {
+    /// Newest first, inbound and outbound.
+    pub items: Vec<Interaction>,
+}
+
+pub struct InteractionsApi;
+
+#[OpenApi(tag = "RestTags::Interactions")]
+impl InteractionsApi {
+    /// Recent interactions
+    ///
+    /// The latest messages, inbound and outbound, newest first (by `occurred_at`), with their
+    /// attachments. For one user, or everyone when `user` is omitted.
+    #[oai(
+        path = "/interactions/recent",
+        method = "get",
+        operation_id = "recent_interactions"
+    )]
+    async fn recent(
+        &self,
+        _auth: BearerAuth,
+        state: Data<&AppState>,
+        /// A user id or an E.164 number; all users when omitted.
+        #[oai(example = "example_user")]
+        user: Query<Option<String>>,
+        /// How many (1–100, default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u32>>,
+    ) -> Result<Json<InteractionList>, ApiError> {
+        let db = &state.db;
+        let user = resolve_optional_user(db, user.0.as_deref()).await?;
+        let limit = limit.0.unwrap_or(20) as i64;
+        let (sql, values): (&str, Vec<Value>) = match &user {
+            Some(u) => (
+                "SELECT * FROM interactions WHERE user_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2",
+                vec![u.id.into(), limit.into()],
+            ),
+            None => (
+                "SELECT * FROM interactions ORDER BY occurred_at DESC, id DESC LIMIT $1",
+                vec![limit.into()],
+            ),
+        };
+        let rows = interaction::Entity::find()
+            .from_raw_sql(stmt(db, sql, values))
+            .all(db)
+            .await?;
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let mut media = media_of(db, &ids).await?;
+        let items = rows
+            .into_iter()
+            .map(|r| {
+                let m = media.remove(&r.id).unwrap_or_default();
+                interaction_out(r, m)
+            })
+            .collect();
+        Ok(Json(InteractionList { items }))
+    }
+}

@@ -1,0 +1,874 @@
+//! `/memories`: create (text inline → 201, media queued for the worker → 202), semantic search,
+//! keyset-paginated listing from our database, read and delete.
+//!
+//! A text memory is written in ONE transaction (its source interaction, already `processed`,
+//! and the memory row), then indexed by the memory engine. A media memory is recorded exactly
+//! like a WhatsApp message (raw `MediaUrl0`/`MediaContentType0`; uploaded bytes as a `data:`
+//! URL, see `mnemo_shared::api_submission`) and the same `ProcessMessage` job is enqueued; a
+//! failed enqueue is left to the sweeper, as for the webhook.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::GeneralPurpose;
+use base64::engine::{DecodePaddingMode, GeneralPurposeConfig};
+use chrono::{DateTime, SubsecRound, Utc};
+use chrono_tz::Tz;
+use mnemo_shared::api_submission;
+use mnemo_shared::db::stmt;
+use mnemo_shared::entities::{interaction, memory, user};
+use mnemo_shared::jobs::ProcessMessage;
+use mnemo_shared::sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait, Value,
+};
+use poem::web::Data;
+use poem_openapi::param::{Header, Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::types::{Example, ParseFromJSON, ToJSON};
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use serde_json::json;
+use tracing::{info, warn};
+use uuid::Uuid;
+
+use super::auth::BearerAuth;
+use super::limited_json::LimitedJson;
+use super::range::{TimeRange, requested_range};
+use super::{
+    Interaction, Memory, RestTags, decode_cursor, encode_cursor, example_user, interaction_out,
+    media_of, memories_out, resolve_optional_user, resolve_user,
+};
+use crate::api::idempotency::{self, Begin};
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+pub const MAX_TEXT_CHARS: usize = 10_000;
+pub const MAX_LABELS: usize = 20;
+pub const MAX_LABEL_CHARS: usize = 64;
+pub const MAX_URL_CHARS: usize = 2048;
+/// Kinds a memory can have (`kind` filter of the listing).
+pub const KINDS: &[&str] = &["text", "image", "audio", "video", "document", "location"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum NewMemoryKind {
+    Text,
+    Image,
+    Audio,
+}
+
+impl NewMemoryKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            NewMemoryKind::Text => "text",
+            NewMemoryKind::Image => "image",
+            NewMemoryKind::Audio => "audio",
+        }
+    }
+}
+
+/// A memory to keep. `text` for a note; `media_url` or `media_base64` (with `content_type`) for
+/// a photo or voice note, whose `text` is then its caption.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct NewMemory {
+    /// The user: a user id or an E.164 number (`+14155550123`, `whatsapp:+14155550123`).
+    pub user: String,
+    pub kind: NewMemoryKind,
+    /// The note (kind `text`, required) or a caption (media).
+    #[oai(nullable)]
+    pub text: Option<String>,
+    /// An http(s) URL the worker downloads the media from.
+    #[oai(nullable)]
+    pub media_url: Option<String>,
+    /// The media bytes, base64 (standard alphabet; a `data:…;base64,` prefix is accepted).
+    #[oai(nullable)]
+    pub media_base64: Option<String>,
+    /// The media's MIME type (`image/…` for images, `audio/…` for audio); required with
+    /// `media_base64` unless the bytes are a recognisable JPEG/PNG/GIF/WebP/Ogg/MP3/WAV.
+    #[oai(nullable)]
+    pub content_type: Option<String>,
+    /// Free labels, e.g. `["food", "family"]` (at most 20, each 1–64 characters).
+    #[oai(nullable)]
+    pub labels: Option<Vec<String>>,
+    /// When it happened (RFC 3339); defaults to now.
+    #[oai(nullable)]
+    pub occurred_at: Option<DateTime<Utc>>,
+}
+
+impl Example for NewMemory {
+    fn example() -> Self {
+        NewMemory {
+            user: "+14155550123".into(),
+            kind: NewMemoryKind::Text,
+            text: Some("Dinner plan: pasta with Anna on Friday".into()),
+            media_url: None,
+            media_base64: None,
+            content_type: None,
+            labels: Some(vec!["food".into()]),
+            occurred_at: None,
+        }
+    }
+}
+
+/// A media memory accepted for processing by the worker.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct Queued {
+    pub interaction_id: Uuid,
+    /// `received`: the worker will store the media and create the memory.
+    pub status: String,
+}
+
+impl Example for Queued {
+    fn example() -> Self {
+        Queued {
+            interaction_id: Uuid::parse_str("019aa5c0-0000-7000-8000-000000000003")
+                .unwrap_or_default(),
+            status: "received".into(),
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum CreateResponse {
+    /// Stored (text): the memory.
+    #[oai(status = 201)]
+    Created(Json<Box<Memory>>),
+    /// Queued (media): the worker stores the media and creates the memory.
+    #[oai(status = 202)]
+    Accepted(Json<Queued>),
+}
+
+impl CreateResponse {
+    fn status(&self) -> u16 {
+        match self {
+            CreateResponse::Created(_) => 201,
+            CreateResponse::Accepted(_) => 202,
+        }
+    }
+
+    fn body(&self) -> String {
+        match self {
+            CreateResponse::Created(m) => m.0.to_json_string(),
+            CreateResponse::Accepted(q) => q.0.to_json_string(),
+        }
+    }
+
+    fn replay(status: u16, body: &str) -> Result<Self, ApiError> {
+        let value: serde_json::Value = serde_json::from_str(body)
+            .map_err(|e| ApiError::Internal(format!("stored response unreadable: {e}")))?;
+        fn unreadable<T: poem_openapi::types::Type>(
+            e: poem_openapi::types::ParseError<T>,
+        ) -> ApiError {
+            ApiError::Internal(format!("stored response unreadable: {}", e.into_message()))
+        }
+        Ok(match status {
+            201 => CreateResponse::Created(Json(Box::new(
+                Memory::parse_from_json(Some(value)).map_err(unreadable)?,
+            ))),
+            _ => CreateResponse::Accepted(Json(
+                Queued::parse_from_json(Some(value)).map_err(unreadable)?,
+            )),
+        })
+    }
+}
+
+/// One search match.
+#[derive(Debug, Clone, Object)]
+pub struct SearchHit {
+    /// Relevance, higher is better (engine-specific scale).
+    pub score: f64,
+    pub memory: Memory,
+    /// The message the memory came from (null if it was deleted).
+    #[oai(nullable)]
+    pub interaction: Option<Interaction>,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct SearchResult {
+    pub query: String,
+    /// The time range searched, when one was given.
+    #[oai(nullable)]
+    pub range: Option<TimeRange>,
+    pub items: Vec<SearchHit>,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct MemoryPage {
+    /// Newest first.
+    pub items: Vec<Memory>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    #[oai(nullable)]
+    pub next_cursor: Option<String>,
+}
+
+#[derive(ApiResponse)]
+pub enum DeleteResponse {
+    /// Deleted (from our database and from the memory engine).
+    #[oai(status = 204)]
+    Deleted,
+}
+
+pub struct MemoriesApi;
+
+fn user_zone(u: Option<&user::Model>, default: Tz) -> Tz {
+    u.and_then(|u| u.timezone.parse().ok()).unwrap_or(default)
+}
+
+fn now_micros() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+#[OpenApi(tag = "RestTags::Memories")]
+impl MemoriesApi {
+    /// Create a memory
+    ///
+    /// A text note is stored and indexed at once (`201` with the memory). A photo or voice note
+    /// (`media_url` or `media_base64`) is recorded and processed by the worker exactly like one
+    /// sent on WhatsApp (`202` with the interaction id). With an `Idempotency-Key`, a retry with
+    /// the same body returns the first response; the same key with another body is a `422`.
+    #[oai(path = "/memories", method = "post", operation_id = "create_memory")]
+    async fn create(
+        &self,
+        _auth: BearerAuth,
+        state: Data<&AppState>,
+        /// Makes retries safe: the first response is returned again for the same key and body.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
+        body: LimitedJson<NewMemory>,
+    ) -> Result<CreateResponse, ApiError> {
+        let Some(key) = idempotency_key.0 else {
+            return create_memory(&state, body.value).await;
+        };
+        idempotency::validate_key(&key)?;
+        let hash = idempotency::fingerprint(&body.document);
+        match idempotency::begin(&state.db, &key, &hash).await? {
+            Begin::Proceed => match create_memory(&state, body.value).await {
+                Ok(resp) => {
+                    idempotency::complete(&state.db, &key, resp.status(), &resp.body()).await?;
+                    Ok(resp)
+                }
+                Err(e) => {
+                    idempotency::release(&state.db, &key).await;
+                    Err(e)
+                }
+            },
+            Begin::Replay { status, body } => CreateResponse::replay(status, &body),
+            Begin::Mismatch => Err(ApiError::Unprocessable(
+                "this Idempotency-Key was used with a different request body".into(),
+            )),
+            Begin::InProgress => Err(ApiError::Conflict(
+                "a request with this Idempotency-Key is still in progress; retry shortly".into(),
+            )),
+        }
+    }
+
+    /// Search memories
+    ///
+    /// Ranked search over one user's memories (Mem0 or the local full-text engine), limited to
+    /// a time range when `range` (a phrase such as `last week`, in the user's zone) or
+    /// `start`/`end` is given, enriched from our database.
+    #[oai(path = "/memories", method = "get", operation_id = "search_memories")]
+    #[allow(clippy::too_many_arguments)]
+    async fn search(
+        &self,
+        _auth: BearerAuth,
+        state: Data<&AppState>,
+        /// A user id or an E.164 number.
+        #[oai(example = "super::example_user_path")]
+        user: Query<String>,
+        /// What to look for, in the user's words.
+        #[oai(example = "example_query")]
+        query: Query<String>,
+        /// A time phrase: `today`, `yesterday`, `this week`, `last week`, `this month`,
+        /// `last month`, `this year`, `last year`, `last N days|weeks|months`.
+        range: Query<Option<String>>,
+        /// Start of an explicit range (RFC 3339, inclusive).
+        start: Query<Option<DateTime<Utc>>>,
+        /// End of an explicit range (RFC 3339, exclusive).
+        end: Query<Option<DateTime<Utc>>>,
+        /// At most this many matches (1–50, default 10).
+        #[oai(validator(minimum(value = "1"), maximum(value = "50")))]
+        limit: Query<Option<u32>>,
+    ) -> Result<Json<SearchResult>, ApiError> {
+        let db = &state.db;
+        let user = resolve_user(db, &user.0).await?;
+        let q = query.0.trim().to_string();
+        if q.is_empty() {
+            return Err(ApiError::Unprocessable("`query` must not be empty".into()));
+        }
+        let tz = user_zone(Some(&user), state.settings.default_timezone);
+        let range = requested_range(range.0.as_deref(), start.0, end.0, tz, Utc::now())?;
+        let limit = limit.0.unwrap_or(10) as u64;
+        let hits = state
+            .engine
+            .search(
+                db,
+                user.id,
+                &q,
+                range.as_ref().map(TimeRange::bounds),
+                limit,
+            )
+            .await
+            .map_err(|e| {
+                warn!(error = %e, "memory search failed");
+                ApiError::Unavailable(format!("the memory engine is unavailable: {e}"))
+            })?;
+        let ids: Vec<Uuid> = hits.iter().map(|h| h.memory_id).collect();
+        let rows = memory::Entity::find()
+            .filter(memory::Column::Id.is_in(ids))
+            .filter(memory::Column::UserId.eq(user.id))
+            .all(db)
+            .await?;
+        let memories = memories_out(db, rows).await?;
+        let interaction_ids: Vec<Uuid> = memories.iter().filter_map(|m| m.interaction_id).collect();
+        let interactions = interaction::Entity::find()
+            .filter(interaction::Column::Id.is_in(interaction_ids.clone()))
+            .filter(interaction::Column::UserId.eq(user.id))
+            .all(db)
+            .await?;
+        let mut media = media_of(db, &interaction_ids).await?;
+        let mut items = Vec::with_capacity(hits.len());
+        for hit in hits {
+            let Some(memory) = memories.iter().find(|m| m.id == hit.memory_id).cloned() else {
+                continue;
+            };
+            let interaction = memory
+                .interaction_id
+                .and_then(|iid| interactions.iter().find(|i| i.id == iid).cloned())
+                .map(|i| {
+                    let m = media.remove(&i.id).unwrap_or_default();
+                    interaction_out(i, m)
+                });
+            items.push(SearchHit {
+                score: hit.score,
+                memory,
+                interaction,
+            });
+        }
+        Ok(Json(SearchResult {
+            query: q,
+            range,
+            items,
+        }))
+    }
+
+    /// List memories
+    ///
+    /// From our database, newest first (`occurred_at`, then id), with a keyset cursor: pages
+    /// neither skip nor repeat rows while new memories arrive. Optional filters: `user`, `kind`,
+    /// and a time range (`range` phrase or `start`/`end`).
+    #[oai(
+        path = "/memories/list",
+        method = "get",
+        operation_id = "list_memories"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn list(
+        &self,
+        _auth: BearerAuth,
+        state: Data<&AppState>,
+        /// A user id or an E.164 number; all users when omitted.
+        #[oai(example = "example_user")]
+        user: Query<Option<String>>,
+        /// `text`, `image`, `audio`, `video`, `document` or `location`.
+        kind: Query<Option<String>>,
+        /// A time phrase such as `last week` (in the user's zone).
+        range: Query<Option<String>>,
+        /// Start of an explicit range (RFC 3339, inclusive).
+        start: Query<Option<DateTime<Utc>>>,
+        /// End of an explicit range (RFC 3339, exclusive).
+        end: Query<Option<DateTime<Utc>>>,
+        /// Page size (1–100, default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u32>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+    ) -> Result<Json<MemoryPage>, ApiError> {
+        let db = &state.db;
+        let user = resolve_optional_user(db, user.0.as_deref()).await?;
+        if let Some(k) = kind.0.as_deref()
+            && !KINDS.contains(&k)
+        {
+            return Err(ApiError::Unprocessable(format!(
+                "`kind` must be one of {}",
+                KINDS.join(", ")
+            )));
+        }
+        let tz = user_zone(user.as_ref(), state.settings.default_timezone);
+        let range = requested_range(range.0.as_deref(), start.0, end.0, tz, Utc::now())?;
+        let after = cursor.0.as_deref().map(decode_cursor).transpose()?;
+        let limit = limit.0.unwrap_or(20) as usize;
+
+        let mut sql = String::from("SELECT * FROM memories WHERE 1 = 1");
+        let mut values: Vec<Value> = Vec::new();
+        let mut bind = |sql: &mut String, clause: &str, v: Vec<Value>| {
+            let mut clause = clause.to_string();
+            for (i, value) in v.into_iter().enumerate() {
+                values.push(value);
+                clause = clause.replace(&format!("?{i}"), &format!("${}", values.len()));
+            }
+            sql.push_str(&clause);
+        };
+        if let Some(u) = &user {
+            bind(&mut sql, " AND user_id = ?0", vec![u.id.into()]);
+        }
+        if let Some(k) = kind.0.as_deref() {
+            bind(&mut sql, " AND kind = ?0", vec![k.into()]);
+        }
+        if let Some(r) = &range {
+            bind(
+                &mut sql,
+                " AND occurred_at >= ?0 AND occurred_at < ?1",
+                vec![r.start.into(), r.end.into()],
+            );
+        }
+        if let Some((at, id)) = after {
+            bind(
+                &mut sql,
+                " AND (occurred_at, id) < (?0, ?1)",
+                vec![at.into(), id.into()],
+            );
+        }
+        bind(
+            &mut sql,
+            " ORDER BY occurred_at DESC, id DESC LIMIT ?0",
+            vec![((limit + 1) as i64).into()],
+        );
+        let mut rows = memory::Entity::find()
+            .from_raw_sql(stmt(db, &sql, values))
+            .all(db)
+            .await?;
+        let next_cursor = if rows.len() > limit {
+            rows.truncate(limit);
+            rows.last().map(|m| encode_cursor(m.occurred_at, m.id))
+        } else {
+            None
+        };
+        Ok(Json(MemoryPage {
+            items: memories_out(db, rows).await?,
+            next_cursor,
+        }))
+    }
+
+    /// Get a memory
+    #[oai(path = "/memories/:id", method = "get", operation_id = "get_memory")]
+    async fn get(
+        &self,
+        _auth: BearerAuth,
+        state: Data<&AppState>,
+        /// The memory id.
+        id: Path<Uuid>,
+        /// When given, the memory must belong to this user (a user id or an E.164 number).
+        user: Query<Option<String>>,
+    ) -> Result<Json<Memory>, ApiError> {
+        let m = find_memory(&state, id.0, user.0.as_deref()).await?;
+        let mut out = memories_out(&state.db, vec![m]).await?;
+        Ok(Json(out.remove(0)))
+    }
+
+    /// Delete a memory
+    ///
+    /// Removes it from the memory engine (Mem0) and from our database. The message it came
+    /// from stays in the interaction history.
+    #[oai(
+        path = "/memories/:id",
+        method = "delete",
+        operation_id = "delete_memory"
+    )]
+    async fn delete(
+        &self,
+        _auth: BearerAuth,
+        state: Data<&AppState>,
+        /// The memory id.
+        id: Path<Uuid>,
+        /// When given, the memory must belong to this user (a user id or an E.164 number).
+        user: Query<Option<String>>,
+    ) -> Result<DeleteResponse, ApiError> {
+        let m = find_memory(&state, id.0, user.0.as_deref()).await?;
+        state.engine.forget(&m).await.map_err(|e| {
+            warn!(memory_id = %m.id, error = %e, "memory engine delete failed");
+            ApiError::Unavailable(format!("the memory engine could not delete it: {e}"))
+        })?;
+        memory::Entity::delete_by_id(m.id).exec(&state.db).await?;
+        info!(memory_id = %m.id, "memory deleted through the API");
+        Ok(DeleteResponse::Deleted)
+    }
+}
+
+fn example_query() -> String {
+    "what did I plan for dinner".into()
+}
+
+async fn find_memory(
+    state: &AppState,
+    id: Uuid,
+    user: Option<&str>,
+) -> Result<memory::Model, ApiError> {
+    let owner = resolve_optional_user(&state.db, user).await?;
+    let mut q = memory::Entity::find_by_id(id);
+    if let Some(u) = &owner {
+        q = q.filter(memory::Column::UserId.eq(u.id));
+    }
+    q.one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no memory {id}")))
+}
+
+/// What a valid request asks for.
+struct Checked {
+    text: String,
+    labels: Vec<String>,
+    media: Option<(String, String)>,
+}
+
+fn check(req: &NewMemory, max_media_bytes: u64) -> Result<Checked, ApiError> {
+    let text = req.text.clone().unwrap_or_default();
+    if text.chars().count() > MAX_TEXT_CHARS {
+        return Err(ApiError::Unprocessable(format!(
+            "`text` is longer than {MAX_TEXT_CHARS} characters"
+        )));
+    }
+    let mut labels: Vec<String> = Vec::new();
+    for l in req.labels.iter().flatten() {
+        let l = l.trim();
+        if l.is_empty() || l.chars().count() > MAX_LABEL_CHARS || l.chars().any(char::is_control) {
+            return Err(ApiError::Unprocessable(format!(
+                "each label must be 1–{MAX_LABEL_CHARS} printable characters"
+            )));
+        }
+        if !labels.iter().any(|x| x == l) {
+            labels.push(l.to_string());
+        }
+    }
+    if labels.len() > MAX_LABELS {
+        return Err(ApiError::Unprocessable(format!(
+            "at most {MAX_LABELS} labels"
+        )));
+    }
+    let media = match (req.kind, &req.media_url, &req.media_base64) {
+        (NewMemoryKind::Text, None, None) => {
+            if text.trim().is_empty() {
+                return Err(ApiError::Unprocessable(
+                    "a text memory needs a non-empty `text`".into(),
+                ));
+            }
+            None
+        }
+        (NewMemoryKind::Text, _, _) => {
+            return Err(ApiError::Unprocessable(
+                "a text memory takes no media; use kind image or audio".into(),
+            ));
+        }
+        (_, Some(_), Some(_)) => {
+            return Err(ApiError::Unprocessable(
+                "give either `media_url` or `media_base64`, not both".into(),
+            ));
+        }
+        (_, None, None) => {
+            return Err(ApiError::Unprocessable(format!(
+                "a {} memory needs `media_url` or `media_base64`",
+                req.kind.as_str()
+            )));
+        }
+        (kind, Some(url), None) => {
+            let parsed = url::Url::parse(url).ok().filter(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.host_str().is_some()
+                    && url.len() <= MAX_URL_CHARS
+            });
+            if parsed.is_none() {
+                return Err(ApiError::Unprocessable(format!(
+                    "`media_url` must be an http(s) URL of at most {MAX_URL_CHARS} characters"
+                )));
+            }
+            let ct = match &req.content_type {
+                Some(ct) => checked_content_type(kind, ct)?,
+                None => default_content_type(kind).to_string(),
+            };
+            Some((url.clone(), ct))
+        }
+        (kind, None, Some(b64)) => {
+            let (declared, data) = match b64.trim().strip_prefix("data:") {
+                Some(rest) => {
+                    let (meta, data) = rest.split_once(',').ok_or_else(|| {
+                        ApiError::Unprocessable("`media_base64` is a malformed data: URL".into())
+                    })?;
+                    let meta = meta.strip_suffix(";base64").ok_or_else(|| {
+                        ApiError::Unprocessable("`media_base64` data: URL is not base64".into())
+                    })?;
+                    (Some(meta.to_string()).filter(|m| !m.is_empty()), data)
+                }
+                None => (None, b64.as_str()),
+            };
+            let cleaned: String = data.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+            if (cleaned.len() as u64) / 4 * 3 > max_media_bytes + 3 {
+                return Err(ApiError::PayloadTooLarge(max_media_bytes as usize));
+            }
+            let engine = GeneralPurpose::new(
+                &base64::alphabet::STANDARD,
+                GeneralPurposeConfig::new()
+                    .with_decode_padding_mode(DecodePaddingMode::Indifferent),
+            );
+            let bytes = engine.decode(cleaned.as_bytes()).map_err(|e| {
+                ApiError::Unprocessable(format!("`media_base64` is not valid base64: {e}"))
+            })?;
+            if bytes.is_empty() {
+                return Err(ApiError::Unprocessable("`media_base64` is empty".into()));
+            }
+            if bytes.len() as u64 > max_media_bytes {
+                return Err(ApiError::PayloadTooLarge(max_media_bytes as usize));
+            }
+            let ct = match req.content_type.clone().or(declared) {
+                Some(ct) => checked_content_type(kind, &ct)?,
+                None => sniff(&bytes)
+                    .filter(|ct| ct.starts_with(kind.as_str()))
+                    .ok_or_else(|| {
+                        ApiError::Unprocessable(
+                            "give `content_type` for these bytes (not a recognisable format)"
+                                .into(),
+                        )
+                    })?
+                    .to_string(),
+            };
+            Some((api_submission::data_url(&ct, &bytes), ct))
+        }
+    };
+    Ok(Checked {
+        text,
+        labels,
+        media,
+    })
+}
+
+fn default_content_type(kind: NewMemoryKind) -> &'static str {
+    match kind {
+        NewMemoryKind::Audio => "audio/ogg",
+        _ => "image/jpeg",
+    }
+}
+
+fn checked_content_type(kind: NewMemoryKind, ct: &str) -> Result<String, ApiError> {
+    let ct = ct.trim().to_ascii_lowercase();
+    let essence = ct.split(';').next().unwrap_or("").trim();
+    let (top, sub) = essence.split_once('/').unwrap_or(("", ""));
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b))
+    };
+    if top != kind.as_str() || !token(sub) || ct.len() > 127 {
+        return Err(ApiError::Unprocessable(format!(
+            "`content_type` must be an {}/… MIME type for a {} memory",
+            kind.as_str(),
+            kind.as_str()
+        )));
+    }
+    Ok(ct)
+}
+
+/// The type of a few common formats from their first bytes.
+fn sniff(b: &[u8]) -> Option<&'static str> {
+    Some(match b {
+        [0xFF, 0xD8, 0xFF, ..] => "image/jpeg",
+        [0x89, b'P', b'N', b'G', ..] => "image/png",
+        [b'G', b'I', b'F', b'8', ..] => "image/gif",
+        [
+            b'R',
+            b'I',
+            b'F',
+            b'F',
+            _,
+            _,
+            _,
+            _,
+            b'W',
+            b'E',
+            b'B',
+            b'P',
+            ..,
+        ] => "image/webp",
+        [
+            b'R',
+            b'I',
+            b'F',
+            b'F',
+            _,
+            _,
+            _,
+            _,
+            b'W',
+            b'A',
+            b'V',
+            b'E',
+            ..,
+        ] => "audio/wav",
+        [b'O', b'g', b'g', b'S', ..] => "audio/ogg",
+        [b'I', b'D', b'3', ..] | [0xFF, 0xFB, ..] => "audio/mpeg",
+        _ => return None,
+    })
+}
+
+async fn create_memory(state: &AppState, req: NewMemory) -> Result<CreateResponse, ApiError> {
+    let c = check(&req, state.settings.max_media_bytes)?;
+    let db = &state.db;
+    let user = resolve_user(db, &req.user).await?;
+    let now = now_micros();
+    let occurred_at = req.occurred_at.map(|t| t.trunc_subsecs(6)).unwrap_or(now);
+    let interaction_id = Uuid::now_v7();
+    let message_sid = api_submission::message_sid(interaction_id);
+    let mut raw = json!({
+        api_submission::SOURCE_KEY: api_submission::SOURCE_API,
+        "Body": c.text,
+        api_submission::LABELS_KEY: c.labels,
+    });
+
+    let Some((media_url, content_type)) = c.media else {
+        let memory_id = Uuid::now_v7();
+        let txn = db.begin().await?;
+        txn.execute_raw(stmt(
+            &txn,
+            "INSERT INTO interactions (id, user_id, message_sid, direction, kind, body, status, attempts, raw, \
+             occurred_at, created_at, updated_at, processed_at) \
+             VALUES ($1, $2, $3, 'inbound', 'text', $4, 'processed', 0, $5, $6, $7, $7, $7)",
+            vec![
+                interaction_id.into(),
+                user.id.into(),
+                message_sid.into(),
+                c.text.clone().into(),
+                Value::Json(Some(Box::new(raw))),
+                occurred_at.into(),
+                now.into(),
+            ],
+        ))
+        .await?;
+        txn.execute_raw(stmt(
+            &txn,
+            "INSERT INTO memories (id, user_id, interaction_id, kind, text, labels, occurred_at, created_at, engine) \
+             VALUES ($1, $2, $3, 'text', $4, $5, $6, $7, $8)",
+            vec![
+                memory_id.into(),
+                user.id.into(),
+                interaction_id.into(),
+                c.text.clone().into(),
+                Value::Json(Some(Box::new(json!(c.labels)))),
+                occurred_at.into(),
+                now.into(),
+                state.engine.name().into(),
+            ],
+        ))
+        .await?;
+        txn.commit().await?;
+        let mem = memory::Entity::find_by_id(memory_id)
+            .one(db)
+            .await?
+            .ok_or_else(|| ApiError::Internal("memory vanished".into()))?;
+        if let Err(e) = state.engine.index(db, &mem, None).await {
+            // Our row is the source of truth; listing and the local engine already see it.
+            warn!(memory_id = %memory_id, error = %e, "memory stored but not indexed by the engine");
+        }
+        let mem = memory::Entity::find_by_id(memory_id)
+            .one(db)
+            .await?
+            .unwrap_or(mem);
+        info!(memory_id = %memory_id, "text memory created through the API");
+        let mut out = memories_out(db, vec![mem]).await?;
+        return Ok(CreateResponse::Created(Json(Box::new(out.remove(0)))));
+    };
+
+    raw["NumMedia"] = json!("1");
+    raw["MediaUrl0"] = json!(media_url);
+    raw["MediaContentType0"] = json!(content_type);
+    db.execute_raw(stmt(
+        db,
+        "INSERT INTO interactions (id, user_id, message_sid, direction, kind, body, status, attempts, raw, \
+         occurred_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, 'inbound', $4, $5, 'received', 0, $6, $7, $8, $8)",
+        vec![
+            interaction_id.into(),
+            user.id.into(),
+            message_sid.clone().into(),
+            req.kind.as_str().into(),
+            c.text.into(),
+            Value::Json(Some(Box::new(raw))),
+            occurred_at.into(),
+            now.into(),
+        ],
+    ))
+    .await?;
+    let job = ProcessMessage {
+        interaction_id,
+        message_sid: message_sid.clone(),
+    };
+    if let Err(e) = state.queue.push(job, &message_sid).await {
+        warn!(%message_sid, error = %e, "enqueue failed; left to the sweeper");
+    } else {
+        info!(%message_sid, kind = req.kind.as_str(), "media memory queued through the API");
+    }
+    Ok(CreateResponse::Accepted(Json(Queued {
+        interaction_id,
+        status: "received".into(),
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(kind: NewMemoryKind) -> NewMemory {
+        NewMemory {
+            user: "+14155550123".into(),
+            kind,
+            text: None,
+            media_url: None,
+            media_base64: None,
+            content_type: None,
+            labels: None,
+            occurred_at: None,
+        }
+    }
+
+    #[test]
+    fn validation() {
+        let mut r = req(NewMemoryKind::Text);
+        assert!(check(&r, 100).is_err());
+        r.text = Some("note".into());
+        r.labels = Some(vec![" a ".into(), "a".into(), "b".into()]);
+        let c = check(&r, 100).unwrap();
+        assert_eq!(c.labels, vec!["a", "b"]);
+        r.labels = Some(vec!["".into()]);
+        assert!(check(&r, 100).is_err());
+        r.labels = Some((0..21).map(|i| i.to_string()).collect());
+        assert!(check(&r, 100).is_err());
+        r.labels = None;
+        r.media_url = Some("https://x.test/a.jpg".into());
+        assert!(check(&r, 100).is_err());
+
+        let mut r = req(NewMemoryKind::Image);
+        assert!(check(&r, 100).is_err());
+        r.media_url = Some("ftp://x.test/a".into());
+        assert!(check(&r, 100).is_err());
+        r.media_url = Some("https://x.test/a.jpg".into());
+        assert_eq!(check(&r, 100).unwrap().media.unwrap().1, "image/jpeg");
+        r.content_type = Some("audio/ogg".into());
+        assert!(check(&r, 100).is_err());
+
+        let mut r = req(NewMemoryKind::Image);
+        r.media_base64 = Some("not base64!".into());
+        assert!(matches!(check(&r, 100), Err(ApiError::Unprocessable(_))));
+        r.media_base64 =
+            Some(base64::engine::general_purpose::STANDARD.encode([0xFF, 0xD8, 0xFF, 0xE0]));
+        let (url, ct) = check(&r, 100).unwrap().media.unwrap();
+        assert_eq!(ct, "image/jpeg");
+        assert_eq!(
+            api_submission::decode_data_url(&url).unwrap().1,
+            vec![0xFF, 0xD8, 0xFF, 0xE0]
+        );
+        assert!(matches!(check(&r, 3), Err(ApiError::PayloadTooLarge(3))));
+        r.media_base64 = Some(base64::engine::general_purpose::STANDARD.encode(b"plain bytes"));
+        assert!(check(&r, 100).is_err());
+        r.content_type = Some("image/heic".into());
+        assert_eq!(check(&r, 100).unwrap().media.unwrap().1, "image/heic");
+        r.media_base64 = Some("data:image/png;base64,iVBORw0KGgo=".into());
+        r.content_type = None;
+        assert_eq!(check(&r, 100).unwrap().media.unwrap().1, "image/png");
+    }
+}

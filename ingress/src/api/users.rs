@@ -1,0 +1,142 @@
+//! `/users` and `/users/{id}`: the people who talk to mnemo.
+
+use chrono::{DateTime, Utc};
+use mnemo_shared::db::stmt;
+use mnemo_shared::entities::user;
+use mnemo_shared::sea_orm::{ConnectionTrait, EntityTrait, Value};
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+use uuid::Uuid;
+
+use super::auth::BearerAuth;
+use super::{RestTags, decode_cursor, encode_cursor, resolve_user};
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+#[derive(Debug, Clone, Object)]
+pub struct User {
+    pub id: Uuid,
+    /// E.164.
+    pub phone: String,
+    #[oai(nullable)]
+    pub wa_id: Option<String>,
+    #[oai(nullable)]
+    pub display_name: Option<String>,
+    /// IANA zone used for time phrases.
+    pub timezone: String,
+    pub created_at: DateTime<Utc>,
+    #[oai(nullable)]
+    pub last_inbound_at: Option<DateTime<Utc>>,
+}
+
+impl From<user::Model> for User {
+    fn from(u: user::Model) -> Self {
+        User {
+            id: u.id,
+            phone: u.phone,
+            wa_id: u.wa_id,
+            display_name: u.display_name,
+            timezone: u.timezone,
+            created_at: u.created_at,
+            last_inbound_at: u.last_inbound_at,
+        }
+    }
+}
+
+/// A user with their totals.
+#[derive(Debug, Clone, Object)]
+pub struct UserDetail {
+    #[oai(flatten)]
+    pub user: User,
+    pub interactions: i64,
+    pub memories: i64,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct UserPage {
+    /// Newest first.
+    pub items: Vec<User>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    #[oai(nullable)]
+    pub next_cursor: Option<String>,
+}
+
+pub struct UsersApi;
+
+#[OpenApi(tag = "RestTags::Users")]
+impl UsersApi {
+    /// List users
+    ///
+    /// Newest first, with a keyset cursor.
+    #[oai(path = "/users", method = "get", operation_id = "list_users")]
+    async fn list(
+        &self,
+        _auth: BearerAuth,
+        state: Data<&AppState>,
+        /// Page size (1–200, default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
+        limit: Query<Option<u32>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+    ) -> Result<Json<UserPage>, ApiError> {
+        let db = &state.db;
+        let limit = limit.0.unwrap_or(50) as usize;
+        let after = cursor.0.as_deref().map(decode_cursor).transpose()?;
+        let (sql, values): (&str, Vec<Value>) = match after {
+            Some((at, id)) => (
+                "SELECT * FROM users WHERE (created_at, id) < ($1, $2) ORDER BY created_at DESC, id DESC LIMIT $3",
+                vec![at.into(), id.into(), ((limit + 1) as i64).into()],
+            ),
+            None => (
+                "SELECT * FROM users ORDER BY created_at DESC, id DESC LIMIT $1",
+                vec![((limit + 1) as i64).into()],
+            ),
+        };
+        let mut rows = user::Entity::find()
+            .from_raw_sql(stmt(db, sql, values))
+            .all(db)
+            .await?;
+        let next_cursor = if rows.len() > limit {
+            rows.truncate(limit);
+            rows.last().map(|u| encode_cursor(u.created_at, u.id))
+        } else {
+            None
+        };
+        Ok(Json(UserPage {
+            items: rows.into_iter().map(User::from).collect(),
+            next_cursor,
+        }))
+    }
+
+    /// Get a user
+    ///
+    /// By user id or E.164 number, with their interaction and memory totals.
+    #[oai(path = "/users/:id", method = "get", operation_id = "get_user")]
+    async fn get(
+        &self,
+        _auth: BearerAuth,
+        state: Data<&AppState>,
+        /// A user id or an E.164 number.
+        #[oai(example = "super::example_user_path")]
+        id: Path<String>,
+    ) -> Result<Json<UserDetail>, ApiError> {
+        let db = &state.db;
+        let u = resolve_user(db, &id.0).await?;
+        let row = db
+            .query_one_raw(stmt(
+                db,
+                "SELECT (SELECT COUNT(*) FROM interactions WHERE user_id = $1) AS interactions, \
+                 (SELECT COUNT(*) FROM memories WHERE user_id = $1) AS memories",
+                vec![u.id.into()],
+            ))
+            .await?
+            .ok_or_else(|| ApiError::Internal("no totals row".into()))?;
+        Ok(Json(UserDetail {
+            interactions: row.try_get("", "interactions")?,
+            memories: row.try_get("", "memories")?,
+            user: u.into(),
+        }))
+    }
+}

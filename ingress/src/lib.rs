@@ -1,0 +1,168 @@
+//! The ingress: Twilio webhooks, the REST API (poem-openapi, documented at `/docs`) and, in
+//! embedded mode, the worker in the same process.
+
+pub mod api;
+pub mod console;
+pub mod media;
+pub mod problem;
+pub mod reminders_api;
+pub mod state;
+pub mod status_callback;
+pub mod system;
+pub mod webhook;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use mnemo_shared::config::Settings;
+use mnemo_shared::pipeline::Pipeline;
+use mnemo_shared::queue::JobQueue;
+use poem::endpoint::make_sync;
+use poem::listener::{Acceptor, TcpAcceptor};
+use poem::middleware::Tracing;
+use poem::web::Html;
+use poem::{Endpoint, EndpointExt, Response, Route, Server, get, post};
+use poem_openapi::OpenApiService;
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+pub use state::AppState;
+
+/// Builds every route of the ingress.
+pub fn app(state: AppState) -> impl poem::Endpoint {
+    let api = OpenApiService::new(api::apis(), "mnemo", env!("CARGO_PKG_VERSION")).description(
+        "WhatsApp memory assistant: webhooks, memories, search and analytics. Every error is \
+         `application/problem+json` `{type, title, status, detail}`. With `API_TOKEN` set, the \
+         REST endpoints need `Authorization: Bearer <API_TOKEN>`.",
+    );
+    let generated = api.spec();
+    let spec = api::docs::document(&generated);
+    let allowed = Arc::new(api::docs::AllowedMethods::from_document(&spec));
+    // The Swagger UI page embeds the document: swap in the one with the webhook.
+    let ui = api.swagger_ui_html().replacen(&generated, &spec, 1);
+    let docs = Route::new().at("/", make_sync(move |_| Html(ui.clone())));
+    let spec = make_sync(move |_| {
+        Response::builder()
+            .content_type("application/json; charset=utf-8")
+            .body(spec.clone())
+    });
+    let mut routes = Route::new();
+    if state.settings.console_enabled {
+        routes = routes.nest("/console", console::routes());
+    }
+    routes
+        .at(
+            "/webhook",
+            post(webhook::receive)
+                .get(webhook::probe)
+                .head(webhook::probe),
+        )
+        .at("/webhook/status", post(status_callback::receive))
+        .at("/metrics", get(metrics_text))
+        .at("/media/:sha256", get(media::serve).head(media::serve))
+        .nest("/docs", docs)
+        .at("/openapi.json", spec)
+        .nest("/", api)
+        .catch_all_error(problem::catch_all)
+        .around(move |ep, req| {
+            let allowed = allowed.clone();
+            async move {
+                let path = req.uri().path().to_string();
+                let mut res = ep.call(req).await?;
+                // RFC 9110: a 405 names the methods the resource supports.
+                if res.status() == poem::http::StatusCode::METHOD_NOT_ALLOWED
+                    && let Some(methods) = allowed.for_path(&path)
+                    && let Ok(v) = poem::http::HeaderValue::from_str(methods)
+                {
+                    res.headers_mut().insert(poem::http::header::ALLOW, v);
+                }
+                Ok(res)
+            }
+        })
+        .with(Tracing)
+        .data(state)
+}
+
+/// `GET /metrics`: Prometheus text for this process (and its embedded worker).
+#[poem::handler]
+async fn metrics_text(state: poem::web::Data<&AppState>) -> poem::Response {
+    mnemo_shared::monitoring::record_queue_depth(&state.db).await;
+    poem::Response::builder()
+        .content_type("text/plain; version=0.0.4")
+        .body(mnemo_shared::monitoring::render())
+}
+
+/// Connects the database and queue (migrating SQLite), ready to serve.
+pub async fn prepare(
+    settings: Arc<Settings>,
+) -> Result<AppState, Box<dyn std::error::Error + Send + Sync>> {
+    let db = mnemo_shared::db::connect(&settings).await?;
+    if settings.is_sqlite() {
+        mnemo_migration::migrate_up(&db).await?;
+    }
+    let queue = JobQueue::connect(&settings, &db).await?;
+    let engine = Pipeline::new(db.clone(), settings.clone()).engine;
+    Ok(AppState {
+        db,
+        queue,
+        media: mnemo_shared::media::MediaStore::from_settings(&settings),
+        settings,
+        engine,
+    })
+}
+
+/// Serves on an already-bound listener until `shutdown` flips to true, running the embedded
+/// worker alongside when configured. Returns once both have stopped.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let settings = state.settings.clone();
+    mnemo_shared::monitoring::handle();
+    if settings.api_token.is_none() {
+        warn!(
+            "API_TOKEN not set: the REST API is OPEN to anyone who can reach {}",
+            settings.bind_addr
+        );
+    } else {
+        info!("REST API requires Authorization: Bearer <API_TOKEN>");
+    }
+    if settings.twilio.is_none() {
+        warn!(
+            "TWILIO_* not set: signature checks are OFF and replies are dry-run (stored, not sent)"
+        );
+    }
+    let worker = if settings.embedded_worker {
+        let pipeline = Pipeline::new(state.db.clone(), settings.clone());
+        let queue = state.queue.clone();
+        let mut rx = shutdown.clone();
+        Some(tokio::spawn(async move {
+            let stop = async move {
+                let _ = rx.wait_for(|s| *s).await;
+            };
+            if let Err(e) = mnemo_worker::run(pipeline, queue, stop).await {
+                tracing::error!(error = %e, "embedded worker stopped");
+            }
+        }))
+    } else {
+        None
+    };
+    let acceptor = TcpAcceptor::from_tokio(listener)?;
+    let addr = acceptor.local_addr();
+    info!(addr = ?addr.first(), public = %settings.public_base_url, "ingress listening");
+    let mut rx = shutdown.clone();
+    let result = Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(
+            app(state),
+            async move {
+                let _ = rx.wait_for(|s| *s).await;
+            },
+            Some(Duration::from_secs(10)),
+        )
+        .await;
+    if let Some(w) = worker {
+        let _ = w.await;
+    }
+    result
+}

@@ -1,0 +1,21 @@
+//! What every request handler shares.
+
+use std::sync::Arc;
+
+use mnemo_shared::config::Settings;
+use mnemo_shared::media::MediaStore;
+use mnemo_shared::memory::MemoryEngine;
+use mnemo_shared::queue::JobQueue;
+use mnemo_shared::sea_orm::DatabaseConnection;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub queue: JobQueue,
+    pub settings: Arc<Settings>,
+    /// The memory engine the REST API searches and indexes with (the worker's own is built
+    /// from the same settings).
+    pub engine: MemoryEngine,
+    /// The media store: `media.signed_url(sha256, content_type)` for links in responses.
+    pub media: MediaStore,
+}

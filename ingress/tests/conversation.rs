@@ -1,0 +1,806 @@
+//! The conversation end to end through the signed webhook: every command, questions with and
+//! without time phrases, on both memory engines (local full-text search; Mem0 as a wiremock
+//! server that ranks the seeded memories by keyword and records the filters it was sent).
+//! Memories with times in the past are inserted directly with a chosen `occurred_at`.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Datelike, Days, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
+use common::*;
+use mnemo_shared::entities::{interaction, user};
+use mnemo_shared::jobs::ProcessMessage;
+use mnemo_shared::sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement, Value,
+};
+use serde_json::{Value as Json, json};
+use uuid::Uuid;
+use wiremock::matchers::{body_string_contains, method, path, path_regex};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+const FROM: &str = "whatsapp:+14155550123";
+
+/// Asia/Kolkata has no DST: a fixed +05:30 computes its local days exactly.
+fn ist() -> FixedOffset {
+    FixedOffset::east_opt(5 * 3600 + 1800).unwrap()
+}
+
+fn ist_today() -> NaiveDate {
+    Utc::now().with_timezone(&ist()).date_naive()
+}
+
+/// `date` at `h:m` in Kolkata, as UTC.
+fn ist_at(date: NaiveDate, h: u32, m: u32) -> DateTime<Utc> {
+    ist()
+        .from_local_datetime(&date.and_time(NaiveTime::from_hms_opt(h, m, 0).unwrap()))
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// "Tue 12 Nov, 09:14" for a Kolkata wall time.
+fn shown(date: NaiveDate, h: u32, m: u32) -> String {
+    format!("{}, {h:02}:{m:02}", date.format("%a %-d %b"))
+}
+
+struct Chat {
+    app: TestApp,
+    mem0: bool,
+    /// (memory id, mem0 id, text) of the seeded memories, which the Mem0 stand-in searches.
+    seeded: Arc<Mutex<Vec<(Uuid, String, String)>>>,
+}
+
+impl Chat {
+    async fn start(mem0: bool) -> Chat {
+        Self::start_with(mem0, Vec::new()).await
+    }
+
+    async fn start_with(mem0: bool, extra: Vec<(&'static str, String)>) -> Chat {
+        let app = TestApp::spawn_with(Options {
+            mem0,
+            extra,
+            ..Default::default()
+        })
+        .await;
+        app.twilio_accepts_messages().await;
+        let seeded: Arc<Mutex<Vec<(Uuid, String, String)>>> = Arc::default();
+        if mem0 {
+            let memories = seeded.clone();
+            Mock::given(method("POST"))
+                .and(path("/v3/memories/search/"))
+                .respond_with(move |req: &Request| {
+                    let body: Json = serde_json::from_slice(&req.body).unwrap();
+                    let terms = mnemo_shared::memory::local::terms(body["query"].as_str().unwrap());
+                    let results: Vec<Json> = memories
+                        .lock()
+                        .unwrap()
+                        .iter()
+                        .filter_map(|(id, mem0_id, text)| {
+                            let lower = text.to_lowercase();
+                            let hits = terms.iter().filter(|t| lower.contains(t.as_str())).count();
+                            (hits > 0).then(|| {
+                                json!({
+                                    "id": mem0_id,
+                                    "memory": text,
+                                    "score": hits as f64 / terms.len() as f64,
+                                    "metadata": {"memory_id": id.to_string()},
+                                })
+                            })
+                        })
+                        .collect();
+                    ResponseTemplate::new(200).set_body_json(json!({"results": results}))
+                })
+                .mount(&app.mem0)
+                .await;
+            Mock::given(method("DELETE"))
+                .and(path_regex(r"^/v1/memories/[^/]+/$"))
+                .respond_with(
+                    ResponseTemplate::new(200)
+                        .set_body_json(json!({"message": "Memory deleted successfully!"})),
+                )
+                .mount(&app.mem0)
+                .await;
+        }
+        Chat { app, mem0, seeded }
+    }
+
+    /// Sends `text` through the webhook and returns the reply mnemo recorded and sent.
+    async fn say(&self, text: &str) -> String {
+        let sid = new_sid();
+        self.send(&sid, text).await;
+        self.reply_to(&sid).await
+    }
+
+    /// Sends `text` as message `sid` and waits until its reply went out. The wait is generous:
+    /// under parallel load apalis-redis sometimes wakes a worker only at its 30 s heartbeat.
+    async fn send(&self, sid: &str, text: &str) {
+        let sent =
+            "SELECT COUNT(*) FROM interactions WHERE direction = 'outbound' AND status = 'sent'";
+        let before = self.app.count(sent).await;
+        let res = self.app.post_webhook(&text_message(sid, FROM, text)).await;
+        assert_eq!(res.status(), 200);
+        let started = std::time::Instant::now();
+        while self.app.count(sent).await < before + 1 {
+            if started.elapsed() > std::time::Duration::from_secs(45) {
+                let inbound = self
+                    .app
+                    .scalar(&format!(
+                        "SELECT status || ' ' || attempts || ' ' || COALESCE(error, '') FROM interactions WHERE message_sid = '{sid}'"
+                    ))
+                    .await;
+                panic!("no reply to {text:?} after 45 s; inbound: {inbound:?}");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+    }
+
+    async fn reply_to(&self, sid: &str) -> String {
+        self.app
+            .scalar(&format!(
+                "SELECT o.body FROM interactions o JOIN interactions i ON o.reply_to = i.id \
+                 WHERE i.message_sid = '{sid}' AND o.purpose = 'reply'"
+            ))
+            .await
+            .expect("a reply")
+    }
+
+    async fn user(&self) -> user::Model {
+        user::Entity::find()
+            .one(&self.app.db)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    /// A memory the user sent at `at` (its interaction included), as the pipeline would store it.
+    async fn seed(&self, kind: &str, text: &str, at: DateTime<Utc>, labels: &[&str]) -> Uuid {
+        let user_id = self.user().await.id;
+        let interaction_id = Uuid::now_v7();
+        let memory_id = Uuid::now_v7();
+        let mem0_id = format!("m0-{}", memory_id.simple());
+        let db = &self.app.db;
+        let backend = db.get_database_backend();
+        db.execute_raw(Statement::from_sql_and_values(
+            backend,
+            "INSERT INTO interactions (id, user_id, message_sid, direction, kind, body, status, attempts, occurred_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, 'inbound', $4, $5, 'processed', 1, $6, $6, $6)",
+            [
+                interaction_id.into(),
+                user_id.into(),
+                new_sid().into(),
+                kind.into(),
+                text.into(),
+                at.into(),
+            ],
+        ))
+        .await
+        .unwrap();
+        db.execute_raw(Statement::from_sql_and_values(
+            backend,
+            "INSERT INTO memories (id, user_id, interaction_id, kind, text, labels, occurred_at, created_at, engine, mem0_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9)",
+            [
+                memory_id.into(),
+                user_id.into(),
+                interaction_id.into(),
+                kind.into(),
+                text.into(),
+                Value::Json(Some(Box::new(json!(labels)))),
+                at.into(),
+                if self.mem0 { "mem0" } else { "local" }.into(),
+                Value::String(self.mem0.then(|| mem0_id.clone())),
+            ],
+        ))
+        .await
+        .unwrap();
+        self.seeded
+            .lock()
+            .unwrap()
+            .push((memory_id, mem0_id, text.to_string()));
+        memory_id
+    }
+
+    async fn memories(&self) -> i64 {
+        self.app.count("SELECT COUNT(*) FROM memories").await
+    }
+
+    async fn mem0_requests(&self, method_name: &str, p: &str) -> Vec<Request> {
+        self.app
+            .mem0
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| r.method.as_str() == method_name && r.url.path().starts_with(p))
+            .collect()
+    }
+}
+
+// ----------------------------------------------------------------------------------------------
+
+async fn help_tz_stats_and_unknown(mem0: bool) {
+    let c = Chat::start(mem0).await;
+    // The first reply says in two lines what mnemo does and that /help exists.
+    let first = c.say(" /HELP ").await;
+    let mut lines = first.lines();
+    assert!(
+        lines.next().unwrap().contains("your memory on WhatsApp"),
+        "{first}"
+    );
+    assert!(lines.next().unwrap().contains("/help"), "{first}");
+    assert!(
+        first.contains("*/list*") && first.contains("*/forget*"),
+        "{first}"
+    );
+    // Later replies don't repeat the welcome.
+    let unknown = c.say("/frobnicate now").await;
+    assert!(
+        unknown.starts_with("I don't know */frobnicate*"),
+        "{unknown}"
+    );
+    assert!(
+        unknown.contains("*/search*"),
+        "unknown commands get help: {unknown}"
+    );
+    assert!(!unknown.contains("your memory on WhatsApp"));
+
+    // /tz shows the zone inferred from the number, then sets a valid one (aliases accepted).
+    let tz = c.say("/tz").await;
+    assert!(tz.contains("*America/Los_Angeles*"), "{tz}");
+    let set = c.say("/ TZ   asia/calcutta").await;
+    assert!(
+        set.contains("Time zone set to *Asia/Kolkata*") && set.contains("UTC+05:30"),
+        "{set}"
+    );
+    assert_eq!(c.user().await.timezone, "Asia/Kolkata");
+    let bad = c.say("/tz Mars/Olympus").await;
+    assert!(
+        bad.contains("I don't know the time zone “Mars/Olympus”"),
+        "{bad}"
+    );
+    assert_eq!(c.user().await.timezone, "Asia/Kolkata");
+
+    // /stats counts by kind.
+    let empty = c.say("/stats").await;
+    assert!(empty.contains("no memories yet"), "{empty}");
+    let day = ist_today() - Days::new(3);
+    c.seed("text", "gate code 4411", ist_at(day, 9, 0), &[])
+        .await;
+    c.seed("text", "wifi is sunflower42", ist_at(day, 10, 0), &[])
+        .await;
+    c.seed("image", "whiteboard", ist_at(day, 11, 0), &[]).await;
+    c.seed("audio", "call the bank", ist_at(day, 12, 0), &[])
+        .await;
+    let stats = c.say("/stats").await;
+    assert!(stats.contains("*4* memories"), "{stats}");
+    assert!(stats.contains("📝 note: 2"), "{stats}");
+    assert!(
+        stats.contains("📷 photo: 1") && stats.contains("🎙 voice note: 1"),
+        "{stats}"
+    );
+    assert!(
+        stats.contains(&format!("Since {}", shown(day, 9, 0))),
+        "{stats}"
+    );
+    // None of these were stored as memories.
+    assert_eq!(c.memories().await, 4);
+}
+
+#[tokio::test]
+async fn help_tz_stats_and_unknown_local() {
+    help_tz_stats_and_unknown(false).await;
+}
+
+#[tokio::test]
+async fn help_tz_stats_and_unknown_mem0() {
+    help_tz_stats_and_unknown(true).await;
+}
+
+async fn list_pages_filters_and_forget(mem0: bool) {
+    let c = Chat::start(mem0).await;
+    c.say("/tz Asia/Kolkata").await;
+    let today = ist_today();
+    let monday = today - Days::new(u64::from(today.weekday().num_days_from_monday()));
+    let last_week = monday - Days::new(5); // Wednesday of last week
+    let older = monday - Days::new(20);
+    // 12 notes over the last days (newest = n12), plus a photo and a voice note last week and
+    // one note long ago.
+    for n in 1..=12u32 {
+        let at = ist_at(older + Days::new(1), 8, 0) + chrono::Duration::hours(i64::from(n));
+        c.seed("text", &format!("note number {n}"), at, &[]).await;
+    }
+    c.seed(
+        "image",
+        "receipt from IKEA",
+        ist_at(last_week, 18, 5),
+        &["receipt"],
+    )
+    .await;
+    c.seed(
+        "audio",
+        "remember to call the bank",
+        ist_at(last_week, 9, 14),
+        &[],
+    )
+    .await;
+    c.seed(
+        "text",
+        "ancient note",
+        ist_at(older - Days::new(30), 7, 0),
+        &[],
+    )
+    .await;
+    assert_eq!(c.memories().await, 15);
+
+    let page1 = c.say("/list").await;
+    assert!(page1.contains("newest first"), "{page1}");
+    assert!(
+        page1.contains("*1.* 📷 photo") && page1.contains("receipt from IKEA"),
+        "{page1}"
+    );
+    assert!(
+        page1.contains(&shown(last_week, 18, 5)),
+        "times in the user's zone: {page1}"
+    );
+    assert!(page1.contains("🏷 receipt"), "{page1}");
+    assert!(page1.contains("*2.* 🎙 voice note"), "{page1}");
+    assert!(
+        page1.contains("*10.*") && !page1.contains("*11.*"),
+        "{page1}"
+    );
+    assert!(page1.contains("*/list more*"), "{page1}");
+    let page2 = c.say("/LIST   more").await;
+    assert!(page2.contains("(continued)"), "{page2}");
+    assert!(
+        page2.contains("*11.*") && page2.contains("*15.*"),
+        "{page2}"
+    );
+    assert!(
+        page2.contains("ancient note") && !page2.contains("*/list more*"),
+        "{page2}"
+    );
+    let end = c.say("/list more").await;
+    assert!(end.contains("nothing older"), "{end}");
+
+    let photos = c.say("/list photos").await;
+    assert!(
+        photos.contains("*Your photos*") && photos.contains("IKEA"),
+        "{photos}"
+    );
+    assert!(!photos.contains("note number"), "{photos}");
+    let week = c.say("/list last week").await;
+    assert!(week.contains("from last week"), "{week}");
+    assert!(
+        week.contains("IKEA") && week.contains("call the bank"),
+        "{week}"
+    );
+    assert!(
+        !week.contains("note number") && !week.contains("ancient"),
+        "{week}"
+    );
+    let voice = c.say("/list voice notes last week").await;
+    assert!(
+        voice.contains("call the bank") && !voice.contains("IKEA"),
+        "{voice}"
+    );
+    let huh = c.say("/list dinosaurs").await;
+    assert!(
+        huh.contains("I didn't get “dinosaurs”") && huh.contains("*/search dinosaurs*"),
+        "{huh}"
+    );
+
+    // /forget n uses the numbering of the last listing ("voice notes last week": 1 = the bank).
+    let interactions = c
+        .app
+        .count("SELECT COUNT(*) FROM interactions WHERE direction = 'inbound'")
+        .await;
+    let forgot = c.say("/forget 1").await;
+    assert!(forgot.starts_with("🗑 Forgotten: 🎙 voice note"), "{forgot}");
+    assert!(forgot.contains("remember to call the bank"), "{forgot}");
+    assert_eq!(c.memories().await, 14);
+    assert_eq!(
+        c.app
+            .count("SELECT COUNT(*) FROM memories WHERE text = 'remember to call the bank'")
+            .await,
+        0
+    );
+    // The interaction it came from stays (audit), and so does the /forget message itself.
+    assert_eq!(
+        c.app
+            .count("SELECT COUNT(*) FROM interactions WHERE direction = 'inbound'")
+            .await,
+        interactions + 1
+    );
+    assert_eq!(
+        c.app
+            .count("SELECT COUNT(*) FROM interactions WHERE body = 'remember to call the bank'")
+            .await,
+        1
+    );
+    let again = c.say("/forget 1").await;
+    assert!(again.contains("already forgotten"), "{again}");
+    let none = c.say("/forget 7").await;
+    assert!(none.contains("There's no *7*"), "{none}");
+    let invalid = c.say("/forget everything").await;
+    assert!(invalid.contains("I can't forget “everything”"), "{invalid}");
+    assert_eq!(c.memories().await, 14);
+    let last = c.say("/forget LAST").await;
+    assert!(last.contains("receipt from IKEA"), "newest first: {last}");
+    assert_eq!(c.memories().await, 13);
+
+    if mem0 {
+        let deletes = c.mem0_requests("DELETE", "/v1/memories/").await;
+        assert_eq!(deletes.len(), 2, "one Mem0 delete per forgotten memory");
+        assert!(
+            deletes
+                .iter()
+                .all(|r| r.url.path().starts_with("/v1/memories/m0-"))
+        );
+    }
+}
+
+#[tokio::test]
+async fn list_pages_filters_and_forget_local() {
+    list_pages_filters_and_forget(false).await;
+}
+
+#[tokio::test]
+async fn list_pages_filters_and_forget_mem0() {
+    list_pages_filters_and_forget(true).await;
+}
+
+async fn questions_with_and_without_time(mem0: bool) {
+    let c = Chat::start(mem0).await;
+    c.say("/tz Asia/Kolkata").await;
+    let today = ist_today();
+    let yesterday = today - Days::new(1);
+    let ten_days = today - Days::new(10);
+    c.seed(
+        "text",
+        "Dinner: pasta carbonara with Anna",
+        ist_at(yesterday, 20, 30),
+        &[],
+    )
+    .await;
+    c.seed(
+        "text",
+        "Dinner: sushi with Tom at Kaito",
+        ist_at(ten_days, 19, 45),
+        &[],
+    )
+    .await;
+    c.seed(
+        "audio",
+        "buy new running shoes",
+        ist_at(yesterday, 9, 14),
+        &[],
+    )
+    .await;
+
+    // Without a time phrase: both dinners, best first, with what and when.
+    let any = c.say("What did I have for dinner?").await;
+    assert!(any.contains("Here's what I found"), "{any}");
+    assert!(any.contains("carbonara") && any.contains("sushi"), "{any}");
+    assert!(!any.contains("running shoes"), "{any}");
+    assert!(
+        any.contains(&format!("📝 note · {}", shown(ten_days, 19, 45))),
+        "{any}"
+    );
+
+    // With one: the range is applied before ranking.
+    let y = c.say("what did I have for dinner yesterday?").await;
+    assert!(y.contains("From *yesterday*"), "{y}");
+    assert!(y.contains("carbonara") && !y.contains("sushi"), "{y}");
+    assert!(y.contains(&shown(yesterday, 20, 30)), "{y}");
+
+    // No meaningful words left: everything from then, newest first.
+    let all = c.say("what did I save yesterday?").await;
+    assert!(
+        all.contains("carbonara") && all.contains("running shoes"),
+        "{all}"
+    );
+    assert!(
+        all.contains(&format!("🎙 voice note · {}", shown(yesterday, 9, 14))),
+        "{all}"
+    );
+    assert!(!all.contains("sushi"), "{all}");
+
+    // Nothing in the range: said so, with the best matches at other times.
+    let week = c.say("sushi this week?").await;
+    // (Ten days ago is always before this week's Monday.)
+    assert!(
+        week.contains("Nothing from *this week*, but at other times"),
+        "{week}"
+    );
+    assert!(week.contains("sushi"), "{week}");
+
+    // No match at all: a helpful line and a hint.
+    let none = c.say("where did I put the passport?").await;
+    assert!(
+        none.contains("I couldn't find anything about “where did I put the passport”"),
+        "{none}"
+    );
+    assert!(none.contains("*/list*"), "{none}");
+
+    // /search works like a question, with up to 5 matches.
+    let s = c.say("/search   SUSHI").await;
+    assert!(
+        s.contains("sushi with Tom") && !s.contains("carbonara"),
+        "{s}"
+    );
+    let blank = c.say("/search").await;
+    assert!(blank.contains("What should I look for?"), "{blank}");
+
+    // /forget n also refers to what an answer showed.
+    let f = c.say("/forget 1").await;
+    assert!(f.contains("sushi with Tom"), "{f}");
+    assert_eq!(c.memories().await, 2);
+
+    // Questions are not stored as memories.
+    assert_eq!(
+        c.app
+            .count("SELECT COUNT(*) FROM memories WHERE text LIKE '%?%'")
+            .await,
+        0
+    );
+
+    if mem0 {
+        // Mem0 was asked with the user filter, and with the created_at range for "yesterday".
+        let uid = c.user().await.id.to_string();
+        let searches: Vec<Json> = c
+            .mem0_requests("POST", "/v3/memories/search/")
+            .await
+            .iter()
+            .map(|r| serde_json::from_slice(&r.body).unwrap())
+            .collect();
+        assert!(!searches.is_empty());
+        assert!(
+            searches
+                .iter()
+                .all(|b| b["filters"]["AND"][0] == json!({"user_id": uid}))
+        );
+        let start = ist_at(yesterday, 0, 0).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let end = ist_at(today, 0, 0).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let ranged = searches
+            .iter()
+            .find(|b| b["query"] == "what did I have for dinner?")
+            .expect("the ranged search, with the phrase cut out of the query");
+        assert_eq!(
+            ranged["filters"]["AND"][1],
+            json!({"created_at": {"gte": start, "lt": end}})
+        );
+        let unranged = searches
+            .iter()
+            .find(|b| b["query"] == "What did I have for dinner?")
+            .unwrap();
+        assert_eq!(unranged["filters"]["AND"].as_array().unwrap().len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn questions_with_and_without_time_local() {
+    questions_with_and_without_time(false).await;
+}
+
+#[tokio::test]
+async fn questions_with_and_without_time_mem0() {
+    questions_with_and_without_time(true).await;
+}
+
+async fn photos_and_kinds(mem0: bool) {
+    let c = Chat::start(mem0).await;
+    c.say("/tz Asia/Kolkata").await;
+    let day = ist_today() - Days::new(2);
+    c.seed(
+        "image",
+        "haircut photo, short on the sides",
+        ist_at(day, 16, 0),
+        &[],
+    )
+    .await;
+    c.seed(
+        "text",
+        "haircut booked at Luigi's for Friday",
+        ist_at(day, 10, 0),
+        &[],
+    )
+    .await;
+    let a = c.say("show me my haircut").await;
+    assert!(
+        a.contains("*1.* 📷 photo") || a.contains("*2.* 📷 photo"),
+        "{a}"
+    );
+    let p = c.say("show me photos of my haircut").await;
+    assert!(
+        p.contains("📷 photo") && !p.contains("Luigi"),
+        "the kind narrows it: {p}"
+    );
+    // No media is stored for these seeded photos, so the answer is text only (no fake URL).
+    let sent = c.app.sent_messages().await;
+    assert!(sent.iter().all(|m| !m.contains_key("MediaUrl")));
+}
+
+#[tokio::test]
+async fn photos_and_kinds_local() {
+    photos_and_kinds(false).await;
+}
+
+#[tokio::test]
+async fn photos_and_kinds_mem0() {
+    photos_and_kinds(true).await;
+}
+
+// ----------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn reminder_requests_set_reminders_and_store_no_memory() {
+    let c = Chat::start(false).await;
+    let r = c.say("remind me to call mum tomorrow at 3pm").await;
+    assert!(r.contains("I'll remind you") && r.contains("15:00"), "{r}");
+    let cmd = c.say("/remind tomorrow 9am dentist").await;
+    assert!(
+        cmd.contains("I'll remind you") && cmd.contains("09:00"),
+        "{cmd}"
+    );
+    assert_eq!(c.memories().await, 0);
+    assert_eq!(c.app.count("SELECT COUNT(*) FROM reminders").await, 2);
+    // "remind me what …" is a question.
+    let q = c.say("remind me what the doctor said").await;
+    assert!(q.contains("couldn't find anything"), "{q}");
+}
+
+#[tokio::test]
+async fn long_replies_are_split_under_1600_characters_at_line_boundaries() {
+    let c = Chat::start(false).await;
+    c.say("/help").await;
+    let day = ist_today() - Days::new(1);
+    for n in 0..10 {
+        let text = format!("{n} {}", "long words about the garden project ".repeat(8));
+        let labels = [
+            "garden", "project", "spring", "planting", "tomatoes", "compost", "shed", "budget",
+        ];
+        c.seed("text", &text, ist_at(day, 8, n), &labels).await;
+    }
+    let before = c.app.sent_messages().await.len();
+    let body = c.say("/list").await;
+    assert!(body.chars().count() > 1600, "{}", body.chars().count());
+    let parts: Vec<String> = c.app.sent_messages().await[before..]
+        .iter()
+        .map(|m| m["Body"].clone())
+        .collect();
+    assert!(parts.len() >= 2, "{parts:?}");
+    assert!(parts.iter().all(|p| p.chars().count() <= 1600));
+    assert_eq!(
+        parts.join("\n"),
+        body,
+        "split at line boundaries, nothing lost"
+    );
+}
+
+#[tokio::test]
+async fn a_retried_forget_answers_the_same_and_deletes_once() {
+    let c = Chat::start(false).await;
+    c.say("/help").await;
+    let day = ist_today() - Days::new(1);
+    c.seed("text", "older note", ist_at(day, 8, 0), &[]).await;
+    c.seed("text", "newest note", ist_at(day, 9, 0), &[]).await;
+    let sid = new_sid();
+    c.send(&sid, "/forget last").await;
+    let first = c.reply_to(&sid).await;
+    assert!(first.contains("newest note"), "{first}");
+    assert_eq!(c.memories().await, 1);
+
+    // As if the worker died after the delete but before the reply was recorded: the job runs
+    // again from the start.
+    let inbound = interaction::Entity::find()
+        .filter(interaction::Column::MessageSid.eq(sid.clone()))
+        .one(&c.app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    c.app
+        .db
+        .execute_raw(Statement::from_sql_and_values(
+            c.app.db.get_database_backend(),
+            "DELETE FROM interactions WHERE reply_to = $1",
+            [inbound.id.into()],
+        ))
+        .await
+        .unwrap();
+    c.app
+        .db
+        .execute_raw(Statement::from_sql_and_values(
+            c.app.db.get_database_backend(),
+            "UPDATE interactions SET status = 'received' WHERE id = $1",
+            [inbound.id.into()],
+        ))
+        .await
+        .unwrap();
+    let pipeline = mnemo_shared::pipeline::Pipeline::new(c.app.db.clone(), c.app.settings.clone());
+    let outcome = pipeline
+        .process(&ProcessMessage {
+            interaction_id: inbound.id,
+            message_sid: sid.clone(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(outcome, mnemo_shared::pipeline::Outcome::Processed);
+    assert_eq!(c.reply_to(&sid).await, first, "the same answer");
+    assert_eq!(c.memories().await, 1, "nothing else deleted");
+    assert_eq!(
+        c.app.scalar("SELECT text FROM memories").await.as_deref(),
+        Some("older note")
+    );
+}
+
+#[tokio::test]
+async fn with_a_chat_model_unsure_intents_are_settled_and_answers_lead_with_a_sentence() {
+    let llm = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .and(body_string_contains("You classify one WhatsApp message"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "MEMORY"}}]
+        })))
+        .mount(&llm)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .and(body_string_contains("saved memories"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "You reset it by holding the button for 10 seconds [1]."}}]
+        })))
+        .mount(&llm)
+        .await;
+    let c = Chat::start_with(false, vec![("LLM_API_BASE", format!("{}/v1", llm.uri()))]).await;
+    // The rules guess "question" for "how to …" without a colon, and are unsure: the model says
+    // it is a memory.
+    let saved = c
+        .say("how to reset the router hold the button 10 seconds")
+        .await;
+    assert!(saved.contains("✅ Saved"), "{saved}");
+    assert_eq!(c.memories().await, 1);
+    // A sure question goes straight to search; the answer leads with the model's sentence.
+    let a = c.say("How do I reset the router?").await;
+    assert!(
+        a.starts_with("💡 You reset it by holding the button for 10 seconds [1].\n\n🔎"),
+        "{a}"
+    );
+    assert!(a.contains("*1.* 📝 note"), "{a}");
+    let calls = llm.received_requests().await.unwrap();
+    let intents = calls
+        .iter()
+        .filter(|r| String::from_utf8_lossy(&r.body).contains("You classify"))
+        .count();
+    assert_eq!(intents, 1, "only the unsure message went to the model");
+}
+
+#[tokio::test]
+async fn a_failing_chat_model_falls_back_to_the_rules_and_the_matches() {
+    let llm = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&llm)
+        .await;
+    let c = Chat::start_with(false, vec![("LLM_API_BASE", format!("{}/v1", llm.uri()))]).await;
+    c.say("/help").await;
+    c.seed(
+        "text",
+        "router reset: hold the button",
+        Utc::now() - chrono::Duration::hours(2),
+        &[],
+    )
+    .await;
+    let a = c.say("how do I reset the router?").await;
+    assert!(a.starts_with("🔎 Here's what I found"), "{a}");
+    // "What a day …" is unsure (rules: memory) and the model fails: kept as a memory.
+    let m = c.say("what a day, finally done with the router").await;
+    assert!(m.contains("✅ Saved"), "{m}");
+    assert_eq!(c.memories().await, 2);
+    let calls = llm.received_requests().await.unwrap();
+    assert_eq!(
+        calls.len(),
+        2,
+        "one answer and one intent attempt, both failed"
+    );
+}

@@ -1,0 +1,755 @@
+//! The backbone end to end: signed webhook → one transaction → queue → worker → memory →
+//! reply through Twilio's REST API (wiremock), plus every way a request can be refused.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use mnemo_shared::jobs::ProcessMessage;
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, ResponseTemplate};
+
+const FROM: &str = "whatsapp:+14155550123";
+
+#[tokio::test]
+async fn text_message_becomes_memory_and_reply() {
+    let app = TestApp::spawn().await;
+    app.twilio_accepts_messages().await;
+    let sid = new_sid();
+    let res = app
+        .post_webhook(&text_message(
+            &sid,
+            FROM,
+            "Dinner plan: pasta with Anna on Friday",
+        ))
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "text/xml");
+    let body = res.text().await.unwrap();
+    assert!(body.contains("<Response/>"), "{body}");
+
+    app.wait_count(
+        "SELECT COUNT(*) FROM interactions WHERE direction = 'outbound' AND status = 'sent'",
+        1,
+    )
+    .await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM memories").await, 1);
+    assert_eq!(
+        app.scalar("SELECT text FROM memories").await.as_deref(),
+        Some("Dinner plan: pasta with Anna on Friday")
+    );
+    app.wait_count(
+        &format!(
+            "SELECT COUNT(*) FROM interactions WHERE message_sid = '{sid}' AND status = 'processed'"
+        ),
+        1,
+    )
+    .await;
+    // The user got the zone of a San Francisco number at first contact.
+    assert_eq!(
+        app.scalar("SELECT timezone FROM users").await.as_deref(),
+        Some("America/Los_Angeles")
+    );
+    // Every received param is kept raw.
+    let raw = app
+        .scalar(&format!(
+            "SELECT CAST(raw AS TEXT) FROM interactions WHERE message_sid = '{sid}'"
+        ))
+        .await
+        .unwrap();
+    assert!(
+        raw.contains("\"ProfileName\"") && raw.contains("\"SmsStatus\""),
+        "{raw}"
+    );
+
+    let sent = app.sent_messages().await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["To"], FROM);
+    assert_eq!(sent[0]["From"], WA_NUMBER);
+    assert!(sent[0]["Body"].contains("Saved"), "{}", sent[0]["Body"]);
+    assert!(
+        sent[0]["Body"].contains("/help"),
+        "first reply introduces mnemo"
+    );
+    assert_eq!(
+        sent[0]["StatusCallback"],
+        format!("{}/webhook/status", app.base)
+    );
+    // The reply's Twilio SID is recorded on the outbound interaction.
+    let out_sid = app
+        .scalar("SELECT message_sid FROM interactions WHERE direction = 'outbound'")
+        .await
+        .unwrap();
+    assert!(out_sid.starts_with("SM"));
+    // Analytics count the reply as sent (awaiting Twilio's delivery callbacks).
+    let summary: serde_json::Value = app
+        .http
+        .get(app.url("/analytics/summary"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(summary["deliveries"]["sent"], 1, "{summary}");
+    assert_eq!(summary["memories"]["total"], 1, "{summary}");
+}
+
+#[tokio::test]
+async fn question_finds_the_memory() {
+    let app = TestApp::spawn().await;
+    app.twilio_accepts_messages().await;
+    let s1 = new_sid();
+    app.post_webhook(&text_message(
+        &s1,
+        FROM,
+        "Dinner plan: pasta carbonara with Anna",
+    ))
+    .await;
+    app.post_webhook(&text_message(&new_sid(), FROM, "Buy new running shoes"))
+        .await;
+    app.wait_count(
+        "SELECT COUNT(*) FROM interactions WHERE direction = 'outbound'",
+        2,
+    )
+    .await;
+    app.post_webhook(&text_message(
+        &new_sid(),
+        FROM,
+        "What did I plan for dinner?",
+    ))
+    .await;
+    app.wait_count(
+        "SELECT COUNT(*) FROM interactions WHERE direction = 'outbound'",
+        3,
+    )
+    .await;
+    app.wait_count(
+        "SELECT COUNT(*) FROM interactions WHERE direction = 'outbound' AND status = 'sent'",
+        3,
+    )
+    .await;
+    // A question is not stored as a memory.
+    assert_eq!(app.count("SELECT COUNT(*) FROM memories").await, 2);
+    let sent = app.sent_messages().await;
+    let answer = sent
+        .iter()
+        .find(|m| m["Body"].contains("found"))
+        .expect("an answer");
+    assert!(answer["Body"].contains("carbonara"), "{}", answer["Body"]);
+    assert!(
+        !answer["Body"].contains("running shoes"),
+        "{}",
+        answer["Body"]
+    );
+}
+
+#[tokio::test]
+async fn dry_run_without_twilio_credentials() {
+    let app = TestApp::spawn_with(Options {
+        twilio: false,
+        ..Default::default()
+    })
+    .await;
+    // Without a token the signature check is off: an unsigned post is accepted.
+    let sid = new_sid();
+    let res = app
+        .http
+        .post(app.url("/webhook"))
+        .form(&text_message(&sid, FROM, "remember the blue door"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    app.wait_count(
+        "SELECT COUNT(*) FROM interactions WHERE direction = 'outbound' AND status = 'dry_run'",
+        1,
+    )
+    .await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM memories").await, 1);
+}
+
+#[tokio::test]
+async fn twenty_concurrent_copies_make_one_of_everything() {
+    let app = TestApp::spawn().await;
+    app.twilio_accepts_messages().await;
+    let sid = new_sid();
+    let params = text_message(&sid, FROM, "parking spot B12");
+    let posts = (0..20).map(|_| app.post_webhook(&params));
+    let results = futures::future::join_all(posts).await;
+    assert!(results.iter().all(|r| r.status() == 200));
+    app.wait_count(
+        "SELECT COUNT(*) FROM interactions WHERE direction = 'outbound' AND status = 'sent'",
+        1,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM interactions WHERE direction = 'inbound'")
+            .await,
+        1
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM memories").await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 1);
+    assert_eq!(app.sent_messages().await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_job_delivered_twice_repeats_nothing() {
+    let app = TestApp::spawn().await;
+    app.twilio_accepts_messages().await;
+    let sid = new_sid();
+    app.post_webhook(&text_message(&sid, FROM, "gate code 4411"))
+        .await;
+    app.wait_count(
+        "SELECT COUNT(*) FROM interactions WHERE direction = 'outbound' AND status = 'sent'",
+        1,
+    )
+    .await;
+    let id = {
+        use mnemo_shared::sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        mnemo_shared::entities::Interaction::find()
+            .filter(mnemo_shared::entities::interaction::Column::MessageSid.eq(sid.clone()))
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .id
+    };
+    // Redeliver: same job, new idempotency key (as a queue redelivery or the sweeper would).
+    app.state
+        .queue
+        .push(
+            ProcessMessage {
+                interaction_id: id,
+                message_sid: sid.clone(),
+            },
+            &format!("{sid}:again"),
+        )
+        .await
+        .unwrap();
+    // And run it directly, as a second worker racing would.
+    let pipeline = mnemo_shared::pipeline::Pipeline::new(app.db.clone(), app.settings.clone());
+    let outcome = pipeline
+        .process(&ProcessMessage {
+            interaction_id: id,
+            message_sid: sid.clone(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(outcome, mnemo_shared::pipeline::Outcome::Skipped);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM memories").await, 1);
+    assert_eq!(app.sent_messages().await.len(), 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM interactions WHERE direction = 'outbound'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn sweeper_recovers_a_crash_between_commit_and_enqueue() {
+    let app = TestApp::spawn().await;
+    app.twilio_accepts_messages().await;
+    // Commit without enqueueing, as a crash right after the transaction would leave it.
+    let rec = mnemo_shared::db::record_inbound(
+        &app.db,
+        &mnemo_shared::db::NewInbound {
+            phone: "+14155550123".into(),
+            wa_id: None,
+            display_name: None,
+            timezone: "UTC".into(),
+            message_sid: new_sid(),
+            kind: "text".into(),
+            body: "lost between commit and enqueue".into(),
+            raw: serde_json::json!({}),
+            received_at: chrono::Utc::now() - chrono::Duration::minutes(10),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(rec.is_some());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM memories").await,
+        0,
+        "nothing queued it"
+    );
+    let n = mnemo_shared::sweeper::sweep_once(&app.db, &app.state.queue, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    app.wait_count(
+        "SELECT COUNT(*) FROM interactions WHERE direction = 'outbound' AND status = 'sent'",
+        1,
+    )
+    .await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM memories").await, 1);
+    // A second sweep finds nothing left to do.
+    let n = mnemo_shared::sweeper::sweep_once(&app.db, &app.state.queue, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+}
+
+#[tokio::test]
+async fn twilio_429_is_retried_and_400_fails_visibly() {
+    let app = TestApp::spawn().await;
+    let messages = format!("/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json");
+    Mock::given(method("POST"))
+        .and(path(messages.clone()))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("Retry-After", "0")
+                .set_body_json(serde_json::json!({"code": 20429, "message": "Too many requests", "status": 429})),
+        )
+        .up_to_n_times(1)
+        .mount(&app.twilio)
+        .await;
+    app.twilio_accepts_messages().await;
+    app.post_webhook(&text_message(&new_sid(), FROM, "retry me"))
+        .await;
+    app.wait_count(
+        "SELECT COUNT(*) FROM interactions WHERE direction = 'outbound' AND status = 'sent'",
+        1,
+    )
+    .await;
+    assert_eq!(app.sent_messages().await.len(), 2, "one 429, one success");
+
+    // A permanent error stops at once and is visible on the interaction.
+    let app = TestApp::spawn().await;
+    Mock::given(method("POST"))
+        .and(path(messages))
+        .respond_with(ResponseTemplate::new(400).set_body_json(serde_json::json!({
+            "code": 21211, "message": "The 'To' number is not a valid phone number.", "status": 400
+        })))
+        .mount(&app.twilio)
+        .await;
+    let sid = new_sid();
+    app.post_webhook(&text_message(&sid, FROM, "this reply will fail"))
+        .await;
+    app.wait_count(
+        &format!(
+            "SELECT COUNT(*) FROM interactions WHERE message_sid = '{sid}' AND status = 'failed'"
+        ),
+        1,
+    )
+    .await;
+    let err = app
+        .scalar(&format!(
+            "SELECT error FROM interactions WHERE message_sid = '{sid}'"
+        ))
+        .await
+        .unwrap();
+    assert!(err.contains("21211"), "{err}");
+    assert_eq!(
+        app.sent_messages().await.len(),
+        1,
+        "permanent errors are not retried"
+    );
+}
+
+#[tokio::test]
+async fn mem0_503_then_success_is_retried_and_stored() {
+    let app = TestApp::spawn_with(Options {
+        mem0: true,
+        ..Default::default()
+    })
+    .await;
+    app.twilio_accepts_messages().await;
+    // Nothing stored for this interaction yet.
+    Mock::given(method("POST"))
+        .and(path("/v3/memories/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "count": 0, "next": null, "previous": null, "results": []
+        })))
+        .mount(&app.mem0)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v3/memories/add/"))
+        .and(header("authorization", "Token m0-test-key"))
+        .respond_with(
+            ResponseTemplate::new(503).set_body_json(serde_json::json!({"detail": "overloaded"})),
+        )
+        .up_to_n_times(1)
+        .mount(&app.mem0)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v3/memories/add/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "event_id": "8f1c4b1e-0000-4000-8000-000000000001", "status": "PENDING"
+        })))
+        .mount(&app.mem0)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/event/8f1c4b1e-0000-4000-8000-000000000001/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "id": "8f1c4b1e-0000-4000-8000-000000000001",
+            "event_type": "ADD",
+            "status": "SUCCEEDED",
+            "results": [{"id": "a1b2c3d4-0000-4000-8000-0000000000aa", "data": {"memory": "Likes pasta"}, "event": "ADD"}]
+        })))
+        .mount(&app.mem0)
+        .await;
+    app.post_webhook(&text_message(&new_sid(), FROM, "I like pasta"))
+        .await;
+    app.wait_count(
+        "SELECT COUNT(*) FROM interactions WHERE direction = 'outbound' AND status = 'sent'",
+        1,
+    )
+    .await;
+    assert_eq!(
+        app.scalar("SELECT mem0_id FROM memories").await.as_deref(),
+        Some("a1b2c3d4-0000-4000-8000-0000000000aa")
+    );
+    let adds = app
+        .mem0
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.url.path() == "/v3/memories/add/")
+        .collect::<Vec<_>>();
+    assert_eq!(adds.len(), 2, "one 503, one success");
+    let body: serde_json::Value = serde_json::from_slice(&adds[1].body).unwrap();
+    assert_eq!(body["metadata"]["kind"], "text");
+    assert!(body["user_id"].is_string());
+    assert!(body["timestamp"].is_i64());
+}
+
+#[tokio::test]
+async fn bad_requests_are_refused_with_problems_and_store_nothing() {
+    let app = TestApp::spawn().await;
+    app.twilio_accepts_messages().await;
+    let sid = new_sid();
+    let params = text_message(&sid, FROM, "hello");
+    let owned: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+
+    // Missing signature.
+    let r = app
+        .http
+        .post(app.url("/webhook"))
+        .form(&owned)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let p: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(p["status"], 403);
+    assert!(p["title"].is_string() && p["type"].is_string() && p["detail"].is_string());
+
+    // Wrong signature.
+    let r = app
+        .http
+        .post(app.url("/webhook"))
+        .header("X-Twilio-Signature", "bm90IGEgc2lnbmF0dXJl")
+        .form(&owned)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+
+    // Valid signature, then a tampered param.
+    let good = mnemo_shared::signature::compute_signature(
+        &format!("{}/webhook", app.base),
+        &owned,
+        AUTH_TOKEN,
+    );
+    let mut tampered = owned.clone();
+    tampered.iter_mut().find(|(k, _)| k == "Body").unwrap().1 = "hellO".into();
+    let r = app
+        .http
+        .post(app.url("/webhook"))
+        .header("X-Twilio-Signature", &good)
+        .form(&tampered)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+
+    // Signed for another path.
+    let other = mnemo_shared::signature::compute_signature(
+        &format!("{}/other", app.base),
+        &owned,
+        AUTH_TOKEN,
+    );
+    let r = app
+        .http
+        .post(app.url("/webhook"))
+        .header("X-Twilio-Signature", other)
+        .form(&owned)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+
+    // Signed, but without MessageSid / From → 400.
+    for drop in ["MessageSid", "From"] {
+        let p: Vec<(&str, &str)> = params.iter().copied().filter(|(k, _)| *k != drop).collect();
+        let r = app.post_webhook(&p).await;
+        assert_eq!(r.status(), 400, "without {drop}");
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert!(body["detail"].as_str().unwrap().contains(drop));
+    }
+
+    // Over 64 KiB → 413.
+    let big = "x".repeat(70 * 1024);
+    let r = app
+        .post_webhook(&text_message(&new_sid(), FROM, &big))
+        .await;
+    assert_eq!(r.status(), 413);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+
+    // Not a form → 415 problem.
+    let r = app
+        .http
+        .post(app.url("/webhook"))
+        .header("content-type", "application/json")
+        .body("{\"MessageSid\": 1}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+
+    assert_eq!(app.count("SELECT COUNT(*) FROM interactions").await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 0);
+}
+
+#[tokio::test]
+async fn signature_checks_the_public_url_with_and_without_port() {
+    let app = TestApp::spawn_with(Options {
+        extra: vec![("PUBLIC_BASE_URL", "https://mnemo.example.com".into())],
+        ..Default::default()
+    })
+    .await;
+    app.twilio_accepts_messages().await;
+    for (i, signed_url) in [
+        "https://mnemo.example.com/webhook?src=twilio",
+        "https://mnemo.example.com:443/webhook?src=twilio",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let sid = new_sid();
+        let owned: Vec<(String, String)> = text_message(&sid, FROM, "port variants")
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let sig = mnemo_shared::signature::compute_signature(signed_url, &owned, AUTH_TOKEN);
+        let r = app
+            .http
+            .post(app.url("/webhook?src=twilio"))
+            .header("X-Twilio-Signature", sig)
+            .form(&owned)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "variant {i}");
+    }
+    // The internal address Twilio never signed is refused.
+    let owned: Vec<(String, String)> = text_message(&new_sid(), FROM, "x")
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let sig = mnemo_shared::signature::compute_signature(
+        &format!("{}/webhook", app.base),
+        &owned,
+        AUTH_TOKEN,
+    );
+    let r = app
+        .http
+        .post(app.url("/webhook"))
+        .header("X-Twilio-Signature", sig)
+        .form(&owned)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}
+
+#[tokio::test]
+async fn probes_and_console_validation() {
+    let app = TestApp::spawn().await;
+    assert_eq!(
+        app.http
+            .get(app.url("/webhook"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.http
+            .head(app.url("/webhook"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let h: serde_json::Value = app
+        .http
+        .get(app.url("/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(h["status"], "ok");
+    let r = app.http.get(app.url("/ready")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["status"], "ready");
+    let spec: serde_json::Value = app
+        .http
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(spec["paths"]["/health"].is_object());
+    assert_eq!(
+        app.http
+            .get(app.url("/docs"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    // Unknown routes are problems too.
+    let r = app.http.get(app.url("/nope")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+}
+
+#[tokio::test]
+async fn database_queue_end_to_end() {
+    // apalis-sqlite by default, apalis-postgres in the PostgreSQL pass.
+    let app = TestApp::spawn_with(Options {
+        redis: false,
+        ..Default::default()
+    })
+    .await;
+    let expected = if uses_postgres() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    assert_eq!(app.state.queue.kind(), expected);
+    app.twilio_accepts_messages().await;
+    let sid = new_sid();
+    app.post_webhook(&text_message(&sid, FROM, "database queue note"))
+        .await;
+    // A duplicate is dropped by the queue's idempotency key too.
+    app.post_webhook(&text_message(&sid, FROM, "database queue note"))
+        .await;
+    app.wait_count(
+        "SELECT COUNT(*) FROM interactions WHERE direction = 'outbound' AND status = 'sent'",
+        1,
+    )
+    .await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM memories").await, 1);
+    assert_eq!(app.sent_messages().await.len(), 1);
+}
+
+#[tokio::test]
+async fn failed_jobs_are_listed_and_can_be_retried() {
+    let app = TestApp::spawn_with(Options {
+        extra: vec![("API_TOKEN", "admin-token".into())],
+        ..Default::default()
+    })
+    .await;
+    let messages = format!("/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json");
+    // Twilio refuses the first reply permanently, then recovers.
+    Mock::given(method("POST"))
+        .and(path(messages))
+        .respond_with(ResponseTemplate::new(400).set_body_json(serde_json::json!({
+            "code": 63016, "message": "Outside the allowed window.", "status": 400
+        })))
+        .up_to_n_times(1)
+        .mount(&app.twilio)
+        .await;
+    app.twilio_accepts_messages().await;
+    let sid = new_sid();
+    app.post_webhook(&text_message(&sid, FROM, "retry me later"))
+        .await;
+    app.wait_count(
+        &format!(
+            "SELECT COUNT(*) FROM interactions WHERE message_sid = '{sid}' AND status = 'failed'"
+        ),
+        1,
+    )
+    .await;
+
+    // Behind the token.
+    let r = app
+        .http
+        .get(app.url("/admin/jobs/failed"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let list: serde_json::Value = app
+        .http
+        .get(app.url("/admin/jobs/failed"))
+        .bearer_auth("admin-token")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{list}");
+    assert_eq!(items[0]["message_sid"], sid.as_str());
+    assert!(items[0]["error"].as_str().unwrap().contains("63016"));
+    let id = items[0]["id"].as_str().unwrap().to_string();
+
+    let r = app
+        .http
+        .post(app.url(&format!("/admin/jobs/{id}/retry")))
+        .bearer_auth("admin-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    app.wait_count(
+        &format!(
+            "SELECT COUNT(*) FROM interactions WHERE message_sid = '{sid}' AND status = 'processed'"
+        ),
+        1,
+    )
+    .await;
+    // The memory was made once; the reply went out on the retry.
+    assert_eq!(app.count("SELECT COUNT(*) FROM memories").await, 1);
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM interactions WHERE direction = 'outbound' AND status = 'sent'"
+        )
+        .await,
+        1
+    );
+    // Retrying a message that is not failed is a conflict.
+    let r = app
+        .http
+        .post(app.url(&format!("/admin/jobs/{id}/retry")))
+        .bearer_auth("admin-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+}

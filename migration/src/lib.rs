@@ -1,0 +1,30 @@
+//! mnemo's schema as sea-orm-migration migrations. They run unchanged on SQLite (the embedded
+//! default) and PostgreSQL (production); the few backend-specific parts (full-text search) branch
+//! on the connection's backend inside the migration.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_init;
+mod m20261121_000003_api;
+mod m20261121_000004_conversation;
+mod m20261121_000005_reminders;
+pub mod seed;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261121_000001_init::Migration),
+            Box::new(m20261121_000003_api::Migration),
+            Box::new(m20261121_000004_conversation::Migration),
+            Box::new(m20261121_000005_reminders::Migration),
+        ]
+    }
+}
+
+/// Applies all pending migrations.
+pub async fn migrate_up(db: &sea_orm_migration::sea_orm::DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(db, None).await
+}

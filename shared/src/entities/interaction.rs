@@ -1,0 +1,42 @@
+use sea_orm::entity::prelude::*;
+
+/// One message in either direction. Inbound rows come from the webhook (unique MessageSid);
+/// outbound rows are our replies (`reply_to` + `purpose` unique: at most one reply each).
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "interactions")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub user_id: Uuid,
+    #[sea_orm(unique)]
+    pub message_sid: Option<String>,
+    /// `inbound` | `outbound`.
+    pub direction: String,
+    /// `text` | `image` | `audio` | `video` | `document` | `location`.
+    pub kind: String,
+    pub body: String,
+    pub transcript: Option<String>,
+    /// Inbound: `received` → `processing` → `processed` | `failed`.
+    /// Outbound: `sending` → `sent` | `dry_run` → `delivered` | `read` | `failed` | `undelivered`.
+    pub status: String,
+    pub error: Option<String>,
+    pub error_code: Option<String>,
+    pub attempts: i32,
+    pub locked_until: Option<DateTimeUtc>,
+    pub reply_to: Option<Uuid>,
+    pub purpose: Option<String>,
+    pub media_url: Option<String>,
+    /// Every parameter Twilio sent, as received.
+    pub raw: Option<Json>,
+    pub occurred_at: DateTimeUtc,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+    pub processed_at: Option<DateTimeUtc>,
+    /// The reminder this outbound message delivers (`purpose` = `reminder:<due_at>`).
+    pub reminder_id: Option<Uuid>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

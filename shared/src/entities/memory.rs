@@ -1,0 +1,28 @@
+use sea_orm::entity::prelude::*;
+
+/// One memory per source interaction. `mem0_id` is set when the Mem0 engine holds it.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "memories")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub user_id: Uuid,
+    #[sea_orm(unique)]
+    pub interaction_id: Option<Uuid>,
+    pub kind: String,
+    pub text: String,
+    /// JSON array of strings.
+    pub labels: Json,
+    pub occurred_at: DateTimeUtc,
+    pub created_at: DateTimeUtc,
+    /// `local` | `mem0`.
+    pub engine: String,
+    #[sea_orm(unique)]
+    pub mem0_id: Option<String>,
+    pub mem0_event_id: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

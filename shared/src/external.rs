@@ -1,0 +1,154 @@
+//! Errors from the services outside this machine (Twilio, Mem0, the transcription API),
+//! classified once so every caller can decide between "retry later" and "give up now".
+
+use std::time::Duration;
+
+/// Which outside service an error came from (used in logs, metrics and the stored error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Twilio,
+    Mem0,
+    Transcribe,
+    Llm,
+    Media,
+}
+
+impl Service {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Service::Twilio => "twilio",
+            Service::Mem0 => "mem0",
+            Service::Transcribe => "transcribe",
+            Service::Llm => "llm",
+            Service::Media => "media",
+        }
+    }
+}
+
+impl std::fmt::Display for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A failed call to an outside service.
+#[derive(Debug, thiserror::Error)]
+pub enum ExternalError {
+    /// Worth retrying: timeouts, connection errors, 408/429/5xx.
+    #[error("{service} temporarily unavailable: {message}")]
+    Transient {
+        service: Service,
+        message: String,
+        /// From a `Retry-After` header, when the service gave one.
+        retry_after: Option<Duration>,
+    },
+    /// Retrying cannot help: 4xx other than 408/429, or a response we cannot understand.
+    #[error("{service} rejected the request ({status}): {message}")]
+    Permanent {
+        service: Service,
+        status: u16,
+        message: String,
+    },
+}
+
+impl ExternalError {
+    pub fn is_transient(&self) -> bool {
+        matches!(self, ExternalError::Transient { .. })
+    }
+
+    pub fn service(&self) -> Service {
+        match self {
+            ExternalError::Transient { service, .. } | ExternalError::Permanent { service, .. } => {
+                *service
+            }
+        }
+    }
+
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ExternalError::Transient { retry_after, .. } => *retry_after,
+            ExternalError::Permanent { .. } => None,
+        }
+    }
+
+    /// A transport-level failure (connect, timeout, body read): always transient,
+    /// except for a request we could not even build.
+    pub fn from_reqwest(service: Service, err: reqwest::Error) -> Self {
+        if err.is_builder() {
+            return ExternalError::Permanent {
+                service,
+                status: 0,
+                message: err.to_string(),
+            };
+        }
+        if let Some(status) = err.status() {
+            return Self::from_status(service, status.as_u16(), err.to_string(), None);
+        }
+        ExternalError::Transient {
+            service,
+            message: err.to_string(),
+            retry_after: None,
+        }
+    }
+
+    /// Classifies an HTTP status: 408, 425, 429 and 5xx are transient, other 4xx permanent.
+    pub fn from_status(
+        service: Service,
+        status: u16,
+        message: String,
+        retry_after: Option<Duration>,
+    ) -> Self {
+        if matches!(status, 408 | 425 | 429) || status >= 500 {
+            ExternalError::Transient {
+                service,
+                message: format!("HTTP {status}: {message}"),
+                retry_after,
+            }
+        } else {
+            ExternalError::Permanent {
+                service,
+                status,
+                message,
+            }
+        }
+    }
+
+    /// Reads a non-success response into an error: status, `Retry-After` (seconds form)
+    /// and the first 512 bytes of the body as the message.
+    pub async fn from_response(service: Service, resp: reqwest::Response) -> Self {
+        let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let body = resp.text().await.unwrap_or_default();
+        let mut message: String = body.chars().take(512).collect();
+        if message.is_empty() {
+            message = "empty response body".to_string();
+        }
+        Self::from_status(service, status, message, retry_after)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_are_classified() {
+        for s in [408u16, 425, 429, 500, 502, 503, 504] {
+            assert!(
+                ExternalError::from_status(Service::Mem0, s, String::new(), None).is_transient(),
+                "{s}"
+            );
+        }
+        for s in [400u16, 401, 403, 404, 405, 409, 413, 422] {
+            assert!(
+                !ExternalError::from_status(Service::Mem0, s, String::new(), None).is_transient(),
+                "{s}"
+            );
+        }
+    }
+}

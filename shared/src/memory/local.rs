@@ -1,0 +1,271 @@
+//! The local engine: ranked full-text search in our own database, one user at a time.
+//! SQLite uses FTS5 (porter stemming, bm25); PostgreSQL a generated `tsvector` with a GIN index
+//! (english stemming, ts_rank_cd). The question's filler words are dropped and the remaining
+//! terms are OR-ed with prefix matching, so "what did I plan for dinner" finds "pasta for dinner".
+
+use std::collections::HashSet;
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Value};
+use uuid::Uuid;
+
+use super::mem0::Mem0Hit;
+use super::{Hit, Range};
+use crate::db::stmt;
+use crate::error::PipelineError;
+
+const STOPWORDS: &[&str] = &[
+    "a",
+    "about",
+    "all",
+    "am",
+    "an",
+    "and",
+    "any",
+    "are",
+    "as",
+    "at",
+    "be",
+    "been",
+    "but",
+    "by",
+    "can",
+    "could",
+    "did",
+    "do",
+    "does",
+    "for",
+    "from",
+    "get",
+    "got",
+    "had",
+    "has",
+    "have",
+    "he",
+    "her",
+    "him",
+    "his",
+    "how",
+    "i",
+    "i'm",
+    "if",
+    "in",
+    "into",
+    "is",
+    "it",
+    "its",
+    "me",
+    "my",
+    "of",
+    "on",
+    "or",
+    "our",
+    "please",
+    "said",
+    "say",
+    "she",
+    "show",
+    "so",
+    "that",
+    "the",
+    "their",
+    "them",
+    "then",
+    "there",
+    "these",
+    "they",
+    "this",
+    "to",
+    "up",
+    "us",
+    "was",
+    "we",
+    "were",
+    "what",
+    "whats",
+    "when",
+    "where",
+    "which",
+    "who",
+    "why",
+    "will",
+    "with",
+    "would",
+    "you",
+    "your",
+    "find",
+    "tell",
+    "remember",
+    "remind",
+    "again",
+    "any",
+    "some",
+    "just",
+    // What people say about mnemo itself, not about the memory: "what did I save yesterday?"
+    "save",
+    "saved",
+    "send",
+    "sent",
+    "keep",
+    "kept",
+    "store",
+    "stored",
+    "memory",
+    "memories",
+    "anything",
+    "everything",
+    "something",
+    "stuff",
+    "thing",
+    "things",
+    "give",
+    "list",
+    "ever",
+    "know",
+    "recall",
+    "i've",
+    "i'd",
+];
+
+/// The query's meaningful terms: lowercase alphanumeric words, without filler words, deduped.
+pub fn terms(query: &str) -> Vec<String> {
+    let mut seen = HashSet::new();
+    query
+        .split(|c: char| !c.is_alphanumeric())
+        .map(|w| w.to_lowercase())
+        .filter(|w| w.chars().count() > 1 && !STOPWORDS.contains(&w.as_str()))
+        .filter(|w| seen.insert(w.clone()))
+        .take(16)
+        .collect()
+}
+
+pub async fn search(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    query: &str,
+    range: Option<Range>,
+    limit: u64,
+) -> Result<Vec<Hit>, DbErr> {
+    let terms = terms(query);
+    if terms.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (start, end) = match range {
+        Some((s, e)) => (Some(s), Some(e)),
+        None => (None, None),
+    };
+    let (sql, q) = match db.get_database_backend() {
+        DbBackend::Postgres => (
+            r#"SELECT m.id, ts_rank_cd(m.search, q) AS score
+               FROM memories m, to_tsquery('english', $1) q
+               WHERE m.user_id = $2 AND m.search @@ q
+                 AND ($3::timestamptz IS NULL OR m.occurred_at >= $3)
+                 AND ($4::timestamptz IS NULL OR m.occurred_at < $4)
+               ORDER BY score DESC, m.occurred_at DESC
+               LIMIT $5"#,
+            terms
+                .iter()
+                .map(|t| format!("{t}:*"))
+                .collect::<Vec<_>>()
+                .join(" | "),
+        ),
+        _ => (
+            r#"SELECT m.id AS id, -bm25(memories_fts) AS score
+               FROM memories_fts JOIN memories m ON m.rowid = memories_fts.rowid
+               WHERE memories_fts MATCH $1 AND m.user_id = $2
+                 AND ($3 IS NULL OR m.occurred_at >= $3)
+                 AND ($4 IS NULL OR m.occurred_at < $4)
+               ORDER BY score DESC, m.occurred_at DESC
+               LIMIT $5"#,
+            terms
+                .iter()
+                .map(|t| format!("\"{t}\"*"))
+                .collect::<Vec<_>>()
+                .join(" OR "),
+        ),
+    };
+    let rows = db
+        .query_all_raw(stmt(
+            db,
+            sql,
+            vec![
+                q.into(),
+                user_id.into(),
+                Value::ChronoDateTimeUtc(start),
+                Value::ChronoDateTimeUtc(end),
+                (limit as i64).into(),
+            ],
+        ))
+        .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(Hit {
+                memory_id: r.try_get("", "id")?,
+                score: r
+                    .try_get::<f64>("", "score")
+                    .or_else(|_| r.try_get::<f32>("", "score").map(f64::from))?,
+            })
+        })
+        .collect()
+}
+
+/// Maps Mem0's hits back to our memories (by `metadata.memory_id`, else `mem0_id`), keeping
+/// only this user's rows inside the range, in Mem0's order.
+pub async fn join_mem0_hits(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    range: Option<Range>,
+    hits: Vec<Mem0Hit>,
+    limit: u64,
+) -> Result<Vec<Hit>, PipelineError> {
+    let mut out: Vec<Hit> = Vec::new();
+    for hit in hits {
+        if out.len() as u64 >= limit {
+            break;
+        }
+        let by_meta = hit
+            .metadata
+            .get("memory_id")
+            .and_then(|v| v.as_str())
+            .and_then(|s| Uuid::parse_str(s).ok());
+        let row = db
+            .query_one_raw(stmt(
+                db,
+                "SELECT id, occurred_at FROM memories WHERE user_id = $1 AND (id = $2 OR mem0_id = $3)",
+                vec![
+                    user_id.into(),
+                    Value::Uuid(by_meta),
+                    hit.id.clone().into(),
+                ],
+            ))
+            .await?;
+        let Some(row) = row else { continue };
+        let id: Uuid = row.try_get("", "id")?;
+        let at: chrono::DateTime<chrono::Utc> = row.try_get("", "occurred_at")?;
+        if let Some((s, e)) = range
+            && (at < s || at >= e)
+        {
+            continue;
+        }
+        if !out.iter().any(|h| h.memory_id == id) {
+            out.push(Hit {
+                memory_id: id,
+                score: hit.score,
+            });
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::terms;
+
+    #[test]
+    fn filler_words_are_dropped() {
+        assert_eq!(terms("What did I plan for dinner?"), vec!["plan", "dinner"]);
+        assert_eq!(terms("show me my haircut"), vec!["haircut"]);
+        assert_eq!(terms("\"; DROP TABLE x; --"), vec!["drop", "table"]);
+        assert!(terms("what did I?").is_empty());
+        assert_eq!(terms("what's the wifi password"), vec!["wifi", "password"]);
+    }
+}

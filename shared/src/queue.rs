@@ -1,0 +1,125 @@
+//! The job queue: apalis-redis when `REDIS_URL` is set, otherwise the database's own queue
+//! (apalis-sqlite / apalis-postgres) in `DATABASE_URL`'s database.
+//!
+//! Pushing uses the MessageSid as the idempotency key, so a webhook retried by Twilio can never
+//! enqueue twice; the sweeper re-enqueues with a distinct key (see `sweeper.rs`).
+
+use apalis::prelude::{TaskBuilder, TaskSink};
+use apalis_postgres::PostgresStorage;
+use apalis_redis::RedisStorage;
+use apalis_sqlite::SqliteStorage;
+use sea_orm::{DatabaseConnection, DbBackend};
+
+use crate::config::{QueueBackend, Settings};
+use crate::jobs::ProcessMessage;
+
+/// How long a push or ping may take before it counts as failed.
+pub const QUEUE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("redis: {0}")]
+    Redis(String),
+    #[error("database queue: {0}")]
+    Database(String),
+    #[error("push failed: {0}")]
+    Push(String),
+}
+
+/// A cheap-to-clone handle used by the ingress (and the sweeper) to enqueue work.
+#[derive(Clone)]
+pub enum JobQueue {
+    Redis(RedisStorage<ProcessMessage>),
+    Sqlite(SqliteStorage<ProcessMessage>),
+    Postgres(PostgresStorage<ProcessMessage>),
+}
+
+impl JobQueue {
+    /// Connects the queue named in the settings; for the database queue, installs apalis's own
+    /// tables next to ours (idempotent).
+    pub async fn connect(settings: &Settings, db: &DatabaseConnection) -> Result<Self, QueueError> {
+        match &settings.queue {
+            QueueBackend::Redis(url) => {
+                let conn = apalis_redis::connect(url.as_str())
+                    .await
+                    .map_err(|e| QueueError::Redis(e.to_string()))?;
+                let config = apalis_redis::Config::default()
+                    .queue(&settings.queue_name)
+                    .batch_size(settings.worker_concurrency.max(1))
+                    // Twilio never re-sends a message a day later; keep the key set bounded.
+                    .idempotency_ttl(Some(std::time::Duration::from_secs(24 * 3600)));
+                Ok(JobQueue::Redis(RedisStorage::new(conn).with_config(config)))
+            }
+            QueueBackend::Database => match db.get_database_backend() {
+                DbBackend::Sqlite => {
+                    let pool = db.get_sqlite_connection_pool();
+                    SqliteStorage::setup(pool)
+                        .await
+                        .map_err(|e| QueueError::Database(e.to_string()))?;
+                    let config = apalis_sqlite::Config::default()
+                        .queue(&settings.queue_name)
+                        .batch_size(settings.worker_concurrency.max(1));
+                    Ok(JobQueue::Sqlite(
+                        SqliteStorage::new(pool).with_config(config),
+                    ))
+                }
+                DbBackend::Postgres => {
+                    let pool = db.get_postgres_connection_pool();
+                    PostgresStorage::setup(pool)
+                        .await
+                        .map_err(|e| QueueError::Database(e.to_string()))?;
+                    let config = apalis_postgres::Config::default()
+                        .queue(&settings.queue_name)
+                        .batch_size(settings.worker_concurrency.max(1));
+                    Ok(JobQueue::Postgres(
+                        PostgresStorage::new(pool).with_config(config),
+                    ))
+                }
+                other => Err(QueueError::Database(format!(
+                    "unsupported backend {other:?}"
+                ))),
+            },
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            JobQueue::Redis(_) => "redis",
+            JobQueue::Sqlite(_) => "sqlite",
+            JobQueue::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Enqueues a job; a second push with the same `idempotency_key` is dropped by the backend.
+    pub async fn push(&self, job: ProcessMessage, idempotency_key: &str) -> Result<(), QueueError> {
+        let task = TaskBuilder::new(job)
+            .idempotency_key(idempotency_key)
+            .build();
+        let res = match self {
+            JobQueue::Redis(s) => s.clone().push_task(task).await.map_err(|e| e.to_string()),
+            JobQueue::Sqlite(s) => s.clone().push_task(task).await.map_err(|e| e.to_string()),
+            JobQueue::Postgres(s) => s.clone().push_task(task).await.map_err(|e| e.to_string()),
+        };
+        res.map_err(QueueError::Push)
+    }
+
+    /// Reachability check for `/ready` (the database queue lives in the database, which
+    /// `/ready` checks on its own).
+    pub async fn ping(&self) -> Result<(), QueueError> {
+        match self {
+            JobQueue::Redis(s) => {
+                let mut conn = s.clone();
+                let mut c = conn.get_connection().clone();
+                let cmd = redis::cmd("PING");
+                let ping = cmd.query_async::<String>(&mut c);
+                match tokio::time::timeout(QUEUE_TIMEOUT, ping).await {
+                    Ok(res) => res
+                        .map(|_| ())
+                        .map_err(|e| QueueError::Redis(e.to_string())),
+                    Err(_) => Err(QueueError::Redis("PING timed out".into())),
+                }
+            }
+            JobQueue::Sqlite(_) | JobQueue::Postgres(_) => Ok(()),
+        }
+    }
+}

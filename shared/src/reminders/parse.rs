@@ -1,0 +1,1205 @@
+//! "remind me to call mom tomorrow at 3pm" → what, and when (UTC), read in the user's zone.
+//!
+//! Pure: the caller injects `now` and the zone, so every rule is table-tested. The time phrase
+//! may stand anywhere in the text; what is left (minus a leading "to"/"that"/"about") is the
+//! reminder's text.
+//!
+//! Understood: `in 2 hours`, `in 30 min`, `in half an hour`, `in 3 days`, `today`, `tonight`,
+//! `tomorrow`, `the day after tomorrow`, `[on|this|next] Friday`, `Dec 3`, `3 December 2026`,
+//! `on the 1st`, `2026-12-03`, `3/12` (day and month only when unambiguous), `at 15:00`,
+//! `3pm`, `3:30 pm`, `at 9`, `noon`, `midnight`, `morning`/`afternoon`/`evening`/`night`, and
+//! repeats: `every day|morning|evening at …`, `daily`, `every weekday`, `every Monday`,
+//! `every week`, `every month on the 1st`.
+//!
+//! Rules, so nothing is silently guessed:
+//! - **No time phrase at all** → a question back ("When should I remind you?").
+//! - **A day without a time** → 09:00 that day (or the part of day's default: morning 09:00,
+//!   afternoon 15:00, evening 18:00, tonight/night 20:00), and the reply says so. "today" whose
+//!   09:00 has passed → a question back.
+//! - **A bare hour** ("at 5", "at 9:30") with no am/pm, 24-hour form or part of day:
+//!   - today (said or implied): if only one of 05:00/17:00 is still ahead, that one; if both
+//!     are ahead → a question back ("05:00 or 17:00?"); if neither → a past-time question.
+//!   - another day: waking hours decide (7–11 → morning, 12 → noon, 1–6 → afternoon/evening),
+//!     and the reply says how it was read. Written with a leading zero (`09:00`) it is 24-hour.
+//! - **Past times** ("today at 8am" at 10:00, "at 7:00" after 7:00 today) → a question back
+//!   offering the next such time; never rolled forward silently. A date without a year that
+//!   already passed this year means next year; a weekday means the next one (today if the
+//!   time is still ahead). "next Monday" is the first Monday after today.
+//! - `midnight` is the end of the day named ("tonight at midnight" = 00:00 tomorrow).
+//! - **DST**: a wall time skipped by spring-forward becomes the next valid instant (the
+//!   change itself, e.g. 02:30 → 03:00); a doubled one (fall-back) the earlier instant.
+//! - `in N minutes/hours` counts real time; `in N days/weeks/months` counts calendar days in
+//!   the user's zone and keeps the current wall-clock time unless a time is given.
+//! - Two different times or days in one request → a question back.
+
+use chrono::{DateTime, Datelike, Days, Months, NaiveDate, NaiveTime, Utc, Weekday};
+use chrono_tz::Tz;
+
+use super::recurrence::{Every, Recurrence, resolve_wall};
+
+/// When a reminder is due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum When {
+    Once(DateTime<Utc>),
+    Repeat {
+        rule: Recurrence,
+        first: DateTime<Utc>,
+    },
+}
+
+impl When {
+    /// The first (or only) time it is due.
+    pub fn due(&self) -> DateTime<Utc> {
+        match self {
+            When::Once(t) => *t,
+            When::Repeat { first, .. } => *first,
+        }
+    }
+
+    pub fn rule(&self) -> Option<Recurrence> {
+        match self {
+            When::Once(_) => None,
+            When::Repeat { rule, .. } => Some(*rule),
+        }
+    }
+}
+
+/// A request understood: when, what, and how anything not said was filled in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parsed {
+    pub when: When,
+    pub what: String,
+    /// e.g. "no time given, so 09:00" — shown with the confirmation.
+    pub notes: Vec<String>,
+}
+
+/// Why a request gets a question back instead of a reminder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// No time phrase found.
+    NoTime,
+    /// A time but nothing to be reminded of.
+    NoText,
+    /// "today" with no time, and the default 09:00 has passed.
+    NoTimeToday,
+    /// The time has passed; `next` is the same wall time on the next day (or week) it exists.
+    Past {
+        at: DateTime<Utc>,
+        next: Option<DateTime<Utc>>,
+    },
+    /// A bare hour with both readings still ahead today.
+    AmbiguousHour {
+        morning: DateTime<Utc>,
+        evening: DateTime<Utc>,
+    },
+    /// `3/4`: 3 April or March 4?
+    AmbiguousDate { first: NaiveDate, second: NaiveDate },
+    /// Two times or days in one request.
+    Conflict,
+    /// A date that does not exist ("30 February").
+    Invalid(String),
+}
+
+/// "Thu 21 Nov, 15:00 IST" in `tz`.
+pub fn local_label(at: DateTime<Utc>, tz: Tz) -> String {
+    at.with_timezone(&tz)
+        .format("%a %-d %b, %H:%M %Z")
+        .to_string()
+}
+
+impl Problem {
+    /// The question sent back on WhatsApp.
+    pub fn question(&self, tz: Tz) -> String {
+        const EXAMPLES: &str = "e.g. */remind tomorrow 9am call mom*, *remind me in 2 hours to check the oven* or *remind me every Monday at 8am to put the bins out*";
+        match self {
+            Problem::NoTime => format!("⏰ When should I remind you? Please say when, {EXAMPLES}."),
+            Problem::NoText => {
+                format!("⏰ What should I remind you about? Please say what, {EXAMPLES}.")
+            }
+            Problem::NoTimeToday => {
+                "⏰ What time today? e.g. *remind me to call mom today at 6pm*.".to_string()
+            }
+            Problem::Past { at, next } => {
+                let mut s = format!("🤔 *{}* has already passed. ", local_label(*at, tz));
+                match next {
+                    Some(n) => s.push_str(&format!(
+                        "Did you mean *{}*? Send it again with that day.",
+                        local_label(*n, tz)
+                    )),
+                    None => s.push_str("Please send it again with a time that's still ahead."),
+                }
+                s
+            }
+            Problem::AmbiguousHour { morning, evening } => format!(
+                "🤔 Did you mean *{}* or *{}*? Send it again with am/pm or a 24-hour time, e.g. *at 5pm* or *at 17:00*.",
+                local_label(*morning, tz),
+                local_label(*evening, tz)
+            ),
+            Problem::AmbiguousDate { first, second } => format!(
+                "🤔 Did you mean *{}* or *{}*? Please write the month as a word, e.g. *3 Dec* or *Dec 3*.",
+                first.format("%a %-d %b %Y"),
+                second.format("%a %-d %b %Y")
+            ),
+            Problem::Conflict => format!(
+                "🤔 I found more than one time in that. Please give me just one, {EXAMPLES}."
+            ),
+            Problem::Invalid(what) => {
+                format!("🤔 {what}. Please check the date and send it again.")
+            }
+        }
+    }
+}
+
+/// The request part of a natural message: everything after "remind me", "set a reminder",
+/// "reminder:", "don't let me forget" (so "please remind me …" works); the whole text when
+/// none is present (e.g. `/remind` arguments).
+pub fn strip_request(text: &str) -> &str {
+    let lower = text.to_lowercase();
+    for marker in [
+        "remind me",
+        "remind us",
+        "set a reminder",
+        "set reminder",
+        "reminder:",
+        "reminder",
+        "don't let me forget",
+        "dont let me forget",
+        "don’t let me forget",
+    ] {
+        if let Some(i) = lower.find(marker) {
+            // `to_lowercase` may change byte lengths outside ASCII; the markers are ASCII, so
+            // map back by character count.
+            let chars = lower[..i + marker.len()].chars().count();
+            let byte = text
+                .char_indices()
+                .nth(chars)
+                .map_or(text.len(), |(b, _)| b);
+            return text[byte..].trim();
+        }
+    }
+    text.trim()
+}
+
+/// Reads a reminder request (without "remind me") at `now` in `tz`.
+pub fn parse(text: &str, now: DateTime<Utc>, tz: Tz) -> Result<Parsed, Problem> {
+    let (when, what, notes) = read(text, now, tz)?;
+    if what.is_empty() {
+        return Err(Problem::NoText);
+    }
+    Ok(Parsed { when, what, notes })
+}
+
+/// Reads a time phrase alone (the REST API's `when`); `Err(None)` when words other than the
+/// time were left over, e.g. `"tomorrow at 3pm please"` is fine but `"tomorrow dinner"` is not.
+pub fn parse_when(
+    phrase: &str,
+    now: DateTime<Utc>,
+    tz: Tz,
+) -> Result<(When, Vec<String>), Option<Problem>> {
+    let (when, rest, notes) = read(phrase, now, tz).map_err(Some)?;
+    if rest.is_empty() {
+        Ok((when, notes))
+    } else {
+        Err(None)
+    }
+}
+
+fn read(text: &str, now: DateTime<Utc>, tz: Tz) -> Result<(When, String, Vec<String>), Problem> {
+    let toks = tokenize(text);
+    let mut used = vec![false; toks.len()];
+    let mut parts = Parts::default();
+    let mut i = 0;
+    let mut after_time_word = false;
+    while i < toks.len() {
+        match component_at(&toks, i, after_time_word) {
+            Some((comps, next)) => {
+                for c in comps {
+                    parts.add(c)?;
+                }
+                used[i..next].iter_mut().for_each(|u| *u = true);
+                i = next;
+                after_time_word = true;
+            }
+            None => {
+                i += 1;
+                after_time_word = false;
+            }
+        }
+    }
+    let what = leftover(text, &toks, &used);
+    let mut notes = Vec::new();
+    let when = parts.resolve(now, tz, &mut notes)?;
+    Ok((when, what, notes))
+}
+
+// ---------------------------------------------------------------------------------------------
+
+struct Tok {
+    w: String,
+    start: usize,
+    end: usize,
+}
+
+fn tokenize(text: &str) -> Vec<Tok> {
+    let mut out = Vec::new();
+    let mut start = None;
+    let mut push = |s: usize, e: usize| {
+        let raw = &text[s..e];
+        let keep = |c: char| c.is_alphanumeric() || c == '@';
+        let (Some(a), Some(b)) = (
+            raw.find(keep),
+            raw.char_indices()
+                .rev()
+                .find(|(_, c)| keep(*c))
+                .map(|(i, c)| i + c.len_utf8()),
+        ) else {
+            return;
+        };
+        let mut w = raw[a..b].to_lowercase().replace('’', "'");
+        for (dotted, plain) in [("a.m", "am"), ("p.m", "pm")] {
+            if let Some(stem) = w.strip_suffix(dotted) {
+                w = format!("{stem}{plain}");
+            }
+        }
+        out.push(Tok {
+            w,
+            start: s + a,
+            end: s + b,
+        });
+    };
+    for (i, c) in text.char_indices() {
+        if c.is_whitespace() || c == ',' {
+            if let Some(s) = start.take() {
+                push(s, i);
+            }
+        } else if start.is_none() {
+            start = Some(i);
+        }
+    }
+    if let Some(s) = start {
+        push(s, text.len());
+    }
+    out
+}
+
+/// The text not used by time phrases, without leading "to"/"that"/… and trailing prepositions.
+fn leftover(text: &str, toks: &[Tok], used: &[bool]) -> String {
+    let mut words: Vec<&str> = Vec::new();
+    for (t, u) in toks.iter().zip(used) {
+        if !u {
+            words.push(&text[t.start..t.end]);
+        }
+    }
+    const LEAD: &[&str] = &[
+        "to", "that", "about", "for", "of", "please", "pls", "me", "i", "need", "should", "-", ":",
+    ];
+    const TRAIL: &[&str] = &["at", "on", "in", "by", "for", "please", "-", "and"];
+    while let Some(first) = words.first() {
+        if LEAD.contains(&first.to_lowercase().as_str()) && words.len() > 1 {
+            words.remove(0);
+        } else {
+            break;
+        }
+    }
+    while let Some(last) = words.last() {
+        if TRAIL.contains(&last.to_lowercase().as_str()) {
+            words.pop();
+        } else {
+            break;
+        }
+    }
+    // A lone leading "to" is not a reminder text either.
+    if words.len() == 1 && LEAD.contains(&words[0].to_lowercase().as_str()) {
+        words.clear();
+    }
+    words.join(" ")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Morning,
+    Afternoon,
+    Evening,
+    Night,
+}
+
+impl Part {
+    fn default_time(self) -> NaiveTime {
+        let h = match self {
+            Part::Morning => 9,
+            Part::Afternoon => 15,
+            Part::Evening => 18,
+            Part::Night => 20,
+        };
+        hm(h, 0)
+    }
+
+    fn from_word(w: &str) -> Option<Part> {
+        Some(match w {
+            "morning" => Part::Morning,
+            "afternoon" => Part::Afternoon,
+            "evening" => Part::Evening,
+            "night" => Part::Night,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Day {
+    Today,
+    Tomorrow,
+    InDays(u32),
+    InMonths(u32),
+    Weekday {
+        day: Weekday,
+        next: bool,
+    },
+    Date {
+        month: u32,
+        day: u32,
+        year: Option<i32>,
+    },
+    /// `3/12`: two numbers, order unknown unless one is over 12.
+    Numeric {
+        a: u32,
+        b: u32,
+        year: Option<i32>,
+    },
+    /// `on the 3rd`.
+    OfMonth(u32),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Clock {
+    h: u32,
+    m: u32,
+    /// Some(true) = pm.
+    pm: Option<bool>,
+    /// Written as a 24-hour time (13–23, 0, or a leading zero).
+    h24: bool,
+    midnight: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Repeat {
+    Day,
+    Weekday,
+    /// None: the weekday of the first occurrence (today).
+    Week(Option<Weekday>),
+    /// None: today's day of the month.
+    Month(Option<u32>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Comp {
+    Day(Day),
+    Clock(Clock),
+    Part(Part),
+    Offset(chrono::Duration),
+    Repeat(Repeat),
+}
+
+#[derive(Default)]
+struct Parts {
+    day: Option<Day>,
+    clock: Option<Clock>,
+    part: Option<Part>,
+    offset: Option<chrono::Duration>,
+    repeat: Option<Repeat>,
+}
+
+fn hm(h: u32, m: u32) -> NaiveTime {
+    NaiveTime::from_hms_opt(h, m, 0).unwrap_or(NaiveTime::MIN)
+}
+
+fn set<T: PartialEq>(slot: &mut Option<T>, v: T) -> Result<(), Problem> {
+    match slot {
+        Some(old) if *old != v => Err(Problem::Conflict),
+        _ => {
+            *slot = Some(v);
+            Ok(())
+        }
+    }
+}
+
+/// How an hour reads.
+enum Reading {
+    Exact(NaiveTime),
+    /// A bare hour: (morning, afternoon/evening) readings.
+    Either(NaiveTime, NaiveTime),
+    /// 00:00 at the end of the day.
+    Midnight,
+}
+
+impl Parts {
+    fn add(&mut self, c: Comp) -> Result<(), Problem> {
+        match c {
+            Comp::Day(d) => set(&mut self.day, d),
+            Comp::Clock(c) => set(&mut self.clock, c),
+            Comp::Part(p) => set(&mut self.part, p),
+            Comp::Offset(d) => set(&mut self.offset, d),
+            Comp::Repeat(r) => set(&mut self.repeat, r),
+        }
+    }
+
+    fn reading(&self) -> Option<Reading> {
+        let Some(c) = self.clock else {
+            return self.part.map(|p| Reading::Exact(p.default_time()));
+        };
+        if c.midnight {
+            return Some(Reading::Midnight);
+        }
+        if let Some(pm) = c.pm {
+            let h = c.h % 12 + if pm { 12 } else { 0 };
+            return Some(Reading::Exact(hm(h, c.m)));
+        }
+        if c.h24 {
+            return Some(Reading::Exact(hm(c.h, c.m)));
+        }
+        let (am, pm) = (hm(c.h % 12, c.m), hm(c.h % 12 + 12, c.m));
+        Some(match self.part {
+            Some(Part::Morning) => Reading::Exact(am),
+            Some(Part::Night) if c.h == 12 => Reading::Midnight,
+            Some(_) => Reading::Exact(if c.h == 12 { hm(12, c.m) } else { pm }),
+            None if c.h == 12 => Reading::Exact(hm(12, c.m)),
+            None => Reading::Either(am, pm),
+        })
+    }
+
+    fn resolve(
+        &self,
+        now: DateTime<Utc>,
+        tz: Tz,
+        notes: &mut Vec<String>,
+    ) -> Result<When, Problem> {
+        let today = now.with_timezone(&tz).date_naive();
+        if let Some(off) = self.offset {
+            if self.day.is_some() || self.clock.is_some() || self.repeat.is_some() {
+                return Err(Problem::Conflict);
+            }
+            return Ok(When::Once(now + off));
+        }
+        if let Some(rep) = self.repeat {
+            if self.day.is_some() {
+                return Err(Problem::Conflict);
+            }
+            let at = match self.reading() {
+                Some(Reading::Exact(t)) => t,
+                Some(Reading::Midnight) => NaiveTime::MIN,
+                Some(Reading::Either(am, pm)) => waking(am, pm, notes),
+                None => {
+                    notes.push("no time given, so 09:00".into());
+                    hm(9, 0)
+                }
+            };
+            let every = match rep {
+                Repeat::Day => Every::Day,
+                Repeat::Weekday => Every::Weekday,
+                Repeat::Week(w) => Every::Week(w.unwrap_or(today.weekday())),
+                Repeat::Month(n) => Every::Month(n.unwrap_or(today.day())),
+            };
+            let rule = Recurrence { every, at };
+            return Ok(When::Repeat {
+                rule,
+                first: rule.next_after(now, tz),
+            });
+        }
+        let reading = self.reading();
+        let day = match (self.day, &reading) {
+            (None, None) => return Err(Problem::NoTime),
+            (None, _) => None,
+            (Some(Day::Today), _) => None,
+            (Some(d), _) => Some(d),
+        };
+        let said_today = self.day == Some(Day::Today);
+        let Some(day) = day else {
+            // Today, said or implied.
+            let at = |t: NaiveTime| resolve_wall(today, t, tz);
+            let tomorrow = today + Days::new(1);
+            return match reading {
+                None => {
+                    // "today" alone: 09:00 if still ahead.
+                    let t = at(hm(9, 0));
+                    if t > now {
+                        notes.push("no time given, so 09:00".into());
+                        Ok(When::Once(t))
+                    } else {
+                        Err(Problem::NoTimeToday)
+                    }
+                }
+                Some(Reading::Midnight) => {
+                    Ok(When::Once(resolve_wall(tomorrow, NaiveTime::MIN, tz)))
+                }
+                Some(Reading::Exact(t)) => {
+                    let when = at(t);
+                    if when > now {
+                        if self.clock.is_none() {
+                            notes.push(format!("no time given, so {}", t.format("%H:%M")));
+                        }
+                        Ok(When::Once(when))
+                    } else if self.clock.is_none() && !said_today && self.part.is_some() {
+                        // "in the morning" said in the evening: tomorrow morning.
+                        notes.push(format!("no time given, so {}", t.format("%H:%M")));
+                        Ok(When::Once(resolve_wall(tomorrow, t, tz)))
+                    } else {
+                        Err(Problem::Past {
+                            at: when,
+                            next: Some(resolve_wall(tomorrow, t, tz)),
+                        })
+                    }
+                }
+                Some(Reading::Either(am, pm)) => {
+                    let (a, p) = (at(am), at(pm));
+                    match (a > now, p > now) {
+                        (true, true) => Err(Problem::AmbiguousHour {
+                            morning: a,
+                            evening: p,
+                        }),
+                        (false, true) => Ok(When::Once(p)),
+                        (true, false) => Ok(When::Once(a)),
+                        (false, false) => {
+                            let mut ignore = Vec::new();
+                            Err(Problem::Past {
+                                at: p,
+                                next: Some(resolve_wall(tomorrow, waking(am, pm, &mut ignore), tz)),
+                            })
+                        }
+                    }
+                }
+            };
+        };
+        // Another day.
+        let (time, end_of_day) = match reading {
+            // "in 3 days": the same wall-clock time then.
+            None if matches!(day, Day::InDays(_) | Day::InMonths(_)) => {
+                use chrono::Timelike;
+                let t = now.with_timezone(&tz).time();
+                (hm(t.hour(), t.minute()), false)
+            }
+            None => {
+                notes.push("no time given, so 09:00".into());
+                (hm(9, 0), false)
+            }
+            Some(Reading::Exact(t)) => {
+                if self.clock.is_none() {
+                    notes.push(format!("no time given, so {}", t.format("%H:%M")));
+                }
+                (t, false)
+            }
+            Some(Reading::Either(am, pm)) => (waking(am, pm, notes), false),
+            Some(Reading::Midnight) => (NaiveTime::MIN, true),
+        };
+        let instant = |d: NaiveDate| {
+            let d = if end_of_day { d + Days::new(1) } else { d };
+            resolve_wall(d, time, tz)
+        };
+        let date = match day {
+            Day::Today => today,
+            Day::Tomorrow => today + Days::new(1),
+            Day::InDays(n) => today + Days::new(u64::from(n)),
+            Day::InMonths(n) => today
+                .checked_add_months(Months::new(n))
+                .ok_or_else(|| Problem::Invalid("That's too far ahead".into()))?,
+            Day::Weekday { day, next } => {
+                let ahead =
+                    (7 + day.num_days_from_monday() - today.weekday().num_days_from_monday()) % 7;
+                let d = today + Days::new(u64::from(ahead));
+                if ahead == 0 && (next || instant(d) <= now) {
+                    d + Days::new(7)
+                } else {
+                    d
+                }
+            }
+            Day::Date { month, day, year } => {
+                let make = |y: i32| NaiveDate::from_ymd_opt(y, month, day);
+                let y = year.unwrap_or(today.year());
+                let Some(d) = make(y).or_else(|| make(y + 1).filter(|_| year.is_none())) else {
+                    return Err(Problem::Invalid(format!(
+                        "There's no {} {}",
+                        day,
+                        month_name(month)
+                    )));
+                };
+                if year.is_none() && d < today {
+                    make(y + 1).ok_or_else(|| {
+                        Problem::Invalid(format!("There's no {} {}", day, month_name(month)))
+                    })?
+                } else {
+                    d
+                }
+            }
+            Day::Numeric { a, b, year } => {
+                let y = year.unwrap_or(today.year());
+                let dm = NaiveDate::from_ymd_opt(y, b, a);
+                let md = NaiveDate::from_ymd_opt(y, a, b);
+                let d = match (dm, md) {
+                    (Some(x), Some(z)) if x != z => {
+                        return Err(Problem::AmbiguousDate {
+                            first: x,
+                            second: z,
+                        });
+                    }
+                    (Some(x), _) | (None, Some(x)) => x,
+                    (None, None) => {
+                        return Err(Problem::Invalid(format!("There's no date {a}/{b}")));
+                    }
+                };
+                if year.is_none() && d < today {
+                    d.with_year(y + 1).unwrap_or(d)
+                } else {
+                    d
+                }
+            }
+            Day::OfMonth(n) => {
+                let mut first =
+                    NaiveDate::from_ymd_opt(today.year(), today.month(), 1).unwrap_or(today);
+                let mut found = None;
+                for _ in 0..13 {
+                    if let Some(d) = first.with_day(n)
+                        && d >= today
+                    {
+                        found = Some(d);
+                        break;
+                    }
+                    first = first + Months::new(1);
+                }
+                found.ok_or_else(|| Problem::Invalid(format!("There's no day {n}")))?
+            }
+        };
+        let when = instant(date);
+        if when <= now {
+            let next = match day {
+                Day::Weekday { .. } => Some(instant(date + Days::new(7))),
+                _ => None,
+            };
+            return Err(Problem::Past { at: when, next });
+        }
+        Ok(When::Once(when))
+    }
+}
+
+/// A bare hour on a day other than today: waking hours decide (7–11 morning, 1–6 afternoon or
+/// evening); the reply says how it was read.
+fn waking(am: NaiveTime, pm: NaiveTime, notes: &mut Vec<String>) -> NaiveTime {
+    use chrono::Timelike;
+    let h = am.hour();
+    let (pick, other) = if (7..=11).contains(&h) {
+        (am, pm)
+    } else {
+        (pm, am)
+    };
+    notes.push(format!(
+        "I read {} as {}; say *{}* if you meant {}",
+        bare(am),
+        pick.format("%H:%M"),
+        other.format("%H:%M"),
+        if other == am {
+            "the morning"
+        } else {
+            "the evening"
+        }
+    ));
+    pick
+}
+
+fn bare(t: NaiveTime) -> String {
+    use chrono::Timelike;
+    let h = if t.hour() == 0 { 12 } else { t.hour() };
+    if t.minute() == 0 {
+        h.to_string()
+    } else {
+        format!("{h}:{:02}", t.minute())
+    }
+}
+
+fn month_name(m: u32) -> &'static str {
+    [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ]
+    .get(m.saturating_sub(1) as usize)
+    .copied()
+    .unwrap_or("?")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Matchers. Each looks at token `i` and returns the components found and the index after them.
+
+fn w(toks: &[Tok], i: usize) -> &str {
+    toks.get(i).map_or("", |t| t.w.as_str())
+}
+
+fn month_number(w: &str) -> Option<u32> {
+    Some(match w {
+        "january" | "jan" => 1,
+        "february" | "feb" => 2,
+        "march" | "mar" => 3,
+        "april" | "apr" => 4,
+        "may" => 5,
+        "june" | "jun" => 6,
+        "july" | "jul" => 7,
+        "august" | "aug" => 8,
+        "september" | "sep" | "sept" => 9,
+        "october" | "oct" => 10,
+        "november" | "nov" => 11,
+        "december" | "dec" => 12,
+        _ => return None,
+    })
+}
+
+/// A weekday name; `short` also admits abbreviations. Plural → second value true.
+fn weekday(w: &str, short: bool) -> Option<(Weekday, bool)> {
+    let (stem, plural) = match w.strip_suffix('s') {
+        Some(s) if s.ends_with("day") => (s, true),
+        _ => (w, false),
+    };
+    let day = match stem {
+        "monday" => Weekday::Mon,
+        "tuesday" => Weekday::Tue,
+        "wednesday" => Weekday::Wed,
+        "thursday" => Weekday::Thu,
+        "friday" => Weekday::Fri,
+        "saturday" => Weekday::Sat,
+        "sunday" => Weekday::Sun,
+        _ if short => match w {
+            "mon" => Weekday::Mon,
+            "tue" | "tues" => Weekday::Tue,
+            "wed" => Weekday::Wed,
+            "thu" | "thur" | "thurs" => Weekday::Thu,
+            "fri" => Weekday::Fri,
+            "sat" => Weekday::Sat,
+            "sun" => Weekday::Sun,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    Some((day, plural))
+}
+
+/// "3", "3rd", "21st" → a day of the month; `suffix` requires the ordinal ending.
+fn day_number(w: &str, suffix: bool) -> Option<u32> {
+    let stripped = ["st", "nd", "rd", "th"]
+        .iter()
+        .find_map(|s| w.strip_suffix(s));
+    let digits = match stripped {
+        Some(d) => d,
+        None if suffix => return None,
+        None => w,
+    };
+    if digits.is_empty() || digits.len() > 2 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok().filter(|d| (1..=31).contains(d))
+}
+
+fn year_number(w: &str) -> Option<i32> {
+    if w.len() != 4 {
+        return None;
+    }
+    w.parse().ok().filter(|y| (2000..=2200).contains(y))
+}
+
+fn small_number(w: &str) -> Option<u32> {
+    if let Ok(n) = w.parse::<u32>() {
+        return Some(n);
+    }
+    Some(match w {
+        "a" | "an" | "one" => 1,
+        "two" => 2,
+        "three" => 3,
+        "four" => 4,
+        "five" => 5,
+        "six" => 6,
+        "seven" => 7,
+        "eight" => 8,
+        "nine" => 9,
+        "ten" => 10,
+        "eleven" => 11,
+        "twelve" => 12,
+        "fifteen" => 15,
+        "twenty" => 20,
+        "thirty" => 30,
+        "forty" => 40,
+        "forty-five" => 45,
+        "fifty" => 50,
+        "few" => 3,
+        _ => return None,
+    })
+}
+
+#[derive(Clone, Copy)]
+enum Unit {
+    Minute,
+    Hour,
+    Day,
+    Week,
+    Month,
+}
+
+fn unit(w: &str) -> Option<Unit> {
+    Some(match w {
+        "m" | "min" | "mins" | "minute" | "minutes" => Unit::Minute,
+        "h" | "hr" | "hrs" | "hour" | "hours" => Unit::Hour,
+        "d" | "day" | "days" => Unit::Day,
+        "w" | "wk" | "wks" | "week" | "weeks" => Unit::Week,
+        "month" | "months" => Unit::Month,
+        _ => return None,
+    })
+}
+
+fn amount(n: u32, u: Unit) -> Comp {
+    match u {
+        Unit::Minute => Comp::Offset(chrono::Duration::minutes(i64::from(n))),
+        Unit::Hour => Comp::Offset(chrono::Duration::hours(i64::from(n))),
+        Unit::Day => Comp::Day(Day::InDays(n)),
+        Unit::Week => Comp::Day(Day::InDays(n * 7)),
+        Unit::Month => Comp::Day(Day::InMonths(n)),
+    }
+}
+
+/// A clock time in one token (`3pm`, `15:00`, `7.30am`, `noon`) or a number followed by
+/// `am`/`pm`/`o'clock`. `bare` admits a lone number ("at 9"). Returns the index after it.
+fn clock_at(toks: &[Tok], i: usize, bare: bool) -> Option<(Clock, usize)> {
+    let word = w(toks, i);
+    let exact = |h, m| Clock {
+        h,
+        m,
+        pm: None,
+        h24: true,
+        midnight: false,
+    };
+    match word {
+        "noon" | "midday" => return Some((exact(12, 0), i + 1)),
+        "midnight" => {
+            return Some((
+                Clock {
+                    midnight: true,
+                    ..exact(0, 0)
+                },
+                i + 1,
+            ));
+        }
+        _ => {}
+    }
+    let (num, mut pm) = if let Some(n) = word.strip_suffix("am") {
+        (n, Some(false))
+    } else if let Some(n) = word.strip_suffix("pm") {
+        (n, Some(true))
+    } else {
+        (word, None)
+    };
+    if num.is_empty() {
+        return None;
+    }
+    let (hs, ms) = match num.split_once([':', '.']) {
+        Some((h, m)) => (h, Some(m)),
+        None => (num, None),
+    };
+    if hs.is_empty() || hs.len() > 2 || !hs.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let h: u32 = hs.parse().ok()?;
+    let m: u32 = match ms {
+        Some(m) if m.len() == 2 && m.bytes().all(|b| b.is_ascii_digit()) => m.parse().ok()?,
+        Some(_) => return None,
+        None => 0,
+    };
+    if m > 59 || h > 23 {
+        return None;
+    }
+    let mut next = i + 1;
+    if pm.is_none() {
+        match w(toks, next) {
+            "am" | "a" => {
+                pm = Some(false);
+                next += 1;
+            }
+            "pm" | "p" => {
+                pm = Some(true);
+                next += 1;
+            }
+            "o'clock" | "oclock" => next += 1,
+            _ => {}
+        }
+    }
+    if let Some(_p) = pm
+        && !(1..=12).contains(&h)
+    {
+        return None;
+    }
+    if pm.is_none() && ms.is_none() && !bare {
+        return None;
+    }
+    let h24 = pm.is_none() && (h == 0 || h >= 13 || (hs.len() == 2 && hs.starts_with('0')));
+    Some((
+        Clock {
+            h,
+            m,
+            pm,
+            h24,
+            midnight: false,
+        },
+        next,
+    ))
+}
+
+/// A date: `Dec 3`, `December 3rd 2026`, `3 Dec`, `3rd of December`, `2026-12-03`, and with
+/// `numeric` (after "on", so "1/2 kg" is not a date) `3/12`.
+fn date_at(toks: &[Tok], i: usize, numeric: bool) -> Option<(Day, usize)> {
+    let word = w(toks, i);
+    // ISO.
+    if word.len() == 10 && word.as_bytes()[4] == b'-' && word.as_bytes()[7] == b'-' {
+        let d = NaiveDate::parse_from_str(word, "%Y-%m-%d").ok()?;
+        return Some((
+            Day::Date {
+                month: d.month(),
+                day: d.day(),
+                year: Some(d.year()),
+            },
+            i + 1,
+        ));
+    }
+    // Numeric day/month.
+    if let Some((a, rest)) = word.split_once('/').filter(|_| numeric) {
+        let (b, y) = match rest.split_once('/') {
+            Some((b, y)) => (b, Some(y)),
+            None => (rest, None),
+        };
+        let num = |s: &str| {
+            (!s.is_empty() && s.len() <= 2 && s.bytes().all(|c| c.is_ascii_digit()))
+                .then(|| s.parse::<u32>().ok())
+                .flatten()
+        };
+        let (a, b) = (num(a)?, num(b)?);
+        let year = match y {
+            Some(y) => Some(year_number(y)?),
+            None => None,
+        };
+        if a == 0 || b == 0 || (a > 12 && b > 12) {
+            return None;
+        }
+        return Some((Day::Numeric { a, b, year }, i + 1));
+    }
+    let year_after = |j: usize| match year_number(w(toks, j)) {
+        Some(y) => (Some(y), j + 1),
+        None => (None, j),
+    };
+    // Month first.
+    if let Some(month) = month_number(word) {
+        let d = day_number(w(toks, i + 1), false)?;
+        let (year, next) = year_after(i + 2);
+        return Some((
+            Day::Date {
+                month,
+                day: d,
+                year,
+            },
+            next,
+        ));
+    }
+    // Day first.
+    let d = day_number(word, false)?;
+    let mut j = i + 1;
+    if w(toks, j) == "of" {
+        j += 1;
+    }
+    let month = month_number(w(toks, j))?;
+    let (year, next) = year_after(j + 1);
+    Some((
+        Day::Date {
+            month,
+            day: d,
+            year,
+        },
+        next,
+    ))
+}
+
+/// Everything that can start at token `i`. `after_time` says the previous token ended a time
+/// phrase, which admits a bare number ("tomorrow 9") and a bare part of day ("tomorrow morning").
+fn component_at(toks: &[Tok], i: usize, after_time: bool) -> Option<(Vec<Comp>, usize)> {
+    let word = w(toks, i);
+    let next = w(toks, i + 1);
+    let one = |c: Comp, n: usize| Some((vec![c], n));
+    match word {
+        "every" | "each" => return repeat_at(toks, i + 1),
+        "daily" => return one(Comp::Repeat(Repeat::Day), i + 1),
+        "weekdays" => return one(Comp::Repeat(Repeat::Weekday), i + 1),
+        "today" => return one(Comp::Day(Day::Today), i + 1),
+        "tonight" => {
+            return Some((vec![Comp::Day(Day::Today), Comp::Part(Part::Night)], i + 1));
+        }
+        "tomorrow" | "tmrw" | "tmr" | "tomorow" | "tommorow" | "tommorrow" => {
+            return one(Comp::Day(Day::Tomorrow), i + 1);
+        }
+        "day" if next == "after" && w(toks, i + 2) == "tomorrow" => {
+            return one(Comp::Day(Day::InDays(2)), i + 3);
+        }
+        "the" if next == "day" && w(toks, i + 2) == "after" && w(toks, i + 3) == "tomorrow" => {
+            return one(Comp::Day(Day::InDays(2)), i + 4);
+        }
+        "at" | "@" | "by" | "around" => {
+            if let Some((c, n)) = clock_at(toks, i + 1, true) {
+                return one(Comp::Clock(c), n);
+            }
+            return None;
+        }
+        "in" | "within" => {
+            if next == "the"
+                && let Some(p) = Part::from_word(w(toks, i + 2))
+            {
+                return one(Comp::Part(p), i + 3);
+            }
+            if next == "half" {
+                let j = if matches!(w(toks, i + 2), "an" | "a") {
+                    i + 3
+                } else {
+                    i + 2
+                };
+                if w(toks, j) == "hour" {
+                    return one(Comp::Offset(chrono::Duration::minutes(30)), j + 1);
+                }
+                return None;
+            }
+            if let Some(n) = small_number(next) {
+                let mut j = i + 2;
+                if next == "a" && w(toks, j) == "few" {
+                    j += 1;
+                }
+                if let Some(u) = unit(w(toks, j)) {
+                    return one(amount(n, u), j + 1);
+                }
+                return None;
+            }
+            // "in 2h", "in 30min".
+            let split = next
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(next.len());
+            if split > 0
+                && let (Ok(n), Some(u)) = (next[..split].parse::<u32>(), unit(&next[split..]))
+            {
+                return one(amount(n, u), i + 2);
+            }
+            return None;
+        }
+        "this" => {
+            if let Some(p) = Part::from_word(next) {
+                return Some((vec![Comp::Day(Day::Today), Comp::Part(p)], i + 2));
+            }
+        }
+        _ => {}
+    }
+    // Weekdays, with an optional lead word that also admits abbreviations.
+    let (lead, j) = match word {
+        "on" | "this" | "coming" => (Some(false), i + 1),
+        "next" => (Some(true), i + 1),
+        _ => (None, i),
+    };
+    let j = if w(toks, j) == "coming" { j + 1 } else { j };
+    if let Some((day, plural)) = weekday(w(toks, j), lead.is_some()) {
+        if plural && lead.is_some() {
+            return one(Comp::Repeat(Repeat::Week(Some(day))), j + 1);
+        }
+        return one(
+            Comp::Day(Day::Weekday {
+                day,
+                next: lead == Some(true),
+            }),
+            j + 1,
+        );
+    }
+    // Dates, optionally after "on" / "on the" / "the".
+    let mut j = i;
+    if w(toks, j) == "on" {
+        j += 1;
+    }
+    if w(toks, j) == "the" {
+        if let Some(n) = day_number(w(toks, j + 1), true) {
+            if let Some((d, end)) = date_at(toks, j + 1, false) {
+                return one(Comp::Day(d), end);
+            }
+            return one(Comp::Day(Day::OfMonth(n)), j + 2);
+        }
+        return None;
+    }
+    if let Some((d, end)) = date_at(toks, j, j > i) {
+        return one(Comp::Day(d), end);
+    }
+    if word == "on" && w(toks, i + 1) == "weekdays" {
+        return one(Comp::Repeat(Repeat::Weekday), i + 2);
+    }
+    // A time written as a time (3pm, 15:00), or a bare number right after a day.
+    if let Some((c, n)) = clock_at(toks, i, after_time) {
+        return one(Comp::Clock(c), n);
+    }
+    if after_time && let Some(p) = Part::from_word(word) {
+        return one(Comp::Part(p), i + 1);
+    }
+    None
+}
+
+/// After "every": `day`, `morning`, `weekday`, `Monday`, `week`, `month [on the 1st]`,
+/// `1st of the month`.
+fn repeat_at(toks: &[Tok], i: usize) -> Option<(Vec<Comp>, usize)> {
+    let word = w(toks, i);
+    let one = |r: Repeat, n: usize| Some((vec![Comp::Repeat(r)], n));
+    if let Some(p) = Part::from_word(word) {
+        return Some((vec![Comp::Repeat(Repeat::Day), Comp::Part(p)], i + 1));
+    }
+    match word {
+        "day" => return one(Repeat::Day, i + 1),
+        "weekday" | "weekdays" | "workday" | "workdays" => return one(Repeat::Weekday, i + 1),
+        "week" => {
+            if w(toks, i + 1) == "on"
+                && let Some((d, _)) = weekday(w(toks, i + 2), true)
+            {
+                return one(Repeat::Week(Some(d)), i + 3);
+            }
+            return one(Repeat::Week(None), i + 1);
+        }
+        "month" => {
+            let mut j = i + 1;
+            if w(toks, j) == "on" {
+                j += 1;
+            }
+            if w(toks, j) == "the" {
+                j += 1;
+            }
+            if let Some(n) = day_number(w(toks, j), false) {
+                return one(Repeat::Month(Some(n)), j + 1);
+            }
+            return one(Repeat::Month(None), i + 1);
+        }
+        _ => {}
+    }
+    if let Some((d, _)) = weekday(word, true) {
+        return one(Repeat::Week(Some(d)), i + 1);
+    }
+    // "every 1st of the month".
+    if let Some(n) = day_number(word, true) {
+        let mut j = i + 1;
+        for filler in ["of", "the"] {
+            if w(toks, j) == filler {
+                j += 1;
+            }
+        }
+        if w(toks, j) == "month" {
+            return one(Repeat::Month(Some(n)), j + 1);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,129 @@
+//! What mnemo says on WhatsApp: short, friendly, WhatsApp-formatted, and split under Twilio's
+//! 1,600-character limit at line boundaries.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+/// Twilio refuses longer bodies (error 21617).
+pub const MAX_MESSAGE_CHARS: usize = 1600;
+
+pub const WELCOME: &str = "👋 I'm *mnemo*, your memory on WhatsApp: send me notes, photos or voice notes and ask me about them later.\nType */help* to see what I can do.";
+
+pub const HELP: &str = "*mnemo* keeps what you send and finds it again.\n\
+• Send a note, photo or voice note → I remember it\n\
+• Ask a question → \"what did I plan for dinner?\", \"show me my haircut from last week\"\n\
+• */list* [last week | photos | voice] → your memories, newest first (*/list more* for older)\n\
+• */search* <words> → find memories\n\
+• */forget* <n|last> → delete a memory\n\
+• */remind* <when> <what> → a reminder, e.g. */remind tomorrow 3pm call mom*, */remind every Monday 8am bins* (or just \"remind me to …\")\n\
+• */reminders* → your reminders; */reminders cancel <n>* to cancel one\n\
+• */tz* [Area/City] → show or set your time zone\n\
+• */stats* → how many memories of each kind\n\
+• */help* → this message";
+
+/// "Tue 12 Nov, 09:14" in the user's zone.
+pub fn when(at: DateTime<Utc>, tz: Tz) -> String {
+    at.with_timezone(&tz).format("%a %-d %b, %H:%M").to_string()
+}
+
+pub fn kind_icon(kind: &str) -> &'static str {
+    match kind {
+        "image" => "📷 photo",
+        "audio" => "🎙 voice note",
+        "video" => "🎬 video",
+        "document" => "📄 document",
+        "location" => "📍 location",
+        _ => "📝 note",
+    }
+}
+
+/// Shortens `text` to `max` characters, ending with an ellipsis when cut.
+pub fn clip(text: &str, max: usize) -> String {
+    let text = text.trim();
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// Splits a reply into messages of at most [`MAX_MESSAGE_CHARS`] characters, at line
+/// boundaries where possible (a single overlong line is cut at a space, or hard).
+pub fn split(text: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    for line in text.lines() {
+        let mut line = line.to_string();
+        loop {
+            let needed = line.chars().count() + usize::from(!current.is_empty());
+            if current.chars().count() + needed <= MAX_MESSAGE_CHARS {
+                if !current.is_empty() {
+                    current.push('\n');
+                }
+                current.push_str(&line);
+                break;
+            }
+            if !current.is_empty() {
+                parts.push(std::mem::take(&mut current));
+                continue;
+            }
+            // The line alone is too long: cut it.
+            let head: String = line.chars().take(MAX_MESSAGE_CHARS).collect();
+            let cut = head
+                .rfind(' ')
+                .filter(|&i| i > MAX_MESSAGE_CHARS / 2)
+                .unwrap_or(head.len());
+            parts.push(line[..cut].trim_end().to_string());
+            line = line[cut..].trim_start().to_string();
+            if line.is_empty() {
+                break;
+            }
+        }
+    }
+    if !current.is_empty() || parts.is_empty() {
+        parts.push(current);
+    }
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_text_is_one_message() {
+        assert_eq!(split("hello\nworld"), vec!["hello\nworld"]);
+    }
+
+    #[test]
+    fn long_text_splits_at_lines_under_the_limit() {
+        let line = "x".repeat(100);
+        let text = vec![line.as_str(); 40].join("\n");
+        let parts = split(&text);
+        assert!(parts.len() >= 3);
+        assert!(parts.iter().all(|p| p.chars().count() <= MAX_MESSAGE_CHARS));
+        assert_eq!(parts.join("\n"), text);
+    }
+
+    #[test]
+    fn overlong_line_is_cut() {
+        let text = "word ".repeat(700);
+        let parts = split(&text);
+        assert!(parts.len() >= 3);
+        assert!(parts.iter().all(|p| p.chars().count() <= MAX_MESSAGE_CHARS));
+        let emoji = "😀".repeat(2000);
+        assert!(
+            split(&emoji)
+                .iter()
+                .all(|p| p.chars().count() <= MAX_MESSAGE_CHARS)
+        );
+    }
+
+    #[test]
+    fn times_are_shown_in_the_users_zone() {
+        let at: DateTime<Utc> = "2026-11-12T03:44:00Z".parse().unwrap();
+        assert_eq!(when(at, chrono_tz::Asia::Kolkata), "Thu 12 Nov, 09:14");
+        assert_eq!(clip("abcdef", 4), "abc…");
+    }
+}

@@ -1,0 +1,97 @@
+//! The sweeper: re-enqueues inbound interactions that nobody is working on — a crash between
+//! the webhook's commit and its enqueue, a Redis that lost its data, a worker killed mid-job
+//! whose lease ran out.
+//!
+//! Safe with many workers running it: each sweep claims its rows with one UPDATE that bumps
+//! `updated_at` (PostgreSQL skips rows another sweeper holds), so a row is re-enqueued at most
+//! once per `older_than` window. Duplicates would be harmless anyway (the pipeline's claim).
+
+use std::time::Duration;
+
+use chrono::Utc;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
+use tracing::{info, warn};
+use uuid::Uuid;
+
+use crate::db::stmt;
+use crate::jobs::ProcessMessage;
+use crate::queue::JobQueue;
+
+const BATCH: i64 = 200;
+
+/// One pass: re-enqueues up to 200 stale interactions; returns how many.
+pub async fn sweep_once(
+    db: &DatabaseConnection,
+    queue: &JobQueue,
+    older_than: Duration,
+) -> Result<usize, sea_orm::DbErr> {
+    let now = Utc::now();
+    let cutoff = now - chrono::Duration::from_std(older_than).unwrap_or_default();
+    let lock = if db.get_database_backend() == DbBackend::Postgres {
+        "FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "UPDATE interactions SET updated_at = $1 WHERE id IN ( \
+            SELECT id FROM interactions WHERE direction = 'inbound' AND ( \
+                (status = 'received' AND updated_at < $2) OR \
+                (status = 'processing' AND locked_until < $1 AND updated_at < $2)) \
+            ORDER BY updated_at LIMIT {BATCH} {lock}) \
+         RETURNING id, message_sid"
+    );
+    let rows = db
+        .query_all_raw(stmt(db, &sql, vec![now.into(), cutoff.into()]))
+        .await?;
+    let mut pushed = 0;
+    for row in rows {
+        let id: Uuid = row.try_get("", "id")?;
+        let sid: Option<String> = row.try_get("", "message_sid")?;
+        let sid = sid.unwrap_or_default();
+        let key = format!("{sid}:sweep:{}", now.timestamp_millis());
+        match queue
+            .push(
+                ProcessMessage {
+                    interaction_id: id,
+                    message_sid: sid.clone(),
+                },
+                &key,
+            )
+            .await
+        {
+            Ok(()) => pushed += 1,
+            Err(e) => warn!(message_sid = %sid, error = %e, "sweeper could not re-enqueue"),
+        }
+    }
+    if pushed > 0 {
+        metrics::counter!("mnemo_sweeper_requeued_total").increment(pushed as u64);
+        info!(count = pushed, "sweeper re-enqueued unprocessed messages");
+    }
+    Ok(pushed)
+}
+
+/// Runs [`sweep_once`] every `interval` until `shutdown` resolves.
+pub async fn run(
+    db: DatabaseConnection,
+    queue: JobQueue,
+    interval: Duration,
+    older_than: Duration,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    // The first pass comes shortly after start (recovering what a crash left), not at once.
+    let first = tokio::time::Instant::now() + interval.min(Duration::from_secs(5));
+    let mut tick = tokio::time::interval_at(first, interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            _ = tick.tick() => {
+                if let Err(e) = sweep_once(&db, &queue, older_than).await {
+                    warn!(error = %e, "sweep failed");
+                }
+                crate::monitoring::record_queue_depth(&db).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! The apalis worker: takes `ProcessMessage` jobs from the queue (Redis or the database) and
+//! runs the pipeline for each, `WORKER_CONCURRENCY` at a time, plus the sweeper and the
+//! reminder scheduler (both safe with any number of workers). Used by the
+//! `mnemo-worker` binary and, in embedded mode, inside the ingress.
+
+use std::future::Future;
+use std::time::Duration;
+
+use apalis::prelude::*;
+use mnemo_shared::jobs::ProcessMessage;
+use mnemo_shared::pipeline::{Outcome, Pipeline};
+use mnemo_shared::queue::JobQueue;
+use tracing::{Instrument, error, info, info_span};
+
+/// How often an idle worker asks the queue for work.
+const POLL_INTERVAL: Duration = Duration::from_millis(50);
+
+async fn handle(job: ProcessMessage, pipeline: Data<Pipeline>) -> Result<(), BoxDynError> {
+    let span =
+        info_span!("job", message_sid = %job.message_sid, interaction_id = %job.interaction_id);
+    async move {
+        let started = std::time::Instant::now();
+        metrics::counter!("mnemo_jobs_started_total").increment(1);
+        metrics::gauge!("mnemo_jobs_in_flight").increment(1.0);
+        let result = pipeline.process(&job).await;
+        metrics::gauge!("mnemo_jobs_in_flight").decrement(1.0);
+        metrics::histogram!("mnemo_job_duration_seconds").record(started.elapsed().as_secs_f64());
+        let outcome = match &result {
+            Ok(Outcome::Processed) => "succeeded",
+            Ok(Outcome::Failed(_)) => "failed",
+            Ok(Outcome::Skipped) => "skipped",
+            Err(_) => "error",
+        };
+        metrics::counter!("mnemo_jobs_finished_total", "outcome" => outcome).increment(1);
+        match result {
+            Ok(Outcome::Processed) => info!("processed"),
+            Ok(Outcome::Failed(e)) => error!(error = %e, "failed"),
+            Ok(Outcome::Skipped) => info!("skipped: already done or in progress elsewhere"),
+            // The database is unreachable: let the queue redeliver; the sweeper is the backstop.
+            Err(e) => return Err(Box::new(e) as BoxDynError),
+        }
+        Ok(())
+    }
+    .instrument(span)
+    .await
+}
+
+/// `GET /metrics` (Prometheus text) and `GET /health` for a standalone worker (`METRICS_ADDR`).
+pub async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    db: mnemo_shared::sea_orm::DatabaseConnection,
+) {
+    use poem::{EndpointExt, Route, get, handler, web::Data};
+
+    #[handler]
+    async fn metrics_text(db: Data<&mnemo_shared::sea_orm::DatabaseConnection>) -> poem::Response {
+        mnemo_shared::monitoring::record_queue_depth(&db).await;
+        poem::Response::builder()
+            .content_type("text/plain; version=0.0.4")
+            .body(mnemo_shared::monitoring::render())
+    }
+    #[handler]
+    fn health() -> &'static str {
+        "ok"
+    }
+    let app = Route::new()
+        .at("/metrics", get(metrics_text))
+        .at("/health", get(health))
+        .data(db);
+    match poem::listener::TcpAcceptor::from_tokio(listener) {
+        Ok(acceptor) => {
+            if let Err(e) = poem::Server::new_with_acceptor(acceptor).run(app).await {
+                tracing::error!(error = %e, "metrics server stopped");
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "metrics listener failed"),
+    }
+}
+
+/// Pause before the n-th restart: none for the first start, then 0.5 s doubling up to 10 s.
+fn restart_pause(restarts: usize) -> Duration {
+    if restarts == 0 {
+        return Duration::ZERO;
+    }
+    let ms = 500u64.saturating_mul(1 << (restarts - 1).min(5));
+    Duration::from_millis(ms.min(10_000))
+}
+
+/// A unique worker name per process (queues track workers by name).
+pub fn worker_name() -> String {
+    format!(
+        "mnemo-worker-{}-{}",
+        std::process::id(),
+        uuid::Uuid::now_v7().simple()
+    )
+}
+
+/// Runs workers and the sweeper until `shutdown` resolves, then lets in-flight jobs finish
+/// within the configured timeout.
+pub async fn run(
+    pipeline: Pipeline,
+    queue: JobQueue,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), BoxDynError> {
+    mnemo_shared::monitoring::handle();
+    let settings = pipeline.settings.clone();
+    let concurrency = settings.worker_concurrency;
+    let name = worker_name();
+    info!(worker = %name, queue = queue.kind(), concurrency, "worker starting");
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let sweeper = {
+        let db = pipeline.db.clone();
+        let queue = queue.clone();
+        let mut rx = stop_rx.clone();
+        tokio::spawn(mnemo_shared::sweeper::run(
+            db,
+            queue,
+            settings.sweep_interval,
+            settings.sweep_after,
+            async move {
+                let _ = rx.wait_for(|s| *s).await;
+            },
+        ))
+    };
+
+    let scheduler = {
+        let pipeline = pipeline.clone();
+        let mut rx = stop_rx.clone();
+        tokio::spawn(mnemo_shared::reminders::scheduler::run(
+            pipeline,
+            mnemo_shared::reminders::scheduler::SCAN_INTERVAL,
+            async move {
+                let _ = rx.wait_for(|s| *s).await;
+            },
+        ))
+    };
+
+    // A worker whose backend fails (Redis flushed or restarted, database gone) is rebuilt by
+    // the monitor after a growing pause, so a queue outage never leaves the process idle.
+    macro_rules! worker_on {
+        ($storage:expr) => {{
+            let storage = $storage;
+            move |restarts: usize| {
+                let pause = restart_pause(restarts);
+                WorkerBuilder::new(name.clone())
+                    .backend(storage.clone().before_start(move |_| async move {
+                        if !pause.is_zero() {
+                            tracing::warn!(
+                                ?pause,
+                                restarts,
+                                "restarting worker after a queue error"
+                            );
+                            tokio::time::sleep(pause).await;
+                        }
+                        Ok(())
+                    }))
+                    .data(pipeline.clone())
+                    .concurrency(concurrency)
+                    .parallelize(tokio::spawn)
+                    .build(handle)
+            }
+        }};
+    }
+    let monitor = Monitor::new()
+        .shutdown_timeout(settings.shutdown_timeout)
+        .should_restart(|_, e| {
+            tracing::error!(error = %e, "worker stopped on a queue error");
+            true
+        });
+    let monitor = match queue {
+        JobQueue::Redis(storage) => monitor.register(worker_on!(storage)),
+        JobQueue::Sqlite(storage) => monitor.register(worker_on!(storage)),
+        JobQueue::Postgres(storage) => monitor.register(worker_on!(storage)),
+    };
+    // apalis 1.0's interval poll strategy does not re-arm its timer, so an idle worker would
+    // only look again at its 30 s heartbeat: wake it ourselves every POLL_INTERVAL.
+    let ctx = monitor.context();
+    let waker = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(POLL_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            for w in ctx.workers() {
+                let _ = ctx.wake_worker(w.name());
+            }
+        }
+    });
+    let result = monitor
+        .run_with_signal(async move {
+            shutdown.await;
+            info!("worker shutting down: finishing in-flight jobs");
+            Ok(())
+        })
+        .await;
+    waker.abort();
+    let _ = stop_tx.send(true);
+    let _ = sweeper.await;
+    let _ = scheduler.await;
+    result.map_err(|e| Box::new(e) as BoxDynError)
+}

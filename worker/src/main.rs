@@ -1,0 +1,41 @@
+//! `mnemo-worker`: a standalone worker process (production: any number of them).
+
+use std::sync::Arc;
+
+use mnemo_shared::config::Settings;
+use mnemo_shared::pipeline::Pipeline;
+use mnemo_shared::queue::JobQueue;
+
+#[tokio::main]
+async fn main() {
+    let settings = match Settings::from_env() {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            eprintln!("mnemo-worker: {e}");
+            std::process::exit(2);
+        }
+    };
+    mnemo_shared::telemetry::init(&settings.log_format);
+    if let Err(e) = run(settings).await {
+        tracing::error!(error = %e, "mnemo-worker stopped");
+        eprintln!("mnemo-worker: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(settings: Arc<Settings>) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let db = mnemo_shared::db::connect(&settings).await?;
+    if settings.is_sqlite() {
+        mnemo_migration::migrate_up(&db).await?;
+    }
+    let queue = JobQueue::connect(&settings, &db).await?;
+    mnemo_shared::monitoring::handle();
+    if let Some(addr) = settings.metrics_addr {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("cannot listen on {addr} (METRICS_ADDR): {e}"))?;
+        tokio::spawn(mnemo_worker::serve_metrics(listener, db.clone()));
+    }
+    let pipeline = Pipeline::new(db, settings);
+    mnemo_worker::run(pipeline, queue, mnemo_shared::shutdown::signal()).await
+}
