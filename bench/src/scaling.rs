@@ -89,13 +89,18 @@ async fn main() {
         }
         let deadline = Instant::now() + Duration::from_secs(600);
         loop {
-            let got = outside.replies.lock().unwrap().len();
+            let got = outside.messages.count();
             if got >= n || Instant::now() > deadline {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let replies = outside.replies.lock().unwrap().clone();
+        let replies: Vec<(String, Instant)> = outside
+            .messages
+            .created()
+            .into_iter()
+            .map(|c| (c.form.get("Body").cloned().unwrap_or_default(), c.at))
+            .collect();
         let mut hist = Histogram::<u64>::new_with_bounds(1, 600_000, 3).unwrap();
         let mut last = start;
         for (body, at) in &replies {

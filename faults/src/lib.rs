@@ -13,6 +13,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+pub mod twilio;
+
 use mnemo_shared::sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -110,8 +112,8 @@ pub struct Outside {
     pub mem0: MockServer,
     pub mem0_down: Arc<AtomicBool>,
     pub mem0_adds: Arc<AtomicUsize>,
-    /// Every reply body with the moment it reached the Twilio stand-in.
-    pub replies: Arc<std::sync::Mutex<Vec<(String, Instant)>>>,
+    /// Every message created through the Twilio stand-in, with the moment it arrived.
+    pub messages: twilio::TwilioMessages,
 }
 
 impl Outside {
@@ -122,32 +124,7 @@ impl Outside {
     /// Stand-ins that answer every call after `latency` (the scaling benchmark uses 50 ms).
     pub async fn start_with_latency(latency: Duration) -> Outside {
         let twilio = MockServer::start().await;
-        let replies = Arc::new(std::sync::Mutex::new(Vec::new()));
-        {
-            let replies = replies.clone();
-            Mock::given(method("POST"))
-                .and(path(format!(
-                    "/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
-                )))
-                .respond_with(move |req: &Request| {
-                    let body: HashMap<String, String> =
-                        form_urlencoded::parse(&req.body).into_owned().collect();
-                    if let Ok(mut r) = replies.lock() {
-                        r.push((
-                            body.get("Body").cloned().unwrap_or_default(),
-                            Instant::now(),
-                        ));
-                    }
-                    ResponseTemplate::new(201)
-                        .set_delay(latency)
-                        .set_body_json(serde_json::json!({
-                            "sid": format!("SM{}", uuid::Uuid::now_v7().simple()),
-                            "status": "queued",
-                        }))
-                })
-                .mount(&twilio)
-                .await;
-        }
+        let messages = twilio::mount_messages(&twilio, ACCOUNT_SID, latency).await;
 
         let mem0 = MockServer::start().await;
         let down = Arc::new(AtomicBool::new(false));
@@ -218,19 +195,16 @@ impl Outside {
             mem0,
             mem0_down: down,
             mem0_adds: adds,
-            replies,
+            messages,
         }
     }
 
     /// Every message sent through the Twilio stand-in, as form fields.
     pub async fn sent(&self) -> Vec<HashMap<String, String>> {
-        self.twilio
-            .received_requests()
-            .await
-            .unwrap_or_default()
+        self.messages
+            .created()
             .into_iter()
-            .filter(|r| r.url.path().ends_with("/Messages.json"))
-            .map(|r| form_urlencoded::parse(&r.body).into_owned().collect())
+            .map(|c| c.form)
             .collect()
     }
 }

@@ -249,6 +249,135 @@ async fn a_job_delivered_twice_repeats_nothing() {
     );
 }
 
+/// The id of the inbound interaction with this MessageSid.
+async fn inbound_id(app: &TestApp, sid: &str) -> uuid::Uuid {
+    use mnemo_shared::sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    mnemo_shared::entities::Interaction::find()
+        .filter(mnemo_shared::entities::interaction::Column::MessageSid.eq(sid))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+/// Puts a processed message back into the state a worker killed mid-send leaves: the inbound
+/// `processing` with an expired lease, its reply `sending` with no SID after one attempt.
+async fn interrupt_reply(app: &TestApp, sid: &str, reply_lock: &str) {
+    app.exec(&format!(
+        "UPDATE interactions SET status = 'processing', locked_until = '2000-01-01T00:00:00Z' \
+         WHERE message_sid = '{sid}'"
+    ))
+    .await;
+    app.exec(&format!(
+        "UPDATE interactions SET status = 'sending', message_sid = NULL, attempts = 1, \
+         locked_until = {reply_lock} WHERE {}",
+        reply_of(sid)
+    ))
+    .await;
+}
+
+/// SQL selecting the reply to the inbound message `sid` (ids are stored natively per backend).
+fn reply_of(sid: &str) -> String {
+    format!("reply_to = (SELECT id FROM interactions WHERE message_sid = '{sid}')")
+}
+
+#[tokio::test]
+async fn a_send_interrupted_after_twilio_accepted_it_is_not_repeated() {
+    let app = TestApp::spawn().await;
+    let twilio = app.twilio_accepts_messages().await;
+    let pipeline = mnemo_shared::pipeline::Pipeline::new(app.db.clone(), app.settings.clone());
+    let sent_replies =
+        "SELECT COUNT(*) FROM interactions WHERE direction = 'outbound' AND status = 'sent'";
+
+    // 1. Twilio has the reply, our row lost its SID (killed between the two): found, not resent.
+    let sid = new_sid();
+    app.post_webhook(&text_message(
+        &sid,
+        FROM,
+        "the spare key is under the blue pot",
+    ))
+    .await;
+    app.wait_count(sent_replies, 1).await;
+    let twilio_sid = twilio.created()[0].message["sid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let id = inbound_id(&app, &sid).await;
+    interrupt_reply(&app, &sid, "NULL").await;
+    let job = ProcessMessage {
+        interaction_id: id,
+        message_sid: sid.clone(),
+    };
+    let outcome = pipeline.process(&job).await.unwrap();
+    assert_eq!(outcome, mnemo_shared::pipeline::Outcome::Processed);
+    assert_eq!(app.sent_messages().await.len(), 1, "not sent a second time");
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT message_sid FROM interactions WHERE {} AND status = 'sent'",
+            reply_of(&sid)
+        ))
+        .await
+        .as_deref(),
+        Some(twilio_sid.as_str()),
+        "the reply row gets the SID Twilio already had"
+    );
+
+    // 2. The earlier attempt never reached Twilio (nothing with this text there): sent once.
+    let sid = new_sid();
+    app.post_webhook(&text_message(
+        &sid,
+        FROM,
+        "passport renewal form is in the desk",
+    ))
+    .await;
+    app.wait_count(sent_replies, 2).await;
+    let id = inbound_id(&app, &sid).await;
+    interrupt_reply(&app, &sid, "NULL").await;
+    app.exec(&format!(
+        "UPDATE interactions SET body = 'a reply Twilio never saw' WHERE {}",
+        reply_of(&sid)
+    ))
+    .await;
+    let job = ProcessMessage {
+        interaction_id: id,
+        message_sid: sid.clone(),
+    };
+    let outcome = pipeline.process(&job).await.unwrap();
+    assert_eq!(outcome, mnemo_shared::pipeline::Outcome::Processed);
+    let sent = app.sent_messages().await;
+    assert_eq!(sent.len(), 3);
+    assert_eq!(sent[2]["Body"], "a reply Twilio never saw");
+
+    // 3. Another worker holds a live send lease: this one leaves the message to it.
+    let sid = new_sid();
+    app.post_webhook(&text_message(&sid, FROM, "bins go out on thursday"))
+        .await;
+    app.wait_count(sent_replies, 3).await;
+    let id = inbound_id(&app, &sid).await;
+    interrupt_reply(&app, &sid, "'2999-01-01T00:00:00Z'").await;
+    let job = ProcessMessage {
+        interaction_id: id,
+        message_sid: sid.clone(),
+    };
+    let outcome = pipeline.process(&job).await.unwrap();
+    assert_eq!(outcome, mnemo_shared::pipeline::Outcome::Skipped);
+    assert_eq!(
+        app.sent_messages().await.len(),
+        4,
+        "nothing sent while another holds it"
+    );
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT status FROM interactions WHERE message_sid = '{sid}'"
+        ))
+        .await
+        .as_deref(),
+        Some("processing"),
+        "no end state recorded: the holder (or the sweeper) finishes it"
+    );
+}
+
 #[tokio::test]
 async fn sweeper_recovers_a_crash_between_commit_and_enqueue() {
     let app = TestApp::spawn().await;

@@ -15,6 +15,10 @@ pub enum PipelineError {
     /// Retrying cannot help; the interaction is marked failed with this message.
     #[error("{0}")]
     Permanent(String),
+    /// Another worker holds a live claim on this step (e.g. it is sending the reply right now):
+    /// stop without recording an end state; the claim's expiry hands the work back.
+    #[error("{0}")]
+    Busy(String),
 }
 
 impl PipelineError {
@@ -25,7 +29,7 @@ impl PipelineError {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             PipelineError::Transient { retry_after, .. } => *retry_after,
-            PipelineError::Permanent(_) => None,
+            PipelineError::Permanent(_) | PipelineError::Busy(_) => None,
         }
     }
 

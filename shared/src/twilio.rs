@@ -170,6 +170,85 @@ impl TwilioClient {
     }
 }
 
+impl TwilioClient {
+    /// The most recent messages (newest first, one page of up to `page_size`) from our sender
+    /// to `to` (`GET Messages.json?To=&From=&PageSize=`). Used to find out whether a send that
+    /// was interrupted before its SID was recorded actually reached Twilio.
+    pub async fn recent_messages_to(
+        &self,
+        to: &str,
+        page_size: u32,
+    ) -> Result<Vec<ListedMessage>, ExternalError> {
+        let started = std::time::Instant::now();
+        let result = self.recent_messages_inner(to, page_size).await;
+        crate::monitoring::external_result(Service::Twilio, started, &result);
+        result
+    }
+
+    async fn recent_messages_inner(
+        &self,
+        to: &str,
+        page_size: u32,
+    ) -> Result<Vec<ListedMessage>, ExternalError> {
+        let page_size = page_size.clamp(1, 1000).to_string();
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("To", to)
+            .append_pair("From", &self.from)
+            .append_pair("PageSize", &page_size)
+            .finish();
+        let response = self
+            .http
+            .get(format!("{}?{query}", self.messages_url()))
+            .basic_auth(&self.account_sid, Some(&self.auth_token))
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|err| ExternalError::from_reqwest(Service::Twilio, err))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(error_from_response(response).await);
+        }
+        let page: MessagePage = response.json().await.map_err(|err| {
+            ExternalError::from_status(
+                Service::Twilio,
+                status.as_u16(),
+                format!("the message list could not be read: {err}"),
+                None,
+            )
+        })?;
+        Ok(page.messages)
+    }
+}
+
+/// One page of Twilio's message list (`{"messages": [...], "page", "page_size", …}`).
+#[derive(Deserialize)]
+struct MessagePage {
+    #[serde(default)]
+    messages: Vec<ListedMessage>,
+}
+
+/// The fields of a listed message that tell whether it is one of ours.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ListedMessage {
+    pub sid: String,
+    #[serde(default)]
+    pub to: Option<String>,
+    #[serde(default)]
+    pub body: Option<String>,
+    /// RFC 2822, e.g. `Thu, 21 Nov 2026 09:14:03 +0000`.
+    #[serde(default)]
+    pub date_created: Option<String>,
+}
+
+impl ListedMessage {
+    pub fn created_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        let raw = self.date_created.as_deref()?;
+        chrono::DateTime::parse_from_rfc2822(raw)
+            .ok()
+            .map(|t| t.with_timezone(&chrono::Utc))
+    }
+}
+
 async fn parse_sent(
     status: u16,
     response: reqwest::Response,

@@ -15,8 +15,7 @@ use mnemo_shared::config::Settings;
 use mnemo_shared::pipeline::Pipeline;
 use mnemo_shared::sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use tokio::sync::watch;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::MockServer;
 
 pub const ACCOUNT_SID: &str = "ACtest00000000000000000000000000";
 pub const AUTH_TOKEN: &str = "test-auth-token";
@@ -160,30 +159,20 @@ impl TestApp {
         }
     }
 
-    /// Twilio's Messages endpoint answering 201 with a fresh SID for every send.
-    pub async fn twilio_accepts_messages(&self) {
-        Mock::given(method("POST"))
-            .and(path(format!(
-                "/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
-            )))
-            .respond_with(|_: &wiremock::Request| {
-                ResponseTemplate::new(201).set_body_json(serde_json::json!({
-                    "sid": format!("SM{}", uuid::Uuid::now_v7().simple()),
-                    "status": "queued",
-                    "account_sid": ACCOUNT_SID,
-                }))
-            })
-            .mount(&self.twilio)
-            .await;
+    /// Twilio's Messages resource: create answers 201 with a fresh SID for every send, list
+    /// answers with what was created (the shared wire-format stand-in).
+    pub async fn twilio_accepts_messages(&self) -> mnemo_faults::twilio::TwilioMessages {
+        mnemo_faults::twilio::mount_messages(&self.twilio, ACCOUNT_SID, Duration::ZERO).await
     }
 
-    /// Form fields of every message sent to the Twilio stand-in.
+    /// Form fields of every message sent (`POST`) to the Twilio stand-in.
     pub async fn sent_messages(&self) -> Vec<HashMap<String, String>> {
         self.twilio
             .received_requests()
             .await
             .unwrap_or_default()
             .into_iter()
+            .filter(|r| r.method == wiremock::http::Method::POST)
             .filter(|r| r.url.path().ends_with("/Messages.json"))
             .map(|r| form_urlencoded::parse(&r.body).into_owned().collect())
             .collect()
@@ -260,6 +249,17 @@ impl TestApp {
             .await
             .unwrap()?;
         row.try_get_by_index::<Option<String>>(0).unwrap()
+    }
+
+    /// Runs one statement (tests use it to put rows into states a crash would leave).
+    pub async fn exec(&self, sql: &str) {
+        self.db
+            .execute_raw(Statement::from_string(
+                self.db.get_database_backend(),
+                sql.to_string(),
+            ))
+            .await
+            .unwrap();
     }
 
     /// Polls until `sql` (a COUNT) reaches `want`, or panics after 15 s.

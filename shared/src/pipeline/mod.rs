@@ -120,6 +120,12 @@ impl Pipeline {
                 self.finish(job.interaction_id, "processed", None).await?;
                 Ok(Outcome::Processed)
             }
+            Err(PipelineError::Busy(why)) => {
+                // Our lease ran out while another worker took over; that worker (or, if it
+                // dies, the sweeper after its lease) finishes the message.
+                tracing::info!(message_sid = %job.message_sid, reason = %why, "leaving the message to its current holder");
+                Ok(Outcome::Skipped)
+            }
             Err(e) => {
                 let msg = e.to_string();
                 warn!(message_sid = %job.message_sid, error = %msg, "giving up on message");

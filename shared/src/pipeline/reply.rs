@@ -4,7 +4,7 @@
 
 use chrono::Utc;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
-use tracing::info;
+use tracing::{info, warn};
 use uuid::Uuid;
 
 use super::Pipeline;
@@ -13,6 +13,21 @@ use crate::entities::{interaction, user};
 use crate::error::PipelineError;
 use crate::replies;
 use crate::twilio::OutboundMessage;
+
+/// How many of the user's latest messages are checked for an interrupted earlier send.
+const RECONCILE_PAGE: u32 = 50;
+/// Twilio's clock and ours may disagree by this much (and its timestamps are whole seconds).
+const CLOCK_SKEW_SECS: i64 = 120;
+
+/// The outcome of trying to take the send lease on an outbound row.
+enum SendClaim {
+    /// Ours to send; `attempts` counts this one (1 = no earlier attempt could have sent it).
+    Claimed { attempts: i32 },
+    /// No longer `sending`: sent, failed or dry-run already.
+    AlreadyDone,
+    /// Another worker's lease is live.
+    HeldByAnother,
+}
 
 /// An approved WhatsApp template (`ContentSid`, `HX…`) and its variables as a JSON object
 /// string (`ContentVariables`).
@@ -87,8 +102,13 @@ impl Pipeline {
 
     /// Sends a recorded outbound row unless it already went out: as free-form text (split
     /// under the length limit) or, outside WhatsApp's 24-hour window, as one approved template.
-    /// Marks the row `sent` with the (first) Twilio SID, `failed` on a permanent error;
-    /// transient errors leave it `sending` for a retry.
+    ///
+    /// Exactly once, as far as Twilio lets us: the row is claimed first (a lease, and its
+    /// `attempts` counter bumped), so two workers never send it at the same time; a claim that
+    /// finds earlier attempts means a send may have reached Twilio before its SID was recorded
+    /// (a killed worker, a timeout), so Twilio's list of recent messages to the user is checked
+    /// and only parts not already there are sent. Marks the row `sent` with the (first) Twilio
+    /// SID, `failed` on a permanent error; transient errors release the claim for a retry.
     pub(crate) async fn send_recorded(
         &self,
         user: &user::Model,
@@ -104,14 +124,44 @@ impl Pipeline {
                 .await?;
             return Ok(());
         };
+        let attempts = match self.claim_send(reply.id).await? {
+            SendClaim::Claimed { attempts } => attempts,
+            SendClaim::AlreadyDone => return Ok(()),
+            SendClaim::HeldByAnother => {
+                return Err(PipelineError::Busy(
+                    "the reply is being sent by another worker".into(),
+                ));
+            }
+        };
         let to = format!("whatsapp:{}", user.phone);
         let callback = format!("{}/webhook/status", self.settings.public_base_url);
         let parts = match template {
             Some(_) => vec![String::new()],
             None => replies::split(&reply.body),
         };
+        // Parts an interrupted earlier attempt already got to Twilio, by index.
+        let mut already: Vec<Option<String>> = vec![None; parts.len()];
+        if attempts > 1 && template.is_none() {
+            match self.find_sent_parts(twilio, &to, &reply, &parts).await {
+                Ok(found) => already = found,
+                Err(e) if e.is_transient() => {
+                    self.release_send(reply.id).await;
+                    return Err(e);
+                }
+                Err(e) => {
+                    // Cannot tell (e.g. the list is not available to this account): sending
+                    // again risks a duplicate, not sending risks losing the reply.
+                    warn!(error = %e, "could not check Twilio for an earlier send; sending again");
+                }
+            }
+        }
         let mut first_sid = None;
         for (i, part) in parts.iter().enumerate() {
+            if let Some(sid) = already[i].take() {
+                info!(sid = %sid, part = i, "reply part already reached Twilio; not sent again");
+                first_sid.get_or_insert(sid);
+                continue;
+            }
             let msg = OutboundMessage {
                 to: &to,
                 body: if template.is_some() { None } else { Some(part) },
@@ -128,7 +178,10 @@ impl Pipeline {
                 Ok(sent) => {
                     first_sid.get_or_insert(sent.sid);
                 }
-                Err(e) if e.is_transient() => return Err(e.into()),
+                Err(e) if e.is_transient() => {
+                    self.release_send(reply.id).await;
+                    return Err(e.into());
+                }
                 Err(e) => {
                     let msg = e.to_string();
                     self.mark_reply(reply.id, "failed", None, Some(&msg), None)
@@ -140,6 +193,102 @@ impl Pipeline {
         self.mark_reply(reply.id, "sent", first_sid.as_deref(), None, None)
             .await?;
         Ok(())
+    }
+
+    /// Takes the send lease on an outbound row still `sending` whose lease is free or expired,
+    /// and counts the attempt.
+    async fn claim_send(&self, id: Uuid) -> Result<SendClaim, PipelineError> {
+        let now = Utc::now();
+        let claimed = self
+            .db
+            .query_one_raw(stmt(
+                &self.db,
+                "UPDATE interactions SET attempts = attempts + 1, locked_until = $2, updated_at = $3 \
+                 WHERE id = $1 AND status = 'sending' AND (locked_until IS NULL OR locked_until < $3) \
+                 RETURNING attempts",
+                vec![
+                    id.into(),
+                    super::lease_end(now, self.settings.job_lease).into(),
+                    now.into(),
+                ],
+            ))
+            .await?;
+        if let Some(row) = claimed {
+            let attempts: i32 = row.try_get_by_index(0)?;
+            return Ok(SendClaim::Claimed { attempts });
+        }
+        let current = interaction::Entity::find_by_id(id).one(&self.db).await?;
+        Ok(match current {
+            Some(row) if row.status == "sending" => SendClaim::HeldByAnother,
+            _ => SendClaim::AlreadyDone,
+        })
+    }
+
+    /// Gives the send lease back after a transient failure so the retry can take it at once.
+    /// Best effort: if this fails too, the lease simply expires.
+    async fn release_send(&self, id: Uuid) {
+        let released = self
+            .db
+            .execute_raw(stmt(
+                &self.db,
+                "UPDATE interactions SET locked_until = NULL WHERE id = $1 AND status = 'sending'",
+                vec![id.into()],
+            ))
+            .await;
+        if let Err(e) = released {
+            warn!(error = %e, "could not release the reply's send lease; it will expire");
+        }
+    }
+
+    /// For each part, the SID of a message Twilio already has from an earlier attempt: same
+    /// recipient and text, created since the row was (allowing for clock skew), and not
+    /// recorded for any other outbound message of ours.
+    async fn find_sent_parts(
+        &self,
+        twilio: &crate::twilio::TwilioClient,
+        to: &str,
+        reply: &interaction::Model,
+        parts: &[String],
+    ) -> Result<Vec<Option<String>>, PipelineError> {
+        let listed = twilio.recent_messages_to(to, RECONCILE_PAGE).await?;
+        let since = reply.created_at - chrono::Duration::seconds(CLOCK_SKEW_SECS);
+        let candidates: Vec<_> = listed
+            .into_iter()
+            .filter(|m| m.to.as_deref().is_none_or(|t| t == to))
+            .filter(|m| m.created_at().is_none_or(|t| t >= since))
+            .collect();
+        let mut found: Vec<Option<String>> = vec![None; parts.len()];
+        if candidates.is_empty() {
+            return Ok(found);
+        }
+        let sids: Vec<sea_orm::Value> = candidates.iter().map(|m| m.sid.clone().into()).collect();
+        let placeholders: Vec<String> = (1..=sids.len()).map(|i| format!("${i}")).collect();
+        let recorded: std::collections::HashSet<String> = self
+            .db
+            .query_all_raw(stmt(
+                &self.db,
+                &format!(
+                    "SELECT message_sid FROM interactions WHERE message_sid IN ({})",
+                    placeholders.join(", ")
+                ),
+                sids,
+            ))
+            .await?
+            .into_iter()
+            .filter_map(|row| row.try_get_by_index::<String>(0).ok())
+            .collect();
+        let mut taken = std::collections::HashSet::new();
+        for (i, part) in parts.iter().enumerate() {
+            found[i] = candidates
+                .iter()
+                .filter(|m| !recorded.contains(&m.sid) && !taken.contains(&m.sid))
+                .find(|m| m.body.as_deref().map(str::trim) == Some(part.trim()))
+                .map(|m| m.sid.clone());
+            if let Some(sid) = &found[i] {
+                taken.insert(sid.clone());
+            }
+        }
+        Ok(found)
     }
 
     pub(crate) async fn mark_reply(
@@ -154,7 +303,7 @@ impl Pipeline {
             .execute_raw(stmt(
                 &self.db,
                 "UPDATE interactions SET status = $2, message_sid = COALESCE($3, message_sid), \
-                 error = $4, error_code = $5, updated_at = $6 WHERE id = $1",
+                 error = $4, error_code = $5, locked_until = NULL, updated_at = $6 WHERE id = $1",
                 vec![
                     id.into(),
                     status.into(),

@@ -34,6 +34,7 @@ use uuid::Uuid;
 use super::{Recurrence, local_label};
 use crate::db::stmt;
 use crate::entities::{interaction, reminder, user};
+use crate::error::PipelineError;
 use crate::pipeline::{Pipeline, Template};
 
 /// How often the worker scans for due reminders.
@@ -272,6 +273,10 @@ pub async fn deliver(
                 late,
                 template: template.is_some(),
             })
+        }
+        Err(PipelineError::Busy(why)) => {
+            // Another scan's claim is sending it; the reminder's own claim expires if it dies.
+            Ok(Delivery::Retrying(why))
         }
         Err(e) if e.is_transient() => {
             let msg = e.to_string();
