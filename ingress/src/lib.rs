@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mnemo_shared::config::Settings;
+use mnemo_shared::ingest::Ingestor;
 use mnemo_shared::pipeline::Pipeline;
 use mnemo_shared::queue::JobQueue;
 use poem::endpoint::make_sync;
@@ -92,6 +93,9 @@ async fn metrics_text(state: poem::web::Data<&AppState>) -> poem::Response {
         .body(mnemo_shared::monitoring::render())
 }
 
+/// The most webhooks one group commit records.
+const INGEST_MAX_BATCH: usize = 128;
+
 /// Connects the database and queue (migrating SQLite), ready to serve.
 pub async fn prepare(
     settings: Arc<Settings>,
@@ -102,9 +106,18 @@ pub async fn prepare(
     }
     let queue = JobQueue::connect(&settings, &db).await?;
     let engine = Pipeline::new(db.clone(), settings.clone()).engine;
+    // SQLite has one writer at a time; PostgreSQL takes a few batches at once and leaves the
+    // rest of the pool to the API (and the embedded worker).
+    let in_flight = if settings.is_sqlite() {
+        1
+    } else {
+        (settings.database_max_connections as usize / 2).clamp(1, 8)
+    };
+    let ingest = Ingestor::spawn(db.clone(), queue.clone(), INGEST_MAX_BATCH, in_flight);
     Ok(AppState {
         db,
         queue,
+        ingest,
         media: mnemo_shared::media::MediaStore::from_settings(&settings),
         settings,
         engine,

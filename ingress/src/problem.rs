@@ -186,6 +186,13 @@ impl From<mnemo_shared::sea_orm::DbErr> for ApiError {
     }
 }
 
+impl From<std::sync::Arc<mnemo_shared::sea_orm::DbErr>> for ApiError {
+    fn from(e: std::sync::Arc<mnemo_shared::sea_orm::DbErr>) -> Self {
+        tracing::error!(error = %e, "database error");
+        ApiError::Unavailable("the database is unavailable; retry shortly".into())
+    }
+}
+
 /// Turns any error that escaped a handler (the framework's own parse errors included) into
 /// problem+json, keeping its status; server-side faults never leak their text.
 pub async fn catch_all(err: poem::Error) -> Response {

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use mnemo_shared::config::Settings;
+use mnemo_shared::ingest::Ingestor;
 use mnemo_shared::media::MediaStore;
 use mnemo_shared::memory::MemoryEngine;
 use mnemo_shared::queue::JobQueue;
@@ -12,6 +13,8 @@ use mnemo_shared::sea_orm::DatabaseConnection;
 pub struct AppState {
     pub db: DatabaseConnection,
     pub queue: JobQueue,
+    /// The webhook's group-commit writer (see `mnemo_shared::ingest`).
+    pub ingest: Ingestor,
     pub settings: Arc<Settings>,
     /// The memory engine the REST API searches and indexes with (the worker's own is built
     /// from the same settings).

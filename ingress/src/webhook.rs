@@ -6,9 +6,9 @@
 //! A failed enqueue after the commit is logged and left to the sweeper: the message is safe.
 
 use chrono::Utc;
-use mnemo_shared::db::{NewInbound, record_inbound};
+use mnemo_shared::db::NewInbound;
 use mnemo_shared::inbound;
-use mnemo_shared::jobs::ProcessMessage;
+use mnemo_shared::ingest::Ingested;
 use mnemo_shared::phone_tz::zone_for_phone;
 use mnemo_shared::signature;
 use poem::http::StatusCode;
@@ -118,7 +118,12 @@ pub async fn receive(
 /// Records the message; `Ok` names the outcome for metrics (`accepted`, `duplicate`,
 /// `accepted_unqueued`).
 async fn accept(req: &Request, body: Body, state: &AppState) -> Result<&'static str, ApiError> {
-    let params = signed_form(req, body, state).await?;
+    let mut params = signed_form(req, body, state).await?;
+    // PostgreSQL text cannot hold NUL; no WhatsApp message means one, so it is dropped (after
+    // the signature, which covers the bytes as sent).
+    for (_, v) in params.iter_mut().filter(|(_, v)| v.contains('\0')) {
+        *v = v.replace('\0', "");
+    }
     let msg = inbound::parse(&params).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let settings = &state.settings;
     let new = NewInbound {
@@ -134,23 +139,17 @@ async fn accept(req: &Request, body: Body, state: &AppState) -> Result<&'static 
         raw: msg.raw.clone(),
         received_at: Utc::now(),
     };
-    match record_inbound(&state.db, &new).await? {
-        Some(rec) => {
-            let job = ProcessMessage {
-                interaction_id: rec.interaction_id,
-                message_sid: msg.message_sid.clone(),
-            };
-            if let Err(e) = state.queue.push(job, &msg.message_sid).await {
-                // Committed but not queued: the sweeper re-enqueues it.
-                warn!(message_sid = %msg.message_sid, error = %e, "enqueue failed; left to the sweeper");
-                Ok("accepted_unqueued")
-            } else {
-                info!(message_sid = %msg.message_sid, kind = %new.kind, "message accepted");
-                Ok("accepted")
-            }
+    let message_sid = new.message_sid.clone();
+    let kind = new.kind.clone();
+    match state.ingest.ingest(new).await? {
+        Ingested::New { queued: true, .. } => {
+            info!(message_sid = %message_sid, kind = %kind, "message accepted");
+            Ok("accepted")
         }
-        None => {
-            info!(message_sid = %msg.message_sid, "duplicate webhook ignored");
+        // Committed but not queued: the sweeper re-enqueues it (the batch logged why).
+        Ingested::New { queued: false, .. } => Ok("accepted_unqueued"),
+        Ingested::Duplicate => {
+            info!(message_sid = %message_sid, "duplicate webhook ignored");
             Ok("duplicate")
         }
     }

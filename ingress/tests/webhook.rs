@@ -196,6 +196,118 @@ async fn twenty_concurrent_copies_make_one_of_everything() {
 }
 
 #[tokio::test]
+async fn a_burst_from_a_few_phones_is_recorded_whole() {
+    // Concurrent webhooks share group commits: many messages of one phone in one batch, and
+    // duplicates inside a batch, still make one user per phone and one row per MessageSid.
+    let app = TestApp::spawn_with(Options {
+        worker: false,
+        ..Options::default()
+    })
+    .await;
+    let phones = [
+        "whatsapp:+14155550101",
+        "whatsapp:+447700900123",
+        "whatsapp:+919812345678",
+    ];
+    let sids: Vec<String> = (0..60).map(|_| new_sid()).collect();
+    let bodies: Vec<String> = (0..60).map(|i| format!("burst note {i}")).collect();
+    let params: Vec<_> = (0..60)
+        .map(|i| text_message(&sids[i], phones[i % 3], &bodies[i]))
+        .collect();
+    // Every message twice, interleaved.
+    let posts = params
+        .iter()
+        .chain(params.iter())
+        .map(|p| app.post_webhook(p));
+    let results = futures::future::join_all(posts).await;
+    assert!(results.iter().all(|r| r.status() == 200));
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM interactions WHERE direction = 'inbound'")
+            .await,
+        60
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 3);
+    assert_eq!(
+        app.scalar("SELECT timezone FROM users WHERE phone = '+919812345678'")
+            .await
+            .as_deref(),
+        Some("Asia/Kolkata")
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users WHERE last_inbound_at IS NULL")
+            .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn one_batch_with_a_repeated_sid_records_it_once() {
+    let app = TestApp::spawn_with(Options {
+        worker: false,
+        ..Options::default()
+    })
+    .await;
+    let new = |sid: &str, phone: &str| mnemo_shared::db::NewInbound {
+        phone: phone.into(),
+        wa_id: None,
+        display_name: Some("Batch".into()),
+        timezone: "UTC".into(),
+        message_sid: sid.into(),
+        kind: "text".into(),
+        body: format!("note {sid}"),
+        raw: serde_json::json!({"MessageSid": sid}),
+        received_at: chrono::Utc::now(),
+    };
+    let (a, b) = (new_sid(), new_sid());
+    let batch = [
+        new(&a, "+14155550101"),
+        new(&a, "+14155550101"),
+        new(&b, "+14155550101"),
+        new(&b, "+14155550102"),
+    ];
+    let got = mnemo_shared::db::record_inbound_batch(&app.db, &batch)
+        .await
+        .unwrap();
+    let kept: Vec<bool> = got.iter().map(Option::is_some).collect();
+    assert_eq!(kept, [true, false, true, false]);
+    assert_eq!(app.count("SELECT COUNT(*) FROM interactions").await, 2);
+    // And against rows committed earlier: all duplicates.
+    let again = mnemo_shared::db::record_inbound_batch(&app.db, &batch[..3])
+        .await
+        .unwrap();
+    assert!(again.iter().all(Option::is_none));
+}
+
+#[tokio::test]
+async fn nul_characters_are_dropped_not_refused() {
+    let app = TestApp::spawn_with(Options {
+        worker: false,
+        ..Options::default()
+    })
+    .await;
+    let sid = new_sid();
+    let mut params = text_message(&sid, FROM, "gate\0 code\0 7788");
+    params.retain(|(k, _)| *k != "ProfileName");
+    params.push(("ProfileName", "Zoe\0"));
+    let res = app.post_webhook(&params).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT body FROM interactions WHERE message_sid = '{sid}'"
+        ))
+        .await
+        .as_deref(),
+        Some("gate code 7788")
+    );
+    assert_eq!(
+        app.scalar("SELECT display_name FROM users")
+            .await
+            .as_deref(),
+        Some("Zoe")
+    );
+}
+
+#[tokio::test]
 async fn a_job_delivered_twice_repeats_nothing() {
     let app = TestApp::spawn().await;
     app.twilio_accepts_messages().await;

@@ -76,19 +76,29 @@ pub struct Recorded {
     pub user_id: Uuid,
 }
 
+/// The webhook's ingest for a whole batch in ONE statement (so one transaction and one round
+/// trip): the batch arrives as a JSON array, each phone's user is upserted once (its latest
+/// message wins), and every message is inserted unless its MessageSid is already there.
 const PG_INGEST: &str = r#"
-WITH u AS (
+WITH input AS (
+    SELECT * FROM json_to_recordset($1::json) AS t(
+        user_id uuid, phone text, wa_id text, display_name text, timezone text,
+        received_at timestamptz, id uuid, message_sid text, kind text, body text, raw json)
+),
+u AS (
     INSERT INTO users (id, phone, wa_id, display_name, timezone, created_at, updated_at, last_inbound_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $6, $6)
+    SELECT DISTINCT ON (phone) user_id, phone, wa_id, display_name, timezone, received_at, received_at, received_at
+    FROM input ORDER BY phone, received_at DESC
     ON CONFLICT (phone) DO UPDATE SET
         last_inbound_at = GREATEST(users.last_inbound_at, EXCLUDED.last_inbound_at),
         display_name = COALESCE(EXCLUDED.display_name, users.display_name),
         wa_id = COALESCE(EXCLUDED.wa_id, users.wa_id),
         updated_at = EXCLUDED.updated_at
-    RETURNING id
+    RETURNING id, phone
 )
 INSERT INTO interactions (id, user_id, message_sid, direction, kind, body, status, attempts, raw, occurred_at, created_at, updated_at)
-SELECT $7, u.id, $8, 'inbound', $9, $10, 'received', 0, $11, $6, $6, $6 FROM u
+SELECT i.id, u.id, i.message_sid, 'inbound', i.kind, i.body, 'received', 0, i.raw, i.received_at, i.received_at, i.received_at
+FROM input i JOIN u ON u.phone = i.phone
 ON CONFLICT (message_sid) DO NOTHING
 RETURNING id, user_id
 "#;
@@ -117,76 +127,106 @@ pub async fn record_inbound(
     db: &DatabaseConnection,
     msg: &NewInbound,
 ) -> Result<Option<Recorded>, DbErr> {
-    let new_user_id = Uuid::now_v7();
-    let interaction_id = Uuid::now_v7();
-    let raw = Value::Json(Some(Box::new(msg.raw.clone())));
+    let mut recorded = record_inbound_batch(db, std::slice::from_ref(msg)).await?;
+    Ok(recorded.pop().flatten())
+}
+
+/// [`record_inbound`] for many messages in ONE transaction (one statement on PostgreSQL):
+/// the result has one entry per message, in order, `None` for a MessageSid already recorded
+/// (by an earlier transaction or earlier in the same batch).
+pub async fn record_inbound_batch(
+    db: &DatabaseConnection,
+    msgs: &[NewInbound],
+) -> Result<Vec<Option<Recorded>>, DbErr> {
+    if msgs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<(Uuid, Uuid)> = msgs
+        .iter()
+        .map(|_| (Uuid::now_v7(), Uuid::now_v7()))
+        .collect();
     match db.get_database_backend() {
         DbBackend::Postgres => {
-            // A single statement is its own transaction: one round trip.
-            let stmt = Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                PG_INGEST,
-                [
-                    new_user_id.into(),
-                    msg.phone.clone().into(),
-                    msg.wa_id.clone().into(),
-                    msg.display_name.clone().into(),
-                    msg.timezone.clone().into(),
-                    msg.received_at.into(),
-                    interaction_id.into(),
-                    msg.message_sid.clone().into(),
-                    msg.kind.clone().into(),
-                    msg.body.clone().into(),
-                    raw,
-                ],
-            );
-            let row = db.query_one_raw(stmt).await?;
-            row.map(|r| {
-                Ok(Recorded {
-                    interaction_id: r.try_get("", "id")?,
-                    user_id: r.try_get("", "user_id")?,
+            let rows: Vec<serde_json::Value> = msgs
+                .iter()
+                .zip(&ids)
+                .map(|(m, (user_id, id))| {
+                    serde_json::json!({
+                        "user_id": user_id, "phone": m.phone, "wa_id": m.wa_id,
+                        "display_name": m.display_name, "timezone": m.timezone,
+                        "received_at": m.received_at, "id": id,
+                        "message_sid": m.message_sid, "kind": m.kind, "body": m.body,
+                        "raw": m.raw,
+                    })
                 })
-            })
-            .transpose()
+                .collect();
+            let batch = serde_json::to_string(&rows)
+                .map_err(|e| DbErr::Custom(format!("cannot encode the batch: {e}")))?;
+            let inserted = db
+                .query_all_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    PG_INGEST,
+                    [batch.into()],
+                ))
+                .await?;
+            let mut by_id = std::collections::HashMap::with_capacity(inserted.len());
+            for row in inserted {
+                let id: Uuid = row.try_get("", "id")?;
+                let user_id: Uuid = row.try_get("", "user_id")?;
+                by_id.insert(id, user_id);
+            }
+            Ok(ids
+                .iter()
+                .map(|(_, id)| {
+                    by_id.get(id).map(|user_id| Recorded {
+                        interaction_id: *id,
+                        user_id: *user_id,
+                    })
+                })
+                .collect())
         }
         backend => {
             let txn = db.begin().await?;
-            let user = txn
-                .query_one_raw(Statement::from_sql_and_values(
-                    backend,
-                    SQLITE_UPSERT_USER,
-                    [
-                        new_user_id.into(),
-                        msg.phone.clone().into(),
-                        msg.wa_id.clone().into(),
-                        msg.display_name.clone().into(),
-                        msg.timezone.clone().into(),
-                        msg.received_at.into(),
-                    ],
-                ))
-                .await?
-                .ok_or_else(|| DbErr::Custom("user upsert returned no row".into()))?;
-            let user_id: Uuid = user.try_get("", "id")?;
-            let row = txn
-                .query_one_raw(Statement::from_sql_and_values(
-                    backend,
-                    SQLITE_INSERT_INTERACTION,
-                    [
-                        interaction_id.into(),
-                        user_id.into(),
-                        msg.message_sid.clone().into(),
-                        msg.kind.clone().into(),
-                        msg.body.clone().into(),
-                        raw,
-                        msg.received_at.into(),
-                    ],
-                ))
-                .await?;
+            let mut out = Vec::with_capacity(msgs.len());
+            for (msg, (new_user_id, interaction_id)) in msgs.iter().zip(&ids) {
+                let user = txn
+                    .query_one_raw(Statement::from_sql_and_values(
+                        backend,
+                        SQLITE_UPSERT_USER,
+                        [
+                            (*new_user_id).into(),
+                            msg.phone.clone().into(),
+                            msg.wa_id.clone().into(),
+                            msg.display_name.clone().into(),
+                            msg.timezone.clone().into(),
+                            msg.received_at.into(),
+                        ],
+                    ))
+                    .await?
+                    .ok_or_else(|| DbErr::Custom("user upsert returned no row".into()))?;
+                let user_id: Uuid = user.try_get("", "id")?;
+                let row = txn
+                    .query_one_raw(Statement::from_sql_and_values(
+                        backend,
+                        SQLITE_INSERT_INTERACTION,
+                        [
+                            (*interaction_id).into(),
+                            user_id.into(),
+                            msg.message_sid.clone().into(),
+                            msg.kind.clone().into(),
+                            msg.body.clone().into(),
+                            Value::Json(Some(Box::new(msg.raw.clone()))),
+                            msg.received_at.into(),
+                        ],
+                    ))
+                    .await?;
+                out.push(row.map(|_| Recorded {
+                    interaction_id: *interaction_id,
+                    user_id,
+                }));
+            }
             txn.commit().await?;
-            Ok(row.map(|_| Recorded {
-                interaction_id,
-                user_id,
-            }))
+            Ok(out)
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod error;
 pub mod external;
 pub mod http;
 pub mod inbound;
+pub mod ingest;
 pub mod jobs;
 pub mod llm;
 pub mod media;

@@ -103,6 +103,26 @@ impl JobQueue {
         res.map_err(QueueError::Push)
     }
 
+    /// Enqueues many jobs in one push (one script call on Redis), each with its own
+    /// idempotency key; gives up after [`QUEUE_TIMEOUT`].
+    pub async fn push_many(&self, jobs: Vec<(ProcessMessage, String)>) -> Result<(), QueueError> {
+        let tasks = futures::stream::iter(
+            jobs.into_iter()
+                .map(|(job, key)| TaskBuilder::new(job).idempotency_key(key).build()),
+        );
+        let push = async {
+            match self {
+                JobQueue::Redis(s) => s.clone().push_all(tasks).await.map_err(|e| e.to_string()),
+                JobQueue::Sqlite(s) => s.clone().push_all(tasks).await.map_err(|e| e.to_string()),
+                JobQueue::Postgres(s) => s.clone().push_all(tasks).await.map_err(|e| e.to_string()),
+            }
+        };
+        match tokio::time::timeout(QUEUE_TIMEOUT, push).await {
+            Ok(res) => res.map_err(QueueError::Push),
+            Err(_) => Err(QueueError::Push("timed out".into())),
+        }
+    }
+
     /// Reachability check for `/ready` (the database queue lives in the database, which
     /// `/ready` checks on its own).
     pub async fn ping(&self) -> Result<(), QueueError> {
