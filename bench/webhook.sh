@@ -27,7 +27,7 @@ export DATABASE_URL="$PG/mnemo_bench" REDIS_URL="$REDIS" EMBEDDED_WORKER=false \
   BIND_ADDR="127.0.0.1:$PORT" PUBLIC_BASE_URL="http://127.0.0.1:$PORT" \
   TWILIO_ACCOUNT_SID=ACbench0000000000000000000000000 TWILIO_AUTH_TOKEN="$TOKEN" \
   TWILIO_WHATSAPP_NUMBER=whatsapp:+14155238886 QUEUE_NAME="mnemo-bench:$(date +%s)" \
-  DATABASE_MAX_CONNECTIONS="${BENCH_DB_CONNS:-16}" RUST_LOG=warn
+  DATABASE_MAX_CONNECTIONS="${BENCH_DB_CONNS:-10}" RUST_LOG=warn
 ./target/release/mnemo-ingress &
 PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT
@@ -60,5 +60,5 @@ FROM u
 ON CONFLICT (message_sid) DO NOTHING
 RETURNING id, user_id;
 SQL
-echo "pgbench, same statement, $C clients:"
-pgbench -n -c "$C" -j 2 -T 10 -f /tmp/mnemo_pgbench.sql "$PG/mnemo_bench" 2>/dev/null | grep -E "tps|latency average"
+echo "pgbench, same statement (prepared), $C clients:"
+pgbench -n -M prepared -c "$C" -j 2 -T 10 -f /tmp/mnemo_pgbench.sql "$PG/mnemo_bench" 2>/dev/null | grep -E "tps|latency average"

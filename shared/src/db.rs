@@ -30,6 +30,9 @@ pub async fn connect_url(url: &str, max_connections: u32) -> Result<DatabaseConn
     let mut opts = ConnectOptions::new(url.to_string());
     opts.max_connections(max_connections)
         .min_connections(1)
+        // A ping on every checkout is a round trip per query; only connections idle long
+        // enough to have been dropped (server restart, proxy timeout) are checked.
+        .test_before_acquire_if_idle_for(Duration::from_secs(10))
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(5))
         .sqlx_logging(false);
@@ -75,6 +78,9 @@ pub struct Recorded {
     pub interaction_id: Uuid,
     pub user_id: Uuid,
 }
+
+/// The most JSON one ingest statement carries (see `record_inbound_batch`).
+const PG_STATEMENT_BYTES: usize = 12 * 1024;
 
 /// The webhook's ingest for a whole batch in ONE statement (so one transaction and one round
 /// trip): the batch arrives as a JSON array, each phone's user is upserted once (its latest
@@ -147,30 +153,42 @@ pub async fn record_inbound_batch(
         .collect();
     match db.get_database_backend() {
         DbBackend::Postgres => {
-            let rows: Vec<serde_json::Value> = msgs
-                .iter()
-                .zip(&ids)
-                .map(|(m, (user_id, id))| {
-                    serde_json::json!({
-                        "user_id": user_id, "phone": m.phone, "wa_id": m.wa_id,
-                        "display_name": m.display_name, "timezone": m.timezone,
-                        "received_at": m.received_at, "id": id,
-                        "message_sid": m.message_sid, "kind": m.kind, "body": m.body,
-                        "raw": m.raw,
-                    })
+            // One statement per chunk of at most PG_STATEMENT_BYTES of JSON, all at once:
+            // sqlx 0.9 sends larger messages in several writes without TCP_NODELAY, and the
+            // last write then waits ~40 ms for the server's delayed ACK (Nagle).
+            let mut chunks: Vec<String> = Vec::new();
+            let mut seen = std::collections::HashSet::with_capacity(msgs.len());
+            for (m, (user_id, id)) in msgs.iter().zip(&ids) {
+                if !seen.insert(m.message_sid.as_str()) {
+                    continue; // a repeat inside the batch: the first one decides
+                }
+                let row = serde_json::json!({
+                    "user_id": user_id, "phone": m.phone, "wa_id": m.wa_id,
+                    "display_name": m.display_name, "timezone": m.timezone,
+                    "received_at": m.received_at, "id": id,
+                    "message_sid": m.message_sid, "kind": m.kind, "body": m.body,
+                    "raw": m.raw,
                 })
-                .collect();
-            let batch = serde_json::to_string(&rows)
-                .map_err(|e| DbErr::Custom(format!("cannot encode the batch: {e}")))?;
-            let inserted = db
-                .query_all_raw(Statement::from_sql_and_values(
+                .to_string();
+                match chunks.last_mut() {
+                    Some(chunk) if chunk.len() + row.len() < PG_STATEMENT_BYTES => {
+                        chunk.push(',');
+                        chunk.push_str(&row);
+                    }
+                    _ => chunks.push(format!("[{row}")),
+                }
+            }
+            let statements = chunks.into_iter().map(|mut chunk| {
+                chunk.push(']');
+                db.query_all_raw(Statement::from_sql_and_values(
                     DbBackend::Postgres,
                     PG_INGEST,
-                    [batch.into()],
+                    [chunk.into()],
                 ))
-                .await?;
-            let mut by_id = std::collections::HashMap::with_capacity(inserted.len());
-            for row in inserted {
+            });
+            let inserted = futures::future::try_join_all(statements).await?;
+            let mut by_id = std::collections::HashMap::with_capacity(msgs.len());
+            for row in inserted.into_iter().flatten() {
                 let id: Uuid = row.try_get("", "id")?;
                 let user_id: Uuid = row.try_get("", "user_id")?;
                 by_id.insert(id, user_id);

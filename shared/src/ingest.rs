@@ -101,7 +101,11 @@ async fn write_batch(db: &DatabaseConnection, queue: &JobQueue, batch: Vec<Pendi
     metrics::histogram!("mnemo_ingest_batch_size").record(batch.len() as f64);
     let (msgs, answers): (Vec<NewInbound>, Vec<_>) =
         batch.into_iter().map(|p| (p.msg, p.answer)).unzip();
-    let recorded = match record_inbound_batch(db, &msgs).await {
+    let started = std::time::Instant::now();
+    let written = record_inbound_batch(db, &msgs).await;
+    metrics::histogram!("mnemo_ingest_step_seconds", "step" => "record")
+        .record(started.elapsed().as_secs_f64());
+    let recorded = match written {
         Ok(r) => r,
         Err(e) => {
             let e = Arc::new(e);
@@ -129,7 +133,11 @@ async fn write_batch(db: &DatabaseConnection, queue: &JobQueue, batch: Vec<Pendi
     let queued = if jobs.is_empty() {
         true
     } else {
-        match queue.push_many(jobs).await {
+        let started = std::time::Instant::now();
+        let pushed = queue.push_many(jobs).await;
+        metrics::histogram!("mnemo_ingest_step_seconds", "step" => "enqueue")
+            .record(started.elapsed().as_secs_f64());
+        match pushed {
             Ok(()) => true,
             Err(e) => {
                 // Committed but not queued: the sweeper re-enqueues them.
