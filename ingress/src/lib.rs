@@ -19,7 +19,7 @@ use mnemo_shared::ingest::Ingestor;
 use mnemo_shared::pipeline::Pipeline;
 use mnemo_shared::queue::JobQueue;
 use poem::endpoint::make_sync;
-use poem::listener::{Acceptor, TcpAcceptor};
+use poem::listener::Acceptor;
 use poem::middleware::Tracing;
 use poem::web::Html;
 use poem::{Endpoint, EndpointExt, Response, Route, Server, get, post};
@@ -162,7 +162,7 @@ pub async fn serve(
     } else {
         None
     };
-    let acceptor = TcpAcceptor::from_tokio(listener)?;
+    let acceptor = mnemo_shared::listener::NoDelayAcceptor::from_tokio(listener)?;
     let addr = acceptor.local_addr();
     info!(addr = ?addr.first(), public = %settings.public_base_url, "ingress listening");
     let mut rx = shutdown.clone();

@@ -13,6 +13,7 @@ pub mod http;
 pub mod inbound;
 pub mod ingest;
 pub mod jobs;
+pub mod listener;
 pub mod llm;
 pub mod media;
 pub mod memory;

@@ -67,7 +67,7 @@ pub async fn serve_metrics(
         .at("/metrics", get(metrics_text))
         .at("/health", get(health))
         .data(db);
-    match poem::listener::TcpAcceptor::from_tokio(listener) {
+    match mnemo_shared::listener::NoDelayAcceptor::from_tokio(listener) {
         Ok(acceptor) => {
             if let Err(e) = poem::Server::new_with_acceptor(acceptor).run(app).await {
                 tracing::error!(error = %e, "metrics server stopped");
