@@ -558,6 +558,18 @@ async fn twilio_429_is_retried_and_400_fails_visibly() {
     )
     .await;
     assert_eq!(app.sent_messages().await.len(), 2, "one 429, one success");
+    let lists = app
+        .twilio
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| r.method == wiremock::http::Method::GET)
+        .count();
+    assert_eq!(
+        lists, 0,
+        "a 429 means nothing was sent: the retry needs no look at Twilio's list"
+    );
 
     // A permanent error stops at once and is visible on the interaction.
     let app = TestApp::spawn().await;

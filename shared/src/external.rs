@@ -41,6 +41,9 @@ pub enum ExternalError {
         message: String,
         /// From a `Retry-After` header, when the service gave one.
         retry_after: Option<Duration>,
+        /// The HTTP status the service answered with; `None` when no answer came (connect
+        /// error, timeout, broken body), i.e. when the request may or may not have taken effect.
+        status: Option<u16>,
     },
     /// Retrying cannot help: 4xx other than 408/429, or a response we cannot understand.
     #[error("{service} rejected the request ({status}): {message}")]
@@ -61,6 +64,15 @@ impl ExternalError {
             ExternalError::Transient { service, .. } | ExternalError::Permanent { service, .. } => {
                 *service
             }
+        }
+    }
+
+    /// Whether the service answered, so the outcome of the request is known (it was refused);
+    /// false after a timeout or a dropped connection, when it may have taken effect.
+    pub fn was_answered(&self) -> bool {
+        match self {
+            ExternalError::Transient { status, .. } => status.is_some(),
+            ExternalError::Permanent { .. } => true,
         }
     }
 
@@ -88,6 +100,7 @@ impl ExternalError {
             service,
             message: err.to_string(),
             retry_after: None,
+            status: None,
         }
     }
 
@@ -103,6 +116,7 @@ impl ExternalError {
                 service,
                 message: format!("HTTP {status}: {message}"),
                 retry_after,
+                status: Some(status),
             }
         } else {
             ExternalError::Permanent {

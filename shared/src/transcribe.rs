@@ -40,6 +40,7 @@ impl Transcriber {
             service: Service::Transcribe,
             message: format!("reading the audio file: {e}"),
             retry_after: None,
+            status: None,
         };
         let file = tokio::fs::File::open(path).await.map_err(io)?;
         let len = file.metadata().await.map_err(io)?.len();

@@ -387,6 +387,69 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn lists_recent_messages_to_a_recipient() {
+        let server = MockServer::start().await;
+        // Twilio's page shape (api.v2010.account.message list), trimmed to two messages.
+        let page = serde_json::json!({
+            "end": 1, "first_page_uri": "/2010-04-01/Accounts/AC…/Messages.json?To=…&PageSize=50&Page=0",
+            "next_page_uri": null, "page": 0, "page_size": 50, "previous_page_uri": null,
+            "start": 0, "uri": "/2010-04-01/Accounts/AC…/Messages.json?To=…&PageSize=50&Page=0",
+            "messages": [
+                {"sid": "SMbbbb", "to": "whatsapp:+14155550123", "from": FROM,
+                 "body": "Saved ✅", "status": "delivered", "direction": "outbound-api",
+                 "date_created": "Sat, 21 Nov 2026 09:14:03 +0000", "date_sent": "Sat, 21 Nov 2026 09:14:04 +0000",
+                 "num_media": "0", "num_segments": "1", "error_code": null, "price": null},
+                {"sid": "SMaaaa", "to": "whatsapp:+14155550123", "from": FROM,
+                 "body": null, "status": "queued", "direction": "outbound-api",
+                 "date_created": "Sat, 21 Nov 2026 09:13:59 +0000", "date_sent": null}
+            ]
+        });
+        Mock::given(method("GET"))
+            .and(path(MESSAGES_PATH))
+            .and(wiremock::matchers::query_param(
+                "To",
+                "whatsapp:+14155550123",
+            ))
+            .and(wiremock::matchers::query_param("From", FROM))
+            .and(wiremock::matchers::query_param("PageSize", "50"))
+            .and(header("authorization", basic_auth().as_str()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(page))
+            .expect(1)
+            .mount(&server)
+            .await;
+
+        let listed = client(&server)
+            .recent_messages_to("whatsapp:+14155550123", 50)
+            .await
+            .expect("listed");
+        assert_eq!(listed.len(), 2);
+        assert_eq!(listed[0].sid, "SMbbbb");
+        assert_eq!(listed[0].body.as_deref(), Some("Saved ✅"));
+        assert_eq!(
+            listed[0].created_at().map(|t| t.to_rfc3339()),
+            Some("2026-11-21T09:14:03+00:00".to_string())
+        );
+        assert_eq!(listed[1].body, None);
+    }
+
+    #[tokio::test]
+    async fn an_unavailable_list_is_an_error_not_an_empty_list() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(404).set_body_json(serde_json::json!({
+                "code": 20404, "message": "The requested resource was not found", "status": 404
+            })))
+            .mount(&server)
+            .await;
+        let err = client(&server)
+            .recent_messages_to("whatsapp:+14155550123", 50)
+            .await
+            .expect_err("404");
+        assert!(!err.is_transient());
+        assert!(err.to_string().contains("20404"), "{err}");
+    }
+
+    #[tokio::test]
     async fn sends_a_text_message() {
         let server = MockServer::start().await;
         mock(&server, created()).await;

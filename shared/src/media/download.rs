@@ -154,6 +154,7 @@ impl Downloader {
                 service: Service::Media,
                 message: format!("download took longer than {:?}", self.total_timeout),
                 retry_after: None,
+                status: None,
             })),
         }
     }

@@ -283,6 +283,7 @@ impl Mem0Client {
                         self.poll_timeout
                     ),
                     retry_after: None,
+                    status: None,
                 });
             }
             tokio::time::sleep(pause.min(deadline - now)).await;

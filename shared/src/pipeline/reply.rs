@@ -145,7 +145,7 @@ impl Pipeline {
             match self.find_sent_parts(twilio, &to, &reply, &parts).await {
                 Ok(found) => already = found,
                 Err(e) if e.is_transient() => {
-                    self.release_send(reply.id).await;
+                    self.release_send(reply.id, true).await;
                     return Err(e);
                 }
                 Err(e) => {
@@ -156,6 +156,7 @@ impl Pipeline {
             }
         }
         let mut first_sid = None;
+        let mut sent_now = false;
         for (i, part) in parts.iter().enumerate() {
             if let Some(sid) = already[i].take() {
                 info!(sid = %sid, part = i, "reply part already reached Twilio; not sent again");
@@ -176,10 +177,14 @@ impl Pipeline {
             };
             match twilio.send_message(&msg).await {
                 Ok(sent) => {
+                    sent_now = true;
                     first_sid.get_or_insert(sent.sid);
                 }
                 Err(e) if e.is_transient() => {
-                    self.release_send(reply.id).await;
+                    // Twilio's own refusal (429, 5xx) before anything went out means this
+                    // attempt sent nothing, so the retry needs no check; a timeout might have.
+                    self.release_send(reply.id, e.was_answered() && !sent_now)
+                        .await;
                     return Err(e.into());
                 }
                 Err(e) => {
@@ -224,15 +229,18 @@ impl Pipeline {
         })
     }
 
-    /// Gives the send lease back after a transient failure so the retry can take it at once.
-    /// Best effort: if this fails too, the lease simply expires.
-    async fn release_send(&self, id: Uuid) {
+    /// Gives the send lease back after a transient failure so the retry can take it at once;
+    /// `sent_nothing` uncounts the attempt (it provably reached nobody), so the retry sends
+    /// without first checking Twilio. Best effort: if this fails too, the lease expires.
+    async fn release_send(&self, id: Uuid, sent_nothing: bool) {
         let released = self
             .db
             .execute_raw(stmt(
                 &self.db,
-                "UPDATE interactions SET locked_until = NULL WHERE id = $1 AND status = 'sending'",
-                vec![id.into()],
+                "UPDATE interactions SET locked_until = NULL, \
+                 attempts = CASE WHEN $2 THEN attempts - 1 ELSE attempts END \
+                 WHERE id = $1 AND status = 'sending'",
+                vec![id.into(), sent_nothing.into()],
             ))
             .await;
         if let Err(e) = released {
