@@ -491,6 +491,55 @@ async fn a_send_interrupted_after_twilio_accepted_it_is_not_repeated() {
 }
 
 #[tokio::test]
+async fn finished_jobs_are_vacuumed_from_the_queue() {
+    // Redis (when TEST_REDIS_URL is set) and the database's own queue.
+    for redis in [true, false] {
+        vacuum_removes_finished_jobs(redis).await;
+    }
+}
+
+async fn vacuum_removes_finished_jobs(redis: bool) {
+    let app = TestApp::spawn_with(Options {
+        redis,
+        ..Options::default()
+    })
+    .await;
+    app.twilio_accepts_messages().await;
+    for body in ["first note to vacuum", "second note to vacuum"] {
+        app.post_webhook(&text_message(&new_sid(), FROM, body)).await;
+    }
+    app.wait_count(
+        "SELECT COUNT(*) FROM interactions WHERE direction = 'outbound' AND status = 'sent'",
+        2,
+    )
+    .await;
+    // The queue marks a job done just after the handler returns; its clock has whole seconds.
+    let start = std::time::Instant::now();
+    let mut removed = 0;
+    while removed < 2 && start.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        removed += app
+            .state
+            .queue
+            .vacuum(&app.db, Duration::ZERO)
+            .await
+            .expect("vacuum");
+    }
+    assert_eq!(removed, 2, "both finished jobs removed ({})", app.state.queue.kind());
+    // Our own tables keep everything.
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM interactions WHERE direction = 'inbound' AND status = 'processed'")
+            .await,
+        2
+    );
+    // Nothing left to remove.
+    assert_eq!(
+        app.state.queue.vacuum(&app.db, Duration::ZERO).await.expect("vacuum"),
+        0
+    );
+}
+
+#[tokio::test]
 async fn sweeper_recovers_a_crash_between_commit_and_enqueue() {
     let app = TestApp::spawn().await;
     app.twilio_accepts_messages().await;

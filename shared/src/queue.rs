@@ -134,6 +134,52 @@ impl JobQueue {
         }
     }
 
+    /// Deletes the queue's own records of jobs that ended (done, killed, failed for good)
+    /// longer ago than `older_than`. They are bookkeeping only (the interactions table holds
+    /// every outcome), and without this Redis and the queue tables grow with every message.
+    pub async fn vacuum(
+        &self,
+        db: &DatabaseConnection,
+        older_than: std::time::Duration,
+    ) -> Result<usize, QueueError> {
+        use sea_orm::ConnectionTrait;
+        let secs = older_than.as_secs() as i64;
+        match self {
+            JobQueue::Redis(s) => {
+                use apalis_core::backend::Vacuum;
+                let mut s = s.clone();
+                tokio::time::timeout(QUEUE_TIMEOUT * 10, s.vacuum_before(older_than))
+                    .await
+                    .map_err(|_| QueueError::Redis("vacuum timed out".into()))?
+                    .map_err(|e| QueueError::Redis(e.to_string()))
+            }
+            // Not apalis's own vacuum for the database queues: it ends with a full `VACUUM`
+            // of the whole database, which would lock SQLite for the duration.
+            JobQueue::Sqlite(_) => db
+                .execute_raw(sea_orm::Statement::from_sql_and_values(
+                    DbBackend::Sqlite,
+                    "DELETE FROM Jobs WHERE (status IN ('Done', 'Killed') \
+                     OR (status = 'Failed' AND max_attempts <= attempts)) \
+                     AND done_at IS NOT NULL AND done_at < CAST(strftime('%s', 'now') AS INTEGER) - $1",
+                    [secs.into()],
+                ))
+                .await
+                .map(|r| r.rows_affected() as usize)
+                .map_err(|e| QueueError::Database(e.to_string())),
+            JobQueue::Postgres(_) => db
+                .execute_raw(sea_orm::Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "DELETE FROM apalis.jobs WHERE (status IN ('Done', 'Killed') \
+                     OR (status = 'Failed' AND max_attempts <= attempts)) \
+                     AND done_at < now() - make_interval(secs => $1)",
+                    [(secs as f64).into()],
+                ))
+                .await
+                .map(|r| r.rows_affected() as usize)
+                .map_err(|e| QueueError::Database(e.to_string())),
+        }
+    }
+
     /// Reachability check for `/ready` (the database queue lives in the database, which
     /// `/ready` checks on its own).
     pub async fn ping(&self) -> Result<(), QueueError> {

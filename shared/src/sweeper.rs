@@ -19,6 +19,12 @@ use crate::queue::JobQueue;
 
 const BATCH: i64 = 200;
 
+/// How long the queue keeps its record of a finished job (the interactions table keeps the
+/// outcome for good).
+pub const QUEUE_RETENTION: Duration = Duration::from_secs(3600);
+/// How often each worker removes finished jobs older than [`QUEUE_RETENTION`].
+const VACUUM_EVERY: Duration = Duration::from_secs(600);
+
 /// One pass: re-enqueues up to 200 stale interactions; returns how many.
 pub async fn sweep_once(
     db: &DatabaseConnection,
@@ -82,6 +88,8 @@ pub async fn run(
     let first = tokio::time::Instant::now() + interval.min(Duration::from_secs(5));
     let mut tick = tokio::time::interval_at(first, interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut vacuum = tokio::time::interval_at(first + VACUUM_EVERY, VACUUM_EVERY);
+    vacuum.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -92,6 +100,11 @@ pub async fn run(
                 }
                 crate::monitoring::record_queue_depth(&db).await;
             }
+            _ = vacuum.tick() => match queue.vacuum(&db, QUEUE_RETENTION).await {
+                Ok(0) => {}
+                Ok(n) => info!(jobs = n, "removed finished jobs from the queue"),
+                Err(e) => warn!(error = %e, "queue vacuum failed"),
+            },
         }
     }
 }
