@@ -308,6 +308,39 @@ async fn nul_characters_are_dropped_not_refused() {
 }
 
 #[tokio::test]
+async fn a_burst_of_first_messages_is_welcomed_once() {
+    // People often open with several messages at once: they are processed concurrently, and
+    // only one reply may carry the welcome.
+    let app = TestApp::spawn().await;
+    app.twilio_accepts_messages().await;
+    let from = "whatsapp:+14155550177";
+    let sids: Vec<String> = (0..6).map(|_| new_sid()).collect();
+    let bodies: Vec<String> = (0..6).map(|i| format!("opening note {i}")).collect();
+    let params: Vec<_> = (0..6)
+        .map(|i| text_message(&sids[i], from, &bodies[i]))
+        .collect();
+    let results = futures::future::join_all(params.iter().map(|p| app.post_webhook(p))).await;
+    assert!(results.iter().all(|r| r.status() == 200));
+    app.wait_count(
+        "SELECT COUNT(*) FROM interactions WHERE direction = 'outbound' AND status = 'sent'",
+        6,
+    )
+    .await;
+    let welcomed = app
+        .sent_messages()
+        .await
+        .iter()
+        .filter(|m| m["Body"].contains("your memory on WhatsApp"))
+        .count();
+    assert_eq!(welcomed, 1, "exactly one reply carries the welcome");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users WHERE welcomed_at IS NOT NULL")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
 async fn a_job_delivered_twice_repeats_nothing() {
     let app = TestApp::spawn().await;
     app.twilio_accepts_messages().await;
@@ -506,7 +539,8 @@ async fn vacuum_removes_finished_jobs(redis: bool) {
     .await;
     app.twilio_accepts_messages().await;
     for body in ["first note to vacuum", "second note to vacuum"] {
-        app.post_webhook(&text_message(&new_sid(), FROM, body)).await;
+        app.post_webhook(&text_message(&new_sid(), FROM, body))
+            .await;
     }
     app.wait_count(
         "SELECT COUNT(*) FROM interactions WHERE direction = 'outbound' AND status = 'sent'",
@@ -525,16 +559,27 @@ async fn vacuum_removes_finished_jobs(redis: bool) {
             .await
             .expect("vacuum");
     }
-    assert_eq!(removed, 2, "both finished jobs removed ({})", app.state.queue.kind());
+    assert_eq!(
+        removed,
+        2,
+        "both finished jobs removed ({})",
+        app.state.queue.kind()
+    );
     // Our own tables keep everything.
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM interactions WHERE direction = 'inbound' AND status = 'processed'")
-            .await,
+        app.count(
+            "SELECT COUNT(*) FROM interactions WHERE direction = 'inbound' AND status = 'processed'"
+        )
+        .await,
         2
     );
     // Nothing left to remove.
     assert_eq!(
-        app.state.queue.vacuum(&app.db, Duration::ZERO).await.expect("vacuum"),
+        app.state
+            .queue
+            .vacuum(&app.db, Duration::ZERO)
+            .await
+            .expect("vacuum"),
         0
     );
 }

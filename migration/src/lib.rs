@@ -8,6 +8,7 @@ mod m20261121_000001_init;
 mod m20261121_000003_api;
 mod m20261121_000004_conversation;
 mod m20261121_000005_reminders;
+mod m20261121_000006_welcome;
 pub mod seed;
 
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000003_api::Migration),
             Box::new(m20261121_000004_conversation::Migration),
             Box::new(m20261121_000005_reminders::Migration),
+            Box::new(m20261121_000006_welcome::Migration),
         ]
     }
 }

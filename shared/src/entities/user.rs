@@ -15,6 +15,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub last_inbound_at: Option<DateTimeUtc>,
+    /// When the one-time welcome was claimed (see `pipeline::reply::claim_welcome`).
+    pub welcomed_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -213,7 +213,7 @@ impl Pipeline {
         let step = std::time::Instant::now();
         let reply = self.respond(&user, tz, &inbound, &media).await?;
         step_done("respond", step);
-        let body = if self.is_first_reply(user.id).await? {
+        let body = if self.claim_welcome(user.id).await? {
             format!("{}\n\n{}", replies::WELCOME, reply.body)
         } else {
             reply.body

@@ -38,16 +38,18 @@ pub struct Template<'a> {
 }
 
 impl Pipeline {
-    pub(crate) async fn is_first_reply(&self, user_id: Uuid) -> Result<bool, PipelineError> {
-        let row = self
+    /// Takes the user's one-time welcome: true for exactly one caller, however many first
+    /// messages are processed at once.
+    pub(crate) async fn claim_welcome(&self, user_id: Uuid) -> Result<bool, PipelineError> {
+        let res = self
             .db
-            .query_one_raw(stmt(
+            .execute_raw(stmt(
                 &self.db,
-                "SELECT id FROM interactions WHERE user_id = $1 AND direction = 'outbound' LIMIT 1",
-                vec![user_id.into()],
+                "UPDATE users SET welcomed_at = $2 WHERE id = $1 AND welcomed_at IS NULL",
+                vec![user_id.into(), Utc::now().into()],
             ))
             .await?;
-        Ok(row.is_none())
+        Ok(res.rows_affected() == 1)
     }
 
     pub(crate) async fn existing_reply(
