@@ -528,13 +528,7 @@ async fn post_status(app: &TestApp, params: &[(&str, &str)], sign: bool) -> reqw
     } else {
         "bad".into()
     };
-    app.http
-        .post(app.url("/webhook/status"))
-        .header("X-Twilio-Signature", sig)
-        .form(&owned)
-        .send()
-        .await
-        .unwrap()
+    app.post_form("/webhook/status", Some(&sig), &owned).await
 }
 
 async fn status_of(app: &TestApp, sid: &str) -> (String, Option<String>) {

@@ -778,13 +778,7 @@ async fn bad_requests_are_refused_with_problems_and_store_nothing() {
         .collect();
 
     // Missing signature.
-    let r = app
-        .http
-        .post(app.url("/webhook"))
-        .form(&owned)
-        .send()
-        .await
-        .unwrap();
+    let r = app.post_form("/webhook", None, &owned).await;
     assert_eq!(r.status(), 403);
     assert_eq!(r.headers()["content-type"], "application/problem+json");
     let p: serde_json::Value = r.json().await.unwrap();
@@ -793,13 +787,8 @@ async fn bad_requests_are_refused_with_problems_and_store_nothing() {
 
     // Wrong signature.
     let r = app
-        .http
-        .post(app.url("/webhook"))
-        .header("X-Twilio-Signature", "bm90IGEgc2lnbmF0dXJl")
-        .form(&owned)
-        .send()
-        .await
-        .unwrap();
+        .post_form("/webhook", Some("bm90IGEgc2lnbmF0dXJl"), &owned)
+        .await;
     assert_eq!(r.status(), 403);
 
     // Valid signature, then a tampered param.
@@ -810,14 +799,7 @@ async fn bad_requests_are_refused_with_problems_and_store_nothing() {
     );
     let mut tampered = owned.clone();
     tampered.iter_mut().find(|(k, _)| k == "Body").unwrap().1 = "hellO".into();
-    let r = app
-        .http
-        .post(app.url("/webhook"))
-        .header("X-Twilio-Signature", &good)
-        .form(&tampered)
-        .send()
-        .await
-        .unwrap();
+    let r = app.post_form("/webhook", Some(&good), &tampered).await;
     assert_eq!(r.status(), 403);
 
     // Signed for another path.
@@ -826,14 +808,7 @@ async fn bad_requests_are_refused_with_problems_and_store_nothing() {
         &owned,
         AUTH_TOKEN,
     );
-    let r = app
-        .http
-        .post(app.url("/webhook"))
-        .header("X-Twilio-Signature", other)
-        .form(&owned)
-        .send()
-        .await
-        .unwrap();
+    let r = app.post_form("/webhook", Some(&other), &owned).await;
     assert_eq!(r.status(), 403);
 
     // Signed, but without MessageSid / From → 400.
@@ -911,14 +886,7 @@ async fn signature_checks_the_public_url_with_and_without_port() {
         &owned,
         AUTH_TOKEN,
     );
-    let r = app
-        .http
-        .post(app.url("/webhook"))
-        .header("X-Twilio-Signature", sig)
-        .form(&owned)
-        .send()
-        .await
-        .unwrap();
+    let r = app.post_form("/webhook", Some(&sig), &owned).await;
     assert_eq!(r.status(), 403);
 }
 

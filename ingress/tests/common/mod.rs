@@ -217,13 +217,21 @@ impl TestApp {
             &owned,
             AUTH_TOKEN,
         );
-        self.http
-            .post(self.url("/webhook"))
-            .header("X-Twilio-Signature", sig)
-            .form(&owned)
-            .send()
-            .await
-            .unwrap()
+        self.post_form("/webhook", Some(&sig), &owned).await
+    }
+
+    /// Posts a form to `path` with the given `X-Twilio-Signature` (none when `None`).
+    pub async fn post_form(
+        &self,
+        path: &str,
+        signature: Option<&str>,
+        form: &[(String, String)],
+    ) -> reqwest::Response {
+        let mut req = self.http.post(self.url(path)).form(form);
+        if let Some(sig) = signature {
+            req = req.header("X-Twilio-Signature", sig);
+        }
+        req.send().await.unwrap()
     }
 
     pub async fn count(&self, sql: &str) -> i64 {
