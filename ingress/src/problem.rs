@@ -186,10 +186,10 @@ impl From<mnemo_shared::sea_orm::DbErr> for ApiError {
     }
 }
 
+/// The webhook's group commit shares one database error among the messages of a batch.
 impl From<std::sync::Arc<mnemo_shared::sea_orm::DbErr>> for ApiError {
     fn from(e: std::sync::Arc<mnemo_shared::sea_orm::DbErr>) -> Self {
-        tracing::error!(error = %e, "database error");
-        ApiError::Unavailable("the database is unavailable; retry shortly".into())
+        Self::from(mnemo_shared::sea_orm::DbErr::Custom(e.to_string()))
     }
 }
 

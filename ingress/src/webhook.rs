@@ -142,12 +142,12 @@ async fn accept(req: &Request, body: Body, state: &AppState) -> Result<&'static 
     let message_sid = new.message_sid.clone();
     let kind = new.kind.clone();
     match state.ingest.ingest(new).await? {
-        Ingested::New { queued: true, .. } => {
+        Ingested::New { queued: true } => {
             info!(message_sid = %message_sid, kind = %kind, "message accepted");
             Ok("accepted")
         }
         // Committed but not queued: the sweeper re-enqueues it (the batch logged why).
-        Ingested::New { queued: false, .. } => Ok("accepted_unqueued"),
+        Ingested::New { queued: false } => Ok("accepted_unqueued"),
         Ingested::Duplicate => {
             info!(message_sid = %message_sid, "duplicate webhook ignored");
             Ok("duplicate")

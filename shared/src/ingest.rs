@@ -15,7 +15,7 @@ use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tracing::warn;
 
-use crate::db::{NewInbound, Recorded, record_inbound_batch};
+use crate::db::{NewInbound, record_inbound_batch};
 use crate::jobs::ProcessMessage;
 use crate::queue::JobQueue;
 
@@ -24,7 +24,7 @@ use crate::queue::JobQueue;
 pub enum Ingested {
     /// Recorded now; `queued` is false when the enqueue failed after the commit (the sweeper
     /// re-enqueues it, so the message is safe either way).
-    New { recorded: Recorded, queued: bool },
+    New { queued: bool },
     /// Its MessageSid was already recorded: nothing created, nothing queued.
     Duplicate,
 }
@@ -148,7 +148,7 @@ async fn write_batch(db: &DatabaseConnection, queue: &JobQueue, batch: Vec<Pendi
     };
     for (answer, r) in answers.into_iter().zip(recorded) {
         let _ = answer.send(Ok(match r {
-            Some(recorded) => Ingested::New { recorded, queued },
+            Some(_) => Ingested::New { queued },
             None => Ingested::Duplicate,
         }));
     }

@@ -103,15 +103,8 @@ impl JobQueue {
 
     /// Enqueues a job; a second push with the same `idempotency_key` is dropped by the backend.
     pub async fn push(&self, job: ProcessMessage, idempotency_key: &str) -> Result<(), QueueError> {
-        let task = TaskBuilder::new(job)
-            .idempotency_key(idempotency_key)
-            .build();
-        let res = match self {
-            JobQueue::Redis(s) => s.clone().push_task(task).await.map_err(|e| e.to_string()),
-            JobQueue::Sqlite(s) => s.clone().push_task(task).await.map_err(|e| e.to_string()),
-            JobQueue::Postgres(s) => s.clone().push_task(task).await.map_err(|e| e.to_string()),
-        };
-        res.map_err(QueueError::Push)
+        self.push_many(vec![(job, idempotency_key.to_string())])
+            .await
     }
 
     /// Enqueues many jobs in one push (one script call on Redis), each with its own
@@ -155,28 +148,32 @@ impl JobQueue {
             }
             // Not apalis's own vacuum for the database queues: it ends with a full `VACUUM`
             // of the whole database, which would lock SQLite for the duration.
-            JobQueue::Sqlite(_) => db
-                .execute_raw(sea_orm::Statement::from_sql_and_values(
-                    DbBackend::Sqlite,
-                    "DELETE FROM Jobs WHERE (status IN ('Done', 'Killed') \
-                     OR (status = 'Failed' AND max_attempts <= attempts)) \
-                     AND done_at IS NOT NULL AND done_at < CAST(strftime('%s', 'now') AS INTEGER) - $1",
-                    [secs.into()],
+            JobQueue::Sqlite(_) | JobQueue::Postgres(_) => {
+                let (backend, sql, older) = match self {
+                    JobQueue::Sqlite(_) => (
+                        DbBackend::Sqlite,
+                        "DELETE FROM Jobs WHERE (status IN ('Done', 'Killed') \
+                         OR (status = 'Failed' AND max_attempts <= attempts)) \
+                         AND done_at IS NOT NULL AND done_at < CAST(strftime('%s', 'now') AS INTEGER) - $1",
+                        sea_orm::Value::from(secs),
+                    ),
+                    _ => (
+                        DbBackend::Postgres,
+                        "DELETE FROM apalis.jobs WHERE (status IN ('Done', 'Killed') \
+                         OR (status = 'Failed' AND max_attempts <= attempts)) \
+                         AND done_at < now() - make_interval(secs => $1)",
+                        sea_orm::Value::from(secs as f64),
+                    ),
+                };
+                db.execute_raw(sea_orm::Statement::from_sql_and_values(
+                    backend,
+                    sql,
+                    [older],
                 ))
                 .await
                 .map(|r| r.rows_affected() as usize)
-                .map_err(|e| QueueError::Database(e.to_string())),
-            JobQueue::Postgres(_) => db
-                .execute_raw(sea_orm::Statement::from_sql_and_values(
-                    DbBackend::Postgres,
-                    "DELETE FROM apalis.jobs WHERE (status IN ('Done', 'Killed') \
-                     OR (status = 'Failed' AND max_attempts <= attempts)) \
-                     AND done_at < now() - make_interval(secs => $1)",
-                    [(secs as f64).into()],
-                ))
-                .await
-                .map(|r| r.rows_affected() as usize)
-                .map_err(|e| QueueError::Database(e.to_string())),
+                .map_err(|e| QueueError::Database(e.to_string()))
+            }
         }
     }
 
