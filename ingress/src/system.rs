@@ -25,6 +25,15 @@ pub struct Readiness {
     pub status: String,
     pub database: String,
     pub queue: String,
+    /// Local models: each `ready`, `fetching`, `loading`, `missing` or `off`.
+    pub models: ModelsReadiness,
+}
+
+#[derive(Object)]
+pub struct ModelsReadiness {
+    /// The sentence-embedding model (recall by meaning); `ready` also when `EMBED_API_BASE`
+    /// is used. Until it is ready, questions are answered lexically.
+    pub embeddings: String,
 }
 
 #[derive(ApiResponse)]
@@ -66,6 +75,9 @@ impl SystemApi {
             status: if ok { "ready" } else { "unavailable" }.into(),
             database,
             queue,
+            models: ModelsReadiness {
+                embeddings: state.engine.embeddings.state().as_str().into(),
+            },
         });
         if ok {
             ReadyResponse::Ready(body)

@@ -17,6 +17,7 @@ pub mod listener;
 pub mod llm;
 pub mod media;
 pub mod memory;
+pub mod models;
 pub mod monitoring;
 pub mod phone_tz;
 pub mod pipeline;

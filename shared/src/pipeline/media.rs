@@ -32,7 +32,6 @@ use crate::inbound::{self, InboundMedia, Location};
 use crate::media::download::{DownloadError, Downloader, redact};
 use crate::media::phash::{self, NEAR_DUPLICATE_BITS};
 use crate::media::{MediaStore, human_size, kind_of, storage_key};
-use crate::memory::MemoryEngine;
 use crate::transcribe::Transcriber;
 use crate::vision::Describer;
 
@@ -221,7 +220,7 @@ impl Pipeline {
             text: memory.is_none(),
             // Mem0 gets the image until it holds the memory.
             data_url: memory.as_ref().is_none_or(|m| {
-                matches!(self.engine, MemoryEngine::Mem0(_)) && m.mem0_id.is_none()
+                self.engine.mem0.is_some() && m.mem0_id.is_none()
             }),
             last_attempt: inbound.attempts >= self.settings.job_max_attempts as i32,
             tz,
