@@ -90,11 +90,14 @@ async fn main() {
     let mut data = "bench/data/recall-eval.json".to_string();
     let mut gate: Vec<(String, f64)> = Vec::new();
     let mut verbose = false;
+    let mut floor: Option<f32> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--data" => data = it.next().expect("--data FILE").clone(),
             "--verbose" => verbose = true,
+            "--sims" => {}
+            "--floor" => floor = Some(it.next().expect("--floor X").parse().expect("a number")),
             "--gate" => {
                 for pair in it.next().expect("--gate kind=min,…").split(',') {
                     let (k, v) = pair.split_once('=').expect("kind=min");
@@ -206,6 +209,29 @@ async fn main() {
         took.as_secs_f64() * 1000.0 / rows.len() as f64
     );
 
+    if args.iter().any(|a| a == "--sims") {
+        // Diagnostics: per question, the best expected similarity and the best other one.
+        for q in &eval.queries {
+            let (user_id, tz) = users[&q.user];
+            let text = mnemo_shared::timeparse::parse_range(&q.text, eval.now, tz)
+                .map(|(_, rest)| rest)
+                .unwrap_or_else(|| q.text.clone());
+            let qv = pipeline.engine.embeddings.query(&text).await.unwrap().unwrap();
+            let scored = vectors::score(&db, user_id, &model, &qv, None).await.unwrap();
+            let expected: Vec<Uuid> = q.expected.iter().map(|e| ids[e]).collect();
+            let best_exp = scored.iter().filter(|s| expected.contains(&s.0)).map(|s| s.1).fold(f32::NAN, f32::max);
+            let best_other = scored.iter().filter(|s| !expected.contains(&s.0)).map(|s| s.1).fold(f32::NAN, f32::max);
+            let n = scored.len() as f32;
+            let mean = scored.iter().map(|s| s.1).sum::<f32>() / n;
+            let sd = (scored.iter().map(|s| (s.1 - mean).powi(2)).sum::<f32>() / n).sqrt();
+            let rank = scored.iter().position(|s| expected.contains(&s.0)).map(|r| r + 1).unwrap_or(0);
+            println!("SIM {} {:<10} exp {:>6.3} other {:>6.3} mean {:>6.3} sd {:>6.3} rank {} {:?}", q.id, q.kind, best_exp, best_other, mean, sd, rank, q.text);
+        }
+    }
+    if let Some(f) = floor {
+        pipeline.engine.semantic_floor = f;
+    }
+    println!("semantic floor {:.2}", pipeline.engine.semantic_floor);
     let mut fused: BTreeMap<String, Tally> = BTreeMap::new();
     println!(
         "\n{:<14} {:<11} {:>4} {:>9} {:>6} {:>9} {:>12}",

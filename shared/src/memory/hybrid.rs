@@ -24,9 +24,12 @@ use crate::error::PipelineError;
 /// The RRF constant: a leg's rank r contributes 1 / (K + r).
 pub const RRF_K: f64 = 60.0;
 /// Cosine similarity a semantic-only match needs.
-pub const SEMANTIC_FLOOR: f32 = 0.38;
+pub const SEMANTIC_FLOOR: f32 = 0.30;
 /// Cosine similarity a full-text match needs when it carries no exact rare token.
-pub const SUPPORT_FLOOR: f32 = 0.18;
+pub const SUPPORT_FLOOR: f32 = 0.2;
+
+/// Weight of a full-text match without an exact rare token, when vectors are available.
+pub const TEXT_WEIGHT: f64 = 0.5;
 
 /// Which legs run; the bench compares each alone with the fusion.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -151,7 +154,7 @@ pub async fn search_with(
         Semantic::Mem0(hits) => hits.iter().map(|h| (h.memory_id, h.score)).collect(),
         Semantic::Vectors(scored) => scored
             .iter()
-            .filter(|(_, s)| *s >= SEMANTIC_FLOOR)
+            .filter(|(_, s)| *s >= engine.semantic_floor)
             .take(pool as usize)
             .map(|(id, s)| (*id, f64::from(*s)))
             .collect(),
@@ -167,16 +170,23 @@ pub async fn search_with(
         let Some(c) = info.get(&hit.memory_id) else {
             continue;
         };
+        let mut weight = 1.0;
         if let Semantic::Vectors(scored) = &semantic {
             let sim = scored.iter().find(|(id, _)| *id == hit.memory_id).map(|(_, s)| *s);
             let supported = sim.is_some_and(|s| s >= SUPPORT_FLOOR);
-            if !supported && !has_rare_token(&c.text, &rare) {
+            let exact = has_rare_token(&c.text, &rare);
+            if !supported && !exact {
                 continue;
+            }
+            // Shared common words are weak evidence next to meaning; an exact rare token is
+            // strong evidence.
+            if !exact {
+                weight = TEXT_WEIGHT;
             }
         }
         rank += 1;
         let e = fused.entry(hit.memory_id).or_default();
-        e.0 += 1.0 / (RRF_K + rank as f64);
+        e.0 += weight / (RRF_K + rank as f64);
         e.1.push("text");
     }
     for (i, (id, _)) in sem_hits.iter().enumerate() {

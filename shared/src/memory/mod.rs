@@ -46,6 +46,9 @@ pub struct MemoryEngine {
     pub embeddings: Embeddings,
     /// Which retrievers answer (always both in the product; the recall bench compares them).
     pub legs: hybrid::Legs,
+    /// Cosine similarity a semantic-only match needs ([`hybrid::SEMANTIC_FLOOR`]; the recall
+    /// bench sweeps it).
+    pub semantic_floor: f32,
 }
 
 impl MemoryEngine {
@@ -54,6 +57,7 @@ impl MemoryEngine {
             mem0,
             embeddings,
             legs: hybrid::Legs::Both,
+            semantic_floor: hybrid::SEMANTIC_FLOOR,
         }
     }
 
