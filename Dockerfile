@@ -29,8 +29,8 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 mnemo \
  && useradd --system --uid 10001 --gid mnemo --home-dir /app --shell /usr/sbin/nologin mnemo \
- && mkdir -p /app /data \
- && chown mnemo:mnemo /data \
+ && mkdir -p /app /data /models \
+ && chown mnemo:mnemo /data /models \
  && ln -s /data /app/data
 COPY --from=build /out/ /usr/local/bin/
 # The defaults are relative to the working directory: ./data/mnemo.db and ./data/media, i.e.
@@ -38,6 +38,9 @@ COPY --from=build /out/ /usr/local/bin/
 # containers of the same image need no storage.
 WORKDIR /app
 USER mnemo:mnemo
+# Local models live in their own volume (shared by every ingress and worker of a stack);
+# `mnemo-ingress fetch-models [--from DIR]` fills it, or the first start fetches in the background.
+ENV MODELS_DIR=/models
 # Inside a container, listen on every interface (compose and `docker run -e` can override).
 ENV BIND_ADDR=0.0.0.0:8000
 EXPOSE 8000

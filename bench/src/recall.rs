@@ -70,17 +70,33 @@ struct Tally {
 
 impl Tally {
     fn r3(&self) -> f64 {
-        if self.n == 0 { 0.0 } else { self.recall / self.n as f64 }
+        if self.n == 0 {
+            0.0
+        } else {
+            self.recall / self.n as f64
+        }
     }
     fn mrr(&self) -> f64 {
-        if self.n == 0 { 0.0 } else { self.rr / self.n as f64 }
+        if self.n == 0 {
+            0.0
+        } else {
+            self.rr / self.n as f64
+        }
     }
     fn nothing_share(&self) -> f64 {
-        if self.n == 0 { 0.0 } else { self.nothing as f64 / self.n as f64 }
+        if self.n == 0 {
+            0.0
+        } else {
+            self.nothing as f64 / self.n as f64
+        }
     }
     /// The figure the gate reads: share answered "nothing" for negatives, Recall@3 otherwise.
     fn score(&self, kind: &str) -> f64 {
-        if kind == "negative" { self.nothing_share() } else { self.r3() }
+        if kind == "negative" {
+            self.nothing_share()
+        } else {
+            self.r3()
+        }
     }
 }
 
@@ -122,7 +138,9 @@ async fn main() {
         eprintln!("{e}");
         std::process::exit(2);
     }));
-    let db = mnemo_shared::db::connect(&settings).await.expect("database");
+    let db = mnemo_shared::db::connect(&settings)
+        .await
+        .expect("database");
     mnemo_migration::migrate_up(&db).await.expect("migrate");
     let mut pipeline = Pipeline::new(db.clone(), settings.clone());
     let load = Instant::now();
@@ -216,16 +234,39 @@ async fn main() {
             let text = mnemo_shared::timeparse::parse_range(&q.text, eval.now, tz)
                 .map(|(_, rest)| rest)
                 .unwrap_or_else(|| q.text.clone());
-            let qv = pipeline.engine.embeddings.query(&text).await.unwrap().unwrap();
-            let scored = vectors::score(&db, user_id, &model, &qv, None).await.unwrap();
+            let qv = pipeline
+                .engine
+                .embeddings
+                .query(&text)
+                .await
+                .unwrap()
+                .unwrap();
+            let scored = vectors::score(&db, user_id, &model, &qv, None)
+                .await
+                .unwrap();
             let expected: Vec<Uuid> = q.expected.iter().map(|e| ids[e]).collect();
-            let best_exp = scored.iter().filter(|s| expected.contains(&s.0)).map(|s| s.1).fold(f32::NAN, f32::max);
-            let best_other = scored.iter().filter(|s| !expected.contains(&s.0)).map(|s| s.1).fold(f32::NAN, f32::max);
+            let best_exp = scored
+                .iter()
+                .filter(|s| expected.contains(&s.0))
+                .map(|s| s.1)
+                .fold(f32::NAN, f32::max);
+            let best_other = scored
+                .iter()
+                .filter(|s| !expected.contains(&s.0))
+                .map(|s| s.1)
+                .fold(f32::NAN, f32::max);
             let n = scored.len() as f32;
             let mean = scored.iter().map(|s| s.1).sum::<f32>() / n;
             let sd = (scored.iter().map(|s| (s.1 - mean).powi(2)).sum::<f32>() / n).sqrt();
-            let rank = scored.iter().position(|s| expected.contains(&s.0)).map(|r| r + 1).unwrap_or(0);
-            println!("SIM {} {:<10} exp {:>6.3} other {:>6.3} mean {:>6.3} sd {:>6.3} rank {} {:?}", q.id, q.kind, best_exp, best_other, mean, sd, rank, q.text);
+            let rank = scored
+                .iter()
+                .position(|s| expected.contains(&s.0))
+                .map(|r| r + 1)
+                .unwrap_or(0);
+            println!(
+                "SIM {} {:<10} exp {:>6.3} other {:>6.3} mean {:>6.3} sd {:>6.3} rank {} {:?}",
+                q.id, q.kind, best_exp, best_other, mean, sd, rank, q.text
+            );
         }
     }
     if let Some(f) = floor {
@@ -280,7 +321,9 @@ async fn main() {
             let ok = if expected.is_empty() {
                 found.is_empty()
             } else {
-                expected.iter().all(|e| found[..found.len().min(3)].contains(e))
+                expected
+                    .iter()
+                    .all(|e| found[..found.len().min(3)].contains(e))
                     || found[..found.len().min(3)].len() >= 3
                         && expected.iter().any(|e| found[..3].contains(e))
             };

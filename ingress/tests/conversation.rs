@@ -814,10 +814,14 @@ async fn a_failing_chat_model_falls_back_to_the_rules_and_the_matches() {
 async fn questions_by_meaning_find_their_notes_with_the_local_model() {
     let chat = Chat::start_with(false, with_models()).await;
     chat.app.wait_embeddings("ready").await;
-    chat.say("Dinner plan: pasta carbonara with Anna on Friday").await;
-    chat.say("The wifi password at grandma's is sunflower42").await;
-    chat.say("Parked the car on level 3 of the mall garage").await;
-    chat.say("Dentist appointment moved to Thursday at 4pm").await;
+    chat.say("Dinner plan: pasta carbonara with Anna on Friday")
+        .await;
+    chat.say("The wifi password at grandma's is sunflower42")
+        .await;
+    chat.say("Parked the car on level 3 of the mall garage")
+        .await;
+    chat.say("Dentist appointment moved to Thursday at 4pm")
+        .await;
     // Every memory got its vector in the step that stored it.
     chat.app
         .wait_count(
@@ -858,8 +862,20 @@ async fn questions_by_meaning_find_their_notes_with_the_local_model() {
         .await
         .unwrap();
     let first = &body["items"][0];
-    assert!(first["memory"]["text"].as_str().unwrap().contains("sunflower42"), "{body}");
-    assert!(first["matched"].as_array().unwrap().contains(&json!("semantic")), "{body}");
+    assert!(
+        first["memory"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("sunflower42"),
+        "{body}"
+    );
+    assert!(
+        first["matched"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("semantic")),
+        "{body}"
+    );
     assert!(first["score"].as_f64().unwrap() > 0.0, "{body}");
 }
 
@@ -868,23 +884,37 @@ async fn questions_by_meaning_find_their_notes_with_the_local_model() {
 #[tokio::test]
 async fn lexical_recall_matches_words_and_a_bare_range_lists_it() {
     let chat = Chat::start(false).await;
-    chat.say("Dinner plan: pasta carbonara with Anna on Friday").await;
+    chat.say("Dinner plan: pasta carbonara with Anna on Friday")
+        .await;
     let car = chat.say("Where did I leave the car?").await;
     assert!(!car.contains("carbonara"), "{car}");
     assert!(car.contains("couldn't find"), "{car}");
 
     chat.say("/tz Asia/Kolkata").await;
     let yesterday = ist_today().checked_sub_days(Days::new(1)).unwrap();
-    chat.seed("text", "Booked the dentist for Monday", ist_at(yesterday, 10, 5), &[])
-        .await;
-    chat.seed("text", "Oat milk, bananas, coffee", ist_at(yesterday, 18, 30), &[])
-        .await;
+    chat.seed(
+        "text",
+        "Booked the dentist for Monday",
+        ist_at(yesterday, 10, 5),
+        &[],
+    )
+    .await;
+    chat.seed(
+        "text",
+        "Oat milk, bananas, coffee",
+        ist_at(yesterday, 18, 30),
+        &[],
+    )
+    .await;
     let listed = chat.say("what did I note yesterday?").await;
     assert!(listed.contains("Booked the dentist"), "{listed}");
     assert!(listed.contains("Oat milk"), "{listed}");
     assert!(!listed.contains("carbonara"), "{listed}");
     // Newest first.
-    assert!(listed.find("Oat milk").unwrap() < listed.find("Booked").unwrap(), "{listed}");
+    assert!(
+        listed.find("Oat milk").unwrap() < listed.find("Booked").unwrap(),
+        "{listed}"
+    );
 }
 
 /// `LOCAL_MODELS=auto` with nothing installed and the hub out of reach: the assistant answers
@@ -906,10 +936,16 @@ async fn a_missing_model_leaves_lexical_answers_and_says_how_to_install_it() {
     let why = chat.app.state.models.last_error().unwrap();
     assert!(why.contains("fetch-models"), "{why}");
     assert!(!hub.received_requests().await.unwrap().is_empty());
-    chat.say("Dinner plan: pasta carbonara with Anna on Friday").await;
+    chat.say("Dinner plan: pasta carbonara with Anna on Friday")
+        .await;
     let answer = chat.say("what's the dinner plan?").await;
     assert!(answer.contains("carbonara"), "{answer}");
-    assert_eq!(chat.app.count("SELECT COUNT(*) FROM memory_embeddings").await, 0);
+    assert_eq!(
+        chat.app
+            .count("SELECT COUNT(*) FROM memory_embeddings")
+            .await,
+        0
+    );
 }
 
 /// Vectors come from an OpenAI-compatible `/embeddings` endpoint when `EMBED_API_BASE` is
@@ -947,7 +983,8 @@ async fn embeddings_api_then_backfill_after_a_model_change() {
         ],
     )
     .await;
-    chat.say("Parked the car on level 3 of the mall garage").await;
+    chat.say("Parked the car on level 3 of the mall garage")
+        .await;
     chat.app
         .wait_count(
             "SELECT COUNT(*) FROM memory_embeddings WHERE model = 'api:test-embed' AND dim = 3",
@@ -955,17 +992,25 @@ async fn embeddings_api_then_backfill_after_a_model_change() {
         )
         .await;
     // One more memory stored with no vector at all (as before any model was ready).
-    chat.seed("text", "Oat milk, bananas, coffee", Utc::now(), &[]).await;
+    chat.seed("text", "Oat milk, bananas, coffee", Utc::now(), &[])
+        .await;
 
     // The same database, now with the local model: the backfill brings every memory over.
     let mut env: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-    env.insert("DATABASE_URL".into(), chat.app.settings.database_url.clone());
+    env.insert(
+        "DATABASE_URL".into(),
+        chat.app.settings.database_url.clone(),
+    );
     for (k, v) in with_models() {
         env.insert(k.into(), v);
     }
     let settings = std::sync::Arc::new(mnemo_shared::config::Settings::from_map(&env).unwrap());
     let local = mnemo_shared::pipeline::Pipeline::new(chat.app.db.clone(), settings);
-    local.models.wait_ready(std::time::Duration::from_secs(60)).await.unwrap();
+    local
+        .models
+        .wait_ready(std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
     assert_eq!(
         mnemo_shared::memory::vectors::pending_count(&chat.app.db, "all-MiniLM-L6-v2")
             .await

@@ -141,9 +141,13 @@ pub async fn run(
         let db = pipeline.db.clone();
         let engine = pipeline.engine.clone();
         let mut rx = stop_rx.clone();
-        tokio::spawn(mnemo_shared::memory::backfill::run(db, engine, async move {
-            let _ = rx.wait_for(|s| *s).await;
-        }))
+        tokio::spawn(mnemo_shared::memory::backfill::run(
+            db,
+            engine,
+            async move {
+                let _ = rx.wait_for(|s| *s).await;
+            },
+        ))
     };
 
     let scheduler = {

@@ -172,7 +172,10 @@ pub async fn search_with(
         };
         let mut weight = 1.0;
         if let Semantic::Vectors(scored) = &semantic {
-            let sim = scored.iter().find(|(id, _)| *id == hit.memory_id).map(|(_, s)| *s);
+            let sim = scored
+                .iter()
+                .find(|(id, _)| *id == hit.memory_id)
+                .map(|(_, s)| *s);
             let supported = sim.is_some_and(|s| s >= SUPPORT_FLOOR);
             let exact = has_rare_token(&c.text, &rare);
             if !supported && !exact {
@@ -244,7 +247,12 @@ async fn semantic(
     }
     if let Some(client) = &engine.mem0 {
         let hits = client
-            .search(&user_id.to_string(), query, range, pool.clamp(10, 100) as u32)
+            .search(
+                &user_id.to_string(),
+                query,
+                range,
+                pool.clamp(10, 100) as u32,
+            )
             .await?;
         return Ok(Semantic::Mem0(
             local::join_mem0_hits(db, user_id, range, hits, pool).await?,

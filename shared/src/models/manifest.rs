@@ -74,7 +74,10 @@ impl Manifest {
         let mut files = BTreeMap::new();
         for f in spec.files {
             let (sha256, size) = hash_file(&dir.join(f.name))?;
-            let want = f.sha256.map(str::to_string).or_else(|| expected.get(f.name).cloned());
+            let want = f
+                .sha256
+                .map(str::to_string)
+                .or_else(|| expected.get(f.name).cloned());
             if let Some(want) = want
                 && want != sha256
             {
@@ -188,13 +191,21 @@ mod tests {
         bytes[10] ^= 0x20;
         std::fs::write(&path, &bytes).unwrap();
         let err = Manifest::verify(spec, tmp.path()).unwrap_err();
-        assert!(matches!(err, ModelError::HashMismatch { ref file, .. } if file == "config.json"), "{err}");
-        assert!(err.to_string().starts_with("refusing to load all-MiniLM-L6-v2"), "{err}");
+        assert!(
+            matches!(err, ModelError::HashMismatch { ref file, .. } if file == "config.json"),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with("refusing to load all-MiniLM-L6-v2"),
+            "{err}"
+        );
 
         // A manifest rewritten to match the tampered file still disagrees with the pin.
         let mut m = Manifest::read(tmp.path()).unwrap().unwrap();
         let (sha, size) = hash_file(&path).unwrap();
-        m.files.insert("config.json".into(), FileEntry { sha256: sha, size });
+        m.files
+            .insert("config.json".into(), FileEntry { sha256: sha, size });
         m.write(tmp.path()).unwrap();
         let err = Manifest::verify(spec, tmp.path()).unwrap_err();
         assert!(matches!(err, ModelError::HashMismatch { .. }), "{err}");

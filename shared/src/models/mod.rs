@@ -96,7 +96,6 @@ pub struct LocalModels {
 
 struct Hub {
     models_dir: PathBuf,
-    mode: LocalModelsMode,
     hf_endpoint: String,
     pool: InferencePool,
     embed_spec: Option<&'static ModelSpec>,
@@ -132,7 +131,6 @@ impl LocalModels {
         }
         let hub = Arc::new(Hub {
             models_dir: m.dir.clone(),
-            mode: m.mode,
             hf_endpoint: m.hf_endpoint.clone(),
             pool: InferencePool::new(m.threads),
             embed_spec,
@@ -196,7 +194,10 @@ impl LocalModels {
                 .clone()
                 .map(ModelError::Format)
                 .unwrap_or_else(|| {
-                    ModelError::Missing("embedding model".into(), self.hub.models_dir.display().to_string())
+                    ModelError::Missing(
+                        "embedding model".into(),
+                        self.hub.models_dir.display().to_string(),
+                    )
                 })),
             Err(_) => Err(ModelError::Format(format!(
                 "the embedding model was not ready within {timeout:?}"
@@ -217,34 +218,38 @@ impl Hub {
 
     /// On the loader thread: fetch if allowed and needed, verify, load.
     fn bring_up(&self, spec: &'static ModelSpec) {
+        // A hub exists only for `auto` and `required`: both fetch what is missing.
         if !install::is_installed(&self.models_dir, spec) {
-            if self.mode == LocalModelsMode::Required || self.mode == LocalModelsMode::Auto {
-                self.set(ModelState::Fetching);
-                warn!(
-                    model = spec.id,
-                    dir = %self.models_dir.display(),
-                    "embedding model not installed: fetching it from {} in the background; answering lexically meanwhile",
-                    self.hf_endpoint
+            self.set(ModelState::Fetching);
+            warn!(
+                model = spec.id,
+                dir = %self.models_dir.display(),
+                "embedding model not installed: fetching it from {} in the background; answering lexically meanwhile",
+                self.hf_endpoint
+            );
+            if let Err(e) = self.fetch(spec) {
+                let msg = format!(
+                    "could not fetch {} ({e}); recall stays lexical. Install it with `mnemo-ingress fetch-models --from DIR` (see README: Local models)",
+                    spec.id
                 );
-                if let Err(e) = self.fetch(spec) {
-                    let msg = format!(
-                        "could not fetch {} ({e}); recall stays lexical. Install it with `mnemo-ingress fetch-models --from DIR` (see README: Local models)",
-                        spec.id
-                    );
-                    warn!("{msg}");
-                    self.fail(ModelState::Missing, msg);
-                    return;
-                }
+                warn!("{msg}");
+                self.fail(ModelState::Missing, msg);
+                return;
             }
         }
         self.set(ModelState::Loading);
         let started = std::time::Instant::now();
         let dir = install::model_dir(&self.models_dir, spec);
-        let loaded = manifest::Manifest::verify(spec, &dir).and_then(|_| Embedder::load(spec, &dir));
+        let loaded =
+            manifest::Manifest::verify(spec, &dir).and_then(|_| Embedder::load(spec, &dir));
         match loaded {
             Ok(embedder) => {
                 let _ = self.embedder.set(Arc::new(embedder));
-                info!(model = spec.id, ms = started.elapsed().as_millis() as u64, "embedding model ready");
+                info!(
+                    model = spec.id,
+                    ms = started.elapsed().as_millis() as u64,
+                    "embedding model ready"
+                );
                 self.set(ModelState::Ready);
             }
             Err(e) => {

@@ -17,7 +17,9 @@ fn wheels_dir() -> PathBuf {
     std::env::var_os("MNEMO_WHEELS_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| ".".into());
+            let home = std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| ".".into());
             home.join(".cache/mnemo/wheels")
         })
 }
@@ -34,7 +36,10 @@ pub fn models_dir() -> PathBuf {
         let dir = std::env::var_os("MNEMO_TEST_MODELS_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| workspace_target().join("test-models"));
-        let specs: Vec<_> = catalog::MODELS.iter().filter(|m| m.wheel.is_some()).collect();
+        let specs: Vec<_> = catalog::MODELS
+            .iter()
+            .filter(|m| m.wheel.is_some())
+            .collect();
         if specs.iter().all(|s| install::is_installed(&dir, s)) {
             return dir;
         }

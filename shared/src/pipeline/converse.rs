@@ -86,7 +86,9 @@ impl Pipeline {
             query,
             kind,
             items: mut found,
-        } = self.recall(user.id, tz, text, inbound.occurred_at, limit).await?;
+        } = self
+            .recall(user.id, tz, text, inbound.occurred_at, limit)
+            .await?;
         let label = range.as_ref().map(|r| r.label.clone());
         let mut outside_range = false;
         if found.is_empty() && range.is_some() && !local::terms(&query).is_empty() {

@@ -219,9 +219,9 @@ impl Pipeline {
             // Transcript and description feed the memory text: only before it exists.
             text: memory.is_none(),
             // Mem0 gets the image until it holds the memory.
-            data_url: memory.as_ref().is_none_or(|m| {
-                self.engine.mem0.is_some() && m.mem0_id.is_none()
-            }),
+            data_url: memory
+                .as_ref()
+                .is_none_or(|m| self.engine.mem0.is_some() && m.mem0_id.is_none()),
             last_attempt: inbound.attempts >= self.settings.job_max_attempts as i32,
             tz,
         };
