@@ -12,7 +12,7 @@ pub mod auth;
 pub mod docs;
 pub mod idempotency;
 pub mod interactions;
-pub mod limited_json;
+pub mod memory_body;
 pub mod memories;
 pub mod range;
 pub mod users;
