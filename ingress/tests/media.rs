@@ -771,8 +771,8 @@ async fn media_redirects_inward_and_other_twilio_paths_are_never_fetched() {
             .await;
         media.push((format!("{}{}", app.twilio.uri(), media_path(&name)), "image/jpeg"));
     }
-    // The account's message list, on the Twilio origin, with the account's credentials.
-    let list = format!("/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json");
+    // Another resource of the account, on the Twilio origin, with the account's credentials.
+    let list = format!("/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings.json");
     Mock::given(method("GET"))
         .and(path(list.as_str()))
         .respond_with(ResponseTemplate::new(200).set_body_raw(b"{\"messages\": []}".to_vec(), "image/jpeg"))
@@ -802,7 +802,7 @@ async fn media_redirects_inward_and_other_twilio_paths_are_never_fetched() {
             .unwrap()
             .iter()
             .any(|r| r.url.path() == list),
-        "the message list was requested"
+        "the account's recordings were requested"
     );
     assert_eq!(app.count("SELECT COUNT(*) FROM media_objects").await, 0);
 }
@@ -847,13 +847,15 @@ async fn rest_and_whatsapp_uploads_of_the_same_photo_are_one_object() {
         .unwrap();
     assert!(raw.contains("stored:sha256:"), "{raw}");
     assert!(raw.len() < 2000, "the bytes stayed in raw: {} chars", raw.len());
-    let memory_id = app
-        .scalar(&format!(
-            "SELECT CAST(id AS TEXT) FROM memories WHERE interaction_id IN \
-             (SELECT id FROM interactions WHERE message_sid = 'api:{iid}')"
-        ))
+    use mnemo_shared::entities::memory;
+    use mnemo_shared::sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let memory_id = memory::Entity::find()
+        .filter(memory::Column::InteractionId.eq(uuid::Uuid::parse_str(&iid).unwrap()))
+        .one(&app.db)
         .await
-        .unwrap();
+        .unwrap()
+        .expect("a memory")
+        .id;
     let m: serde_json::Value = app
         .api(reqwest::Method::GET, &format!("/memories/{memory_id}"))
         .send()

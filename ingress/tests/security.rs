@@ -120,14 +120,22 @@ async fn media_links_never_serve_a_page() {
         .put(&mnemo_shared::media::storage_key(&sha), tmp.path(), "text/html")
         .await
         .unwrap();
-    app.exec(&format!(
-        "INSERT INTO media_objects (id, sha256, size_bytes, content_type, storage_key, ref_count, created_at) \
-         VALUES ('{}', '{sha}', {}, 'text/html', '{}', 1, '2026-12-01T00:00:00Z')",
-        uuid::Uuid::now_v7(),
-        body.len(),
-        mnemo_shared::media::storage_key(&sha)
-    ))
-    .await;
+    use mnemo_shared::sea_orm::{ConnectionTrait, Statement};
+    app.db
+        .execute_raw(Statement::from_sql_and_values(
+            app.db.get_database_backend(),
+            "INSERT INTO media_objects (id, sha256, size_bytes, content_type, storage_key, ref_count, created_at) \
+             VALUES ($1, $2, $3, 'text/html', $4, 1, $5)",
+            [
+                uuid::Uuid::now_v7().into(),
+                sha.clone().into(),
+                (body.len() as i64).into(),
+                mnemo_shared::media::storage_key(&sha).into(),
+                chrono::Utc::now().into(),
+            ],
+        ))
+        .await
+        .unwrap();
     let link = app.state.media.signed_url(&sha, "text/html").await;
     let path = link.trim_start_matches(&app.settings.public_base_url);
     let got = app.http.get(app.url(path)).send().await.unwrap();
