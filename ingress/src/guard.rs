@@ -60,10 +60,10 @@ impl HostPolicy {
         {
             names.insert(h);
         }
-        if let Some(h) = Url::parse(&settings.public_base_url)
-            .ok()
-            .and_then(|u| u.host_str().map(|h| h.trim_end_matches('.').to_ascii_lowercase()))
-        {
+        if let Some(h) = Url::parse(&settings.public_base_url).ok().and_then(|u| {
+            u.host_str()
+                .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
+        }) {
             names.insert(h);
         }
         names.extend(settings.allowed_hosts.iter().cloned());
@@ -75,7 +75,8 @@ impl HostPolicy {
 
     /// Is `authority` (a `Host` value) one of ours?
     pub fn host_allowed(&self, authority: &str) -> bool {
-        host_of(authority).is_some_and(|h| self.names.contains(&h) || (self.any_ip && is_ip_literal(&h)))
+        host_of(authority)
+            .is_some_and(|h| self.names.contains(&h) || (self.any_ip && is_ip_literal(&h)))
     }
 
     /// Is `origin` (an `Origin` value) this server, for a request that came in for `host`?
@@ -86,7 +87,10 @@ impl HostPolicy {
         if !matches!(u.scheme(), "http" | "https") {
             return false;
         }
-        let Some(name) = u.host_str().map(|h| h.trim_end_matches('.').to_ascii_lowercase()) else {
+        let Some(name) = u
+            .host_str()
+            .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
+        else {
             return false;
         };
         let same_as_request = host.and_then(host_of).as_deref() == Some(name.as_str());
@@ -186,13 +190,29 @@ mod tests {
     #[test]
     fn hosts() {
         let p = policy(&[("ALLOWED_HOSTS", "mnemo.internal")]);
-        for ok in ["127.0.0.1:8000", "127.0.0.1", "localhost:8000", "LOCALHOST", "[::1]:8000", "mnemo.internal:1"] {
+        for ok in [
+            "127.0.0.1:8000",
+            "127.0.0.1",
+            "localhost:8000",
+            "LOCALHOST",
+            "[::1]:8000",
+            "mnemo.internal:1",
+        ] {
             assert!(p.host_allowed(ok), "{ok}");
         }
-        for bad in ["rebind.evil.example", "10.0.0.5:8000", "", "a@127.0.0.1", "127.0.0.1.nip.io"] {
+        for bad in [
+            "rebind.evil.example",
+            "10.0.0.5:8000",
+            "",
+            "a@127.0.0.1",
+            "127.0.0.1.nip.io",
+        ] {
             assert!(!p.host_allowed(bad), "{bad}");
         }
-        let p = policy(&[("BIND_ADDR", "0.0.0.0:8000"), ("PUBLIC_BASE_URL", "https://mnemo.example.com")]);
+        let p = policy(&[
+            ("BIND_ADDR", "0.0.0.0:8000"),
+            ("PUBLIC_BASE_URL", "https://mnemo.example.com"),
+        ]);
         assert!(p.host_allowed("10.0.0.5:8000"));
         assert!(p.host_allowed("mnemo.example.com"));
         assert!(!p.host_allowed("rebind.evil.example"));

@@ -124,7 +124,11 @@ async fn accept(req: &Request, body: Body, state: &AppState) -> Result<&'static 
     for (_, v) in params.iter_mut().filter(|(_, v)| v.contains('\0')) {
         *v = v.replace('\0', "");
     }
-    let account = state.settings.twilio.as_ref().map(|t| t.account_sid.as_str());
+    let account = state
+        .settings
+        .twilio
+        .as_ref()
+        .map(|t| t.account_sid.as_str());
     let msg = inbound::parse_webhook(&params, account)
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let settings = &state.settings;

@@ -769,13 +769,18 @@ async fn media_redirects_inward_and_other_twilio_paths_are_never_fetched() {
             .respond_with(ResponseTemplate::new(302).insert_header("Location", target.as_str()))
             .mount(&app.twilio)
             .await;
-        media.push((format!("{}{}", app.twilio.uri(), media_path(&name)), "image/jpeg"));
+        media.push((
+            format!("{}{}", app.twilio.uri(), media_path(&name)),
+            "image/jpeg",
+        ));
     }
     // Another resource of the account, on the Twilio origin, with the account's credentials.
     let list = format!("/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings.json");
     Mock::given(method("GET"))
         .and(path(list.as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(b"{\"messages\": []}".to_vec(), "image/jpeg"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(b"{\"messages\": []}".to_vec(), "image/jpeg"),
+        )
         .expect(0)
         .mount(&app.twilio)
         .await;
@@ -787,12 +792,18 @@ async fn media_redirects_inward_and_other_twilio_paths_are_never_fetched() {
     let params: Vec<(String, String)> = media_message(
         &sid,
         "look",
-        &media.iter().map(|(u, c)| (u.clone(), *c)).collect::<Vec<_>>(),
+        &media
+            .iter()
+            .map(|(u, c)| (u.clone(), *c))
+            .collect::<Vec<_>>(),
     );
     post(&app, &params).await;
     let reply = reply_to(&app, &sid, 1).await;
     for n in 1..=media.len() {
-        assert!(reply.contains(&format!("skipped attachment {n}")), "{n}: {reply}");
+        assert!(
+            reply.contains(&format!("skipped attachment {n}")),
+            "{n}: {reply}"
+        );
     }
     assert!(internal.received_requests().await.unwrap().is_empty());
     assert!(
@@ -822,8 +833,10 @@ async fn rest_and_whatsapp_uploads_of_the_same_photo_are_one_object() {
     let b64 = base64::engine::general_purpose::STANDARD.encode(&bytes);
     let res = app
         .api(reqwest::Method::POST, "/memories")
-        .json(&serde_json::json!({"user": "+14155550123", "kind": "image", "text": "bike again",
-                                  "media_base64": b64}))
+        .json(
+            &serde_json::json!({"user": "+14155550123", "kind": "image", "text": "bike again",
+                                  "media_base64": b64}),
+        )
         .send()
         .await
         .unwrap();
@@ -846,7 +859,11 @@ async fn rest_and_whatsapp_uploads_of_the_same_photo_are_one_object() {
         .await
         .unwrap();
     assert!(raw.contains("stored:sha256:"), "{raw}");
-    assert!(raw.len() < 2000, "the bytes stayed in raw: {} chars", raw.len());
+    assert!(
+        raw.len() < 2000,
+        "the bytes stayed in raw: {} chars",
+        raw.len()
+    );
     use mnemo_shared::entities::memory;
     use mnemo_shared::sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let memory_id = memory::Entity::find()
@@ -864,7 +881,10 @@ async fn rest_and_whatsapp_uploads_of_the_same_photo_are_one_object() {
         .json()
         .await
         .unwrap();
-    let sha = app.scalar("SELECT sha256 FROM media_objects").await.unwrap();
+    let sha = app
+        .scalar("SELECT sha256 FROM media_objects")
+        .await
+        .unwrap();
     assert_eq!(m["media"]["sha256"], sha.as_str(), "{m}");
     assert_eq!(m["media"]["content_type"], "image/jpeg", "{m}");
     // The staging folder is empty again.
@@ -907,8 +927,10 @@ async fn a_rest_voice_note_is_transcribed() {
     )
     .await;
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM interactions WHERE transcript = 'Pick up the parcel at five.'")
-            .await,
+        app.count(
+            "SELECT COUNT(*) FROM interactions WHERE transcript = 'Pick up the parcel at five.'"
+        )
+        .await,
         1
     );
     assert_eq!(app.count("SELECT ref_count FROM media_objects").await, 1);

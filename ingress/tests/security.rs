@@ -117,7 +117,11 @@ async fn media_links_never_serve_a_page() {
     std::fs::write(tmp.path(), body).unwrap();
     app.state
         .media
-        .put(&mnemo_shared::media::storage_key(&sha), tmp.path(), "text/html")
+        .put(
+            &mnemo_shared::media::storage_key(&sha),
+            tmp.path(),
+            "text/html",
+        )
         .await
         .unwrap();
     use mnemo_shared::sea_orm::{ConnectionTrait, Statement};
@@ -340,7 +344,12 @@ async fn a_reshaped_signed_webhook_is_refused() {
         .collect();
     let url = format!("{}/webhook", app.settings.public_base_url);
     let sig = mnemo_shared::signature::compute_signature(&url, &original, AUTH_TOKEN);
-    assert_eq!(app.post_form("/webhook", Some(&sig), &original).await.status(), 200);
+    assert_eq!(
+        app.post_form("/webhook", Some(&sig), &original)
+            .await
+            .status(),
+        200
+    );
 
     let reshaped: Vec<(String, String)> = original
         .iter()
@@ -355,25 +364,42 @@ async fn a_reshaped_signed_webhook_is_refused() {
         sig,
         "the reshaped form carries the original signature"
     );
-    assert_eq!(app.post_form("/webhook", Some(&sig), &reshaped).await.status(), 400);
+    assert_eq!(
+        app.post_form("/webhook", Some(&sig), &reshaped)
+            .await
+            .status(),
+        400
+    );
 
     // Another account's message, and a repeated key, signed: refused as well.
     let other: Vec<(String, String)> = text_message(&new_sid(), "whatsapp:+14155550113", "x")
         .into_iter()
         .map(|(k, v)| match k {
-            "AccountSid" => (k.to_string(), "AC00000000000000000000000000000000".to_string()),
+            "AccountSid" => (
+                k.to_string(),
+                "AC00000000000000000000000000000000".to_string(),
+            ),
             _ => (k.to_string(), v.to_string()),
         })
         .collect();
     let s = mnemo_shared::signature::compute_signature(&url, &other, AUTH_TOKEN);
-    assert_eq!(app.post_form("/webhook", Some(&s), &other).await.status(), 400);
-    let mut repeated: Vec<(String, String)> = text_message(&new_sid(), "whatsapp:+14155550113", "x")
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    assert_eq!(
+        app.post_form("/webhook", Some(&s), &other).await.status(),
+        400
+    );
+    let mut repeated: Vec<(String, String)> =
+        text_message(&new_sid(), "whatsapp:+14155550113", "x")
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
     repeated.push(("Body".into(), "again".into()));
     let s = mnemo_shared::signature::compute_signature(&url, &repeated, AUTH_TOKEN);
-    assert_eq!(app.post_form("/webhook", Some(&s), &repeated).await.status(), 400);
+    assert_eq!(
+        app.post_form("/webhook", Some(&s), &repeated)
+            .await
+            .status(),
+        400
+    );
 
     assert_eq!(app.count("SELECT COUNT(*) FROM interactions").await, 1);
 }

@@ -213,7 +213,11 @@ fn host_list(r: &Reader<'_>, name: &'static str, port: bool) -> Result<Vec<Strin
         let host = u.host_str().unwrap_or_default().to_ascii_lowercase();
         if port {
             let Some(p) = u.port() else {
-                return Err(err(name, &raw, &format!("`{item}` needs a port (host:port)")));
+                return Err(err(
+                    name,
+                    &raw,
+                    &format!("`{item}` needs a port (host:port)"),
+                ));
             };
             out.push(format!("{host}:{p}"));
         } else {
@@ -627,7 +631,10 @@ mod tests {
         assert_eq!(s.allowed_hosts, vec!["mnemo.example.com", "localhost"]);
         assert_eq!(s.media_trusted_hosts, vec!["minio:9000"]);
         assert_eq!(s.metrics_token.as_deref(), Some("m"));
-        assert_eq!(load(&[("ALLOWED_HOSTS", "a/b")]).unwrap_err().name, "ALLOWED_HOSTS");
+        assert_eq!(
+            load(&[("ALLOWED_HOSTS", "a/b")]).unwrap_err().name,
+            "ALLOWED_HOSTS"
+        );
         assert_eq!(
             load(&[("MEDIA_TRUSTED_HOSTS", "minio")]).unwrap_err().name,
             "MEDIA_TRUSTED_HOSTS"

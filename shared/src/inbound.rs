@@ -135,15 +135,15 @@ pub fn parse_webhook(
 pub fn is_twilio_message_sid(sid: &str) -> bool {
     sid.len() == 34
         && (sid.starts_with("SM") || sid.starts_with("MM"))
-        && sid[2..].bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        && sid[2..]
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// The attachments and shared location of a recorded message's parameters, read tolerantly:
 /// no identity field is needed (the worker reads them back from `interactions.raw`, which for
 /// REST submissions has neither `MessageSid` nor `From`).
-pub fn attachments(
-    params: &[(String, String)],
-) -> (Vec<InboundMedia>, Option<Location>) {
+pub fn attachments(params: &[(String, String)]) -> (Vec<InboundMedia>, Option<Location>) {
     (parse_media(params), parse_location(params).ok().flatten())
 }
 
@@ -500,7 +500,12 @@ mod tests {
             Err(InboundError::Invalid { field, .. }) => assert_eq!(field, "MessageSid"),
             other => panic!("{other:?}"),
         }
-        for bad in ["SM1", "MM_abc-DEF", "SM0123456789ABCDEF0123456789abcdef", "XX0123456789abcdef0123456789abcdef"] {
+        for bad in [
+            "SM1",
+            "MM_abc-DEF",
+            "SM0123456789ABCDEF0123456789abcdef",
+            "XX0123456789abcdef0123456789abcdef",
+        ] {
             let params = with(without(text_form(), "MessageSid"), &[("MessageSid", bad)]);
             assert!(parse_webhook(&params, None).is_err(), "{bad}");
         }

@@ -122,7 +122,7 @@ impl_apirequest_for_payload!(MemoryBody);
 fn parse(bytes: &[u8], max_media_bytes: u64, staging: PathBuf) -> Result<MemoryBody, ApiError> {
     let wire: Wire<'_> = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::BadRequest(format!("malformed request body: {e}")))?;
-    let value = NewMemory {
+    let mut value = NewMemory {
         user: wire.user,
         kind: wire.kind,
         text: wire.text,
@@ -136,14 +136,11 @@ fn parse(bytes: &[u8], max_media_bytes: u64, staging: PathBuf) -> Result<MemoryB
     // A `data:` URL given as `media_url` is an upload too.
     if base64.is_none()
         && value.kind != NewMemoryKind::Text
-        && let Some(url) = value.media_url.as_deref()
-        && url.trim_start().starts_with("data:")
+        && let Some(url) = value
+            .media_url
+            .take_if(|u| u.trim_start().starts_with("data:"))
     {
         base64 = Some(Cow::Owned(url.trim().to_string()));
-    }
-    let mut value = value;
-    if base64.is_some() && value.media_url.as_deref().is_some_and(|u| u.trim_start().starts_with("data:")) {
-        value.media_url = None;
     }
     super::memories::check_fields(&value, base64.is_some())?;
     let upload = match base64.as_deref() {
@@ -198,8 +195,9 @@ fn stage(
         &base64::alphabet::STANDARD,
         GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
     );
-    let invalid =
-        |e: base64::DecodeError| ApiError::Unprocessable(format!("`media_base64` is not valid base64: {e}"));
+    let invalid = |e: base64::DecodeError| {
+        ApiError::Unprocessable(format!("`media_base64` is not valid base64: {e}"))
+    };
     let io = |e: std::io::Error| ApiError::Internal(format!("media staging: {e}"));
 
     std::fs::create_dir_all(staging).map_err(io)?;
@@ -207,7 +205,8 @@ fn stage(
         .prefix("upload-")
         .tempfile_in(staging)
         .map_err(io)?;
-    let mut out = std::io::BufWriter::with_capacity(64 * 1024, file.as_file().try_clone().map_err(io)?);
+    let mut out =
+        std::io::BufWriter::with_capacity(64 * 1024, file.as_file().try_clone().map_err(io)?);
     let mut hasher = Sha256::new();
     let mut head: Vec<u8> = Vec::new();
     let mut size: u64 = 0;
@@ -218,7 +217,7 @@ fn stage(
         if chunk.is_empty() {
             return Ok(());
         }
-        debug_assert!(last || chunk.len() % 4 == 0);
+        debug_assert!(last || chunk.len().is_multiple_of(4));
         let decoded = engine.decode(&chunk[..]).map_err(invalid)?;
         chunk.clear();
         if head.len() < 64 {
@@ -235,7 +234,7 @@ fn stage(
         }
     }
     flush(&mut chunk, true)?;
-    drop(flush);
+
     out.flush().map_err(io)?;
     drop(out);
     if size == 0 {

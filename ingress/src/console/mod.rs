@@ -22,10 +22,10 @@
 pub mod chat;
 pub mod dashboard;
 
+use hmac::{Hmac, Mac};
 use poem::http::{StatusCode, header};
 use poem::web::Html;
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get, post};
-use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
@@ -214,11 +214,21 @@ mod tests {
         assert!(!valid_session("other", &s, now));
         // Another expiry under the same MAC, the raw token, garbage: refused.
         let (_, rest) = s.split_once('.').unwrap();
-        assert!(!valid_session("s3cret", &format!("{}.{rest}", now + 10 * SESSION_TTL_SECS), now));
+        assert!(!valid_session(
+            "s3cret",
+            &format!("{}.{rest}", now + 10 * SESSION_TTL_SECS),
+            now
+        ));
         assert!(!valid_session("s3cret", "s3cret", now));
         assert!(!valid_session("s3cret", "", now));
         let cookie = session_cookie("s3cret", "https://mnemo.example.com", now);
-        for attr in ["HttpOnly", "SameSite=Strict", "Path=/console", "Secure", "Max-Age="] {
+        for attr in [
+            "HttpOnly",
+            "SameSite=Strict",
+            "Path=/console",
+            "Secure",
+            "Max-Age=",
+        ] {
             assert!(cookie.contains(attr), "{cookie}");
         }
         assert!(!session_cookie("s3cret", "http://127.0.0.1:8000", now).contains("Secure"));

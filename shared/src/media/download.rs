@@ -191,9 +191,7 @@ impl Downloader {
                 .redirect(reqwest::redirect::Policy::none())
                 .user_agent(concat!("mnemo/", env!("CARGO_PKG_VERSION")))
         };
-        let http = builder()
-            .build()
-            .unwrap_or_else(|_| reqwest::Client::new());
+        let http = builder().build().unwrap_or_else(|_| reqwest::Client::new());
         // No proxy: it would resolve the name itself, past the address check.
         let public = builder()
             .no_proxy()
@@ -242,7 +240,12 @@ impl Downloader {
     /// How `url` may be fetched: `first` for the URL a message named (only the configured
     /// media routes, or any public host when `public_first`), else a redirect target.
     fn route(&self, url: &Url, first: bool, public_first: bool) -> Result<Route, DownloadError> {
-        let refuse = |why: &str| Err(DownloadError::NotAllowed(format!("{} ({why})", redact(url.as_str()))));
+        let refuse = |why: &str| {
+            Err(DownloadError::NotAllowed(format!(
+                "{} ({why})",
+                redact(url.as_str())
+            )))
+        };
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
             return refuse("not an http(s) URL");
         }
@@ -584,12 +587,12 @@ mod tests {
             1024,
             Duration::from_secs(5),
         );
-        assert!(
-            d.is_allowed("https://api.twilio.com/2010-04-01/Accounts/ACmine/Messages/MM1/Media/ME1")
-        );
-        assert!(
-            !d.is_allowed("https://api.twilio.com/2010-04-01/Accounts/ACother/Messages/MM1/Media/ME1")
-        );
+        assert!(d.is_allowed(
+            "https://api.twilio.com/2010-04-01/Accounts/ACmine/Messages/MM1/Media/ME1"
+        ));
+        assert!(!d.is_allowed(
+            "https://api.twilio.com/2010-04-01/Accounts/ACother/Messages/MM1/Media/ME1"
+        ));
     }
 
     #[test]
