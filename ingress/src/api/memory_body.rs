@@ -13,6 +13,8 @@ use std::borrow::Cow;
 use std::io::Write;
 use std::path::PathBuf;
 
+use tokio::io::AsyncReadExt as _;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::GeneralPurpose;
 use base64::engine::{DecodePaddingMode, GeneralPurposeConfig};
@@ -57,7 +59,7 @@ struct Wire<'a> {
     text: Option<String>,
     #[serde(default)]
     media_url: Option<String>,
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "borrowed_str")]
     media_base64: Option<Cow<'a, str>>,
     #[serde(default)]
     content_type: Option<String>,
@@ -65,6 +67,37 @@ struct Wire<'a> {
     labels: Option<Vec<String>>,
     #[serde(default)]
     occurred_at: Option<DateTime<Utc>>,
+}
+
+/// A string borrowed from the body when it has no escapes (serde's own `Cow<str>` inside an
+/// `Option` always copies).
+fn borrowed_str<'de, D>(d: D) -> Result<Option<Cow<'de, str>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct Borrowing;
+    impl<'de> serde::de::Visitor<'de> for Borrowing {
+        type Value = Cow<'de, str>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+            Ok(Cow::Borrowed(v))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Cow::Owned(v.to_owned()))
+        }
+        fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Cow::Owned(v))
+        }
+    }
+    struct Str<'a>(Cow<'a, str>);
+    impl<'de> Deserialize<'de> for Str<'de> {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_str(Borrowing).map(Str)
+        }
+    }
+    Ok(Option::<Str<'de>>::deserialize(d)?.map(|s| s.0))
 }
 
 impl Payload for MemoryBody {
@@ -97,14 +130,26 @@ impl ParsePayload for MemoryBody {
             .ok_or_else(|| ApiError::Internal("application state missing".into()))?;
         let max_media = state.settings.max_media_bytes;
         let limit = body_limit(max_media);
-        let bytes = body
-            .take()?
-            .into_bytes_limit(limit)
+        // One buffer of the announced size, filled in place: collecting the body's chunks and
+        // then joining them would hold it twice.
+        let announced = request
+            .headers()
+            .get(poem::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<usize>().ok());
+        if announced.is_some_and(|n| n > limit) {
+            return Err(ApiError::PayloadTooLarge(limit).into());
+        }
+        let mut bytes: Vec<u8> = Vec::with_capacity(announced.unwrap_or(64 * 1024) + 64);
+        body.take()?
+            .into_async_read()
+            .take(limit as u64 + 1)
+            .read_to_end(&mut bytes)
             .await
-            .map_err(|e| match e {
-                poem::error::ReadBodyError::PayloadTooLarge => ApiError::PayloadTooLarge(limit),
-                other => ApiError::BadRequest(format!("could not read the body: {other}")),
-            })?;
+            .map_err(|e| ApiError::BadRequest(format!("could not read the body: {e}")))?;
+        if bytes.len() > limit {
+            return Err(ApiError::PayloadTooLarge(limit).into());
+        }
         if bytes.is_empty() {
             return Err(ApiError::BadRequest("the request body is empty".into()).into());
         }
