@@ -47,7 +47,7 @@ done
 curl -sf "$BASE/ready" >/dev/null || { echo "ingress did not become ready" >&2; cat "$WORK/ingress.log" >&2; exit 1; }
 
 # The example user of the document, so generated requests find someone.
-curl -sf -X POST "$BASE/webhook" --data-urlencode "MessageSid=SMschemathesis0000000000000000001" \
+curl -sf -X POST "$BASE/webhook" --data-urlencode "MessageSid=SM5c4e3a7e000000000000000000000001" \
   --data-urlencode "From=whatsapp:+14155550123" --data-urlencode "Body=pasta for dinner on Friday" >/dev/null
 curl -sf -X POST "$BASE/memories" -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \
   -d '{"user":"+14155550123","kind":"text","text":"what did I plan for dinner: pasta","labels":["food"]}' >/dev/null

@@ -60,14 +60,18 @@ rss() { awk '/VmRSS/ {print $2}' "/proc/$WORKER_PID/status"; }
 
 # Warm-up: one small file through the whole pipeline (connections, pools, allocator).
 RUN=$(date +%s%N)
-post "MMwarm$RUN" "http://127.0.0.1:$MEDIA_PORT/warm"
+# Twilio's media paths (the only ones the downloader fetches from TWILIO_API_BASE) and SIDs.
+MEDIA="http://127.0.0.1:$MEDIA_PORT/2010-04-01/Accounts/ACbench/Messages"
+WARM=$(printf 'MMffff%028d' "$RUN")
+post "$WARM" "$MEDIA/$WARM/Media/MEwarm"
 for _ in $(seq 1 600); do [ "$(stored)" -ge 1 ] && break; sleep 0.1; done
 sleep 1
 BEFORE=$(rss)
 
 POSTS=()
 for i in $(seq 1 "$FILES"); do
-  post "MM$RUN$i" "http://127.0.0.1:$MEDIA_PORT/file-$RUN-$i" &
+  SID=$(printf 'MM%019d%013d' "$RUN" "$i")
+  post "$SID" "$MEDIA/$SID/Media/ME$i" &
   POSTS+=($!)
 done
 wait "${POSTS[@]}"

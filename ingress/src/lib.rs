@@ -1,8 +1,10 @@
 //! The ingress: Twilio webhooks, the REST API (poem-openapi, documented at `/docs`) and, in
 //! embedded mode, the worker in the same process.
 
+pub mod access_log;
 pub mod api;
 pub mod console;
+pub mod guard;
 pub mod media;
 pub mod problem;
 pub mod reminders_api;
@@ -20,7 +22,6 @@ use mnemo_shared::pipeline::Pipeline;
 use mnemo_shared::queue::JobQueue;
 use poem::endpoint::make_sync;
 use poem::listener::Acceptor;
-use poem::middleware::Tracing;
 use poem::web::Html;
 use poem::{Endpoint, EndpointExt, Response, Route, Server, get, post};
 use poem_openapi::OpenApiService;
@@ -47,6 +48,7 @@ pub fn app(state: AppState) -> impl poem::Endpoint {
             .content_type("application/json; charset=utf-8")
             .body(spec.clone())
     });
+    let hosts = Arc::new(guard::HostPolicy::from_settings(&state.settings));
     let mut routes = Route::new();
     if state.settings.console_enabled {
         routes = routes.nest("/console", console::routes());
@@ -80,14 +82,36 @@ pub fn app(state: AppState) -> impl poem::Endpoint {
                 Ok(res)
             }
         })
-        .with(Tracing)
+        .around(move |ep, req| {
+            let hosts = hosts.clone();
+            async move {
+                if let Some(refused) = guard::check(&hosts, &req) {
+                    return Ok(refused);
+                }
+                ep.call(req).await.map(poem::IntoResponse::into_response)
+            }
+        })
+        .with(access_log::AccessLog)
         .data(state)
 }
 
-/// `GET /metrics`: Prometheus text for this process (and its embedded worker).
+/// `GET /metrics`: Prometheus text for this process (and its embedded worker); with
+/// `METRICS_TOKEN` set, only for `Authorization: Bearer <METRICS_TOKEN>`. The gauges read from
+/// the database are refreshed at most every [`mnemo_shared::monitoring::DB_GAUGES_EVERY`].
 #[poem::handler]
-async fn metrics_text(state: poem::web::Data<&AppState>) -> poem::Response {
-    mnemo_shared::monitoring::record_queue_depth(&state.db).await;
+async fn metrics_text(req: &poem::Request, state: poem::web::Data<&AppState>) -> poem::Response {
+    if let Some(token) = &state.settings.metrics_token {
+        let given = req
+            .headers()
+            .get(poem::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        if !mnemo_shared::monitoring::scrape_authorized(given, token) {
+            return poem::IntoResponse::into_response(problem::ApiError::Unauthorized(
+                "/metrics needs `Authorization: Bearer <METRICS_TOKEN>`".into(),
+            ));
+        }
+    }
+    mnemo_shared::monitoring::record_db_gauges(&state.db).await;
     poem::Response::builder()
         .content_type("text/plain; version=0.0.4")
         .body(mnemo_shared::monitoring::render())

@@ -6,7 +6,7 @@
 //! store, never read into memory.
 
 use mnemo_shared::entities::media_object;
-use mnemo_shared::media::{is_sha256_hex, storage_key};
+use mnemo_shared::media::{is_sha256_hex, storage_key, types};
 use mnemo_shared::sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use poem::http::{StatusCode, header};
 use poem::web::{Data, Path, Query};
@@ -60,20 +60,14 @@ pub async fn serve(
         .ok_or_else(not_found)?;
     let max_age = (exp - chrono::Utc::now().timestamp()).max(0);
     // Users send arbitrary files: only media renders inline, and nothing runs scripts.
-    let inline = matches!(
-        mnemo_shared::media::kind_of(&object.content_type),
-        "image" | "audio" | "video"
-    );
+    let (content_type, disposition) = types::serving_headers(&object.content_type);
     Ok(Response::builder()
         .status(StatusCode::OK)
-        .header(header::CONTENT_TYPE, object.content_type.as_str())
+        .header(header::CONTENT_TYPE, content_type)
         .header(header::CONTENT_LENGTH, reader.size)
         .header(header::CACHE_CONTROL, format!("private, max-age={max_age}"))
         .header("X-Content-Type-Options", "nosniff")
-        .header("Content-Security-Policy", "sandbox; default-src 'none'")
-        .header(
-            header::CONTENT_DISPOSITION,
-            if inline { "inline" } else { "attachment" },
-        )
+        .header("Content-Security-Policy", types::SANDBOX_CSP)
+        .header(header::CONTENT_DISPOSITION, disposition)
         .body(Body::from_async_read(reader.body)))
 }

@@ -124,7 +124,13 @@ async fn accept(req: &Request, body: Body, state: &AppState) -> Result<&'static 
     for (_, v) in params.iter_mut().filter(|(_, v)| v.contains('\0')) {
         *v = v.replace('\0', "");
     }
-    let msg = inbound::parse(&params).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let account = state
+        .settings
+        .twilio
+        .as_ref()
+        .map(|t| t.account_sid.as_str());
+    let msg = inbound::parse_webhook(&params, account)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let settings = &state.settings;
     let new = NewInbound {
         timezone: zone_for_phone(&msg.phone, settings.default_timezone)

@@ -215,14 +215,17 @@ async fn media_is_queued_and_processed_by_the_worker() {
             .unwrap()
             .starts_with("2026-11-10T09:00:00")
     );
-    // The bytes travel in the interaction as a data: URL, like a Twilio MediaUrl0.
+    // The bytes are stored once under their hash; the interaction keeps a reference to them
+    // in MediaUrl0, like a Twilio media URL.
     let raw = app
         .scalar(&format!(
             "SELECT CAST(raw AS TEXT) FROM interactions WHERE message_sid = 'api:{iid}'"
         ))
         .await
         .unwrap();
-    assert!(raw.contains("data:image/jpeg;base64,/9j/4AAQ"), "{raw}");
+    assert!(raw.contains("stored:sha256:"), "{raw}");
+    assert!(!raw.contains("/9j/4AAQ"), "{raw}");
+    assert_eq!(app.count("SELECT ref_count FROM media_objects").await, 1);
     assert!(
         raw.contains("\"NumMedia\":\"1\"") || raw.contains("\"NumMedia\": \"1\""),
         "{raw}"

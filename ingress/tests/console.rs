@@ -125,7 +125,9 @@ async fn text_goes_through_the_signed_webhook_and_is_answered() {
 async fn photo_is_served_at_a_twilio_like_url_and_posted_as_media() {
     let app = TestApp::spawn_with(console_on(vec![])).await;
     app.twilio_accepts_messages().await;
-    let bytes: Vec<u8> = (0..=255u8).cycle().take(3000).collect();
+    // PNG's signature, then filler: uploads must be what their type says.
+    let mut bytes: Vec<u8> = b"\x89PNG\r\n\x1a\n".to_vec();
+    bytes.extend((0..=255u8).cycle().take(3000));
     let data = format!(
         "data:image/png;base64,{}",
         base64::engine::general_purpose::STANDARD.encode(&bytes)

@@ -257,8 +257,13 @@ async fn s3_store_keeps_one_object_per_hash_and_presigns_links() {
 
 #[tokio::test]
 async fn basic_auth_goes_to_twilio_only_never_across_the_redirect() {
-    let app = media_app(vec![]).await;
     let storage = MockServer::start().await;
+    // The storage host is on this machine: trusted explicitly, as a private network would be.
+    let app = media_app(vec![(
+        "MEDIA_TRUSTED_HOSTS",
+        format!("localhost:{}", storage.address().port()),
+    )])
+    .await;
     let bytes = photo(100, 0, 85);
     // Another host: `localhost` is not the configured `127.0.0.1`.
     let signed = format!(
@@ -737,4 +742,196 @@ async fn concurrent_identical_uploads_store_once_on_s3() {
     assert_eq!(s3.object_files().len(), 1);
     let stats = print_stats(&app, "s3, six concurrent copies").await;
     assert_eq!(stats.bytes_saved, 5 * bytes.len() as i64);
+}
+
+/// Issue 15, finding 4: a media URL on the allowed host that redirects to this machine, or
+/// that names another Twilio resource, is never fetched; the message is still answered.
+#[tokio::test]
+async fn media_redirects_inward_and_other_twilio_paths_are_never_fetched() {
+    let internal = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(photo(0, 0, 80), "image/jpeg"))
+        .expect(0)
+        .mount(&internal)
+        .await;
+    let app = media_app(vec![]).await;
+    let port = internal.address().port();
+    let targets = [
+        format!("http://127.0.0.1:{port}/secret"),
+        format!("http://localhost:{port}/secret"),
+        format!("http://[::ffff:127.0.0.1]:{port}/secret"),
+    ];
+    let mut media = Vec::new();
+    for (i, target) in targets.iter().enumerate() {
+        let name = format!("ME_inward{i}");
+        Mock::given(method("GET"))
+            .and(path(media_path(&name)))
+            .respond_with(ResponseTemplate::new(302).insert_header("Location", target.as_str()))
+            .mount(&app.twilio)
+            .await;
+        media.push((
+            format!("{}{}", app.twilio.uri(), media_path(&name)),
+            "image/jpeg",
+        ));
+    }
+    // Another resource of the account, on the Twilio origin, with the account's credentials.
+    let list = format!("/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings.json");
+    Mock::given(method("GET"))
+        .and(path(list.as_str()))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(b"{\"messages\": []}".to_vec(), "image/jpeg"),
+        )
+        .expect(0)
+        .mount(&app.twilio)
+        .await;
+    media.push((format!("{}{list}", app.twilio.uri()), "image/jpeg"));
+    // The console is off here: its media path on PUBLIC_BASE_URL is not a media source.
+    media.push((format!("{}/metrics", app.base), "image/jpeg"));
+
+    let sid = new_sid();
+    let params: Vec<(String, String)> = media_message(
+        &sid,
+        "look",
+        &media
+            .iter()
+            .map(|(u, c)| (u.clone(), *c))
+            .collect::<Vec<_>>(),
+    );
+    post(&app, &params).await;
+    let reply = reply_to(&app, &sid, 1).await;
+    for n in 1..=media.len() {
+        assert!(
+            reply.contains(&format!("skipped attachment {n}")),
+            "{n}: {reply}"
+        );
+    }
+    assert!(internal.received_requests().await.unwrap().is_empty());
+    assert!(
+        !app.twilio
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| r.url.path() == list),
+        "the account's recordings were requested"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM media_objects").await, 0);
+}
+
+/// Issue 15, finding 7: a photo sent through `POST /memories` goes through the WhatsApp media
+/// path: the same bytes from both are one object with two references; `raw` holds a
+/// reference, not the bytes; the memory shows its media.
+#[tokio::test]
+async fn rest_and_whatsapp_uploads_of_the_same_photo_are_one_object() {
+    let app = media_app(vec![]).await;
+    let bytes = photo(60, 0, 90);
+    let url = serve_media(&app, "ME_same", "image/jpeg", bytes.clone()).await;
+    let sid = new_sid();
+    post(&app, &media_message(&sid, "bike", &[(url, "image/jpeg")])).await;
+    reply_to(&app, &sid, 1).await;
+
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&bytes);
+    let res = app
+        .api(reqwest::Method::POST, "/memories")
+        .json(
+            &serde_json::json!({"user": "+14155550123", "kind": "image", "text": "bike again",
+                                  "media_base64": b64}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    let queued: serde_json::Value = res.json().await.unwrap();
+    let iid = queued["interaction_id"].as_str().unwrap().to_string();
+    app.wait_count(
+        &format!(
+            "SELECT COUNT(*) FROM interactions WHERE message_sid = 'api:{iid}' AND status = 'processed'"
+        ),
+        1,
+    )
+    .await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM media_objects").await, 1);
+    assert_eq!(app.count("SELECT ref_count FROM media_objects").await, 2);
+    let raw = app
+        .scalar(&format!(
+            "SELECT CAST(raw AS TEXT) FROM interactions WHERE message_sid = 'api:{iid}'"
+        ))
+        .await
+        .unwrap();
+    assert!(raw.contains("stored:sha256:"), "{raw}");
+    assert!(
+        raw.len() < 2000,
+        "the bytes stayed in raw: {} chars",
+        raw.len()
+    );
+    use mnemo_shared::entities::memory;
+    use mnemo_shared::sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let memory_id = memory::Entity::find()
+        .filter(memory::Column::InteractionId.eq(uuid::Uuid::parse_str(&iid).unwrap()))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("a memory")
+        .id;
+    let m: serde_json::Value = app
+        .api(reqwest::Method::GET, &format!("/memories/{memory_id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sha = app
+        .scalar("SELECT sha256 FROM media_objects")
+        .await
+        .unwrap();
+    assert_eq!(m["media"]["sha256"], sha.as_str(), "{m}");
+    assert_eq!(m["media"]["content_type"], "image/jpeg", "{m}");
+    // The staging folder is empty again.
+    let staging = std::path::Path::new(&app.settings.media_dir).join("tmp");
+    assert_eq!(std::fs::read_dir(staging).unwrap().count(), 0);
+}
+
+/// Issue 15, finding 7: a voice note sent through REST is transcribed like a WhatsApp one.
+#[tokio::test]
+async fn a_rest_voice_note_is_transcribed() {
+    let stt = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/audio/transcriptions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "text": "Pick up the parcel at five."
+        })))
+        .expect(1)
+        .mount(&stt)
+        .await;
+    let app = media_app(vec![
+        ("TRANSCRIBE_API_BASE", format!("{}/v1", stt.uri())),
+        ("TRANSCRIBE_API_KEY", "sk-test".into()),
+    ])
+    .await;
+    app.insert_user("+14155550123", "UTC").await;
+    let data = format!(
+        "data:audio/ogg;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(voice_note())
+    );
+    let res = app
+        .api(reqwest::Method::POST, "/memories")
+        .json(&serde_json::json!({"user": "+14155550123", "kind": "audio", "media_url": data}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
+    app.wait_count(
+        "SELECT COUNT(*) FROM memories WHERE kind = 'audio' AND text = 'Pick up the parcel at five.'",
+        1,
+    )
+    .await;
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM interactions WHERE transcript = 'Pick up the parcel at five.'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(app.count("SELECT ref_count FROM media_objects").await, 1);
 }

@@ -4,9 +4,13 @@
 //! `NumMedia`, `MediaUrl0` and `MediaContentType0` as Twilio would send them, so the worker runs
 //! the same pipeline. Two differences are spelled out here so the pipeline can honour them:
 //!
-//! - **Uploaded bytes** (`media_base64`) travel as a `data:<type>;base64,<bytes>` URL in
-//!   `MediaUrl0` — self-contained in the row, deleted with it, no extra table. The media step
-//!   must decode such a URL with [`decode_data_url`] instead of fetching it.
+//! - **Uploaded bytes** (`media_base64`) are stored by the ingress under their SHA-256 before
+//!   the row is written, and `MediaUrl0` holds a reference to them, [`stored_ref`]
+//!   (`stored:sha256:<hex>`), never the bytes. The media step reads such a reference back from
+//!   the store ([`stored_sha256`]) and then links, counts and enriches the object exactly as
+//!   a download. (Rows written before that kept a `data:` URL, still read by the downloader.)
+//! - **`media_url`** of a submission is fetched from any public address (not only Twilio's
+//!   media server): `raw.Source` = `api` tells the media step so.
 //! - **Labels** given by the client are kept in `raw.Labels`; [`labels`] returns them for the
 //!   memory the worker creates.
 
@@ -34,6 +38,22 @@ pub fn labels(raw: Option<&Value>) -> Value {
         .map(|a| a.iter().filter(|v| v.is_string()).cloned().collect())
         .unwrap_or_default();
     Value::Array(list)
+}
+
+/// The `MediaUrl0` of an upload stored under `sha256`.
+pub fn stored_ref(sha256: &str) -> String {
+    format!("stored:sha256:{sha256}")
+}
+
+/// The hash in a [`stored_ref`]; `None` for anything else.
+pub fn stored_sha256(url: &str) -> Option<&str> {
+    url.strip_prefix("stored:sha256:")
+        .filter(|h| crate::media::is_sha256_hex(h))
+}
+
+/// Was this message submitted through the REST API (`raw.Source`)?
+pub fn is_submission(raw: Option<&Value>) -> bool {
+    raw.and_then(|r| r.get(SOURCE_KEY)).and_then(Value::as_str) == Some(SOURCE_API)
 }
 
 /// `data:<content_type>;base64,<bytes>`.
@@ -71,6 +91,16 @@ mod tests {
         assert_eq!(decode_data_url("https://api.twilio.com/x"), None);
         assert_eq!(decode_data_url("data:image/png,plain"), None);
         assert_eq!(decode_data_url("data:image/png;base64,@@"), None);
+    }
+
+    #[test]
+    fn stored_refs_round_trip() {
+        let h = "ab".repeat(32);
+        assert_eq!(stored_sha256(&stored_ref(&h)), Some(h.as_str()));
+        assert_eq!(stored_sha256("stored:sha256:../../etc/passwd"), None);
+        assert_eq!(stored_sha256("https://api.twilio.com/x"), None);
+        assert!(is_submission(Some(&json!({"Source": "api"}))));
+        assert!(!is_submission(Some(&json!({"MessageSid": "SM1"}))));
     }
 
     #[test]

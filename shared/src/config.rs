@@ -137,6 +137,14 @@ pub struct Settings {
     pub console_enabled: bool,
     pub http_timeout: Duration,
     pub models: ModelSettings,
+    /// `ALLOWED_HOSTS`: further `Host` names the HTTP server answers (lowercase, no port),
+    /// besides those of `BIND_ADDR` and `PUBLIC_BASE_URL` and the loopback names.
+    pub allowed_hosts: Vec<String>,
+    /// `METRICS_TOKEN`: when set, `/metrics` needs `Authorization: Bearer <METRICS_TOKEN>`.
+    pub metrics_token: Option<String>,
+    /// `MEDIA_TRUSTED_HOSTS`: `host:port` origins media may be fetched from although they are
+    /// on a private network (a storage server next to mnemo; tests). Never sent credentials.
+    pub media_trusted_hosts: Vec<String>,
 }
 
 struct Reader<'a> {
@@ -218,6 +226,37 @@ fn err(name: &'static str, value: &str, reason: &str) -> ConfigError {
         },
         reason: reason.into(),
     }
+}
+
+/// A comma-separated list of host names (`ALLOWED_HOSTS`: a port is ignored) or `host:port`
+/// origins (`MEDIA_TRUSTED_HOSTS`: the port is required), lowercase.
+fn host_list(r: &Reader<'_>, name: &'static str, port: bool) -> Result<Vec<String>, ConfigError> {
+    let Some(raw) = r.get(name) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for item in raw.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let parsed = Url::parse(&format!("http://{item}/"))
+            .ok()
+            .filter(|u| u.path() == "/" && u.username().is_empty() && u.host_str().is_some());
+        let Some(u) = parsed else {
+            return Err(err(name, &raw, &format!("`{item}` is not a host name")));
+        };
+        let host = u.host_str().unwrap_or_default().to_ascii_lowercase();
+        if port {
+            let Some(p) = u.port() else {
+                return Err(err(
+                    name,
+                    &raw,
+                    &format!("`{item}` needs a port (host:port)"),
+                ));
+            };
+            out.push(format!("{host}:{p}"));
+        } else {
+            out.push(host);
+        }
+    }
+    Ok(out)
 }
 
 impl Settings {
@@ -479,6 +518,9 @@ impl Settings {
             log_format,
             metrics_addr,
             http_timeout: r.secs("HTTP_TIMEOUT_SECS", 30)?,
+            allowed_hosts: host_list(&r, "ALLOWED_HOSTS", false)?,
+            metrics_token: r.get("METRICS_TOKEN"),
+            media_trusted_hosts: host_list(&r, "MEDIA_TRUSTED_HOSTS", true)?,
         })
     }
 
@@ -700,6 +742,27 @@ mod tests {
         let e = load(&[("API_TOKEN", "x"), ("METRICS_ADDR", "bad")]).unwrap_err();
         assert_eq!(e.name, "METRICS_ADDR");
         assert_eq!(err("TWILIO_AUTH_TOKEN", "s3cret", "x").value, "<hidden>");
+    }
+
+    #[test]
+    fn host_lists_parse() {
+        let s = load(&[
+            ("ALLOWED_HOSTS", "Mnemo.Example.com, localhost:9000"),
+            ("MEDIA_TRUSTED_HOSTS", "minio:9000"),
+            ("METRICS_TOKEN", "m"),
+        ])
+        .unwrap();
+        assert_eq!(s.allowed_hosts, vec!["mnemo.example.com", "localhost"]);
+        assert_eq!(s.media_trusted_hosts, vec!["minio:9000"]);
+        assert_eq!(s.metrics_token.as_deref(), Some("m"));
+        assert_eq!(
+            load(&[("ALLOWED_HOSTS", "a/b")]).unwrap_err().name,
+            "ALLOWED_HOSTS"
+        );
+        assert_eq!(
+            load(&[("MEDIA_TRUSTED_HOSTS", "minio")]).unwrap_err().name,
+            "MEDIA_TRUSTED_HOSTS"
+        );
     }
 
     #[test]

@@ -86,6 +86,67 @@ impl InboundMessage {
     }
 }
 
+/// Parses a webhook form that passed the signature check, strictly.
+///
+/// Twilio's signature covers the names and values concatenated without separators, so a
+/// captured request can be reshaped (a value moved into its neighbour's) without breaking it.
+/// What the signature cannot pin down, the format does: every name appears once,
+/// `MessageSid` (and `SmsSid`/`SmsMessageSid` when present) is `SM`/`MM` + 32 lowercase hex
+/// digits, and `AccountSid`, when `account_sid` is configured, is exactly that account.
+pub fn parse_webhook(
+    params: &[(String, String)],
+    account_sid: Option<&str>,
+) -> Result<InboundMessage, InboundError> {
+    let mut seen = std::collections::HashSet::with_capacity(params.len());
+    for (name, _) in params {
+        if !seen.insert(name.as_str()) {
+            return Err(InboundError::Invalid {
+                field: "form",
+                reason: format!("`{}` is given more than once", truncate(name, 40)),
+            });
+        }
+    }
+    for field in ["MessageSid", "SmsSid", "SmsMessageSid"] {
+        if let Some(v) = first(params, field)
+            && !is_twilio_message_sid(v)
+        {
+            return Err(InboundError::Invalid {
+                field: match field {
+                    "MessageSid" => "MessageSid",
+                    "SmsSid" => "SmsSid",
+                    _ => "SmsMessageSid",
+                },
+                reason: "expected SM or MM followed by 32 lowercase hex digits".into(),
+            });
+        }
+    }
+    if let Some(expected) = account_sid
+        && first(params, "AccountSid") != Some(expected)
+    {
+        return Err(InboundError::Invalid {
+            field: "AccountSid",
+            reason: "not this server's Twilio account".into(),
+        });
+    }
+    parse(params)
+}
+
+/// `^(SM|MM)[0-9a-f]{32}$`: the form of Twilio's message SIDs.
+pub fn is_twilio_message_sid(sid: &str) -> bool {
+    sid.len() == 34
+        && (sid.starts_with("SM") || sid.starts_with("MM"))
+        && sid[2..]
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// The attachments and shared location of a recorded message's parameters, read tolerantly:
+/// no identity field is needed (the worker reads them back from `interactions.raw`, which for
+/// REST submissions has neither `MessageSid` nor `From`).
+pub fn attachments(params: &[(String, String)]) -> (Vec<InboundMedia>, Option<Location>) {
+    (parse_media(params), parse_location(params).ok().flatten())
+}
+
 /// Parses Twilio's decoded webhook form (repeated names allowed) into an [`InboundMessage`].
 ///
 /// Required: `MessageSid` (1–64 of `[A-Za-z0-9_-]`) and `From` (`whatsapp:+<E.164>` or
@@ -415,6 +476,47 @@ mod tests {
             let params = with(without(text_form(), "MessageSid"), &[("MessageSid", good)]);
             assert_eq!(parse(&params).expect("valid").message_sid, good);
         }
+    }
+
+    #[test]
+    fn webhook_forms_are_strict_after_the_signature() {
+        let ok = parse_webhook(&text_form(), Some("AC0123456789abcdef0123456789abcdef"));
+        assert_eq!(ok.expect("valid").message_sid, SID);
+        assert!(parse_webhook(&text_form(), None).is_ok());
+        // The reshaped form of issue 15: `MessageType`+value moved into `MessageSid`'s value.
+        let reshaped: Vec<(String, String)> = text_form()
+            .into_iter()
+            .filter(|(k, _)| k != "MessageType")
+            .map(|(k, v)| {
+                if k == "MessageSid" {
+                    (k, format!("{v}MessageTypetext"))
+                } else {
+                    (k, v)
+                }
+            })
+            .collect();
+        assert!(parse(&reshaped).is_ok(), "the lenient parser takes it");
+        match parse_webhook(&reshaped, None) {
+            Err(InboundError::Invalid { field, .. }) => assert_eq!(field, "MessageSid"),
+            other => panic!("{other:?}"),
+        }
+        for bad in [
+            "SM1",
+            "MM_abc-DEF",
+            "SM0123456789ABCDEF0123456789abcdef",
+            "XX0123456789abcdef0123456789abcdef",
+        ] {
+            let params = with(without(text_form(), "MessageSid"), &[("MessageSid", bad)]);
+            assert!(parse_webhook(&params, None).is_err(), "{bad}");
+        }
+        let sms = with(without(text_form(), "SmsSid"), &[("SmsSid", "SM1")]);
+        assert!(parse_webhook(&sms, None).is_err());
+        // Another account's request, or none named, when ours is configured.
+        assert!(parse_webhook(&text_form(), Some("AC00000000000000000000000000000000")).is_err());
+        assert!(parse_webhook(&without(text_form(), "AccountSid"), Some("AC0")).is_err());
+        // Any repeated name, even with the same value.
+        assert!(parse_webhook(&with(text_form(), &[("Body", "x")]), None).is_err());
+        assert!(parse_webhook(&with(text_form(), &[("MessageSid", SID)]), None).is_err());
     }
 
     #[test]

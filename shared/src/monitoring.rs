@@ -63,6 +63,39 @@ pub fn external_result<T>(
     );
 }
 
+/// Does an `Authorization` value carry `Bearer <token>` (`METRICS_TOKEN`)? Compared over
+/// SHA-256 digests in constant time.
+pub fn scrape_authorized(header: Option<&str>, token: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    use subtle::ConstantTimeEq;
+    let Some(given) = header.and_then(|h| {
+        let (scheme, rest) = h.trim().split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+    }) else {
+        return false;
+    };
+    Sha256::digest(given.as_bytes())
+        .ct_eq(&Sha256::digest(token.as_bytes()))
+        .into()
+}
+
+/// How often a scrape may query the database for the gauges read from it.
+pub const DB_GAUGES_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Refreshes the gauges read from the database, at most once per [`DB_GAUGES_EVERY`] in this
+/// process however often `/metrics` is scraped (a scrape is no way to load the database).
+pub async fn record_db_gauges(db: &sea_orm::DatabaseConnection) {
+    static LAST: std::sync::Mutex<Option<Instant>> = std::sync::Mutex::new(None);
+    {
+        let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
+        if last.is_some_and(|t| t.elapsed() < DB_GAUGES_EVERY) {
+            return;
+        }
+        *last = Some(Instant::now());
+    }
+    record_queue_depth(db).await;
+}
+
 /// Inbound messages not yet processed (received or being processed), from the database.
 pub async fn record_queue_depth(db: &sea_orm::DatabaseConnection) {
     use sea_orm::ConnectionTrait;

@@ -45,16 +45,38 @@ async fn handle(job: ProcessMessage, pipeline: Data<Pipeline>) -> Result<(), Box
     .await
 }
 
-/// `GET /metrics` (Prometheus text) and `GET /health` for a standalone worker (`METRICS_ADDR`).
+/// `GET /metrics` (Prometheus text) and `GET /health` for a standalone worker (`METRICS_ADDR`);
+/// `/metrics` needs `Authorization: Bearer <METRICS_TOKEN>` when `token` is set, and queries
+/// the database at most every `monitoring::DB_GAUGES_EVERY`.
 pub async fn serve_metrics(
     listener: tokio::net::TcpListener,
     db: mnemo_shared::sea_orm::DatabaseConnection,
+    token: Option<String>,
 ) {
     use poem::{EndpointExt, Route, get, handler, web::Data};
 
+    #[derive(Clone)]
+    struct Token(Option<String>);
+
     #[handler]
-    async fn metrics_text(db: Data<&mnemo_shared::sea_orm::DatabaseConnection>) -> poem::Response {
-        mnemo_shared::monitoring::record_queue_depth(&db).await;
+    async fn metrics_text(
+        req: &poem::Request,
+        db: Data<&mnemo_shared::sea_orm::DatabaseConnection>,
+        token: Data<&Token>,
+    ) -> poem::Response {
+        if let Some(t) = &token.0.0 {
+            let given = req
+                .headers()
+                .get(poem::http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok());
+            if !mnemo_shared::monitoring::scrape_authorized(given, t) {
+                return poem::Response::builder()
+                    .status(poem::http::StatusCode::UNAUTHORIZED)
+                    .header(poem::http::header::WWW_AUTHENTICATE, "Bearer")
+                    .body("/metrics needs Authorization: Bearer <METRICS_TOKEN>");
+            }
+        }
+        mnemo_shared::monitoring::record_db_gauges(&db).await;
         poem::Response::builder()
             .content_type("text/plain; version=0.0.4")
             .body(mnemo_shared::monitoring::render())
@@ -66,7 +88,8 @@ pub async fn serve_metrics(
     let app = Route::new()
         .at("/metrics", get(metrics_text))
         .at("/health", get(health))
-        .data(db);
+        .data(db)
+        .data(Token(token));
     match mnemo_shared::listener::NoDelayAcceptor::from_tokio(listener) {
         Ok(acceptor) => {
             if let Err(e) = poem::Server::new_with_acceptor(acceptor).run(app).await {

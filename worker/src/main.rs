@@ -39,7 +39,11 @@ async fn run(settings: Arc<Settings>) -> Result<(), Box<dyn std::error::Error + 
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| format!("cannot listen on {addr} (METRICS_ADDR): {e}"))?;
-        tokio::spawn(mnemo_worker::serve_metrics(listener, db.clone()));
+        tokio::spawn(mnemo_worker::serve_metrics(
+            listener,
+            db.clone(),
+            settings.metrics_token.clone(),
+        ));
     }
     let pipeline = Pipeline::new(db, settings);
     mnemo_worker::models_required(&pipeline).await?;

@@ -7,9 +7,6 @@
 //! URL, see `mnemo_shared::api_submission`) and the same `ProcessMessage` job is enqueued; a
 //! failed enqueue is left to the sweeper, as for the webhook.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::GeneralPurpose;
-use base64::engine::{DecodePaddingMode, GeneralPurposeConfig};
 use chrono::{DateTime, SubsecRound, Utc};
 use chrono_tz::Tz;
 use mnemo_shared::api_submission;
@@ -29,7 +26,7 @@ use tracing::{info, warn};
 use uuid::Uuid;
 
 use super::auth::BearerAuth;
-use super::limited_json::LimitedJson;
+use super::memory_body::{MemoryBody, Staged};
 use super::range::{TimeRange, requested_range};
 use super::{
     Interaction, Memory, RestTags, decode_cursor, encode_cursor, example_user, interaction_out,
@@ -46,8 +43,9 @@ pub const MAX_URL_CHARS: usize = 2048;
 /// Kinds a memory can have (`kind` filter of the listing).
 pub const KINDS: &[&str] = &["text", "image", "audio", "video", "document", "location"];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Deserialize)]
 #[oai(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
 pub enum NewMemoryKind {
     Text,
     Image,
@@ -55,7 +53,7 @@ pub enum NewMemoryKind {
 }
 
 impl NewMemoryKind {
-    fn as_str(self) -> &'static str {
+    pub(super) fn as_str(self) -> &'static str {
         match self {
             NewMemoryKind::Text => "text",
             NewMemoryKind::Image => "image",
@@ -236,15 +234,14 @@ impl MemoriesApi {
         /// Makes retries safe: the first response is returned again for the same key and body.
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<Option<String>>,
-        body: LimitedJson<NewMemory>,
+        body: MemoryBody,
     ) -> Result<CreateResponse, ApiError> {
         let Some(key) = idempotency_key.0 else {
-            return create_memory(&state, body.value).await;
+            return create_memory(&state, body.value, body.upload).await;
         };
         idempotency::validate_key(&key)?;
-        let hash = idempotency::fingerprint(&body.document);
-        match idempotency::begin(&state.db, &key, &hash).await? {
-            Begin::Proceed => match create_memory(&state, body.value).await {
+        match idempotency::begin(&state.db, &key, &body.fingerprint).await? {
+            Begin::Proceed => match create_memory(&state, body.value, body.upload).await {
                 Ok(resp) => {
                     idempotency::complete(&state.db, &key, resp.status(), &resp.body()).await?;
                     Ok(resp)
@@ -522,10 +519,17 @@ async fn find_memory(
 struct Checked {
     text: String,
     labels: Vec<String>,
-    media: Option<(String, String)>,
+    /// A `media_url` to download and its content type (uploads arrive staged instead).
+    media_url: Option<(String, String)>,
 }
 
-fn check(req: &NewMemory, max_media_bytes: u64) -> Result<Checked, ApiError> {
+/// Checks the fields of a request; `upload` tells whether `media_base64` was given (its bytes
+/// are checked while they are decoded, `memory_body::stage`).
+pub(super) fn check_fields(req: &NewMemory, upload: bool) -> Result<(), ApiError> {
+    check(req, upload).map(|_| ())
+}
+
+fn check(req: &NewMemory, upload: bool) -> Result<Checked, ApiError> {
     let text = req.text.clone().unwrap_or_default();
     if text.chars().count() > MAX_TEXT_CHARS {
         return Err(ApiError::Unprocessable(format!(
@@ -549,8 +553,8 @@ fn check(req: &NewMemory, max_media_bytes: u64) -> Result<Checked, ApiError> {
             "at most {MAX_LABELS} labels"
         )));
     }
-    let media = match (req.kind, &req.media_url, &req.media_base64) {
-        (NewMemoryKind::Text, None, None) => {
+    let media_url = match (req.kind, &req.media_url, upload) {
+        (NewMemoryKind::Text, None, false) => {
             if text.trim().is_empty() {
                 return Err(ApiError::Unprocessable(
                     "a text memory needs a non-empty `text`".into(),
@@ -563,18 +567,18 @@ fn check(req: &NewMemory, max_media_bytes: u64) -> Result<Checked, ApiError> {
                 "a text memory takes no media; use kind image or audio".into(),
             ));
         }
-        (_, Some(_), Some(_)) => {
+        (_, Some(_), true) => {
             return Err(ApiError::Unprocessable(
                 "give either `media_url` or `media_base64`, not both".into(),
             ));
         }
-        (_, None, None) => {
+        (_, None, false) => {
             return Err(ApiError::Unprocessable(format!(
                 "a {} memory needs `media_url` or `media_base64`",
                 req.kind.as_str()
             )));
         }
-        (kind, Some(url), None) => {
+        (kind, Some(url), false) => {
             let parsed = url::Url::parse(url).ok().filter(|u| {
                 matches!(u.scheme(), "http" | "https")
                     && u.host_str().is_some()
@@ -582,7 +586,8 @@ fn check(req: &NewMemory, max_media_bytes: u64) -> Result<Checked, ApiError> {
             });
             if parsed.is_none() {
                 return Err(ApiError::Unprocessable(format!(
-                    "`media_url` must be an http(s) URL of at most {MAX_URL_CHARS} characters"
+                    "`media_url` must be an http(s) URL of at most {MAX_URL_CHARS} characters, \
+                     or a data: URL"
                 )));
             }
             let ct = match &req.content_type {
@@ -591,56 +596,12 @@ fn check(req: &NewMemory, max_media_bytes: u64) -> Result<Checked, ApiError> {
             };
             Some((url.clone(), ct))
         }
-        (kind, None, Some(b64)) => {
-            let (declared, data) = match b64.trim().strip_prefix("data:") {
-                Some(rest) => {
-                    let (meta, data) = rest.split_once(',').ok_or_else(|| {
-                        ApiError::Unprocessable("`media_base64` is a malformed data: URL".into())
-                    })?;
-                    let meta = meta.strip_suffix(";base64").ok_or_else(|| {
-                        ApiError::Unprocessable("`media_base64` data: URL is not base64".into())
-                    })?;
-                    (Some(meta.to_string()).filter(|m| !m.is_empty()), data)
-                }
-                None => (None, b64.as_str()),
-            };
-            let cleaned: String = data.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-            if (cleaned.len() as u64) / 4 * 3 > max_media_bytes + 3 {
-                return Err(ApiError::PayloadTooLarge(max_media_bytes as usize));
-            }
-            let engine = GeneralPurpose::new(
-                &base64::alphabet::STANDARD,
-                GeneralPurposeConfig::new()
-                    .with_decode_padding_mode(DecodePaddingMode::Indifferent),
-            );
-            let bytes = engine.decode(cleaned.as_bytes()).map_err(|e| {
-                ApiError::Unprocessable(format!("`media_base64` is not valid base64: {e}"))
-            })?;
-            if bytes.is_empty() {
-                return Err(ApiError::Unprocessable("`media_base64` is empty".into()));
-            }
-            if bytes.len() as u64 > max_media_bytes {
-                return Err(ApiError::PayloadTooLarge(max_media_bytes as usize));
-            }
-            let ct = match req.content_type.clone().or(declared) {
-                Some(ct) => checked_content_type(kind, &ct)?,
-                None => sniff(&bytes)
-                    .filter(|ct| ct.starts_with(kind.as_str()))
-                    .ok_or_else(|| {
-                        ApiError::Unprocessable(
-                            "give `content_type` for these bytes (not a recognisable format)"
-                                .into(),
-                        )
-                    })?
-                    .to_string(),
-            };
-            Some((api_submission::data_url(&ct, &bytes), ct))
-        }
+        (_, None, true) => None,
     };
     Ok(Checked {
         text,
         labels,
-        media,
+        media_url,
     })
 }
 
@@ -651,7 +612,7 @@ fn default_content_type(kind: NewMemoryKind) -> &'static str {
     }
 }
 
-fn checked_content_type(kind: NewMemoryKind, ct: &str) -> Result<String, ApiError> {
+pub(super) fn checked_content_type(kind: NewMemoryKind, ct: &str) -> Result<String, ApiError> {
     let ct = ct.trim().to_ascii_lowercase();
     let essence = ct.split(';').next().unwrap_or("").trim();
     let (top, sub) = essence.split_once('/').unwrap_or(("", ""));
@@ -671,7 +632,7 @@ fn checked_content_type(kind: NewMemoryKind, ct: &str) -> Result<String, ApiErro
 }
 
 /// The type of a few common formats from their first bytes.
-fn sniff(b: &[u8]) -> Option<&'static str> {
+pub(super) fn sniff(b: &[u8]) -> Option<&'static str> {
     Some(match b {
         [0xFF, 0xD8, 0xFF, ..] => "image/jpeg",
         [0x89, b'P', b'N', b'G', ..] => "image/png",
@@ -712,8 +673,12 @@ fn sniff(b: &[u8]) -> Option<&'static str> {
     })
 }
 
-async fn create_memory(state: &AppState, req: NewMemory) -> Result<CreateResponse, ApiError> {
-    let c = check(&req, state.settings.max_media_bytes)?;
+async fn create_memory(
+    state: &AppState,
+    req: NewMemory,
+    upload: Option<Staged>,
+) -> Result<CreateResponse, ApiError> {
+    let c = check(&req, upload.is_some())?;
     let db = &state.db;
     let user = resolve_user(db, &req.user).await?;
     let now = now_micros();
@@ -726,7 +691,29 @@ async fn create_memory(state: &AppState, req: NewMemory) -> Result<CreateRespons
         api_submission::LABELS_KEY: c.labels,
     });
 
-    let Some((media_url, content_type)) = c.media else {
+    let media = match (c.media_url, upload) {
+        (Some(url), _) => Some(url),
+        (None, Some(staged)) => {
+            // Stored once under its hash now, like a download; the worker links and counts it
+            // as it does WhatsApp media. `raw` keeps the reference, never the bytes.
+            let key = mnemo_shared::media::storage_key(&staged.sha256);
+            state
+                .media
+                .put(&key, staged.file.path(), &staged.content_type)
+                .await
+                .map_err(|e| {
+                    tracing::error!(error = %e, "media store write failed");
+                    ApiError::Unavailable("the media store is unavailable; retry shortly".into())
+                })?;
+            info!(sha256 = %staged.sha256, size = staged.size, "REST upload stored");
+            Some((
+                api_submission::stored_ref(&staged.sha256),
+                staged.content_type.clone(),
+            ))
+        }
+        (None, None) => None,
+    };
+    let Some((media_url, content_type)) = media else {
         let memory_id = Uuid::now_v7();
         let txn = db.begin().await?;
         txn.execute_raw(stmt(
@@ -834,46 +821,30 @@ mod tests {
     #[test]
     fn validation() {
         let mut r = req(NewMemoryKind::Text);
-        assert!(check(&r, 100).is_err());
+        assert!(check(&r, false).is_err());
         r.text = Some("note".into());
         r.labels = Some(vec![" a ".into(), "a".into(), "b".into()]);
-        let c = check(&r, 100).unwrap();
+        let c = check(&r, false).unwrap();
         assert_eq!(c.labels, vec!["a", "b"]);
         r.labels = Some(vec!["".into()]);
-        assert!(check(&r, 100).is_err());
+        assert!(check(&r, false).is_err());
         r.labels = Some((0..21).map(|i| i.to_string()).collect());
-        assert!(check(&r, 100).is_err());
+        assert!(check(&r, false).is_err());
         r.labels = None;
         r.media_url = Some("https://x.test/a.jpg".into());
-        assert!(check(&r, 100).is_err());
+        assert!(check(&r, false).is_err());
+        r.media_url = None;
+        assert!(check(&r, true).is_err(), "a text memory takes no upload");
 
         let mut r = req(NewMemoryKind::Image);
-        assert!(check(&r, 100).is_err());
+        assert!(check(&r, false).is_err());
+        assert!(check(&r, true).unwrap().media_url.is_none());
         r.media_url = Some("ftp://x.test/a".into());
-        assert!(check(&r, 100).is_err());
+        assert!(check(&r, false).is_err());
         r.media_url = Some("https://x.test/a.jpg".into());
-        assert_eq!(check(&r, 100).unwrap().media.unwrap().1, "image/jpeg");
+        assert_eq!(check(&r, false).unwrap().media_url.unwrap().1, "image/jpeg");
+        assert!(check(&r, true).is_err(), "not both");
         r.content_type = Some("audio/ogg".into());
-        assert!(check(&r, 100).is_err());
-
-        let mut r = req(NewMemoryKind::Image);
-        r.media_base64 = Some("not base64!".into());
-        assert!(matches!(check(&r, 100), Err(ApiError::Unprocessable(_))));
-        r.media_base64 =
-            Some(base64::engine::general_purpose::STANDARD.encode([0xFF, 0xD8, 0xFF, 0xE0]));
-        let (url, ct) = check(&r, 100).unwrap().media.unwrap();
-        assert_eq!(ct, "image/jpeg");
-        assert_eq!(
-            api_submission::decode_data_url(&url).unwrap().1,
-            vec![0xFF, 0xD8, 0xFF, 0xE0]
-        );
-        assert!(matches!(check(&r, 3), Err(ApiError::PayloadTooLarge(3))));
-        r.media_base64 = Some(base64::engine::general_purpose::STANDARD.encode(b"plain bytes"));
-        assert!(check(&r, 100).is_err());
-        r.content_type = Some("image/heic".into());
-        assert_eq!(check(&r, 100).unwrap().media.unwrap().1, "image/heic");
-        r.media_base64 = Some("data:image/png;base64,iVBORw0KGgo=".into());
-        r.content_type = None;
-        assert_eq!(check(&r, 100).unwrap().media.unwrap().1, "image/png");
+        assert!(check(&r, false).is_err());
     }
 }

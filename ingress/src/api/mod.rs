@@ -12,8 +12,8 @@ pub mod auth;
 pub mod docs;
 pub mod idempotency;
 pub mod interactions;
-pub mod limited_json;
 pub mod memories;
+pub mod memory_body;
 pub mod range;
 pub mod users;
 

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use mnemo_shared::db::stmt;
 use mnemo_shared::entities::{interaction, user};
 use mnemo_shared::inbound::normalize_phone;
+use mnemo_shared::media::types;
 use mnemo_shared::sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Value};
 use mnemo_shared::signature::compute_signature;
 use poem::web::{Data, Json, Path, Query};
@@ -96,12 +97,15 @@ pub async fn send(
     let mut media: Option<(String, String)> = None;
     if let Some(file) = &input.file {
         let content_type = file.content_type.trim().to_ascii_lowercase();
-        if content_type.is_empty()
-            || content_type.contains(['\r', '\n'])
-            || !content_type.contains('/')
+        // Served back from this origin: only what WhatsApp carries (issue 15, stored XSS).
+        if types::accepted(&content_type).is_none()
+            || content_type.len() > 127
+            || content_type.bytes().any(|b| b.is_ascii_control())
         {
-            return Err(ApiError::Unprocessable(
-                "`file.content_type` must be a MIME type".into(),
+            return Err(ApiError::UnsupportedMediaType(
+                "`file.content_type` must be a type WhatsApp carries: an image (JPEG, PNG, \
+                 WebP, GIF), audio, video (MP4, 3GP, WebM), a PDF or office document, or a vCard"
+                    .into(),
             ));
         }
         let data = file
@@ -117,6 +121,12 @@ pub async fn send(
         }
         if raw.len() as u64 > settings.max_media_bytes {
             return Err(ApiError::PayloadTooLarge(settings.max_media_bytes as usize));
+        }
+        if !types::bytes_match(&content_type, &raw[..raw.len().min(64)]) {
+            return Err(ApiError::Unprocessable(format!(
+                "`file.data` is not a {} file",
+                mnemo_shared::media::essence(&content_type)
+            )));
         }
         let id = Uuid::new_v4().simple().to_string();
         let dir = media_dir(&state);
@@ -267,9 +277,14 @@ pub async fn serve_media(
     let content_type = tokio::fs::read_to_string(dir.join(format!("{id}.type")))
         .await
         .unwrap_or_else(|_| "application/octet-stream".into());
+    // Files written before types were checked may claim anything: served by `serving_headers`.
+    let (content_type, disposition) = types::serving_headers(content_type.trim());
     Ok(Response::builder()
-        .content_type(content_type.trim())
+        .content_type(content_type)
         .header("cache-control", "private, max-age=3600")
+        .header("X-Content-Type-Options", "nosniff")
+        .header("Content-Security-Policy", types::SANDBOX_CSP)
+        .header("Content-Disposition", disposition)
         .body(bytes))
 }
 

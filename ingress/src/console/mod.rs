@@ -8,21 +8,27 @@
 //!   would from Twilio (see `Settings::media_hosts`).
 //! * `GET /console`: the dashboard (its figures from `GET /console/api/dashboard`).
 //!
-//! Access: with `API_TOKEN` unset the console is open (like the REST API). With `API_TOKEN`
-//! set, every console route needs either `Authorization: Bearer <API_TOKEN>` or the
-//! `mnemo_console` cookie, which `GET /console?token=<API_TOKEN>` (or `/console/chat?token=…`)
-//! sets (HttpOnly, SameSite=Strict, Path=/console) before redirecting to the same page without
-//! the token. `/console/media/{id}` is exempt: the worker fetches it like a Twilio media URL,
-//! and its ids are unguessable (UUIDv4).
+//! Access: with `API_TOKEN` unset the console is open (like the REST API), to whoever can
+//! reach `BIND_ADDR` under an allowed `Host` (see `crate::guard`). With `API_TOKEN` set, every
+//! console route needs either `Authorization: Bearer <API_TOKEN>` or the `mnemo_console`
+//! session cookie, which `GET /console?token=<API_TOKEN>` (or `/console/chat?token=…`) sets
+//! before redirecting to the same page without the token. The cookie is not the token: it is
+//! an expiry, a nonce and an HMAC-SHA256 over both keyed by the token (so changing
+//! `API_TOKEN` ends every session), valid for [`SESSION_TTL_SECS`], sent `HttpOnly;
+//! SameSite=Strict; Path=/console`, and `Secure` when `PUBLIC_BASE_URL` is https.
+//! `/console/media/{id}` is exempt: the worker fetches it like a Twilio media URL, its ids are
+//! unguessable (UUIDv4), and it only serves checked media types, inert (`media::types`).
 
 pub mod chat;
 pub mod dashboard;
 
+use hmac::{Hmac, Mac};
 use poem::http::{StatusCode, header};
 use poem::web::Html;
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get, post};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use uuid::Uuid;
 
 use crate::api::auth::authorized;
 use crate::problem::ApiError;
@@ -54,13 +60,16 @@ pub fn routes() -> impl Endpoint {
         .nest("/", pages)
 }
 
+/// How long a console session lasts.
+pub const SESSION_TTL_SECS: i64 = 12 * 3600;
+
 fn same(a: &str, b: &str) -> bool {
     Sha256::digest(a.as_bytes())
         .ct_eq(&Sha256::digest(b.as_bytes()))
         .into()
 }
 
-fn cookie_token(req: &Request) -> Option<String> {
+fn cookie_value(req: &Request) -> Option<String> {
     req.headers()
         .get_all(header::COOKIE)
         .iter()
@@ -68,13 +77,66 @@ fn cookie_token(req: &Request) -> Option<String> {
         .flat_map(|v| v.split(';'))
         .filter_map(|c| c.trim().split_once('='))
         .find(|(k, _)| *k == COOKIE)
-        .map(|(_, v)| cookie_decode(v))
+        .map(|(_, v)| v.to_string())
 }
 
 fn query_token(req: &Request) -> Option<String> {
     form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
         .find(|(k, _)| k == "token")
         .map(|(_, v)| v.into_owned())
+}
+
+fn session_mac(token: &str, payload: &str) -> Vec<u8> {
+    // A key of its own, derived from the token, so the MAC is no oracle for anything else.
+    let key = Sha256::new()
+        .chain_update(b"mnemo console session v1\0")
+        .chain_update(token.as_bytes())
+        .finalize();
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key).expect("any key length");
+    mac.update(payload.as_bytes());
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// A new session value: `{expiry}.{nonce}.{mac}`, all hex or digits (cookie-safe).
+pub fn new_session(token: &str, now: i64) -> String {
+    let nonce = Uuid::new_v4().simple().to_string();
+    let payload = format!("{}.{nonce}", now + SESSION_TTL_SECS);
+    let mac = hex(&session_mac(token, &payload));
+    format!("{payload}.{mac}")
+}
+
+/// Is `value` a session this token made that has not expired?
+pub fn valid_session(token: &str, value: &str, now: i64) -> bool {
+    let Some((payload, mac)) = value.rsplit_once('.') else {
+        return false;
+    };
+    let Some(expiry) = payload
+        .split_once('.')
+        .and_then(|(e, _)| e.parse::<i64>().ok())
+    else {
+        return false;
+    };
+    let expected = hex(&session_mac(token, payload));
+    let fresh = expiry > now && expiry <= now + SESSION_TTL_SECS;
+    let genuine: bool = expected.as_bytes().ct_eq(mac.as_bytes()).into();
+    genuine && fresh
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The `Set-Cookie` value for a new session.
+pub fn session_cookie(token: &str, public_base_url: &str, now: i64) -> String {
+    let secure = if public_base_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!(
+        "{COOKIE}={}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={SESSION_TTL_SECS}{secure}",
+        new_session(token, now)
+    )
 }
 
 /// `None` when the request may go on; otherwise the response to give instead.
@@ -84,27 +146,29 @@ fn gate(req: &Request) -> Option<Response> {
         return Some(ApiError::Internal("application state missing".into()).into_response());
     };
     let token = state.settings.api_token.as_deref()?;
+    let now = chrono::Utc::now().timestamp();
     let bearer = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    if authorized(bearer, token) || cookie_token(req).is_some_and(|c| same(&c, token)) {
+    if authorized(bearer, token) || cookie_value(req).is_some_and(|c| valid_session(token, &c, now))
+    {
         return None;
     }
-    // `?token=` on a page: set the cookie and come back without the token in the URL.
+    // `?token=` on a page: start a session and come back without the token in the URL.
     if req.method() == poem::http::Method::GET
         && let Some(given) = query_token(req)
         && same(&given, token)
     {
-        let cookie = format!(
-            "{COOKIE}={}; Path=/console; HttpOnly; SameSite=Strict",
-            cookie_safe(token)
-        );
         return Some(
             Response::builder()
                 .status(StatusCode::SEE_OTHER)
                 .header(header::LOCATION, req.original_uri().path())
-                .header(header::SET_COOKIE, cookie)
+                .header(
+                    header::SET_COOKIE,
+                    session_cookie(token, &state.settings.public_base_url, now),
+                )
+                .header(header::CACHE_CONTROL, "no-store")
                 .finish(),
         );
     }
@@ -116,40 +180,6 @@ fn gate(req: &Request) -> Option<Response> {
         )
         .into_response(),
     )
-}
-
-/// The token as a cookie value: `%XX` for the bytes a cookie value cannot hold, so a token
-/// with `;`, `,`, spaces or quotes still round-trips (compared after decoding).
-fn cookie_safe(token: &str) -> String {
-    token
-        .bytes()
-        .map(|b| match b {
-            b'!' | b'#'..=b'+' | b'-'..=b':' | b'<'..=b'[' | b']'..=b'~' if b != b'%' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn cookie_decode(value: &str) -> String {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && value.is_char_boundary(i + 3)
-            && let Ok(b) = u8::from_str_radix(&value[i + 1..i + 3], 16)
-        {
-            out.push(b);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[poem::handler]
@@ -167,4 +197,40 @@ fn style() -> Response {
     Response::builder()
         .content_type("text/css; charset=utf-8")
         .body(STYLE_CSS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_are_signed_expiring_and_not_the_token() {
+        let now = 1_800_000_000;
+        let s = new_session("s3cret", now);
+        assert!(!s.contains("s3cret"));
+        assert!(valid_session("s3cret", &s, now));
+        assert!(valid_session("s3cret", &s, now + SESSION_TTL_SECS - 1));
+        assert!(!valid_session("s3cret", &s, now + SESSION_TTL_SECS));
+        assert!(!valid_session("other", &s, now));
+        // Another expiry under the same MAC, the raw token, garbage: refused.
+        let (_, rest) = s.split_once('.').unwrap();
+        assert!(!valid_session(
+            "s3cret",
+            &format!("{}.{rest}", now + 10 * SESSION_TTL_SECS),
+            now
+        ));
+        assert!(!valid_session("s3cret", "s3cret", now));
+        assert!(!valid_session("s3cret", "", now));
+        let cookie = session_cookie("s3cret", "https://mnemo.example.com", now);
+        for attr in [
+            "HttpOnly",
+            "SameSite=Strict",
+            "Path=/console",
+            "Secure",
+            "Max-Age=",
+        ] {
+            assert!(cookie.contains(attr), "{cookie}");
+        }
+        assert!(!session_cookie("s3cret", "http://127.0.0.1:8000", now).contains("Secure"));
+    }
 }

@@ -8,12 +8,14 @@
 //! - [`phash`]: perceptual hashes of photos and the downscaled `data:` URL sent to models.
 //! - [`links`]: HMAC-signed `/media/{sha256}?exp=…&sig=…` links for the local store.
 //! - [`stats`]: what dedup saved, read from `media_objects`.
+//! - [`types`]: the media types accepted and how each is served (no stored XSS).
 
 pub mod download;
 pub mod links;
 pub mod phash;
 pub mod stats;
 pub mod store;
+pub mod types;
 
 pub use store::MediaStore;
 

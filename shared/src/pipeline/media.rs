@@ -124,8 +124,9 @@ impl MediaClients {
     }
 }
 
-/// The message as the webhook recorded it (every parameter is kept in `raw`).
-fn parse_raw(inbound: &interaction::Model) -> Option<inbound::InboundMessage> {
+/// The attachments and location of the message as recorded (every parameter is kept in
+/// `raw`; REST submissions have no `MessageSid`/`From` there, so none is required).
+fn parse_raw(inbound: &interaction::Model) -> Option<(Vec<InboundMedia>, Option<Location>)> {
     let obj = inbound.raw.as_ref()?.as_object()?;
     let mut params = Vec::new();
     for (k, v) in obj {
@@ -139,7 +140,7 @@ fn parse_raw(inbound: &interaction::Model) -> Option<inbound::InboundMessage> {
             _ => {}
         }
     }
-    inbound::parse(&params).ok()
+    Some(inbound::attachments(&params))
 }
 
 /// "📍 Blue Bottle Coffee, 66 Mint St (37.78250, -122.40360)".
@@ -197,13 +198,13 @@ impl Pipeline {
         inbound: &interaction::Model,
     ) -> Result<MediaOutcome, PipelineError> {
         let mut out = MediaOutcome::default();
-        let Some(msg) = parse_raw(inbound) else {
+        let Some((media, location)) = parse_raw(inbound) else {
             return Ok(out);
         };
-        if let Some(loc) = &msg.location {
+        if let Some(loc) = &location {
             out.location = Some(location_text(loc));
         }
-        if msg.media.is_empty() {
+        if media.is_empty() {
             return Ok(out);
         }
         let tz: Tz = user::Entity::find_by_id(inbound.user_id)
@@ -224,13 +225,14 @@ impl Pipeline {
                 .is_none_or(|m| self.engine.mem0.is_some() && m.mem0_id.is_none()),
             last_attempt: inbound.attempts >= self.settings.job_max_attempts as i32,
             tz,
+            submitted: crate::api_submission::is_submission(inbound.raw.as_ref()),
         };
-        for (position, media) in msg.media.iter().enumerate() {
+        for (position, media) in media.iter().enumerate() {
             self.ingest_one(inbound, position as i32, media, &work, &mut out)
                 .await?;
         }
         if out.fallback.is_none() {
-            let kind = kind_of(&msg.media[0].content_type);
+            let kind = kind_of(&media[0].content_type);
             out.fallback = Some(match out.stored.first() {
                 Some(s) => format!(
                     "{} ({}, {})",
@@ -263,7 +265,11 @@ impl Pipeline {
                 .await?
                 .ok_or_else(|| PipelineError::Permanent(format!("media object {id} vanished")))?,
             None => {
-                if !self.media_clients.downloader.is_allowed(&media.url) {
+                let uploaded = crate::api_submission::stored_sha256(&media.url);
+                if uploaded.is_none()
+                    && !work.submitted
+                    && !self.media_clients.downloader.is_allowed(&media.url)
+                {
                     warn!(url = %redact(&media.url), position, "media URL not on the Twilio host; not fetched");
                     out.notes.push(format!(
                         "⚠️ I skipped attachment {n}: it did not come from WhatsApp's media server."
@@ -271,12 +277,23 @@ impl Pipeline {
                     return Ok(());
                 }
                 let staging = self.media.staging_dir();
-                let got = match self
-                    .media_clients
-                    .downloader
-                    .fetch(&media.url, &media.content_type, &staging)
-                    .await
-                {
+                let fetched = match uploaded {
+                    // A REST upload, already in the store: read back, then the same path.
+                    Some(sha256) => self.read_upload(sha256, &media.content_type).await,
+                    None if work.submitted => {
+                        self.media_clients
+                            .downloader
+                            .fetch_submitted(&media.url, &media.content_type, &staging)
+                            .await
+                    }
+                    None => {
+                        self.media_clients
+                            .downloader
+                            .fetch(&media.url, &media.content_type, &staging)
+                            .await
+                    }
+                };
+                let got = match fetched {
                     Ok(got) => got,
                     Err(DownloadError::NotAllowed(url)) => {
                         warn!(url = %url, position, "media URL refused");
@@ -311,9 +328,11 @@ impl Pipeline {
                     }
                 };
                 let key = storage_key(&got.sha256);
-                self.media
-                    .put(&key, got.file.path(), &got.content_type)
-                    .await?;
+                if uploaded.is_none() {
+                    self.media
+                        .put(&key, got.file.path(), &got.content_type)
+                        .await?;
+                }
                 let object = self
                     .upsert_object(&got.sha256, got.size, &got.content_type, &key)
                     .await?;
@@ -423,6 +442,35 @@ impl Pipeline {
         }
         out.stored.push(stored);
         Ok(())
+    }
+
+    /// A REST upload the ingress stored under `sha256`, copied to staging like a download.
+    async fn read_upload(
+        &self,
+        sha256: &str,
+        content_type: &str,
+    ) -> Result<crate::media::download::Downloaded, DownloadError> {
+        let transient = |e: String| {
+            DownloadError::Transient(ExternalError::Transient {
+                service: crate::external::Service::Media,
+                message: e,
+                retry_after: None,
+                status: None,
+            })
+        };
+        let file = self
+            .media
+            .fetch_to_staging(&storage_key(sha256))
+            .await
+            .map_err(|e| transient(e.to_string()))?
+            .ok_or_else(|| DownloadError::Permanent("the uploaded file is gone".into()))?;
+        let size = file.as_file().metadata()?.len();
+        Ok(crate::media::download::Downloaded {
+            file,
+            sha256: sha256.to_string(),
+            size,
+            content_type: content_type.to_string(),
+        })
     }
 
     /// An optional enrichment's result: transient failures retry the job while attempts
@@ -620,6 +668,8 @@ struct Work {
     data_url: bool,
     last_attempt: bool,
     tz: Tz,
+    /// Sent through the REST API: its `media_url` may be any public address.
+    submitted: bool,
 }
 
 #[cfg(test)]

@@ -172,6 +172,9 @@ impl BlobStore for S3Store {
         ttl: Duration,
     ) -> Result<String, StoreError> {
         let presign = PresigningConfig::expires_in(ttl).map_err(err)?;
+        // What the link's response says, whatever the object was stored with: no type a
+        // browser would run, documents as downloads (see `media::types`).
+        let (content_type, disposition) = crate::media::types::serving_headers(content_type);
         let req = self
             .client()
             .await
@@ -179,6 +182,7 @@ impl BlobStore for S3Store {
             .bucket(self.bucket())
             .key(crate::media::storage_key(sha256))
             .response_content_type(content_type)
+            .response_content_disposition(disposition)
             .presigned(presign)
             .await
             .map_err(sdk_err)?;
