@@ -10,6 +10,7 @@ mod m20261121_000004_conversation;
 mod m20261121_000005_reminders;
 mod m20261121_000006_welcome;
 mod m20261203_000001_embeddings;
+mod m20261203_000002_memory_search_index;
 pub mod seed;
 
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000005_reminders::Migration),
             Box::new(m20261121_000006_welcome::Migration),
             Box::new(m20261203_000001_embeddings::Migration),
+            Box::new(m20261203_000002_memory_search_index::Migration),
         ]
     }
 }
