@@ -15,6 +15,7 @@ pub mod interactions;
 pub mod limited_json;
 pub mod memories;
 pub mod range;
+pub mod small_json;
 pub mod users;
 
 use std::collections::HashMap;
