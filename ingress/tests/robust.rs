@@ -54,9 +54,11 @@ async fn a_panicking_job_fails_once_with_one_reply_and_can_be_redriven() {
             .status(),
         200
     );
-    wait_for("the poisoned message to fail", Duration::from_secs(20), || async {
-        app.scalar(&status_of(&sid)).await.as_deref() == Some("failed")
-    })
+    wait_for(
+        "the poisoned message to fail",
+        Duration::from_secs(20),
+        || async { app.scalar(&status_of(&sid)).await.as_deref() == Some("failed") },
+    )
     .await;
     let error = app
         .scalar(&format!(
@@ -64,7 +66,10 @@ async fn a_panicking_job_fails_once_with_one_reply_and_can_be_redriven() {
         ))
         .await
         .unwrap_or_default();
-    assert!(error.contains("panic") && error.contains("injected test panic"), "{error}");
+    assert!(
+        error.contains("panic") && error.contains("injected test panic"),
+        "{error}"
+    );
 
     // One short reply: kept, something went wrong, try rephrasing.
     wait_for("the failure reply", Duration::from_secs(10), || async {
@@ -110,9 +115,11 @@ async fn a_panicking_job_fails_once_with_one_reply_and_can_be_redriven() {
         .await
         .unwrap();
     assert_eq!(retried.status(), 200);
-    wait_for("the redriven message to fail again", Duration::from_secs(20), || async {
-        app.scalar(&status_of(&sid)).await.as_deref() == Some("failed")
-    })
+    wait_for(
+        "the redriven message to fail again",
+        Duration::from_secs(20),
+        || async { app.scalar(&status_of(&sid)).await.as_deref() == Some("failed") },
+    )
     .await;
 
     // Fixed (the switch is off): a redrive answers it for real.
@@ -123,9 +130,11 @@ async fn a_panicking_job_fails_once_with_one_reply_and_can_be_redriven() {
         .await
         .unwrap();
     assert_eq!(retried.status(), 200);
-    wait_for("the redriven message to be processed", Duration::from_secs(20), || async {
-        app.scalar(&status_of(&sid)).await.as_deref() == Some("processed")
-    })
+    wait_for(
+        "the redriven message to be processed",
+        Duration::from_secs(20),
+        || async { app.scalar(&status_of(&sid)).await.as_deref() == Some("processed") },
+    )
     .await;
     POISON_ON.store(true, Ordering::SeqCst);
     wait_for("the real replies", Duration::from_secs(10), || async {
@@ -138,7 +147,10 @@ async fn a_panicking_job_fails_once_with_one_reply_and_can_be_redriven() {
         .iter()
         .filter(|m| m["Body"] == mnemo_shared::replies::FAILED)
         .count();
-    assert_eq!(apologies, 1, "one failure reply however often it is redriven");
+    assert_eq!(
+        apologies, 1,
+        "one failure reply however often it is redriven"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -181,7 +193,10 @@ async fn attempts_are_capped_across_redeliveries() {
         .filter(|o| matches!(o, Outcome::Failed(_)))
         .collect();
     assert_eq!(failed.len(), 1, "exactly one claim ends it: {outcomes:?}");
-    assert_eq!(app.scalar(&status_of(&sid)).await.as_deref(), Some("failed"));
+    assert_eq!(
+        app.scalar(&status_of(&sid)).await.as_deref(),
+        Some("failed")
+    );
     let error = app
         .scalar(&format!(
             "SELECT error FROM interactions WHERE message_sid = '{sid}'"
@@ -225,9 +240,13 @@ async fn fifty_note_question_pairs_each_find_their_note() {
     for _ in 0..2 {
         let pipeline = Pipeline::new(app.db.clone(), app.settings.clone());
         let mut rx = stop_rx.clone();
-        tokio::spawn(mnemo_worker::run(pipeline, app.state.queue.clone(), async move {
-            let _ = rx.wait_for(|s| *s).await;
-        }));
+        tokio::spawn(mnemo_worker::run(
+            pipeline,
+            app.state.queue.clone(),
+            async move {
+                let _ = rx.wait_for(|s| *s).await;
+            },
+        ));
     }
     // 10 people, 5 pairs each: each person's note and question back to back, people at once.
     let mut people = Vec::new();
@@ -242,8 +261,18 @@ async fn fifty_note_question_pairs_each_find_their_note() {
                 let note = format!("The {thing} is in the {place}");
                 let question = format!("Where is the {thing}?");
                 let (n, s) = (new_sid(), new_sid());
-                assert_eq!(app.post_webhook(&text_message(&n, &from, &note)).await.status(), 200);
-                assert_eq!(app.post_webhook(&text_message(&s, &from, &question)).await.status(), 200);
+                assert_eq!(
+                    app.post_webhook(&text_message(&n, &from, &note))
+                        .await
+                        .status(),
+                    200
+                );
+                assert_eq!(
+                    app.post_webhook(&text_message(&s, &from, &question))
+                        .await
+                        .status(),
+                    200
+                );
                 pairs.push((s, place));
             }
             pairs
@@ -274,7 +303,11 @@ async fn fifty_note_question_pairs_each_find_their_note() {
         }
     }
     let _ = stop_tx.send(true);
-    assert!(missed.is_empty(), "{} of 50 answers missed their note: {missed:?}", missed.len());
+    assert!(
+        missed.is_empty(),
+        "{} of 50 answers missed their note: {missed:?}",
+        missed.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -317,7 +350,10 @@ async fn slow_clients_are_dropped_and_do_not_delay_others() {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert!(worst < Duration::from_millis(500), "a normal request took {worst:?}");
+    assert!(
+        worst < Duration::from_millis(500),
+        "a normal request took {worst:?}"
+    );
 
     // Every one of them is dropped within the timeouts (10 s for headers, 10 s of stall).
     let read_all = |mut s: tokio::net::TcpStream| async move {
@@ -326,7 +362,10 @@ async fn slow_clients_are_dropped_and_do_not_delay_others() {
         (ended.is_ok(), String::from_utf8_lossy(&buf).to_string())
     };
     let slow_ends = futures::future::join_all(slow.into_iter().map(read_all)).await;
-    assert!(slow_ends.iter().all(|(closed, _)| *closed), "a slowloris connection stayed open");
+    assert!(
+        slow_ends.iter().all(|(closed, _)| *closed),
+        "a slowloris connection stayed open"
+    );
     let half_ends = futures::future::join_all(half.into_iter().map(read_all)).await;
     for (closed, response) in half_ends {
         assert!(closed, "a half-sent body kept its connection");

@@ -111,8 +111,8 @@ where
         let ep = ep.clone();
         let local = local.clone();
         let remote = RemoteAddr(poem::Addr::SocketAddr(peer));
-        let service = hyper::service::service_fn(
-            move |req: hyper::Request<hyper::body::Incoming>| {
+        let service =
+            hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                 let ep = ep.clone();
                 let local = local.clone();
                 let remote = remote.clone();
@@ -128,8 +128,7 @@ where
                     let resp = ep.get_response(req).await;
                     Ok::<_, std::convert::Infallible>(hyper::Response::from(resp))
                 }
-            },
-        );
+            });
         let conn = builder
             .serve_connection(TokioIo::new(stream), service)
             .into_owned();
@@ -155,7 +154,10 @@ where
         while connections.join_next().await.is_some() {}
     });
     if drained.await.is_err() {
-        tracing::warn!(?grace, "requests still in flight after the shutdown grace period");
+        tracing::warn!(
+            ?grace,
+            "requests still in flight after the shutdown grace period"
+        );
         connections.abort_all();
     }
     Ok(())

@@ -430,7 +430,11 @@ fn rolling(toks: &[Tok], i: usize, ctx: &Ctx) -> Option<(Span, usize)> {
             Unit::Day => minus(ctx.today, u64::from(n) - 1)?,
             Unit::Week => minus(ctx.today, u64::from(n) * 7 - 1)?,
             Unit::Month => plus(ctx.today.checked_sub_months(Months::new(n))?, 1)?,
-            Unit::Year => plus(ctx.today.checked_sub_months(Months::new(n.checked_mul(12)?))?, 1)?,
+            Unit::Year => plus(
+                ctx.today
+                    .checked_sub_months(Months::new(n.checked_mul(12)?))?,
+                1,
+            )?,
         };
         return Some((Span::days(start, ctx.tomorrow()?, label), k + 1));
     }
@@ -692,11 +696,7 @@ fn relative(toks: &[Tok], j: usize, ctx: &Ctx) -> Option<(Span, usize)> {
         }
         "weekend" => {
             let saturday = plus(ctx.monday()?, 5)?;
-            let saturday = if this {
-                saturday
-            } else {
-                minus(saturday, 7)?
-            };
+            let saturday = if this { saturday } else { minus(saturday, 7)? };
             Span::days(saturday, plus(saturday, 2)?, format!("{lead} weekend"))
         }
         _ if lead != "past" => {

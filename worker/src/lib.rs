@@ -134,6 +134,10 @@ pub async fn run(
             queue,
             settings.sweep_interval,
             settings.sweep_after,
+            Some(mnemo_shared::sweeper::Takeover {
+                pipeline: pipeline.clone(),
+                slots: std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency)),
+            }),
             async move {
                 let _ = rx.wait_for(|s| *s).await;
             },

@@ -330,9 +330,7 @@ impl Pipeline {
             .db
             .query_one_raw(stmt(
                 &self.db,
-                &format!(
-                    "SELECT 1 AS waiting FROM interactions WHERE id = $1 AND {claimable}"
-                ),
+                &format!("SELECT 1 AS waiting FROM interactions WHERE id = $1 AND {claimable}"),
                 vec![id.into(), now.into()],
             ))
             .await?;

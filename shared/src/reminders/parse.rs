@@ -694,7 +694,9 @@ impl Parts {
                         found = Some(d);
                         break;
                     }
-                    first = first.checked_add_months(Months::new(1)).ok_or(Problem::TooFar)?;
+                    first = first
+                        .checked_add_months(Months::new(1))
+                        .ok_or(Problem::TooFar)?;
                 }
                 found.ok_or_else(|| Problem::Invalid(format!("There's no day {n}")))?
             }
