@@ -364,9 +364,13 @@ impl Pipeline {
     }
 
     /// One short reply for a message that ended `failed` (at most one per message, however
-    /// often it is redriven); best effort: a failure to send is logged.
+    /// often it is redriven); best effort: a failure to send is logged. None when the failure
+    /// came at the reply itself (Twilio refused it): the user already has, or cannot get, one.
     async fn apologise(&self, id: Uuid) {
         let sent = async {
+            if self.existing_reply(id).await?.is_some() {
+                return Ok(());
+            }
             let inbound = interaction::Entity::find_by_id(id)
                 .one(&self.db)
                 .await?
