@@ -26,6 +26,93 @@ fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Watches messages a fault left unfinished from the moment a worker is up again: returns how
+/// long each took to be answered (`processed`), or `None` for one still unanswered after 60 s.
+fn watch_recovery(
+    db: mnemo_shared::sea_orm::DatabaseConnection,
+    sids: Vec<String>,
+    up: Instant,
+) -> tokio::task::JoinHandle<Vec<Option<Duration>>> {
+    use mnemo_shared::sea_orm::{ConnectionTrait, Statement};
+    tokio::spawn(async move {
+        let mut answered: HashMap<String, Duration> = HashMap::new();
+        while answered.len() < sids.len() && up.elapsed() < Duration::from_secs(60) {
+            let list = sids
+                .iter()
+                .filter(|s| !answered.contains_key(*s))
+                .map(|s| format!("'{s}'"))
+                .collect::<Vec<_>>()
+                .join(",");
+            let rows = db
+                .query_all_raw(Statement::from_string(
+                    db.get_database_backend(),
+                    format!(
+                        "SELECT message_sid FROM interactions WHERE message_sid IN ({list}) \
+                         AND status = 'processed'"
+                    ),
+                ))
+                .await
+                .unwrap_or_default();
+            for row in rows {
+                if let Ok(sid) = row.try_get::<String>("", "message_sid") {
+                    answered.insert(sid, up.elapsed());
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        sids.iter().map(|s| answered.get(s).copied()).collect()
+    })
+}
+
+/// The messages not yet answered right now with one of `statuses` (SQL list).
+async fn unfinished(stack: &Stack, statuses: &str) -> Vec<String> {
+    use mnemo_shared::sea_orm::{ConnectionTrait, Statement};
+    stack
+        .db
+        .query_all_raw(Statement::from_string(
+            stack.db.get_database_backend(),
+            format!(
+                "SELECT message_sid FROM interactions WHERE direction = 'inbound' \
+                 AND status IN ({statuses})"
+            ),
+        ))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| r.try_get::<String>("", "message_sid").ok())
+        .collect()
+}
+
+/// Prints p50/max of the answer times; with `bound`, asserts every message was answered
+/// within it.
+fn recovery_report(what: &str, times: Vec<Option<Duration>>, bound: Option<Duration>) {
+    let missing = times.iter().filter(|t| t.is_none()).count();
+    assert_eq!(
+        missing, 0,
+        "{what}: {missing} affected message(s) unanswered after 60 s"
+    );
+    let mut times: Vec<Duration> = times.into_iter().flatten().collect();
+    times.sort();
+    if times.is_empty() {
+        println!("{what}: no message was in flight");
+        return;
+    }
+    let p50 = times[times.len() / 2];
+    let max = *times.last().unwrap();
+    println!(
+        "{what}: {} affected message(s) answered, recovery p50 {:.1} s, max {:.1} s (default settings)",
+        times.len(),
+        p50.as_secs_f64(),
+        max.as_secs_f64()
+    );
+    if let Some(bound) = bound {
+        assert!(
+            max <= bound,
+            "{what}: a message took {max:?} to be answered after a worker was up"
+        );
+    }
+}
+
 /// Replies per message body: every message answered, duplicates counted.
 async fn reply_counts(outside: &Outside) -> HashMap<String, usize> {
     let mut counts = HashMap::new();
@@ -49,11 +136,7 @@ async fn killing_workers_loses_nothing() {
             ("REDIS_URL", &redis.url),
             ("QUEUE_NAME", "faults:kill"),
             ("TWILIO_API_BASE", &outside.twilio.uri()),
-            ("WORKER_CONCURRENCY", "8"),
-            ("JOB_LEASE_SECS", "6"),
-            ("JOB_RETRY_MAX_SECS", "2"),
-            ("SWEEP_INTERVAL_SECS", "2"),
-            ("SWEEP_AFTER_SECS", "5"),
+            // Everything else at its default: the lease, heartbeat, sweeper and attempts.
         ]),
     )
     .await;
@@ -68,6 +151,8 @@ async fn killing_workers_loses_nothing() {
 
     // Kill worker 0 with SIGKILL twice while the burst is being processed.
     let mut kills = 0;
+    let mut watches = Vec::new();
+    let mut backlog_watches = Vec::new();
     let start = Instant::now();
     while kills < 2 && start.elapsed() < Duration::from_secs(120) {
         let done = stack
@@ -75,8 +160,20 @@ async fn killing_workers_loses_nothing() {
             .await;
         if (kills == 0 && done >= 100) || (kills == 1 && done >= 300) {
             stack.kill_worker(0);
+            // In flight on the killed worker (and, conservatively, on the other one); the
+            // queued backlog is reported too.
+            let affected = unfinished(&stack, "'processing'").await;
+            let backlog = unfinished(&stack, "'received'").await;
             tokio::time::sleep(Duration::from_millis(300)).await;
             stack.restart_worker(0);
+            // Measured from the restart (the other worker was up all along: stricter still).
+            let processing = stack
+                .count("SELECT COUNT(*) FROM interactions WHERE direction = 'inbound' AND status = 'processing'")
+                .await;
+            println!("kill {}: {processing} message(s) in flight", kills + 1);
+            let up = Instant::now();
+            watches.push(watch_recovery(stack.db.clone(), affected, up));
+            backlog_watches.push(watch_recovery(stack.db.clone(), backlog, up));
             kills += 1;
             println!("killed worker 0 (kill {kills}) at {done} processed");
         }
@@ -91,6 +188,20 @@ async fn killing_workers_loses_nothing() {
 
     let processed = stack.wait_processed(N, Duration::from_secs(120)).await;
     assert_eq!(processed, N, "every message processed");
+    let mut times = Vec::new();
+    for w in watches {
+        times.extend(w.await.unwrap());
+    }
+    recovery_report(
+        "kill test, in flight at the kill",
+        times,
+        Some(Duration::from_secs(30)),
+    );
+    let mut times = Vec::new();
+    for w in backlog_watches {
+        times.extend(w.await.unwrap());
+    }
+    recovery_report("kill test, queued at the kill", times, None);
     assert_eq!(
         stack
             .count("SELECT COUNT(*) FROM interactions WHERE direction = 'inbound'")
@@ -142,9 +253,7 @@ async fn redis_flushall_mid_burst_loses_nothing() {
             ("REDIS_URL", &redis.url),
             ("QUEUE_NAME", "faults:flush"),
             ("TWILIO_API_BASE", &outside.twilio.uri()),
-            ("WORKER_CONCURRENCY", "4"),
-            ("SWEEP_INTERVAL_SECS", "2"),
-            ("SWEEP_AFTER_SECS", "5"),
+            // Everything else at its default: the sweeper's interval and age.
         ]),
     )
     .await;
@@ -159,11 +268,19 @@ async fn redis_flushall_mid_burst_loses_nothing() {
     assert_eq!(post_all(&base, first, 16).await, 150);
     // Redis loses everything: queued jobs, idempotency keys, worker registrations.
     redis.flushall();
-    println!("FLUSHALL after 150 webhooks");
+    let flushed = Instant::now();
+    let affected = unfinished(&stack, "'received', 'processing'").await;
+    println!("FLUSHALL after 150 webhooks: {} unanswered", affected.len());
+    let watch = watch_recovery(stack.db.clone(), affected, flushed);
     assert_eq!(post_all(&base, second, 16).await, 150);
 
     let processed = stack.wait_processed(N, Duration::from_secs(120)).await;
     assert_eq!(processed, N, "the sweeper re-enqueued what Redis lost");
+    recovery_report(
+        "flushall test, unanswered at the FLUSHALL",
+        watch.await.unwrap(),
+        Some(Duration::from_secs(30)),
+    );
     assert_eq!(stack.count("SELECT COUNT(*) FROM memories").await, N);
     let counts = reply_counts(&outside).await;
     assert_eq!(counts.len(), N as usize);

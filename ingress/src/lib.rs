@@ -21,9 +21,8 @@ use mnemo_shared::ingest::Ingestor;
 use mnemo_shared::pipeline::Pipeline;
 use mnemo_shared::queue::JobQueue;
 use poem::endpoint::make_sync;
-use poem::listener::Acceptor;
 use poem::web::Html;
-use poem::{Endpoint, EndpointExt, Response, Route, Server, get, post};
+use poem::{Endpoint, EndpointExt, Response, Route, get, post};
 use poem_openapi::OpenApiService;
 use tokio::sync::watch;
 use tracing::{info, warn};
@@ -189,19 +188,19 @@ pub async fn serve(
     } else {
         None
     };
-    let acceptor = mnemo_shared::listener::NoDelayAcceptor::from_tokio(listener)?;
-    let addr = acceptor.local_addr();
-    info!(addr = ?addr.first(), public = %settings.public_base_url, "ingress listening");
+    let addr = listener.local_addr()?;
+    info!(addr = %addr, public = %settings.public_base_url, "ingress listening");
     let mut rx = shutdown.clone();
-    let result = Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(
-            app(state),
-            async move {
-                let _ = rx.wait_for(|s| *s).await;
-            },
-            Some(Duration::from_secs(10)),
-        )
-        .await;
+    // Header-read and body-read timeouts on every connection (see `listener::serve`).
+    let result = mnemo_shared::listener::serve(
+        listener,
+        app(state),
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        },
+        Duration::from_secs(10),
+    )
+    .await;
     if let Some(w) = worker {
         let _ = w.await;
     }

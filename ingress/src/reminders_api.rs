@@ -157,18 +157,23 @@ async fn find_reminder(state: &AppState, id: Uuid) -> Result<reminder::Model, Ap
 #[OpenApi(tag = "ReminderTags::Reminders")]
 impl RemindersApi {
     /// Create a reminder.
+    ///
+    /// The body is at most 16 KiB (413 past it) and `text` at most 1,000 characters (422).
     #[oai(path = "/reminders", method = "post")]
     async fn create(
         &self,
         _auth: crate::api::auth::BearerAuth,
         state: Data<&AppState>,
-        body: Json<NewReminderIn>,
+        body: crate::api::small_json::SmallJson<NewReminderIn>,
     ) -> Result<CreatedResponse, ApiError> {
         let u = find_user(&state, &body.user).await?;
         let tz = user_zone(&state, &u);
         let text = body.text.trim();
         if text.is_empty() {
             return Err(ApiError::Unprocessable("text must not be empty".into()));
+        }
+        if let Some(why) = store::text_too_long(text) {
+            return Err(ApiError::Unprocessable(why));
         }
         let now = Utc::now();
         let when = match (&body.when, body.due_at) {

@@ -375,9 +375,8 @@ async fn a_killed_workers_claim_is_taken_over_after_its_lease() {
     assert_eq!(claimed.len(), 1);
     assert_eq!(reload(&app, r.id).await.status, "sending");
     // Within the lease nobody else takes it.
-    let scan = scheduler::run_once(&p, due + chrono::Duration::seconds(30))
-        .await
-        .unwrap();
+    let half_lease = chrono::Duration::from_std(app.settings.job_lease / 2).unwrap();
+    let scan = scheduler::run_once(&p, due + half_lease).await.unwrap();
     assert_eq!(scan.claimed, 0);
     // After it, another scan does, and sends it once.
     let later = due

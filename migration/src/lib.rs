@@ -11,6 +11,7 @@ mod m20261121_000005_reminders;
 mod m20261121_000006_welcome;
 mod m20261203_000001_embeddings;
 mod m20261203_000002_memory_search_index;
+mod m20261203_000020_user_order;
 pub mod seed;
 
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000006_welcome::Migration),
             Box::new(m20261203_000001_embeddings::Migration),
             Box::new(m20261203_000002_memory_search_index::Migration),
+            Box::new(m20261203_000020_user_order::Migration),
         ]
     }
 }

@@ -461,12 +461,14 @@ impl Settings {
         }
 
         let job_retry_max = r.secs("JOB_RETRY_MAX_SECS", 60)?;
-        let job_lease = r.secs("JOB_LEASE_SECS", 120)?;
-        if job_lease <= job_retry_max {
+        // Renewed by a heartbeat every third of it while the job runs (retry pauses included),
+        // so it only bounds how long a dead worker's message waits to be taken over.
+        let job_lease = r.secs("JOB_LEASE_SECS", 15)?;
+        if job_lease < Duration::from_secs(3) {
             return Err(err(
                 "JOB_LEASE_SECS",
                 &job_lease.as_secs().to_string(),
-                "must be longer than JOB_RETRY_MAX_SECS (a claim outlives a retry delay)",
+                "must be at least 3 (the heartbeat renews it every third)",
             ));
         }
 
@@ -490,8 +492,8 @@ impl Settings {
             job_retry_base: r.millis("JOB_RETRY_BASE_MS", 1000)?,
             job_retry_max,
             job_lease,
-            sweep_interval: r.secs("SWEEP_INTERVAL_SECS", 30)?,
-            sweep_after: r.secs("SWEEP_AFTER_SECS", 120)?,
+            sweep_interval: r.secs("SWEEP_INTERVAL_SECS", 5)?,
+            sweep_after: r.secs("SWEEP_AFTER_SECS", 10)?,
             shutdown_timeout: r.secs("SHUTDOWN_TIMEOUT_SECS", 30)?,
             s3,
             media_dir: r.get("MEDIA_DIR").unwrap_or_else(|| "./data/media".into()),

@@ -7,6 +7,9 @@ use chrono_tz::Tz;
 /// Twilio refuses longer bodies (error 21617).
 pub const MAX_MESSAGE_CHARS: usize = 1600;
 
+/// The one reply to a message whose processing failed for good (DESIGN §7).
+pub const FAILED: &str = "😕 Sorry, something went wrong with that message. It's saved, but I couldn't handle it: please try rephrasing it or send it again.";
+
 pub const WELCOME: &str = "👋 I'm *mnemo*, your memory on WhatsApp: send me notes, photos or voice notes and ask me about them later.\nType */help* to see what I can do.";
 
 pub const HELP: &str = "*mnemo* keeps what you send and finds it again.\n\

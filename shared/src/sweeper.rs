@@ -2,6 +2,11 @@
 //! the webhook's commit and its enqueue, a Redis that lost its data, a worker killed mid-job
 //! whose lease ran out.
 //!
+//! A message whose worker died mid-job (its lease ran out) is taken over by the sweeping worker
+//! itself, at once, rather than queued again behind whatever backlog the queue holds: so it is
+//! answered within seconds of its lease running out even in a burst. Messages whose job was
+//! lost before it started (`received`) are re-enqueued.
+//!
 //! Safe with many workers running it: each sweep claims its rows with one UPDATE that bumps
 //! `updated_at` (PostgreSQL skips rows another sweeper holds), so a row is re-enqueued at most
 //! once per `older_than` window. Duplicates would be harmless anyway (the pipeline's claim).
@@ -31,6 +36,23 @@ pub async fn sweep_once(
     queue: &JobQueue,
     older_than: Duration,
 ) -> Result<usize, sea_orm::DbErr> {
+    sweep_once_with(db, queue, older_than, None).await
+}
+
+/// Who takes over a dead worker's messages directly: the pipeline and the free job slots.
+pub struct Takeover {
+    pub pipeline: crate::pipeline::Pipeline,
+    pub slots: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+/// [`sweep_once`], taking over messages whose lease ran out with `takeover` while it has free
+/// slots (the rest are re-enqueued); returns how many were recovered either way.
+pub async fn sweep_once_with(
+    db: &DatabaseConnection,
+    queue: &JobQueue,
+    older_than: Duration,
+    takeover: Option<&Takeover>,
+) -> Result<usize, sea_orm::DbErr> {
     let now = Utc::now();
     let cutoff = now - chrono::Duration::from_std(older_than).unwrap_or_default();
     let lock = if db.get_database_backend() == DbBackend::Postgres {
@@ -43,8 +65,9 @@ pub async fn sweep_once(
             SELECT id FROM interactions WHERE direction = 'inbound' AND ( \
                 (status = 'received' AND updated_at < $2) OR \
                 (status = 'processing' AND locked_until < $1 AND updated_at < $2)) \
-            ORDER BY updated_at LIMIT {BATCH} {lock}) \
-         RETURNING id, message_sid"
+            ORDER BY CASE WHEN status = 'processing' THEN 0 ELSE 1 END, updated_at \
+            LIMIT {BATCH} {lock}) \
+         RETURNING id, message_sid, status"
     );
     let rows = db
         .query_all_raw(stmt(db, &sql, vec![now.into(), cutoff.into()]))
@@ -54,6 +77,30 @@ pub async fn sweep_once(
         let id: Uuid = row.try_get("", "id")?;
         let sid: Option<String> = row.try_get("", "message_sid")?;
         let sid = sid.unwrap_or_default();
+        let status: String = row.try_get("", "status")?;
+        if status == "processing"
+            && let Some(t) = takeover
+            && let Ok(permit) = t.slots.clone().try_acquire_owned()
+        {
+            let pipeline = t.pipeline.clone();
+            let job = ProcessMessage {
+                interaction_id: id,
+                message_sid: sid.clone(),
+            };
+            tokio::spawn(async move {
+                let _permit = permit;
+                match pipeline.process(&job).await {
+                    Ok(outcome) => {
+                        info!(message_sid = %job.message_sid, ?outcome, "took over a dead worker's message")
+                    }
+                    Err(e) => {
+                        warn!(message_sid = %job.message_sid, error = %e, "takeover failed; the next sweep retries")
+                    }
+                }
+            });
+            pushed += 1;
+            continue;
+        }
         let key = format!("{sid}:sweep:{}", now.timestamp_millis());
         match queue
             .push(
@@ -76,12 +123,13 @@ pub async fn sweep_once(
     Ok(pushed)
 }
 
-/// Runs [`sweep_once`] every `interval` until `shutdown` resolves.
+/// Runs [`sweep_once_with`] every `interval` until `shutdown` resolves.
 pub async fn run(
     db: DatabaseConnection,
     queue: JobQueue,
     interval: Duration,
     older_than: Duration,
+    takeover: Option<Takeover>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     // The first pass comes shortly after start (recovering what a crash left), not at once.
@@ -95,7 +143,7 @@ pub async fn run(
         tokio::select! {
             _ = &mut shutdown => break,
             _ = tick.tick() => {
-                if let Err(e) = sweep_once(&db, &queue, older_than).await {
+                if let Err(e) = sweep_once_with(&db, &queue, older_than, takeover.as_ref()).await {
                     warn!(error = %e, "sweep failed");
                 }
                 crate::monitoring::record_queue_depth(&db).await;

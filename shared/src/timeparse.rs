@@ -55,7 +55,7 @@ pub fn parse_range(text: &str, now: DateTime<Utc>, tz: Tz) -> Option<(Range, Str
             end: ctx.resolve(span.end),
             label: span.label,
         };
-        if range.start >= now || range.end <= range.start {
+        if range.start > now || range.end <= range.start {
             // About the future (plans), or empty: not a filter on when things were sent.
             continue;
         }
@@ -79,7 +79,10 @@ pub fn resolve_local(local: NaiveDateTime, tz: Tz) -> DateTime<Utc> {
         match tz.from_local_datetime(&t) {
             LocalResult::Single(x) => return x.with_timezone(&Utc),
             LocalResult::Ambiguous(a, _) => return a.with_timezone(&Utc),
-            LocalResult::None => t += chrono::Duration::minutes(15),
+            LocalResult::None => match t.checked_add_signed(chrono::Duration::minutes(15)) {
+                Some(next) => t = next,
+                None => break,
+            },
         }
     }
     // No zone has a gap this long; treat the wall time as UTC rather than fail.
@@ -178,21 +181,21 @@ impl Span {
         }
     }
 
-    fn hours(day: NaiveDate, from: u32, to: u32, label: impl Into<String>) -> Span {
+    fn hours(day: NaiveDate, from: u32, to: u32, label: impl Into<String>) -> Option<Span> {
         let at = |h: u32| {
-            if h >= 24 {
-                Point::Day(day + Days::new(1))
+            Some(if h >= 24 {
+                Point::Day(plus(day, 1)?)
             } else {
                 Point::Local(
                     day.and_time(NaiveTime::from_hms_opt(h, 0, 0).unwrap_or(NaiveTime::MIN)),
                 )
-            }
+            })
         };
-        Span {
-            start: at(from),
-            end: at(to),
+        Some(Span {
+            start: at(from)?,
+            end: at(to)?,
             label: label.into(),
-        }
+        })
     }
 
     fn start_day(&self) -> NaiveDate {
@@ -227,12 +230,15 @@ impl Ctx {
         }
     }
 
-    fn tomorrow(&self) -> NaiveDate {
-        self.today + Days::new(1)
+    fn tomorrow(&self) -> Option<NaiveDate> {
+        plus(self.today, 1)
     }
 
-    fn monday(&self) -> NaiveDate {
-        self.today - Days::new(u64::from(self.today.weekday().num_days_from_monday()))
+    fn monday(&self) -> Option<NaiveDate> {
+        minus(
+            self.today,
+            u64::from(self.today.weekday().num_days_from_monday()),
+        )
     }
 
     fn label_day(&self, d: NaiveDate) -> String {
@@ -269,7 +275,7 @@ fn phrase_at(toks: &[Tok], i: usize, ctx: &Ctx) -> Option<(Span, usize)> {
             return Some((
                 Span {
                     start,
-                    end: Point::Day(ctx.tomorrow()),
+                    end: Point::Day(ctx.tomorrow()?),
                     label,
                 },
                 next,
@@ -324,7 +330,7 @@ fn between(toks: &[Tok], i: usize, ctx: &Ctx) -> Option<(Span, usize)> {
             let day = day_number(word(toks, j + 1))?;
             let first = x.start_day();
             let d = NaiveDate::from_ymd_opt(first.year(), first.month(), day)?;
-            (Span::days(d, d + Days::new(1), ctx.label_day(d)), j + 2)
+            (Span::days(d, plus(d, 1)?, ctx.label_day(d)), j + 2)
         }
     };
     let label = format!("{} – {}", x.label, y.label);
@@ -411,20 +417,26 @@ fn rolling(toks: &[Tok], i: usize, ctx: &Ctx) -> Option<(Span, usize)> {
         };
         let start = match u {
             Unit::Hour => {
-                let start = ctx.now - chrono::Duration::hours(i64::from(n));
+                let start = ctx
+                    .now
+                    .checked_sub_signed(chrono::Duration::hours(i64::from(n)))?;
                 let span = Span {
                     start: Point::Utc(start),
-                    end: Point::Day(ctx.tomorrow()),
+                    end: Point::Day(ctx.tomorrow()?),
                     label,
                 };
                 return Some((span, k + 1));
             }
-            Unit::Day => ctx.today - Days::new(u64::from(n) - 1),
-            Unit::Week => ctx.today - Days::new(u64::from(n) * 7 - 1),
-            Unit::Month => ctx.today.checked_sub_months(Months::new(n))? + Days::new(1),
-            Unit::Year => ctx.today.checked_sub_months(Months::new(n * 12))? + Days::new(1),
+            Unit::Day => minus(ctx.today, u64::from(n) - 1)?,
+            Unit::Week => minus(ctx.today, u64::from(n) * 7 - 1)?,
+            Unit::Month => plus(ctx.today.checked_sub_months(Months::new(n))?, 1)?,
+            Unit::Year => plus(
+                ctx.today
+                    .checked_sub_months(Months::new(n.checked_mul(12)?))?,
+                1,
+            )?,
         };
-        return Some((Span::days(start, ctx.tomorrow(), label), k + 1));
+        return Some((Span::days(start, ctx.tomorrow()?, label), k + 1));
     }
     // "3 days ago", "a week ago"
     let n = count(word(toks, i))?;
@@ -435,14 +447,14 @@ fn rolling(toks: &[Tok], i: usize, ctx: &Ctx) -> Option<(Span, usize)> {
     let span = match u {
         Unit::Hour => return None,
         Unit::Day => {
-            let d = ctx.today - Days::new(u64::from(n));
-            Span::days(d, d + Days::new(1), ctx.label_day(d))
+            let d = minus(ctx.today, u64::from(n))?;
+            Span::days(d, plus(d, 1)?, ctx.label_day(d))
         }
         Unit::Week => {
-            let monday = ctx.monday() - Days::new(u64::from(n) * 7);
+            let monday = minus(ctx.monday()?, u64::from(n) * 7)?;
             Span::days(
                 monday,
-                monday + Days::new(7),
+                plus(monday, 7)?,
                 format!("week of {}", ctx.label_day(monday)),
             )
         }
@@ -456,6 +468,16 @@ fn rolling(toks: &[Tok], i: usize, ctx: &Ctx) -> Option<(Span, usize)> {
         }
     };
     Some((span, i + 3))
+}
+
+/// `d` plus `n` days; `None` past the calendar's range (never a panic).
+fn plus(d: NaiveDate, n: u64) -> Option<NaiveDate> {
+    d.checked_add_days(Days::new(n))
+}
+
+/// `d` minus `n` days; `None` past the calendar's range.
+fn minus(d: NaiveDate, n: u64) -> Option<NaiveDate> {
+    d.checked_sub_days(Days::new(n))
 }
 
 fn first_of_month(d: NaiveDate) -> NaiveDate {
@@ -534,10 +556,10 @@ fn period_at(toks: &[Tok], j: usize, ctx: &Ctx, prep: bool) -> Option<(Span, usi
     let w = word(toks, j);
     let next = word(toks, j + 1);
     let today = ctx.today;
-    let yesterday = today - Days::new(1);
+    let yesterday = minus(today, 1)?;
     match w {
-        "today" => return Some((Span::days(today, ctx.tomorrow(), "today"), j + 1)),
-        "tonight" => return Some((Span::hours(today, 18, 24, "tonight"), j + 1)),
+        "today" => return Some((Span::days(today, ctx.tomorrow()?, "today"), j + 1)),
+        "tonight" => return Some((Span::hours(today, 18, 24, "tonight")?, j + 1)),
         "yesterday" => {
             let part = match next {
                 "morning" => Some((0, 12)),
@@ -547,7 +569,7 @@ fn period_at(toks: &[Tok], j: usize, ctx: &Ctx, prep: bool) -> Option<(Span, usi
             };
             return Some(match part {
                 Some((a, b)) => (
-                    Span::hours(yesterday, a, b, format!("yesterday {next}")),
+                    Span::hours(yesterday, a, b, format!("yesterday {next}"))?,
                     j + 2,
                 ),
                 None => (Span::days(yesterday, today, "yesterday"), j + 1),
@@ -555,16 +577,16 @@ fn period_at(toks: &[Tok], j: usize, ctx: &Ctx, prep: bool) -> Option<(Span, usi
         }
         "the" if next == "day" => return period_at(toks, j + 1, ctx, prep),
         "day" if next == "before" && word(toks, j + 2) == "yesterday" => {
-            let d = today - Days::new(2);
+            let d = minus(today, 2)?;
             return Some((
-                Span::days(d, d + Days::new(1), "the day before yesterday"),
+                Span::days(d, plus(d, 1)?, "the day before yesterday"),
                 j + 3,
             ));
         }
         "the" if matches!(next, "weekend" | "weekends") => {
-            return Some((recent_weekend(ctx), j + 2));
+            return Some((recent_weekend(ctx)?, j + 2));
         }
-        "weekend" if prep => return Some((recent_weekend(ctx), j + 1)),
+        "weekend" if prep => return Some((recent_weekend(ctx)?, j + 1)),
         "this" | "last" | "previous" | "past" => {
             if let Some(found) = relative(toks, j, ctx) {
                 return Some(found);
@@ -575,12 +597,12 @@ fn period_at(toks: &[Tok], j: usize, ctx: &Ctx, prep: bool) -> Option<(Span, usi
     // A weekday: the most recent one, today included.
     if let Some(wd) = weekday(w, prep) {
         let back = (7 + today.weekday().num_days_from_monday() - wd.num_days_from_monday()) % 7;
-        let d = today - Days::new(u64::from(back));
-        return Some((Span::days(d, d + Days::new(1), ctx.label_day(d)), j + 1));
+        let d = minus(today, u64::from(back))?;
+        return Some((Span::days(d, plus(d, 1)?, ctx.label_day(d)), j + 1));
     }
     // 2026-03-03
     if let Ok(d) = NaiveDate::parse_from_str(w, "%Y-%m-%d") {
-        return Some((Span::days(d, d + Days::new(1), ctx.label_day(d)), j + 1));
+        return Some((Span::days(d, plus(d, 1)?, ctx.label_day(d)), j + 1));
     }
     // March 3 [2026] | March [2026]
     if let Some(m) = month(w) {
@@ -590,7 +612,7 @@ fn period_at(toks: &[Tok], j: usize, ctx: &Ctx, prep: bool) -> Option<(Span, usi
                 None => (None, j + 2),
             };
             let d = date_in_past(ctx, year, m, day)?;
-            return Some((Span::days(d, d + Days::new(1), ctx.label_day(d)), k));
+            return Some((Span::days(d, plus(d, 1)?, ctx.label_day(d)), k));
         }
         if let Some(y) = year_number(next) {
             let first = NaiveDate::from_ymd_opt(y, m, 1)?;
@@ -620,7 +642,7 @@ fn period_at(toks: &[Tok], j: usize, ctx: &Ctx, prep: bool) -> Option<(Span, usi
             None => (None, k + 1),
         };
         let d = date_in_past(ctx, year, m, day)?;
-        return Some((Span::days(d, d + Days::new(1), ctx.label_day(d)), after));
+        return Some((Span::days(d, plus(d, 1)?, ctx.label_day(d)), after));
     }
     // in 2025
     if prep && let Some(y) = year_number(w) {
@@ -636,11 +658,11 @@ fn relative(toks: &[Tok], j: usize, ctx: &Ctx) -> Option<(Span, usize)> {
     let this = lead == "this";
     let today = ctx.today;
     let span = match w {
-        "morning" if this => Span::hours(today, 0, 12, "this morning"),
-        "afternoon" if this => Span::hours(today, 12, 18, "this afternoon"),
-        "evening" if this => Span::hours(today, 18, 24, "this evening"),
+        "morning" if this => Span::hours(today, 0, 12, "this morning")?,
+        "afternoon" if this => Span::hours(today, 12, 18, "this afternoon")?,
+        "evening" if this => Span::hours(today, 18, 24, "this evening")?,
         "night" if lead == "last" => {
-            let y = today - Days::new(1);
+            let y = minus(today, 1)?;
             Span {
                 start: Point::Local(y.and_time(NaiveTime::from_hms_opt(18, 0, 0)?)),
                 end: Point::Local(today.and_time(NaiveTime::from_hms_opt(6, 0, 0)?)),
@@ -648,11 +670,11 @@ fn relative(toks: &[Tok], j: usize, ctx: &Ctx) -> Option<(Span, usize)> {
             }
         }
         "week" if lead != "past" => {
-            let monday = ctx.monday();
+            let monday = ctx.monday()?;
             if this {
-                Span::days(monday, monday + Days::new(7), "this week")
+                Span::days(monday, plus(monday, 7)?, "this week")
             } else {
-                Span::days(monday - Days::new(7), monday, "last week")
+                Span::days(minus(monday, 7)?, monday, "last week")
             }
         }
         "month" if lead != "past" => {
@@ -673,26 +695,22 @@ fn relative(toks: &[Tok], j: usize, ctx: &Ctx) -> Option<(Span, usize)> {
             s
         }
         "weekend" => {
-            let saturday = ctx.monday() + Days::new(5);
-            let saturday = if this {
-                saturday
-            } else {
-                saturday - Days::new(7)
-            };
-            Span::days(saturday, saturday + Days::new(2), format!("{lead} weekend"))
+            let saturday = plus(ctx.monday()?, 5)?;
+            let saturday = if this { saturday } else { minus(saturday, 7)? };
+            Span::days(saturday, plus(saturday, 2)?, format!("{lead} weekend"))
         }
         _ if lead != "past" => {
             if let Some(wd) = weekday(w, true) {
                 let d = if this {
-                    ctx.monday() + Days::new(u64::from(wd.num_days_from_monday()))
+                    plus(ctx.monday()?, u64::from(wd.num_days_from_monday()))?
                 } else {
                     // Strictly before today.
                     let back = (7 + today.weekday().num_days_from_monday()
                         - wd.num_days_from_monday())
                         % 7;
-                    today - Days::new(if back == 0 { 7 } else { u64::from(back) })
+                    minus(today, if back == 0 { 7 } else { u64::from(back) })?
                 };
-                Span::days(d, d + Days::new(1), ctx.label_day(d))
+                Span::days(d, plus(d, 1)?, ctx.label_day(d))
             } else if let Some(m) = month(w).filter(|_| w.len() >= 3) {
                 // "this March" is this year's; "last March" the most recent one before this month.
                 let y = if this || m < today.month() {
@@ -711,14 +729,14 @@ fn relative(toks: &[Tok], j: usize, ctx: &Ctx) -> Option<(Span, usize)> {
 }
 
 /// The most recent weekend that has begun: this one on Saturday and Sunday, else last one.
-fn recent_weekend(ctx: &Ctx) -> Span {
-    let saturday = ctx.monday() + Days::new(5);
+fn recent_weekend(ctx: &Ctx) -> Option<Span> {
+    let saturday = plus(ctx.monday()?, 5)?;
     let saturday = if ctx.today >= saturday {
         saturday
     } else {
-        saturday - Days::new(7)
+        minus(saturday, 7)?
     };
-    Span::days(saturday, saturday + Days::new(2), "the weekend")
+    Some(Span::days(saturday, plus(saturday, 2)?, "the weekend"))
 }
 
 fn month_period(first: NaiveDate, ctx: &Ctx) -> Option<Span> {

@@ -7,6 +7,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use apalis::prelude::*;
+use futures::FutureExt;
 use mnemo_shared::jobs::ProcessMessage;
 use mnemo_shared::pipeline::{Outcome, Pipeline};
 use mnemo_shared::queue::JobQueue;
@@ -22,13 +23,25 @@ async fn handle(job: ProcessMessage, pipeline: Data<Pipeline>) -> Result<(), Box
         let started = std::time::Instant::now();
         metrics::counter!("mnemo_jobs_started_total").increment(1);
         metrics::gauge!("mnemo_jobs_in_flight").increment(1.0);
-        let result = pipeline.process(&job).await;
+        // The pipeline catches a panic in a job's steps; this is the backstop for one outside
+        // them, so the worker always goes on.
+        let result = match std::panic::AssertUnwindSafe(pipeline.process(&job))
+            .catch_unwind()
+            .await
+        {
+            Ok(result) => result,
+            Err(_) => {
+                error!("job panicked outside its steps; the sweeper takes the message up again");
+                Ok(Outcome::Skipped)
+            }
+        };
         metrics::gauge!("mnemo_jobs_in_flight").decrement(1.0);
         metrics::histogram!("mnemo_job_duration_seconds").record(started.elapsed().as_secs_f64());
         let outcome = match &result {
             Ok(Outcome::Processed) => "succeeded",
             Ok(Outcome::Failed(_)) => "failed",
             Ok(Outcome::Skipped) => "skipped",
+            Ok(Outcome::Waiting) => "waiting",
             Err(_) => "error",
         };
         metrics::counter!("mnemo_jobs_finished_total", "outcome" => outcome).increment(1);
@@ -36,6 +49,9 @@ async fn handle(job: ProcessMessage, pipeline: Data<Pipeline>) -> Result<(), Box
             Ok(Outcome::Processed) => info!("processed"),
             Ok(Outcome::Failed(e)) => error!(error = %e, "failed"),
             Ok(Outcome::Skipped) => info!("skipped: already done or in progress elsewhere"),
+            Ok(Outcome::Waiting) => {
+                info!("waiting: an earlier message of the same user is unfinished")
+            }
             // The database is unreachable: let the queue redeliver; the sweeper is the backstop.
             Err(e) => return Err(Box::new(e) as BoxDynError),
         }
@@ -154,6 +170,10 @@ pub async fn run(
             queue,
             settings.sweep_interval,
             settings.sweep_after,
+            Some(mnemo_shared::sweeper::Takeover {
+                pipeline: pipeline.clone(),
+                slots: std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency)),
+            }),
             async move {
                 let _ = rx.wait_for(|s| *s).await;
             },

@@ -94,7 +94,8 @@ impl AdminApi {
 
     /// Retry a failed job
     ///
-    /// Puts the message back in the queue; steps already done (memory, reply) are not repeated.
+    /// Puts the message back in the queue with a fresh `JOB_MAX_ATTEMPTS`; steps already done
+    /// (memory, reply) are not repeated.
     /// 404 for an unknown id, 409 when the message is not in the `failed` state.
     #[oai(
         path = "/admin/jobs/:id/retry",
@@ -123,7 +124,7 @@ impl AdminApi {
             .execute_raw(stmt(
                 db,
                 "UPDATE interactions SET status = 'received', error = NULL, locked_until = NULL, \
-                 updated_at = $2 WHERE id = $1 AND status = 'failed'",
+                 attempts = 0, updated_at = $2 WHERE id = $1 AND status = 'failed'",
                 vec![row.id.into(), now.into()],
             ))
             .await?;
@@ -134,7 +135,8 @@ impl AdminApi {
         db.execute_raw(stmt(
             db,
             "UPDATE interactions SET status = 'sending', error = NULL, error_code = NULL, \
-             updated_at = $2 WHERE reply_to = $1 AND status = 'failed' AND message_sid IS NULL",
+             updated_at = $2 WHERE reply_to = $1 AND purpose = 'reply' AND status = 'failed' \
+             AND message_sid IS NULL",
             vec![row.id.into(), now.into()],
         ))
         .await?;

@@ -15,6 +15,7 @@ pub mod interactions;
 pub mod memories;
 pub mod memory_body;
 pub mod range;
+pub mod small_json;
 pub mod users;
 
 use std::collections::HashMap;

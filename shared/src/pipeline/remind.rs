@@ -35,6 +35,11 @@ impl Pipeline {
             Ok(p) => p,
             Err(problem) => return Ok(Reply::text(problem.question(tz))),
         };
+        if let Some(why) = store::text_too_long(&parsed.what) {
+            return Ok(Reply::text(format!(
+                "🤔 That's too long for a reminder: {why}. Please send a shorter one."
+            )));
+        }
         let row = store::create(
             &self.db,
             &NewReminder {

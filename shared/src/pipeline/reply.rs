@@ -93,6 +93,37 @@ impl Pipeline {
             .ok_or_else(|| PipelineError::transient("reply row not visible yet"))
     }
 
+    /// Records the one short reply for a message that ended `failed` (purpose `failure`, so a
+    /// redriven message that fails again is not apologised for twice, and a redrive that
+    /// succeeds still sends its real reply).
+    pub(crate) async fn create_failure_reply(
+        &self,
+        inbound: &interaction::Model,
+    ) -> Result<interaction::Model, PipelineError> {
+        let now = Utc::now();
+        self.db
+            .execute_raw(stmt(
+                &self.db,
+                "INSERT INTO interactions (id, user_id, direction, kind, body, status, attempts, reply_to, purpose, occurred_at, created_at, updated_at) \
+                 VALUES ($1, $2, 'outbound', 'text', $3, 'sending', 0, $4, 'failure', $5, $5, $5) \
+                 ON CONFLICT (reply_to, purpose) DO NOTHING",
+                vec![
+                    Uuid::now_v7().into(),
+                    inbound.user_id.into(),
+                    replies::FAILED.into(),
+                    inbound.id.into(),
+                    now.into(),
+                ],
+            ))
+            .await?;
+        interaction::Entity::find()
+            .filter(interaction::Column::ReplyTo.eq(inbound.id))
+            .filter(interaction::Column::Purpose.eq("failure"))
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| PipelineError::transient("failure reply row not visible yet"))
+    }
+
     /// Sends a recorded reply unless it already went out; dry-run without Twilio credentials.
     pub(crate) async fn deliver(
         &self,

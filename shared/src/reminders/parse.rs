@@ -31,11 +31,23 @@
 //! - `in N minutes/hours` counts real time; `in N days/weeks/months` counts calendar days in
 //!   the user's zone and keeps the current wall-clock time unless a time is given.
 //! - Two different times or days in one request → a question back.
+//! - **Too far ahead**: anything due more than [`MAX_AHEAD_DAYS`] days from now ("in 100000000
+//!   days", "in 4000000000 hours") → a question back naming the limit. Every number read from
+//!   the text is bounded and every date computation is checked: no input can panic.
 
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, NaiveTime, Utc, Weekday};
 use chrono_tz::Tz;
 
 use super::recurrence::{Every, Recurrence, resolve_wall};
+
+/// How far ahead a reminder may be due (about ten years).
+pub const MAX_AHEAD_DAYS: i64 = 3653;
+
+/// The latest instant a reminder made at `now` may be due.
+pub fn horizon(now: DateTime<Utc>) -> DateTime<Utc> {
+    now.checked_add_signed(chrono::Duration::days(MAX_AHEAD_DAYS))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
 
 /// When a reminder is due.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,6 +110,8 @@ pub enum Problem {
     Conflict,
     /// A date that does not exist ("30 February").
     Invalid(String),
+    /// Due more than [`MAX_AHEAD_DAYS`] days from now.
+    TooFar,
 }
 
 /// "Thu 21 Nov, 15:00 IST" in `tz`.
@@ -146,6 +160,10 @@ impl Problem {
             Problem::Invalid(what) => {
                 format!("🤔 {what}. Please check the date and send it again.")
             }
+            Problem::TooFar => format!(
+                "🤔 That's too far ahead: I can remind you up to {} years from now. Please send it again with a nearer time.",
+                MAX_AHEAD_DAYS / 365
+            ),
         }
     }
 }
@@ -478,7 +496,11 @@ impl Parts {
             if self.day.is_some() || self.clock.is_some() || self.repeat.is_some() {
                 return Err(Problem::Conflict);
             }
-            return Ok(When::Once(now + off));
+            return now
+                .checked_add_signed(off)
+                .filter(|t| *t <= horizon(now))
+                .map(When::Once)
+                .ok_or(Problem::TooFar);
         }
         if let Some(rep) = self.repeat {
             if self.day.is_some() {
@@ -516,7 +538,7 @@ impl Parts {
         let Some(day) = day else {
             // Today, said or implied.
             let at = |t: NaiveTime| resolve_wall(today, t, tz);
-            let tomorrow = today + Days::new(1);
+            let tomorrow = today.succ_opt().ok_or(Problem::TooFar)?;
             return match reading {
                 None => {
                     // "today" alone: 09:00 if still ahead.
@@ -590,31 +612,41 @@ impl Parts {
             Some(Reading::Either(am, pm)) => (waking(am, pm, notes), false),
             Some(Reading::Midnight) => (NaiveTime::MIN, true),
         };
-        let instant = |d: NaiveDate| {
-            let d = if end_of_day { d + Days::new(1) } else { d };
-            resolve_wall(d, time, tz)
+        let instant = |d: NaiveDate| -> Result<DateTime<Utc>, Problem> {
+            let d = if end_of_day {
+                d.succ_opt().ok_or(Problem::TooFar)?
+            } else {
+                d
+            };
+            Ok(resolve_wall(d, time, tz))
         };
+        let after = |d: NaiveDate, n: u64| d.checked_add_days(Days::new(n)).ok_or(Problem::TooFar);
         let date = match day {
             Day::Today => today,
-            Day::Tomorrow => today + Days::new(1),
-            Day::InDays(n) => today + Days::new(u64::from(n)),
+            Day::Tomorrow => after(today, 1)?,
+            Day::InDays(n) if i64::from(n) > MAX_AHEAD_DAYS => return Err(Problem::TooFar),
+            Day::InDays(n) => after(today, u64::from(n))?,
+            Day::InMonths(n) if i64::from(n) > MAX_AHEAD_DAYS / 28 => {
+                return Err(Problem::TooFar);
+            }
             Day::InMonths(n) => today
                 .checked_add_months(Months::new(n))
-                .ok_or_else(|| Problem::Invalid("That's too far ahead".into()))?,
+                .ok_or(Problem::TooFar)?,
             Day::Weekday { day, next } => {
                 let ahead =
                     (7 + day.num_days_from_monday() - today.weekday().num_days_from_monday()) % 7;
-                let d = today + Days::new(u64::from(ahead));
-                if ahead == 0 && (next || instant(d) <= now) {
-                    d + Days::new(7)
+                let d = after(today, u64::from(ahead))?;
+                if ahead == 0 && (next || instant(d)? <= now) {
+                    after(d, 7)?
                 } else {
                     d
                 }
             }
             Day::Date { month, day, year } => {
                 let make = |y: i32| NaiveDate::from_ymd_opt(y, month, day);
+                let next_year = |y: i32| y.checked_add(1).and_then(make);
                 let y = year.unwrap_or(today.year());
-                let Some(d) = make(y).or_else(|| make(y + 1).filter(|_| year.is_none())) else {
+                let Some(d) = make(y).or_else(|| next_year(y).filter(|_| year.is_none())) else {
                     return Err(Problem::Invalid(format!(
                         "There's no {} {}",
                         day,
@@ -622,7 +654,7 @@ impl Parts {
                     )));
                 };
                 if year.is_none() && d < today {
-                    make(y + 1).ok_or_else(|| {
+                    next_year(y).ok_or_else(|| {
                         Problem::Invalid(format!("There's no {} {}", day, month_name(month)))
                     })?
                 } else {
@@ -646,7 +678,7 @@ impl Parts {
                     }
                 };
                 if year.is_none() && d < today {
-                    d.with_year(y + 1).unwrap_or(d)
+                    y.checked_add(1).and_then(|y| d.with_year(y)).unwrap_or(d)
                 } else {
                     d
                 }
@@ -662,18 +694,23 @@ impl Parts {
                         found = Some(d);
                         break;
                     }
-                    first = first + Months::new(1);
+                    first = first
+                        .checked_add_months(Months::new(1))
+                        .ok_or(Problem::TooFar)?;
                 }
                 found.ok_or_else(|| Problem::Invalid(format!("There's no day {n}")))?
             }
         };
-        let when = instant(date);
+        let when = instant(date)?;
         if when <= now {
             let next = match day {
-                Day::Weekday { .. } => Some(instant(date + Days::new(7))),
+                Day::Weekday { .. } => Some(instant(after(date, 7)?)?),
                 _ => None,
             };
             return Err(Problem::Past { at: when, next });
+        }
+        if when > horizon(now) {
+            return Err(Problem::TooFar);
         }
         Ok(When::Once(when))
     }
@@ -863,7 +900,7 @@ fn amount(n: u32, u: Unit) -> Comp {
         Unit::Minute => Comp::Offset(chrono::Duration::minutes(i64::from(n))),
         Unit::Hour => Comp::Offset(chrono::Duration::hours(i64::from(n))),
         Unit::Day => Comp::Day(Day::InDays(n)),
-        Unit::Week => Comp::Day(Day::InDays(n * 7)),
+        Unit::Week => Comp::Day(Day::InDays(n.saturating_mul(7))),
         Unit::Month => Comp::Day(Day::InMonths(n)),
     }
 }

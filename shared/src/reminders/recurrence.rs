@@ -54,7 +54,7 @@ pub fn resolve_wall(date: NaiveDate, time: NaiveTime, tz: Tz) -> DateTime<Utc> {
 
 fn last_day_of_month(year: i32, month: u32) -> u32 {
     let (y, m) = if month == 12 {
-        (year + 1, 1)
+        (year.saturating_add(1), 1)
     } else {
         (year, month + 1)
     };
@@ -85,9 +85,15 @@ impl Recurrence {
                     return t;
                 }
             }
-            d = d + Days::new(1);
+            match d.checked_add_days(Days::new(1)) {
+                Some(next) => d = next,
+                None => break,
+            }
         }
-        after + chrono::Duration::days(1)
+        // Unreachable for a valid rule (every rule matches within 31 days); still no panic.
+        after
+            .checked_add_signed(chrono::Duration::days(1))
+            .unwrap_or(after)
     }
 
     /// "every day at 08:00", "every Monday at 09:00", "on the 1st of every month at 09:00".

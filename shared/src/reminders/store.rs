@@ -37,6 +37,18 @@ pub struct NewReminder {
 }
 
 /// Inserts the reminder (once per source message) and returns the stored row.
+/// The longest reminder text, in characters: one WhatsApp message with room for the
+/// "⏰ Reminder" line (Twilio splits past 1,600; a 100 KB reminder was 63 messages).
+pub const MAX_TEXT_CHARS: usize = 1000;
+
+/// Why a reminder text is refused: `None` when it is within [`MAX_TEXT_CHARS`].
+pub fn text_too_long(text: &str) -> Option<String> {
+    let n = text.chars().count();
+    (n > MAX_TEXT_CHARS).then(|| {
+        format!("a reminder's text is at most {MAX_TEXT_CHARS} characters; this one has {n}")
+    })
+}
+
 pub async fn create(
     db: &impl ConnectionTrait,
     new: &NewReminder,

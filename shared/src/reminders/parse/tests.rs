@@ -31,6 +31,7 @@ fn kind(p: &Problem) -> &'static str {
         Problem::AmbiguousDate { .. } => "ambiguous_date",
         Problem::Conflict => "conflict",
         Problem::Invalid(_) => "invalid",
+        Problem::TooFar => "too_far",
     }
 }
 
@@ -85,6 +86,10 @@ fn table() -> Vec<(&'static str, Tz, &'static str, Want)> {
         (K_NOW, Kolkata, "buy 1/2 kg rice tomorrow at 6pm", At("2026-11-20T12:30:00Z", "buy 1/2 kg rice")),
         (K_NOW, Kolkata, "call tomorrow at 3pm and at 5pm", Ask("conflict")),
         (K_NOW, Kolkata, "call on 30 February", Ask("invalid")),
+        (K_NOW, Kolkata, "call mom in 100000000 days", Ask("too_far")),
+        (K_NOW, Kolkata, "call mom in 4000000000 hours", Ask("too_far")),
+        (K_NOW, Kolkata, "call mom in 4294967295 weeks", Ask("too_far")),
+        (K_NOW, Kolkata, "call mom on 3 December 2100", Ask("too_far")),
         (K_NOW, Kolkata, "at 3:30 pm call the bank", At("2026-11-19T10:00:00Z", "call the bank")),
         (K_NOW, Kolkata, "at noon lunch", At("2026-11-19T06:30:00Z", "lunch")),
         (K_NOW, Kolkata, "lock the door at midnight", At("2026-11-19T18:30:00Z", "lock the door")),
