@@ -98,6 +98,13 @@ pub struct Settings {
     pub twilio_reminder_content_sid: Option<String>,
     pub mem0: Option<Mem0Settings>,
     pub transcribe: Option<OpenAiCompatible>,
+    /// `WHISPER_MODEL`: the local Whisper to use (`tiny`, `tiny.en`, `base`, `base.en`,
+    /// `small`); unset → the largest one installed.
+    pub whisper_model: Option<String>,
+    /// `MODELS_DIR`: one folder per local model.
+    pub models_dir: String,
+    /// `MAX_AUDIO_SECS`: longer voice notes are refused with a reply, before being decoded.
+    pub max_audio_secs: u32,
     pub llm: Option<OpenAiCompatible>,
     pub default_timezone: Tz,
     pub api_token: Option<String>,
@@ -389,6 +396,21 @@ impl Settings {
             return Err(err("MAX_MEDIA_BYTES", "0", "must be at least 1"));
         }
 
+        let whisper_model = match r.get("WHISPER_MODEL") {
+            Some(m) if !crate::whisper::WHISPER_MODELS.contains(&m.as_str()) => {
+                return Err(err(
+                    "WHISPER_MODEL",
+                    &m,
+                    "expected tiny, tiny.en, base, base.en or small",
+                ));
+            }
+            m => m,
+        };
+        let max_audio_secs: u32 = r.parse("MAX_AUDIO_SECS", 600u32, "a number of seconds")?;
+        if max_audio_secs == 0 {
+            return Err(err("MAX_AUDIO_SECS", "0", "must be at least 1"));
+        }
+
         let job_retry_max = r.secs("JOB_RETRY_MAX_SECS", 60)?;
         let job_lease = r.secs("JOB_LEASE_SECS", 120)?;
         if job_lease <= job_retry_max {
@@ -438,6 +460,9 @@ impl Settings {
             twilio_reminder_content_sid: r.get("TWILIO_REMINDER_CONTENT_SID"),
             mem0,
             transcribe,
+            whisper_model,
+            models_dir: r.get("MODELS_DIR").unwrap_or_else(|| "./data/models".into()),
+            max_audio_secs,
             llm,
             default_timezone,
             api_token: r.get("API_TOKEN"),
@@ -498,6 +523,8 @@ mod tests {
         assert!(s.twilio.is_none() && s.mem0.is_none() && s.s3.is_none());
         assert_eq!(s.worker_concurrency, 16);
         assert_eq!(s.max_media_bytes, 26_214_400);
+        assert_eq!(s.max_audio_secs, 600);
+        assert_eq!(s.whisper_model, None);
         assert_eq!(s.default_timezone, chrono_tz::UTC);
         assert!(s.console_enabled);
     }
@@ -548,6 +575,8 @@ mod tests {
             ("PUBLIC_BASE_URL", "ftp://x"),
             ("MEM0_API_BASE", "x"),
             ("MEDIA_SIGNING_KEY", "short"),
+            ("WHISPER_MODEL", "large-v3"),
+            ("MAX_AUDIO_SECS", "0"),
         ] {
             let mut pairs = vec![(k, v)];
             if k == "MEM0_API_BASE" {

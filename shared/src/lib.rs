@@ -2,6 +2,7 @@
 //! the processing pipeline and time handling. Shared by the ingress and the worker.
 
 pub mod api_submission;
+pub mod audio;
 pub mod config;
 pub mod conversation;
 pub mod db;
@@ -17,6 +18,9 @@ pub mod listener;
 pub mod llm;
 pub mod media;
 pub mod memory;
+// Until the local-models subsystem lands: then `models::whisper`.
+#[path = "models/whisper/mod.rs"]
+pub mod whisper;
 pub mod monitoring;
 pub mod phone_tz;
 pub mod pipeline;

@@ -1,14 +1,23 @@
-//! Voice-note transcription through any OpenAI-compatible `/audio/transcriptions` (OpenAI,
-//! speaches, LocalAI, whisper.cpp with `--inference-path`).
+//! Voice-note transcription, in order of preference: any OpenAI-compatible
+//! `/audio/transcriptions` when `TRANSCRIBE_API_BASE` is set ([`Transcriber`]: OpenAI,
+//! speaches, LocalAI, whisper.cpp with `--inference-path`); else Whisper on this machine
+//! ([`LocalWhisper`]) once its files are installed; else the note is kept untranscribed and
+//! the backfill transcribes it when the model appears.
 //!
 //! Portable request: multipart `file` (streamed from disk, named `voice.<ext>` with its
 //! content type — servers decide by extension and reject `.opus`, so Ogg/Opus is
 //! `voice.ogg`), `model`, and `response_format=json` (LocalAI defaults to `verbose_json`);
 //! only `.text` of the answer is read.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
+use tokio::sync::{OnceCell, Semaphore};
+
+use crate::audio::{self, AudioError};
+use crate::config::Settings;
+use crate::whisper::{self, Transcript, WhisperModel};
 
 use crate::config::OpenAiCompatible;
 use crate::external::{ExternalError, Service};
@@ -77,6 +86,168 @@ impl Transcriber {
             message: format!("unexpected response: {e}"),
         })?;
         Ok(body.text.trim().to_string())
+    }
+}
+
+/// What the local model made of a voice note.
+#[derive(Debug, Clone)]
+pub enum LocalOutcome {
+    Transcribed(Transcript),
+    /// Longer than `MAX_AUDIO_SECS` (found before decoding it whole).
+    TooLong { secs: f64, limit: u32 },
+    /// Not audio this build can decode (corrupt, or an unsupported codec).
+    Undecodable(String),
+}
+
+/// Whisper on this machine: the model folder `MODELS_DIR/whisper-<name>` is loaded on first
+/// use (once; a folder that appears later is picked up then) and inference runs on a bounded
+/// pool of blocking threads, never on the async runtime's.
+#[derive(Clone)]
+pub struct LocalWhisper {
+    inner: Arc<LocalInner>,
+}
+
+struct LocalInner {
+    models_dir: PathBuf,
+    wanted: Option<String>,
+    max_secs: u32,
+    model: OnceCell<Arc<WhisperModel>>,
+    pool: Semaphore,
+}
+
+/// A local model failed (its files are unreadable, or inference itself failed).
+#[derive(Debug, thiserror::Error)]
+#[error("local transcription: {0}")]
+pub struct LocalError(pub String);
+
+impl LocalWhisper {
+    pub fn from_settings(settings: &Settings) -> Self {
+        Self::new(
+            PathBuf::from(&settings.models_dir),
+            settings.whisper_model.clone(),
+            settings.max_audio_secs,
+        )
+    }
+
+    pub fn new(models_dir: PathBuf, wanted: Option<String>, max_secs: u32) -> Self {
+        LocalWhisper {
+            inner: Arc::new(LocalInner {
+                models_dir,
+                wanted,
+                max_secs,
+                model: OnceCell::new(),
+                pool: Semaphore::new(1),
+            }),
+        }
+    }
+
+    /// The folder of model `name`.
+    pub fn folder(models_dir: &Path, name: &str) -> PathBuf {
+        models_dir.join(format!("whisper-{name}"))
+    }
+
+    /// The Whisper models whose files are all present.
+    pub fn installed(&self) -> Vec<&'static str> {
+        whisper::WHISPER_MODELS
+            .iter()
+            .copied()
+            .filter(|m| {
+                let dir = Self::folder(&self.inner.models_dir, m);
+                ["config.json", "tokenizer.json", "model.safetensors"]
+                    .iter()
+                    .all(|f| dir.join(f).is_file())
+            })
+            .collect()
+    }
+
+    /// The model chosen by `WHISPER_MODEL` (or the largest installed), if it is installed.
+    pub fn chosen(&self) -> Option<String> {
+        let installed = self.installed();
+        whisper::choose(self.inner.wanted.as_deref(), &installed)
+            .filter(|m| installed.contains(&m.as_str()))
+    }
+
+    /// Whether a model is loaded and serving.
+    pub fn is_loaded(&self) -> bool {
+        self.inner.model.initialized()
+    }
+
+    /// The loaded model, loading it on first use; `None` while none is installed.
+    pub async fn model(&self) -> Result<Option<Arc<WhisperModel>>, LocalError> {
+        if let Some(m) = self.inner.model.get() {
+            return Ok(Some(m.clone()));
+        }
+        let Some(name) = self.chosen() else {
+            return Ok(None);
+        };
+        let dir = Self::folder(&self.inner.models_dir, &name);
+        let model = self
+            .inner
+            .model
+            .get_or_try_init(|| async {
+                let started = std::time::Instant::now();
+                let _permit = self.inner.pool.acquire().await.expect("never closed");
+                let loaded = tokio::task::spawn_blocking(move || WhisperModel::load(&dir, &name))
+                    .await
+                    .map_err(|e| LocalError(format!("loading task: {e}")))?
+                    .map_err(|e| LocalError(e.to_string()))?;
+                tracing::info!(model = loaded.name(), secs = started.elapsed().as_secs_f64(), "whisper model loaded");
+                Ok::<_, LocalError>(Arc::new(loaded))
+            })
+            .await?;
+        Ok(Some(model.clone()))
+    }
+
+    /// Decodes and transcribes the audio file at `path` on the inference pool.
+    pub async fn transcribe_file(
+        &self,
+        model: Arc<WhisperModel>,
+        path: &Path,
+        content_type: &str,
+    ) -> Result<LocalOutcome, LocalError> {
+        let bytes = tokio::fs::read(path)
+            .await
+            .map_err(|e| LocalError(format!("reading the audio file: {e}")))?;
+        let content_type = content_type.to_string();
+        let max_secs = self.inner.max_secs;
+        // The container's own length, before queueing for the pool.
+        match audio::duration_secs(&bytes, &content_type) {
+            Ok(Some(secs)) if secs > max_secs as f64 => {
+                return Ok(LocalOutcome::TooLong {
+                    secs,
+                    limit: max_secs,
+                });
+            }
+            Err(e) => return Ok(LocalOutcome::Undecodable(e.to_string())),
+            Ok(_) => {}
+        }
+        let _permit = self.inner.pool.acquire().await.expect("never closed");
+        tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
+            let pcm = match audio::decode(&bytes, &content_type, max_secs) {
+                Ok(p) => p,
+                Err(AudioError::TooLong { secs, limit }) => {
+                    return Ok(LocalOutcome::TooLong { secs, limit });
+                }
+                Err(e) => return Ok(LocalOutcome::Undecodable(e.to_string())),
+            };
+            drop(bytes);
+            let t = model
+                .transcribe(&pcm.samples)
+                .map_err(|e| LocalError(e.to_string()))?;
+            tracing::info!(
+                model = model.name(),
+                audio_secs = pcm.secs(),
+                secs = started.elapsed().as_secs_f64(),
+                windows = t.windows,
+                language = ?t.language,
+                low_confidence = t.low_confidence,
+                "voice note transcribed locally"
+            );
+            Ok(LocalOutcome::Transcribed(t))
+        })
+        .await
+        .map_err(|e| LocalError(format!("transcription task: {e}")))?
     }
 }
 

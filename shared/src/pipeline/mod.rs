@@ -30,12 +30,14 @@ mod media;
 mod remind;
 mod reply;
 mod respond;
+mod transcripts;
 
 use crate::replies;
 use crate::twilio::TwilioClient;
 pub use media::{MediaClients, MediaOutcome, StoredMedia};
 pub use reply::Template;
 pub use respond::Reply;
+pub use transcripts::{BACKFILL_INTERVAL, run_backfill};
 
 /// Everything a worker needs; cheap to clone.
 #[derive(Clone)]
