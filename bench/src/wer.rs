@@ -54,7 +54,7 @@ fn run(cmd: &mut Command) {
 fn make_note(dir: &Path, i: usize, text: &str, voice: &str, kbps: u32) -> PathBuf {
     let wav = dir.join(format!("{i}-{voice}.wav"));
     if !wav.exists() {
-        run(Command::new("espeak-ng").args(["-v", voice, "-s", "160", "-w"]).arg(&wav).arg(text));
+        run(Command::new("espeak-ng").args(["-v", voice, "-s", "150", "-w"]).arg(&wav).arg(text));
     }
     let ogg = dir.join(format!("{i}-{voice}-{kbps}.ogg"));
     run(Command::new("opusenc")
@@ -77,12 +77,36 @@ fn normalise(text: &str) -> Vec<String> {
         ("first", 1), ("second", 2), ("third", 3), ("fourth", 4), ("fifth", 5), ("sixth", 6),
         ("seventh", 7), ("eighth", 8), ("ninth", 9), ("tenth", 10), ("fourteenth", 14),
     ];
-    let t = text
+    let lower = text
         .to_lowercase()
         .replace("p.m.", " pm ")
         .replace("a.m.", " am ")
-        .replace("o'clock", " ")
-        .replace(['-', ':', '$'], " ");
+        .replace("o'clock", " ");
+    // "$45" → "45 dollars", "3pm" → "3 pm", "4:30" → "4 30".
+    let mut t = String::new();
+    let mut dollars = false;
+    let mut prev = ' ';
+    for c in lower.chars() {
+        if c == '$' {
+            dollars = true;
+            t.push(' ');
+        } else if dollars && !c.is_ascii_digit() {
+            t.push_str(" dollars");
+            dollars = false;
+            t.push(c);
+        } else if prev.is_ascii_digit() && c.is_alphabetic() && !matches!(c, 's' | 'n' | 'r' | 't') {
+            t.push(' ');
+            t.push(c);
+        } else if matches!(c, '-' | ':') {
+            t.push(' ');
+        } else {
+            t.push(c);
+        }
+        prev = c;
+    }
+    if dollars {
+        t.push_str(" dollars");
+    }
     let raw: Vec<String> = t
         .split(|c: char| !c.is_alphanumeric() && c != '\'')
         .map(|w| w.trim_matches('\'').to_string())
@@ -144,6 +168,18 @@ fn edit_distance(a: &[String], b: &[String]) -> usize {
     prev[b.len()]
 }
 
+/// CPU seconds this process has used (user + system), from /proc (clock ticks of 10 ms).
+fn cpu_secs() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let rest = s.rsplit_once(") ")?.1;
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            Some((f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?) / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -192,6 +228,7 @@ fn main() {
     let mut total = Tally::default();
     let (mut mel, mut enc, mut dec, mut decode_audio) = (Duration::ZERO, Duration::ZERO, Duration::ZERO, Duration::ZERO);
     let mut n = 0usize;
+    let mut cpu = 0f64;
     for (i, text) in SENTENCES.iter().enumerate() {
         for voice in VOICES {
             let rates: Vec<u32> = if all { BITRATES.to_vec() } else { vec![BITRATES[n % BITRATES.len()]] };
@@ -200,10 +237,12 @@ fn main() {
                 let ogg = make_note(&notes_dir, i, text, voice, kbps);
                 let bytes = std::fs::read(&ogg).unwrap();
                 let started = Instant::now();
+                let cpu0 = cpu_secs();
                 let pcm = audio::decode(&bytes, "audio/ogg", 600).expect("decode");
                 let decoded = started.elapsed();
                 let tr = model.transcribe(&pcm.samples).expect("transcribe");
                 let spent = started.elapsed();
+                cpu += cpu_secs() - cpu0;
                 let (r, h) = (normalise(text), normalise(&tr.text));
                 let errors = edit_distance(&r, &h);
                 println!(
@@ -245,6 +284,13 @@ fn main() {
         total.spent.as_secs_f64()
     );
     println!(
+        "CPU time: {:.1} s for {:.1} s of audio ({:.1} audio seconds per CPU second; the wall-clock \
+         speed above depends on what else the machine runs)",
+        cpu,
+        total.audio,
+        total.audio / cpu.max(1e-9)
+    );
+    println!(
         "time split: Opus decode {:.1} s, mel {:.1} s, encoder {:.1} s, decoder {:.1} s; model load {:.2} s; peak RSS {:.0} MB",
         decode_audio.as_secs_f64(),
         mel.as_secs_f64(),
@@ -264,6 +310,8 @@ mod tests {
         assert_eq!(normalise("at 4:30 p.m."), normalise("at four thirty pm"));
         assert_eq!(normalise("gate 22"), normalise("Gate twenty-two."));
         assert_eq!(normalise("by the 14th"), normalise("by the fourteenth"));
+        assert_eq!(normalise("paid $45 for"), normalise("paid 45 dollars for"));
+        assert_eq!(normalise("at 3pm"), normalise("at 3 p.m."));
         let r = normalise("a b c d");
         assert_eq!(edit_distance(&r, &normalise("a x c")), 2);
     }

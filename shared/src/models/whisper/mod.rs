@@ -4,8 +4,8 @@
 //! `model.safetensors` (converted from CTranslate2 by [`ct2`] when it came from the offline
 //! wheel). [`WhisperModel::transcribe`] takes 16 kHz mono samples ([`crate::audio`]) and:
 //!
-//! - cuts notes longer than 30 s into windows of at most 30 s at the quietest moment between
-//!   20 s and 30 s into each window (a pause between words or sentences), so no word is split
+//! - cuts notes longer than 29 s into windows of at most 29 s at the quietest moment between
+//!   20 s and 29 s into each window (half a second of silence is put before each) (a pause between words or sentences), so no word is split
 //!   across a seam and none is heard twice; each window is decoded on its own and the texts
 //!   are joined;
 //! - computes the log-mel spectrogram with a filterbank computed in code ([`mel`]);
@@ -35,6 +35,8 @@ pub const WHISPER_MODELS: [&str; 5] = ["small", "base", "base.en", "tiny", "tiny
 
 /// Most of a window: cut between 20 s and 30 s.
 const MIN_WINDOW_SECS: usize = 20;
+/// Silence put before each window (samples).
+const LEAD_IN: usize = SAMPLE_RATE as usize / 2;
 /// Tokens decoded per window at most (Whisper's own limit is half the text context).
 const MAX_TOKENS: usize = 224;
 /// Average log-probability under which a transcript is not to be trusted (Whisper's
@@ -189,7 +191,11 @@ impl WhisperModel {
                 continue; // digital silence: nothing to hear
             }
             let t0 = Instant::now();
-            let mel = self.mel(window)?;
+            // Half a second of silence first: Whisper drops or garbles a first word that
+            // starts at the very first sample (its training audio rarely does).
+            let mut padded = vec![0f32; LEAD_IN];
+            padded.extend_from_slice(window);
+            let mel = self.mel(&padded)?;
             out.timings.mel += t0.elapsed();
             let t1 = Instant::now();
             let features = model.encoder.forward(&mel, true)?;
@@ -384,11 +390,12 @@ fn rms(x: &[f32]) -> f32 {
     (x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32).sqrt()
 }
 
-/// Splits audio into windows of at most 30 s, each cut at the quietest 300 ms between 20 s
-/// and 30 s into it (the latest of the near-quietest, to keep windows long).
+/// Splits audio into windows of at most 29 s, each cut at the quietest 300 ms between 20 s
+/// and 29 s into it (the latest of the near-quietest, to keep windows long).
 pub fn windows(pcm: &[f32]) -> Vec<std::ops::Range<usize>> {
     let rate = SAMPLE_RATE as usize;
-    let max = m::CHUNK_LENGTH * rate;
+    // Room for the lead-in within Whisper's 30 s.
+    let max = m::CHUNK_LENGTH * rate - 2 * LEAD_IN;
     let frame = rate / 100; // 10 ms
     let span = 30; // 300 ms of frames
     let mut out = Vec::new();
@@ -446,7 +453,7 @@ mod tests {
         assert!(w[0].end > 24 * rate && w[0].end < 24 * rate + rate / 2, "{w:?}");
         assert!(w[1].end > 51 * rate && w[1].end < 51 * rate + rate / 2, "{w:?}");
         assert_eq!(w[2].end, pcm.len());
-        assert!(w.iter().all(|r| r.len() <= 30 * rate));
+        assert!(w.iter().all(|r| r.len() <= 29 * rate));
         assert_eq!(windows(&pcm[..10 * rate]), vec![0..10 * rate]);
     }
 
