@@ -105,7 +105,9 @@ pub async fn prepare(
         mnemo_migration::migrate_up(&db).await?;
     }
     let queue = JobQueue::connect(&settings, &db).await?;
-    let engine = Pipeline::new(db.clone(), settings.clone()).engine;
+    let pipeline = Pipeline::new(db.clone(), settings.clone());
+    mnemo_worker::models_required(&pipeline).await?;
+    let (engine, models) = (pipeline.engine, pipeline.models);
     // SQLite has one writer at a time. On PostgreSQL two batches in flight already keep the
     // server busy (measured with bench/webhook.sh: 2 beat 1, 4 and 8); more only makes the
     // batches smaller. The rest of the pool stays with the API and the embedded worker.
@@ -122,6 +124,7 @@ pub async fn prepare(
         media: mnemo_shared::media::MediaStore::from_settings(&settings),
         settings,
         engine,
+        models,
     })
 }
 

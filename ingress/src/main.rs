@@ -1,5 +1,6 @@
 //! `mnemo-ingress`: with no settings at all, the whole assistant in one process (SQLite, the
 //! database queue, the embedded worker, dry-run replies) on 127.0.0.1:8000.
+//! `mnemo-ingress fetch-models [--from DIR]` installs the local models and exits.
 
 use std::sync::Arc;
 
@@ -15,6 +16,10 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("fetch-models") {
+        std::process::exit(mnemo_shared::models::cli::fetch_models(&settings, &args[1..]).await);
+    }
     mnemo_shared::telemetry::init(&settings.log_format);
     if let Err(e) = run(settings).await {
         tracing::error!(error = %e, "mnemo-ingress stopped");

@@ -6,6 +6,7 @@ use mnemo_shared::config::Settings;
 use mnemo_shared::ingest::Ingestor;
 use mnemo_shared::media::MediaStore;
 use mnemo_shared::memory::MemoryEngine;
+use mnemo_shared::models::LocalModels;
 use mnemo_shared::queue::JobQueue;
 use mnemo_shared::sea_orm::DatabaseConnection;
 
@@ -21,4 +22,6 @@ pub struct AppState {
     pub engine: MemoryEngine,
     /// The media store: `media.signed_url(sha256, content_type)` for links in responses.
     pub media: MediaStore,
+    /// The process's local models (shared with the embedded worker): `/ready` reports them.
+    pub models: LocalModels,
 }

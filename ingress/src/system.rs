@@ -25,6 +25,18 @@ pub struct Readiness {
     pub status: String,
     pub database: String,
     pub queue: String,
+    /// Local models: each `ready`, `fetching`, `loading`, `missing` or `off`.
+    pub models: ModelsReadiness,
+}
+
+#[derive(Object)]
+pub struct ModelsReadiness {
+    /// The sentence-embedding model (recall by meaning); `ready` also when `EMBED_API_BASE`
+    /// is used. Until it is ready, questions are answered lexically.
+    pub embeddings: String,
+    /// Whisper for voice notes (`off` when `TRANSCRIBE_API_BASE` is used instead). Until it
+    /// is ready, voice notes are kept untranscribed and transcribed later by the backfill.
+    pub whisper: String,
 }
 
 #[derive(ApiResponse)]
@@ -66,6 +78,12 @@ impl SystemApi {
             status: if ok { "ready" } else { "unavailable" }.into(),
             database,
             queue,
+            models: ModelsReadiness {
+                embeddings: state.engine.embeddings.state().as_str().into(),
+                whisper: mnemo_shared::transcribe::LocalWhisper::state_for(&state.settings)
+                    .as_str()
+                    .into(),
+            },
         });
         if ok {
             ReadyResponse::Ready(body)

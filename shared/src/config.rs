@@ -29,6 +29,37 @@ pub enum QueueBackend {
     Database,
 }
 
+/// `LOCAL_MODELS`: whether models run on this machine (DESIGN §11).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LocalModelsMode {
+    /// Use what is installed; fetch what is missing in the background; lexical meanwhile.
+    Auto,
+    /// Never load a model.
+    Off,
+    /// Serve only once the models are ready; fail start-up if they cannot be had.
+    Required,
+}
+
+/// Local models and embeddings.
+#[derive(Clone, Debug)]
+pub struct ModelSettings {
+    /// `MODELS_DIR`: one folder per model.
+    pub dir: std::path::PathBuf,
+    pub mode: LocalModelsMode,
+    /// `EMBED_MODEL` resolved in the catalog (`None` when `EMBED_API_BASE` is used).
+    pub embed_model: Option<&'static crate::models::catalog::ModelSpec>,
+    /// `EMBED_API_BASE`/`EMBED_API_KEY`/`EMBED_MODEL`: an OpenAI-compatible `/embeddings`.
+    pub embed_api: Option<OpenAiCompatible>,
+    /// `MODEL_THREADS`: size of the inference pool.
+    pub threads: usize,
+    /// `HF_ENDPOINT`: where canonical model files are downloaded from.
+    pub hf_endpoint: String,
+    /// `WHISPER_MODEL`; `None`: the largest one installed.
+    pub whisper_model: Option<String>,
+    /// `MAX_AUDIO_SECS`: longer voice notes are refused with a reply.
+    pub max_audio_secs: u64,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LogFormat {
     Pretty,
@@ -98,13 +129,6 @@ pub struct Settings {
     pub twilio_reminder_content_sid: Option<String>,
     pub mem0: Option<Mem0Settings>,
     pub transcribe: Option<OpenAiCompatible>,
-    /// `WHISPER_MODEL`: the local Whisper to use (`tiny`, `tiny.en`, `base`, `base.en`,
-    /// `small`); unset → the largest one installed.
-    pub whisper_model: Option<String>,
-    /// `MODELS_DIR`: one folder per local model.
-    pub models_dir: String,
-    /// `MAX_AUDIO_SECS`: longer voice notes are refused with a reply, before being decoded.
-    pub max_audio_secs: u32,
     pub llm: Option<OpenAiCompatible>,
     pub default_timezone: Tz,
     pub api_token: Option<String>,
@@ -112,6 +136,7 @@ pub struct Settings {
     pub metrics_addr: Option<SocketAddr>,
     pub console_enabled: bool,
     pub http_timeout: Duration,
+    pub models: ModelSettings,
 }
 
 struct Reader<'a> {
@@ -396,21 +421,6 @@ impl Settings {
             return Err(err("MAX_MEDIA_BYTES", "0", "must be at least 1"));
         }
 
-        let whisper_model = match r.get("WHISPER_MODEL") {
-            Some(m) if !crate::whisper::WHISPER_MODELS.contains(&m.as_str()) => {
-                return Err(err(
-                    "WHISPER_MODEL",
-                    &m,
-                    "expected tiny, tiny.en, base, base.en or small",
-                ));
-            }
-            m => m,
-        };
-        let max_audio_secs: u32 = r.parse("MAX_AUDIO_SECS", 600u32, "a number of seconds")?;
-        if max_audio_secs == 0 {
-            return Err(err("MAX_AUDIO_SECS", "0", "must be at least 1"));
-        }
-
         let job_retry_max = r.secs("JOB_RETRY_MAX_SECS", 60)?;
         let job_lease = r.secs("JOB_LEASE_SECS", 120)?;
         if job_lease <= job_retry_max {
@@ -421,7 +431,10 @@ impl Settings {
             ));
         }
 
+        let models = Self::model_settings(&r)?;
+
         Ok(Settings {
+            models,
             bind_addr,
             public_base_url,
             database_url,
@@ -460,15 +473,86 @@ impl Settings {
             twilio_reminder_content_sid: r.get("TWILIO_REMINDER_CONTENT_SID"),
             mem0,
             transcribe,
-            whisper_model,
-            models_dir: r.get("MODELS_DIR").unwrap_or_else(|| "./data/models".into()),
-            max_audio_secs,
             llm,
             default_timezone,
             api_token: r.get("API_TOKEN"),
             log_format,
             metrics_addr,
             http_timeout: r.secs("HTTP_TIMEOUT_SECS", 30)?,
+        })
+    }
+
+    fn model_settings(r: &Reader<'_>) -> Result<ModelSettings, ConfigError> {
+        use crate::models::catalog::{self, ModelKind};
+        let mode = match r.get("LOCAL_MODELS").map(|v| v.to_ascii_lowercase()).as_deref() {
+            None | Some("auto") => LocalModelsMode::Auto,
+            Some("off") => LocalModelsMode::Off,
+            Some("required") => LocalModelsMode::Required,
+            Some(other) => {
+                return Err(err("LOCAL_MODELS", other, "expected auto, off or required"));
+            }
+        };
+        let embed_name = r.get("EMBED_MODEL");
+        let embed_api = r.url("EMBED_API_BASE", None)?.map(|api_base| OpenAiCompatible {
+            api_base,
+            api_key: r.get("EMBED_API_KEY"),
+            model: embed_name
+                .clone()
+                .unwrap_or_else(|| "text-embedding-3-small".into()),
+        });
+        let embed_model = match (&embed_api, embed_name) {
+            (Some(_), _) => None,
+            (None, None) => catalog::find(ModelKind::Embeddings, "all-MiniLM-L6-v2"),
+            (None, Some(name)) => Some(catalog::find(ModelKind::Embeddings, &name).ok_or_else(
+                || {
+                    err(
+                        "EMBED_MODEL",
+                        &name,
+                        &format!(
+                            "unknown local model; known: {} (or set EMBED_API_BASE)",
+                            catalog::names(ModelKind::Embeddings)
+                        ),
+                    )
+                },
+            )?),
+        };
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let threads: usize = r.parse("MODEL_THREADS", cores, "a positive number")?;
+        if threads == 0 {
+            return Err(err("MODEL_THREADS", "0", "must be at least 1"));
+        }
+        let max_audio_secs: u64 = r.parse("MAX_AUDIO_SECS", 600u64, "a number of seconds")?;
+        if max_audio_secs == 0 {
+            return Err(err("MAX_AUDIO_SECS", "0", "must be at least 1"));
+        }
+        Ok(ModelSettings {
+            dir: r
+                .get("MODELS_DIR")
+                .unwrap_or_else(|| "./data/models".into())
+                .into(),
+            mode,
+            embed_model,
+            embed_api,
+            threads,
+            hf_endpoint: r
+                .url("HF_ENDPOINT", Some("https://huggingface.co"))?
+                .unwrap_or_default(),
+            whisper_model: match r.get("WHISPER_MODEL") {
+                None => None,
+                Some(name) => Some(
+                    catalog::find(ModelKind::Whisper, &name)
+                        .ok_or_else(|| {
+                            err(
+                                "WHISPER_MODEL",
+                                &name,
+                                "expected tiny, tiny.en, base, base.en or small",
+                            )
+                        })?
+                        .id
+                        .to_string(),
+                ),
+            },
+            max_audio_secs,
         })
     }
 
@@ -523,10 +607,28 @@ mod tests {
         assert!(s.twilio.is_none() && s.mem0.is_none() && s.s3.is_none());
         assert_eq!(s.worker_concurrency, 16);
         assert_eq!(s.max_media_bytes, 26_214_400);
-        assert_eq!(s.max_audio_secs, 600);
-        assert_eq!(s.whisper_model, None);
+        assert_eq!(s.models.whisper_model, None);
         assert_eq!(s.default_timezone, chrono_tz::UTC);
         assert!(s.console_enabled);
+        assert_eq!(s.models.mode, LocalModelsMode::Auto);
+        assert_eq!(s.models.dir, std::path::PathBuf::from("./data/models"));
+        assert_eq!(s.models.embed_model.unwrap().id, "all-MiniLM-L6-v2");
+        assert!(s.models.embed_api.is_none());
+        assert_eq!(s.models.max_audio_secs, 600);
+    }
+
+    #[test]
+    fn embed_api_replaces_the_local_model() {
+        let s = load(&[
+            ("EMBED_API_BASE", "http://127.0.0.1:9/v1"),
+            ("EMBED_MODEL", "nomic-embed-text"),
+        ])
+        .unwrap();
+        assert!(s.models.embed_model.is_none());
+        assert_eq!(s.models.embed_api.unwrap().model, "nomic-embed-text");
+        let s = load(&[("EMBED_MODEL", "e5-small"), ("LOCAL_MODELS", "Required")]).unwrap();
+        assert_eq!(s.models.embed_model.unwrap().id, "e5-small-v2");
+        assert_eq!(s.models.mode, LocalModelsMode::Required);
     }
 
     #[test]
@@ -576,6 +678,9 @@ mod tests {
             ("MEM0_API_BASE", "x"),
             ("MEDIA_SIGNING_KEY", "short"),
             ("WHISPER_MODEL", "large-v3"),
+            ("LOCAL_MODELS", "sometimes"),
+            ("EMBED_MODEL", "gpt-9"),
+            ("MODEL_THREADS", "0"),
             ("MAX_AUDIO_SECS", "0"),
         ] {
             let mut pairs = vec![(k, v)];

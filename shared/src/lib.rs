@@ -18,9 +18,7 @@ pub mod listener;
 pub mod llm;
 pub mod media;
 pub mod memory;
-// Until the local-models subsystem lands: then `models::whisper`.
-#[path = "models/whisper/mod.rs"]
-pub mod whisper;
+pub mod models;
 pub mod monitoring;
 pub mod phone_tz;
 pub mod pipeline;

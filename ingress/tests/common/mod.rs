@@ -107,6 +107,8 @@ impl TestApp {
         set("SWEEP_INTERVAL_SECS", "3600".into());
         set("SWEEP_AFTER_SECS", "3600".into());
         set("WORKER_CONCURRENCY", "8".into());
+        // Tests that use the real models opt in (`with_models`); the rest answer lexically.
+        set("LOCAL_MODELS", "off".into());
         set(
             "QUEUE_NAME",
             format!("mnemo-test:{}", uuid::Uuid::now_v7().simple()),
@@ -310,6 +312,45 @@ pub fn text_message<'a>(sid: &'a str, from: &'a str, body: &'a str) -> Vec<(&'a 
         ("From", from),
         ("ApiVersion", "2010-04-01"),
     ]
+}
+
+/// Settings that give an app the real embedding model (installed once per checkout from the
+/// pinned wheels, see `mnemo_shared::models::test_support`).
+pub fn with_models() -> Vec<(&'static str, String)> {
+    vec![
+        ("LOCAL_MODELS", "auto".into()),
+        (
+            "MODELS_DIR",
+            mnemo_shared::models::test_support::models_dir()
+                .display()
+                .to_string(),
+        ),
+    ]
+}
+
+impl TestApp {
+    /// Waits until `/ready` reports the embedding model in `state`, or panics after 60 s.
+    pub async fn wait_embeddings(&self, state: &str) {
+        let start = Instant::now();
+        loop {
+            let body: serde_json::Value = self
+                .http
+                .get(self.url("/ready"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if body["models"]["embeddings"] == state {
+                return;
+            }
+            if start.elapsed() > Duration::from_secs(60) {
+                panic!("embeddings never became {state}: {body}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 }
 
 pub fn new_sid() -> String {

@@ -1,7 +1,8 @@
 //! The local engine: ranked full-text search in our own database, one user at a time.
 //! SQLite uses FTS5 (porter stemming, bm25); PostgreSQL a generated `tsvector` with a GIN index
 //! (english stemming, ts_rank_cd). The question's filler words are dropped and the remaining
-//! terms are OR-ed with prefix matching, so "what did I plan for dinner" finds "pasta for dinner".
+//! terms are OR-ed, so "what did I plan for dinner" finds "pasta for dinner". Terms are matched
+//! as stemmed words, never as prefixes: "car" must not find "carbonara".
 
 use std::collections::HashSet;
 
@@ -124,6 +125,23 @@ const STOPWORDS: &[&str] = &[
     "recall",
     "i've",
     "i'd",
+    // How people refer to the act of noting, not to the topic: "what did I note on Sunday?"
+    "note",
+    "notes",
+    "noted",
+    "wrote",
+    "write",
+    "written",
+    "jot",
+    "jotted",
+    "down",
+    "message",
+    "messages",
+    "mention",
+    "mentioned",
+    "add",
+    "added",
+    "put",
 ];
 
 /// The query's meaningful terms: lowercase alphanumeric words, without filler words, deduped.
@@ -164,7 +182,7 @@ pub async fn search(
                LIMIT $5"#,
             terms
                 .iter()
-                .map(|t| format!("{t}:*"))
+                .map(|t| t.to_string())
                 .collect::<Vec<_>>()
                 .join(" | "),
         ),
@@ -178,7 +196,7 @@ pub async fn search(
                LIMIT $5"#,
             terms
                 .iter()
-                .map(|t| format!("\"{t}\"*"))
+                .map(|t| format!("\"{t}\""))
                 .collect::<Vec<_>>()
                 .join(" OR "),
         ),
@@ -203,6 +221,7 @@ pub async fn search(
                 score: r
                     .try_get::<f64>("", "score")
                     .or_else(|_| r.try_get::<f32>("", "score").map(f64::from))?,
+                matched: vec!["text"],
             })
         })
         .collect()
@@ -250,6 +269,7 @@ pub async fn join_mem0_hits(
             out.push(Hit {
                 memory_id: id,
                 score: hit.score,
+                matched: vec!["semantic"],
             });
         }
     }

@@ -1,13 +1,17 @@
-//! Memory engines behind one interface: the **local** engine (full-text search in our own
-//! database: SQLite FTS5 or PostgreSQL tsvector) and **Mem0** (platform v3 API, semantic).
+//! Recall behind one interface: a **full-text** leg in our own database (SQLite FTS5 or
+//! PostgreSQL tsvector) and a **semantic** leg — Mem0 (platform v3 API) when configured, else
+//! our own sentence vectors (local model or an `/embeddings` API) — fused in [`hybrid`].
 //!
 //! Our `memories` table is always written first and is the source of truth for listing,
 //! time filters and analytics; an engine only indexes and ranks. Search results are memory ids
 //! of ours, already restricted to one user and, when given, to a time range — the range is
 //! applied before ranking (never top-k first and filter after).
 
+pub mod backfill;
+pub mod hybrid;
 pub mod local;
 pub mod mem0;
+pub mod vectors;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -18,30 +22,70 @@ use uuid::Uuid;
 use crate::entities::memory;
 use crate::error::PipelineError;
 use crate::external::ExternalError;
+use crate::models::Embeddings;
 use mem0::{AddOutcome, AddRequest, Mem0Client};
 
 /// A ranked match: one of our memories.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hit {
     pub memory_id: Uuid,
+    /// Fused relevance (higher is better); for a semantic-only engine, the similarity.
     pub score: f64,
+    /// The retrievers that found it: `text`, `semantic`.
+    pub matched: Vec<&'static str>,
 }
 
 /// A half-open UTC range `[start, end)`.
 pub type Range = (DateTime<Utc>, DateTime<Utc>);
 
+/// Recall: the full-text leg in our database, plus a semantic leg (Mem0 when configured,
+/// else our own vectors), fused by reciprocal rank. Cheap to clone.
 #[derive(Clone)]
-pub enum MemoryEngine {
-    Local,
-    Mem0(Mem0Client),
+pub struct MemoryEngine {
+    pub mem0: Option<Mem0Client>,
+    pub embeddings: Embeddings,
+    /// Which retrievers answer (always both in the product; the recall bench compares them).
+    pub legs: hybrid::Legs,
 }
 
 impl MemoryEngine {
-    pub fn name(&self) -> &'static str {
-        match self {
-            MemoryEngine::Local => "local",
-            MemoryEngine::Mem0(_) => "mem0",
+    pub fn new(mem0: Option<Mem0Client>, embeddings: Embeddings) -> Self {
+        MemoryEngine {
+            mem0,
+            embeddings,
+            legs: hybrid::Legs::Both,
         }
+    }
+
+    pub fn name(&self) -> &'static str {
+        if self.mem0.is_some() { "mem0" } else { "local" }
+    }
+
+    /// Computes and stores the memory's vector unless it already has one of the current model
+    /// (so a retried job never embeds twice). Without a ready model it does nothing: the
+    /// backfill embeds it later.
+    pub async fn embed(
+        &self,
+        db: &DatabaseConnection,
+        mem: &memory::Model,
+    ) -> Result<(), PipelineError> {
+        let Some(model) = self.embeddings.model_id() else {
+            return Ok(());
+        };
+        if vectors::model_of(db, mem.id).await?.as_deref() == Some(model.as_str()) {
+            return Ok(());
+        }
+        match self.embeddings.passages(vec![mem.text.clone()]).await {
+            Ok(Some(mut v)) => {
+                if let Some(v) = v.pop() {
+                    vectors::upsert(db, mem.id, mem.user_id, &model, &v).await?;
+                }
+            }
+            Ok(None) => {}
+            // Recall by meaning is an improvement, never a reason to fail the message.
+            Err(e) => tracing::warn!(memory_id = %mem.id, error = %e, "embedding failed; the backfill retries it"),
+        }
+        Ok(())
     }
 
     /// Makes sure the engine holds this memory. Idempotent and resumable: a recorded Mem0
@@ -53,10 +97,10 @@ impl MemoryEngine {
         mem: &memory::Model,
         image_data_url: Option<String>,
     ) -> Result<(), PipelineError> {
-        let client = match self {
-            // The FTS index is maintained by the database itself (trigger / generated column).
-            MemoryEngine::Local => return Ok(()),
-            MemoryEngine::Mem0(c) => c,
+        // The FTS index is maintained by the database itself (trigger / generated column).
+        self.embed(db, mem).await?;
+        let Some(client) = &self.mem0 else {
+            return Ok(());
         };
         if mem.mem0_id.is_some() {
             return Ok(());
@@ -115,7 +159,8 @@ impl MemoryEngine {
         Ok(())
     }
 
-    /// The user's best matches for `query`, limited to `range` when given.
+    /// The user's best matches for `query`, limited to `range` when given (applied in each
+    /// leg before ranking). A query with no topic words lists the range, newest first.
     pub async fn search(
         &self,
         db: &DatabaseConnection,
@@ -124,26 +169,13 @@ impl MemoryEngine {
         range: Option<Range>,
         limit: u64,
     ) -> Result<Vec<Hit>, PipelineError> {
-        match self {
-            MemoryEngine::Local => Ok(local::search(db, user_id, query, range, limit).await?),
-            MemoryEngine::Mem0(client) => {
-                let hits = client
-                    .search(
-                        &user_id.to_string(),
-                        query,
-                        range,
-                        (limit * 3).clamp(10, 100) as u32,
-                    )
-                    .await?;
-                local::join_mem0_hits(db, user_id, range, hits, limit).await
-            }
-        }
+        hybrid::search_with(self, db, user_id, query, range, limit, self.legs).await
     }
 
     /// Removes the memory from the engine (our row is deleted by the caller).
     pub async fn forget(&self, mem: &memory::Model) -> Result<(), ExternalError> {
-        match (self, &mem.mem0_id) {
-            (MemoryEngine::Mem0(client), Some(id)) => client.delete(id).await,
+        match (&self.mem0, &mem.mem0_id) {
+            (Some(client), Some(id)) => client.delete(id).await,
             _ => Ok(()),
         }
     }

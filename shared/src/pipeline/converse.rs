@@ -29,6 +29,17 @@ use crate::memory::local;
 use crate::replies;
 use crate::timeparse::{self, Range};
 
+/// The result of [`Pipeline::recall`].
+#[derive(Debug, Clone)]
+pub struct Recalled {
+    /// The question's time phrase, resolved in the user's zone.
+    pub range: Option<Range>,
+    /// The question without its time phrase and kind word.
+    pub query: String,
+    pub kind: Option<&'static str>,
+    pub items: Vec<memory::Model>,
+}
+
 /// Items per `/list` page.
 pub const PAGE_SIZE: u64 = 10;
 
@@ -70,16 +81,14 @@ impl Pipeline {
         text: &str,
         limit: u64,
     ) -> Result<Reply, PipelineError> {
-        let (range, query) = match timeparse::parse_range(text, inbound.occurred_at, tz) {
-            Some((r, q)) => (Some(r), q),
-            None => (None, text.to_string()),
-        };
-        let (kind, query) = kind_filter(&query);
+        let Recalled {
+            range,
+            query,
+            kind,
+            items: mut found,
+        } = self.recall(user.id, tz, text, inbound.occurred_at, limit).await?;
         let label = range.as_ref().map(|r| r.label.clone());
         let mut outside_range = false;
-        let mut found = self
-            .matches(user.id, &query, kind, range.as_ref(), limit)
-            .await?;
         if found.is_empty() && range.is_some() && !local::terms(&query).is_empty() {
             // Nothing then: the best matches at any time, said as such.
             found = self.matches(user.id, &query, kind, None, limit).await?;
@@ -119,6 +128,33 @@ impl Pipeline {
         state.shown_start = 1;
         self.save_state(&self.db, state, inbound.id, &reply).await?;
         Ok(reply)
+    }
+
+    /// What a question recalls, as the WhatsApp answer uses it: the time phrase becomes a range
+    /// in the user's zone (`now` is when the question was asked), a kind word ("photos")
+    /// narrows the kind, and the rest is searched (hybrid: full-text + semantic), best first.
+    pub async fn recall(
+        &self,
+        user_id: Uuid,
+        tz: Tz,
+        text: &str,
+        now: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Recalled, PipelineError> {
+        let (range, query) = match timeparse::parse_range(text, now, tz) {
+            Some((r, q)) => (Some(r), q),
+            None => (None, text.to_string()),
+        };
+        let (kind, query) = kind_filter(&query);
+        let items = self
+            .matches(user_id, &query, kind, range.as_ref(), limit)
+            .await?;
+        Ok(Recalled {
+            range,
+            query,
+            kind,
+            items,
+        })
     }
 
     /// The user's memories matching `query` in `range`, best first. A query with no meaningful

@@ -32,7 +32,6 @@ use crate::inbound::{self, InboundMedia, Location};
 use crate::media::download::{DownloadError, Downloader, redact};
 use crate::media::phash::{self, NEAR_DUPLICATE_BITS};
 use crate::media::{MediaStore, human_size, kind_of, storage_key};
-use crate::memory::MemoryEngine;
 use crate::transcribe::{LocalOutcome, LocalWhisper, Transcriber};
 use crate::vision::Describer;
 
@@ -109,7 +108,7 @@ pub struct MediaClients {
 }
 
 impl MediaClients {
-    pub fn from_settings(settings: &Settings) -> Self {
+    pub fn from_settings(settings: &Settings, models: &crate::models::LocalModels) -> Self {
         // Transcription and vision calls carry megabytes and run models: a longer timeout.
         let slow = crate::http::client(
             settings
@@ -122,7 +121,7 @@ impl MediaClients {
                 .transcribe
                 .clone()
                 .map(|c| Transcriber::new(slow.clone(), c)),
-            local_whisper: LocalWhisper::from_settings(settings),
+            local_whisper: LocalWhisper::start(settings, models),
             describer: settings.llm.clone().map(|c| Describer::new(slow, c)),
         }
     }
@@ -237,7 +236,7 @@ impl Pipeline {
             text: memory.is_none(),
             // Mem0 gets the image until it holds the memory.
             data_url: memory.as_ref().is_none_or(|m| {
-                matches!(self.engine, MemoryEngine::Mem0(_)) && m.mem0_id.is_none()
+                self.engine.mem0.is_some() && m.mem0_id.is_none()
             }),
             last_attempt: inbound.attempts >= self.settings.job_max_attempts as i32,
             tz,

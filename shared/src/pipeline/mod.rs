@@ -24,6 +24,7 @@ use crate::error::PipelineError;
 use crate::jobs::ProcessMessage;
 use crate::llm::LlmClient;
 use crate::memory::MemoryEngine;
+use crate::models::{Embeddings, LocalModels};
 
 mod converse;
 mod media;
@@ -34,6 +35,7 @@ mod transcripts;
 
 use crate::replies;
 use crate::twilio::TwilioClient;
+pub use converse::Recalled;
 pub use media::{MediaClients, MediaOutcome, StoredMedia};
 pub use reply::Template;
 pub use respond::Reply;
@@ -45,6 +47,8 @@ pub struct Pipeline {
     pub db: DatabaseConnection,
     pub settings: Arc<Settings>,
     pub engine: MemoryEngine,
+    /// The process's local models (embeddings, Whisper) and their inference pool.
+    pub models: LocalModels,
     pub twilio: Option<TwilioClient>,
     /// The optional chat model (`LLM_API_BASE`): intent tie-breaks and one-sentence answers.
     pub llm: Option<LlmClient>,
@@ -65,14 +69,11 @@ pub enum Outcome {
 impl Pipeline {
     pub fn new(db: DatabaseConnection, settings: Arc<Settings>) -> Self {
         let http = crate::http::client(settings.http_timeout);
-        let engine = match &settings.mem0 {
-            Some(m) => MemoryEngine::Mem0(crate::memory::mem0::Mem0Client::new(
-                &m.api_base,
-                &m.api_key,
-                http.clone(),
-            )),
-            None => MemoryEngine::Local,
-        };
+        let models = LocalModels::start(&settings);
+        let mem0 = settings.mem0.as_ref().map(|m| {
+            crate::memory::mem0::Mem0Client::new(&m.api_base, &m.api_key, http.clone())
+        });
+        let engine = MemoryEngine::new(mem0, Embeddings::from_settings(&settings, &models));
         let twilio = settings.twilio.as_ref().map(|t| {
             TwilioClient::new(
                 &settings.twilio_api_base,
@@ -86,10 +87,12 @@ impl Pipeline {
             .llm
             .as_ref()
             .map(|cfg| LlmClient::new(cfg, http.clone()));
+        let media_clients = MediaClients::from_settings(&settings, &models);
         Pipeline {
+            models,
             db,
             media: crate::media::MediaStore::from_settings(&settings),
-            media_clients: MediaClients::from_settings(&settings),
+            media_clients,
             settings,
             engine,
             twilio,

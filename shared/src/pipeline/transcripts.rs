@@ -10,13 +10,14 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::{ConnectionTrait, EntityTrait, TransactionTrait};
 use tracing::{info, warn};
 use uuid::Uuid;
 
 use super::Pipeline;
 use super::media::NOT_TRANSCRIBED;
 use crate::db::stmt;
+use crate::entities::memory;
 use crate::error::PipelineError;
 use crate::transcribe::LocalOutcome;
 
@@ -84,6 +85,7 @@ impl Pipeline {
                 .transcribe_file(model.clone(), file.path(), &w.content_type)
                 .await
                 .map_err(|e| PipelineError::transient(e.to_string()))?;
+            drop(file);
             let settled = match outcome {
                 LocalOutcome::Transcribed(t) if t.text.trim().is_empty() => {
                     self.settle(&w, None, None, "voice note (no words recognised)")
@@ -105,6 +107,11 @@ impl Pipeline {
                 }
             };
             if settled {
+                // The memory's vector was made from the placeholder text: make it again from
+                // the transcript (or leave it to the embedding backfill when no model is ready).
+                if let Some(mem) = memory::Entity::find_by_id(w.memory_id).one(&self.db).await? {
+                    self.engine.embed(&self.db, &mem).await?;
+                }
                 done += 1;
                 metrics::counter!("mnemo_transcripts_backfilled_total").increment(1);
             }
@@ -140,6 +147,12 @@ impl Pipeline {
             ))
             .await?;
         }
+        txn.execute_raw(stmt(
+            &txn,
+            "DELETE FROM memory_embeddings WHERE memory_id = $1",
+            vec![w.memory_id.into()],
+        ))
+        .await?;
         let res = txn
             .execute_raw(stmt(
                 &txn,

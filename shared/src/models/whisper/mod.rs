@@ -29,10 +29,6 @@ use tokenizers::Tokenizer;
 
 use crate::audio::SAMPLE_RATE;
 
-/// The Whisper sizes this build knows, largest first; at equal size the multilingual model
-/// comes first (it also understands other languages).
-pub const WHISPER_MODELS: [&str; 5] = ["small", "base", "base.en", "tiny", "tiny.en"];
-
 /// Most of a window: cut between 20 s and 30 s.
 const MIN_WINDOW_SECS: usize = 20;
 /// Silence put before each window (samples).
@@ -423,17 +419,6 @@ pub fn windows(pcm: &[f32]) -> Vec<std::ops::Range<usize>> {
     out
 }
 
-/// The model to use: `WHISPER_MODEL` when set, else the largest of `installed`.
-pub fn choose(wanted: Option<&str>, installed: &[&str]) -> Option<String> {
-    match wanted {
-        Some(w) => Some(w.to_string()),
-        None => WHISPER_MODELS
-            .iter()
-            .find(|m| installed.contains(m))
-            .map(|m| m.to_string()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -465,13 +450,5 @@ mod tests {
             t.extend([5, 6, 7]);
         }
         assert_eq!(looping(&t), Some(5));
-    }
-
-    #[test]
-    fn the_largest_installed_model_is_the_default() {
-        assert_eq!(choose(None, &["tiny.en"]).as_deref(), Some("tiny.en"));
-        assert_eq!(choose(None, &["tiny.en", "base.en"]).as_deref(), Some("base.en"));
-        assert_eq!(choose(Some("tiny"), &["small"]).as_deref(), Some("tiny"));
-        assert_eq!(choose(None, &[]), None);
     }
 }
