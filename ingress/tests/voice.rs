@@ -9,8 +9,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::*;
-use mnemo_shared::pipeline::Pipeline;
 use mnemo_shared::models::test_support;
+use mnemo_shared::pipeline::Pipeline;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
@@ -123,7 +123,10 @@ async fn reply(app: &TestApp, sid: &str, within: Duration) -> String {
         {
             return r;
         }
-        assert!(start.elapsed() < within, "no reply to {sid} within {within:?}");
+        assert!(
+            start.elapsed() < within,
+            "no reply to {sid} within {within:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -238,7 +241,10 @@ async fn a_note_over_the_cap_is_refused_with_a_reply() {
     let sid = send_media(&app, FROM, &url, "audio/ogg").await;
     let r = reply(&app, &sid, Duration::from_secs(60)).await;
     println!("reply after {:?}: {r}", started.elapsed());
-    assert!(r.contains("lasts 1:11 min") && r.contains("up to 1 min"), "{r}");
+    assert!(
+        r.contains("lasts 1:11 min") && r.contains("up to 1 min"),
+        "{r}"
+    );
     assert_eq!(
         app.scalar("SELECT text FROM memories").await.as_deref(),
         Some("voice note (too long to transcribe)")
@@ -276,7 +282,10 @@ async fn notes_kept_before_the_model_arrives_are_transcribed_by_the_backfill() {
             println!("backfilled in {:?}: {text}", start.elapsed());
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(120), "not backfilled: {text}");
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "not backfilled: {text}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let transcript = app
@@ -285,7 +294,10 @@ async fn notes_kept_before_the_model_arrives_are_transcribed_by_the_backfill() {
         ))
         .await
         .unwrap();
-    assert!(transcript.to_lowercase().contains("dentist"), "{transcript}");
+    assert!(
+        transcript.to_lowercase().contains("dentist"),
+        "{transcript}"
+    );
     // Found by what was said, and the user was not messaged again.
     assert_eq!(app.sent_messages().await.len(), 1);
     assert_eq!(pipeline.backfill_transcripts(10).await.unwrap(), 0);

@@ -484,7 +484,11 @@ impl Settings {
 
     fn model_settings(r: &Reader<'_>) -> Result<ModelSettings, ConfigError> {
         use crate::models::catalog::{self, ModelKind};
-        let mode = match r.get("LOCAL_MODELS").map(|v| v.to_ascii_lowercase()).as_deref() {
+        let mode = match r
+            .get("LOCAL_MODELS")
+            .map(|v| v.to_ascii_lowercase())
+            .as_deref()
+        {
             None | Some("auto") => LocalModelsMode::Auto,
             Some("off") => LocalModelsMode::Off,
             Some("required") => LocalModelsMode::Required,
@@ -493,18 +497,20 @@ impl Settings {
             }
         };
         let embed_name = r.get("EMBED_MODEL");
-        let embed_api = r.url("EMBED_API_BASE", None)?.map(|api_base| OpenAiCompatible {
-            api_base,
-            api_key: r.get("EMBED_API_KEY"),
-            model: embed_name
-                .clone()
-                .unwrap_or_else(|| "text-embedding-3-small".into()),
-        });
+        let embed_api = r
+            .url("EMBED_API_BASE", None)?
+            .map(|api_base| OpenAiCompatible {
+                api_base,
+                api_key: r.get("EMBED_API_KEY"),
+                model: embed_name
+                    .clone()
+                    .unwrap_or_else(|| "text-embedding-3-small".into()),
+            });
         let embed_model = match (&embed_api, embed_name) {
             (Some(_), _) => None,
             (None, None) => catalog::find(ModelKind::Embeddings, "all-MiniLM-L6-v2"),
-            (None, Some(name)) => Some(catalog::find(ModelKind::Embeddings, &name).ok_or_else(
-                || {
+            (None, Some(name)) => {
+                Some(catalog::find(ModelKind::Embeddings, &name).ok_or_else(|| {
                     err(
                         "EMBED_MODEL",
                         &name,
@@ -513,8 +519,8 @@ impl Settings {
                             catalog::names(ModelKind::Embeddings)
                         ),
                     )
-                },
-            )?),
+                })?)
+            }
         };
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let threads: usize = r.parse("MODEL_THREADS", cores, "a positive number")?;

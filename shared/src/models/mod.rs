@@ -198,7 +198,10 @@ impl LocalModels {
                 .clone()
                 .map(ModelError::Format)
                 .unwrap_or_else(|| {
-                    ModelError::Missing("embedding model".into(), self.hub.models_dir.display().to_string())
+                    ModelError::Missing(
+                        "embedding model".into(),
+                        self.hub.models_dir.display().to_string(),
+                    )
                 })),
             Err(_) => Err(ModelError::Format(format!(
                 "the embedding model was not ready within {timeout:?}"
@@ -219,8 +222,10 @@ impl Hub {
 
     /// On the loader thread: fetch if allowed and needed, verify, load.
     fn bring_up(&self, spec: &'static ModelSpec) {
-        if !install::is_installed(&self.models_dir, spec) {
-            if self.mode == LocalModelsMode::Required || self.mode == LocalModelsMode::Auto {
+        if !install::is_installed(&self.models_dir, spec)
+            && (self.mode == LocalModelsMode::Required || self.mode == LocalModelsMode::Auto)
+        {
+            {
                 self.set(ModelState::Fetching);
                 warn!(
                     model = spec.id,
@@ -242,11 +247,16 @@ impl Hub {
         self.set(ModelState::Loading);
         let started = std::time::Instant::now();
         let dir = install::model_dir(&self.models_dir, spec);
-        let loaded = manifest::Manifest::verify(spec, &dir).and_then(|_| Embedder::load(spec, &dir));
+        let loaded =
+            manifest::Manifest::verify(spec, &dir).and_then(|_| Embedder::load(spec, &dir));
         match loaded {
             Ok(embedder) => {
                 let _ = self.embedder.set(Arc::new(embedder));
-                info!(model = spec.id, ms = started.elapsed().as_millis() as u64, "embedding model ready");
+                info!(
+                    model = spec.id,
+                    ms = started.elapsed().as_millis() as u64,
+                    "embedding model ready"
+                );
                 self.set(ModelState::Ready);
             }
             Err(e) => {

@@ -17,7 +17,9 @@ pub fn wheels_dir() -> PathBuf {
     std::env::var_os("MNEMO_WHEELS_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| ".".into());
+            let home = std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| ".".into());
             home.join(".cache/mnemo/wheels")
         })
 }

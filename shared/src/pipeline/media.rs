@@ -170,7 +170,7 @@ pub(crate) const NOT_TRANSCRIBED: &str = "voice note (not transcribed)";
 /// "1:05 min", "12 min".
 fn minutes(secs: f64) -> String {
     let s = secs.round() as u64;
-    if s % 60 == 0 {
+    if s.is_multiple_of(60) {
         format!("{} min", s / 60)
     } else {
         format!("{}:{:02} min", s / 60, s % 60)
@@ -235,9 +235,9 @@ impl Pipeline {
             // Transcript and description feed the memory text: only before it exists.
             text: memory.is_none(),
             // Mem0 gets the image until it holds the memory.
-            data_url: memory.as_ref().is_none_or(|m| {
-                self.engine.mem0.is_some() && m.mem0_id.is_none()
-            }),
+            data_url: memory
+                .as_ref()
+                .is_none_or(|m| self.engine.mem0.is_some() && m.mem0_id.is_none()),
             last_attempt: inbound.attempts >= self.settings.job_max_attempts as i32,
             tz,
         };
@@ -428,8 +428,14 @@ impl Pipeline {
                         }
                         None => {
                             let path = bytes.path(&self.media, &key).await?.to_path_buf();
-                            self.transcribe_locally(inbound, &path, &object.content_type, work, out)
-                                .await?;
+                            self.transcribe_locally(
+                                inbound,
+                                &path,
+                                &object.content_type,
+                                work,
+                                out,
+                            )
+                            .await?;
                         }
                     }
                 }
@@ -473,10 +479,7 @@ impl Pipeline {
             }
         };
         let result = self
-            .holding_lease(
-                inbound.id,
-                local.transcribe_file(model, path, content_type),
-            )
+            .holding_lease(inbound.id, local.transcribe_file(model, path, content_type))
             .await?;
         match result {
             Ok(LocalOutcome::Transcribed(t)) if t.text.trim().is_empty() => {
@@ -485,7 +488,11 @@ impl Pipeline {
                 out.fallback = Some("voice note (no words recognised)".into());
             }
             Ok(LocalOutcome::Transcribed(t)) => {
-                let language = if t.low_confidence { None } else { t.language.clone() };
+                let language = if t.low_confidence {
+                    None
+                } else {
+                    t.language.clone()
+                };
                 self.record_transcript(inbound.id, &t.text, language.as_deref())
                     .await?;
                 if t.low_confidence {
@@ -497,7 +504,10 @@ impl Pipeline {
                 out.transcript = Some(t.text);
             }
             Ok(LocalOutcome::TooLong { secs, limit }) => {
-                info!(secs, limit, "voice note over MAX_AUDIO_SECS; not transcribed");
+                info!(
+                    secs,
+                    limit, "voice note over MAX_AUDIO_SECS; not transcribed"
+                );
                 out.notes.push(format!(
                     "⚠️ Your voice note lasts {}; I transcribe notes up to {}, so it's saved untranscribed.",
                     minutes(secs),

@@ -70,9 +70,10 @@ impl Pipeline {
     pub fn new(db: DatabaseConnection, settings: Arc<Settings>) -> Self {
         let http = crate::http::client(settings.http_timeout);
         let models = LocalModels::start(&settings);
-        let mem0 = settings.mem0.as_ref().map(|m| {
-            crate::memory::mem0::Mem0Client::new(&m.api_base, &m.api_key, http.clone())
-        });
+        let mem0 = settings
+            .mem0
+            .as_ref()
+            .map(|m| crate::memory::mem0::Mem0Client::new(&m.api_base, &m.api_key, http.clone()));
         let engine = MemoryEngine::new(mem0, Embeddings::from_settings(&settings, &models));
         let twilio = settings.twilio.as_ref().map(|t| {
             TwilioClient::new(

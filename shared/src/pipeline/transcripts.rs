@@ -92,7 +92,11 @@ impl Pipeline {
                         .await?
                 }
                 LocalOutcome::Transcribed(t) => {
-                    let language = if t.low_confidence { None } else { t.language.clone() };
+                    let language = if t.low_confidence {
+                        None
+                    } else {
+                        t.language.clone()
+                    };
                     self.settle(&w, Some(&t.text), language.as_deref(), &t.text)
                         .await?
                 }
@@ -109,7 +113,10 @@ impl Pipeline {
             if settled {
                 // The memory's vector was made from the placeholder text: make it again from
                 // the transcript (or leave it to the embedding backfill when no model is ready).
-                if let Some(mem) = memory::Entity::find_by_id(w.memory_id).one(&self.db).await? {
+                if let Some(mem) = memory::Entity::find_by_id(w.memory_id)
+                    .one(&self.db)
+                    .await?
+                {
                     self.engine.embed(&self.db, &mem).await?;
                 }
                 done += 1;

@@ -55,10 +55,14 @@ impl<'a> Reader<'a> {
         Ok(self.take(1)?[0])
     }
     fn u16(&mut self) -> Result<u16, Ct2Error> {
-        Ok(u16::from_le_bytes(self.take(2)?.try_into().expect("2 bytes")))
+        Ok(u16::from_le_bytes(
+            self.take(2)?.try_into().expect("2 bytes"),
+        ))
     }
     fn u32(&mut self) -> Result<u32, Ct2Error> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().expect("4 bytes"),
+        ))
     }
     fn name(&mut self) -> Result<String, Ct2Error> {
         let n = self.u16()? as usize;
@@ -139,9 +143,9 @@ impl Variable {
 /// fused (handled apart) or not a tensor of the model.
 fn direct_name(ct2: &str) -> Option<String> {
     let parts: Vec<&str> = ct2.split('/').collect();
-    let side = match parts.first()? {
-        &"encoder" => "encoder",
-        &"decoder" => "decoder",
+    let side = match *parts.first()? {
+        "encoder" => "encoder",
+        "decoder" => "decoder",
         _ => return None,
     };
     let leaf = |p: &str| match p {
@@ -160,7 +164,9 @@ fn direct_name(ct2: &str) -> Option<String> {
         [layer, block, rest @ ..] if layer.starts_with("layer_") => {
             let i = layer.strip_prefix("layer_")?;
             let module = match (*block, rest) {
-                ("self_attention", ["layer_norm", p]) => format!("self_attn_layer_norm.{}", leaf(p)?),
+                ("self_attention", ["layer_norm", p]) => {
+                    format!("self_attn_layer_norm.{}", leaf(p)?)
+                }
                 ("self_attention", ["linear_1", p]) => format!("self_attn.out_proj.{}", leaf(p)?),
                 ("attention", ["layer_norm", p]) => format!("encoder_attn_layer_norm.{}", leaf(p)?),
                 ("attention", ["linear_0", p]) => format!("encoder_attn.q_proj.{}", leaf(p)?),
@@ -385,13 +391,22 @@ mod tests {
                 "decoder/layer_0/attention/linear_2/bias",
                 "model.decoder.layers.0.encoder_attn.out_proj.bias",
             ),
-            ("decoder/layer_1/ffn/linear_1/weight", "model.decoder.layers.1.fc2.weight"),
+            (
+                "decoder/layer_1/ffn/linear_1/weight",
+                "model.decoder.layers.1.fc2.weight",
+            ),
             ("decoder/layer_norm/beta", "model.decoder.layer_norm.bias"),
-            ("decoder/embeddings/weight", "model.decoder.embed_tokens.weight"),
+            (
+                "decoder/embeddings/weight",
+                "model.decoder.embed_tokens.weight",
+            ),
         ] {
             assert_eq!(direct_name(ct2).as_deref(), Some(hf), "{ct2}");
         }
-        assert_eq!(direct_name("encoder/layer_0/self_attention/linear_0/weight"), None);
+        assert_eq!(
+            direct_name("encoder/layer_0/self_attention/linear_0/weight"),
+            None
+        );
     }
 
     #[test]

@@ -47,7 +47,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn filterbank_matches_librosa() {
+    fn filterbank_follows_the_slaney_formulas() {
         let f = filters(16_000, 400, 80);
         assert_eq!(f.len(), 80 * 201);
         // Values of the Slaney formulas worked out independently (40 Hz bins).

@@ -100,8 +100,8 @@ const LANGUAGES: [&str; 99] = [
     "hr", "bg", "lt", "la", "mi", "ml", "cy", "sk", "te", "fa", "lv", "bn", "sr", "az", "sl", "kn",
     "et", "mk", "br", "eu", "is", "hy", "ne", "mn", "bs", "kk", "sq", "sw", "gl", "mr", "pa", "si",
     "km", "sn", "yo", "so", "af", "oc", "ka", "be", "tg", "sd", "gu", "am", "yi", "lo", "uz", "fo",
-    "ht", "ps", "tk", "nn", "mt", "sa", "lb", "my", "bo", "tl", "mg", "as", "tt", "haw", "ln", "ha",
-    "ba", "jw", "su",
+    "ht", "ps", "tk", "nn", "mt", "sa", "lb", "my", "bo", "tl", "mg", "as", "tt", "haw", "ln",
+    "ha", "ba", "jw", "su",
 ];
 
 impl WhisperModel {
@@ -116,11 +116,8 @@ impl WhisperModel {
         let tokenizer = Tokenizer::from_bytes(read("tokenizer.json")?)
             .map_err(|e| WhisperError::Tokenizer(e.to_string()))?;
         let device = Device::Cpu;
-        let vb = VarBuilder::from_buffered_safetensors(
-            read("model.safetensors")?,
-            m::DTYPE,
-            &device,
-        )?;
+        let vb =
+            VarBuilder::from_buffered_safetensors(read("model.safetensors")?, m::DTYPE, &device)?;
         let model = m::model::Whisper::load(&vb, config.clone())?;
         let id = |t: &str| tokenizer.token_to_id(t);
         let need = |t: &str| id(t).ok_or_else(|| WhisperError::Tokenizer(format!("no token {t}")));
@@ -263,7 +260,12 @@ impl WhisperModel {
             .max_by(|a, b| a.1.total_cmp(b.1))
             .map(|(i, _)| i)
             .unwrap_or(0);
-        Ok(self.tokens.languages.get(best).copied().unwrap_or(("en", ids[0])))
+        Ok(self
+            .tokens
+            .languages
+            .get(best)
+            .copied()
+            .unwrap_or(("en", ids[0])))
     }
 
     fn decode(
@@ -298,11 +300,7 @@ impl WhisperModel {
                 && let Some(ns) = t.no_speech
             {
                 // P(no speech) is read at the start-of-transcript position.
-                let first = model
-                    .decoder
-                    .final_linear(&ys.i((..1, ..1))?)?
-                    .i(0)?
-                    .i(0)?;
+                let first = model.decoder.final_linear(&ys.i((..1, ..1))?)?.i(0)?.i(0)?;
                 let p = candle_nn::ops::softmax(&first, D::Minus1)?
                     .i(ns as usize)?
                     .to_scalar::<f32>()?;
@@ -401,7 +399,12 @@ pub fn windows(pcm: &[f32]) -> Vec<std::ops::Range<usize>> {
         let hi = start + max;
         let energies: Vec<f32> = (lo..hi)
             .step_by(frame)
-            .map(|i| pcm[i..(i + frame).min(pcm.len())].iter().map(|v| v * v).sum())
+            .map(|i| {
+                pcm[i..(i + frame).min(pcm.len())]
+                    .iter()
+                    .map(|v| v * v)
+                    .sum()
+            })
             .collect();
         let sums: Vec<f32> = energies.windows(span).map(|w| w.iter().sum()).collect();
         let min = sums.iter().copied().fold(f32::INFINITY, f32::min);
@@ -435,8 +438,14 @@ mod tests {
         }
         let w = windows(&pcm);
         assert_eq!(w.len(), 3, "{w:?}");
-        assert!(w[0].end > 24 * rate && w[0].end < 24 * rate + rate / 2, "{w:?}");
-        assert!(w[1].end > 51 * rate && w[1].end < 51 * rate + rate / 2, "{w:?}");
+        assert!(
+            w[0].end > 24 * rate && w[0].end < 24 * rate + rate / 2,
+            "{w:?}"
+        );
+        assert!(
+            w[1].end > 51 * rate && w[1].end < 51 * rate + rate / 2,
+            "{w:?}"
+        );
         assert_eq!(w[2].end, pcm.len());
         assert!(w.iter().all(|r| r.len() <= 29 * rate));
         assert_eq!(windows(&pcm[..10 * rate]), vec![0..10 * rate]);
