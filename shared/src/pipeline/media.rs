@@ -458,6 +458,14 @@ impl Pipeline {
         out: &mut MediaOutcome,
     ) -> Result<(), PipelineError> {
         let local = &self.media_clients.local_whisper;
+        if local.state() == crate::models::ModelState::Off {
+            out.notes.push(
+                "🎙 I kept your voice note. Transcription isn't set up, so it's saved untranscribed."
+                    .into(),
+            );
+            out.fallback = Some(NOT_TRANSCRIBED.into());
+            return Ok(());
+        }
         let model = match local.model().await {
             Ok(Some(m)) => m,
             Ok(None) => {
