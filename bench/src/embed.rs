@@ -29,10 +29,26 @@ use mnemo_shared::sea_orm::ConnectionTrait;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const SUBJECTS: &[&str] = &[
-    "the plumber", "my sister", "the dentist", "our landlord", "the bank", "my manager",
-    "the vet", "grandma", "the electrician", "the school", "my doctor", "the insurance agent",
-    "the garage", "my neighbour", "the accountant", "the travel agent", "the gym", "the pharmacy",
-    "my brother", "the kindergarten",
+    "the plumber",
+    "my sister",
+    "the dentist",
+    "our landlord",
+    "the bank",
+    "my manager",
+    "the vet",
+    "grandma",
+    "the electrician",
+    "the school",
+    "my doctor",
+    "the insurance agent",
+    "the garage",
+    "my neighbour",
+    "the accountant",
+    "the travel agent",
+    "the gym",
+    "the pharmacy",
+    "my brother",
+    "the kindergarten",
 ];
 const ACTIONS: &[&str] = &[
     "call {} about the leaking kitchen sink",
@@ -73,19 +89,68 @@ fn sentences(n: usize) -> Vec<String> {
 }
 
 const QUESTIONS: &[&str] = &[
-    "what did {} say", "when do I need to call {}", "anything about {}", "what do I owe {}",
-    "remind me what {} wanted", "did {} mention a restaurant", "what was the thing with {}",
-    "notes about {}", "{} appointment", "what should I bring to {}",
+    "what did {} say",
+    "when do I need to call {}",
+    "anything about {}",
+    "what do I owe {}",
+    "remind me what {} wanted",
+    "did {} mention a restaurant",
+    "what was the thing with {}",
+    "notes about {}",
+    "{} appointment",
+    "what should I bring to {}",
 ];
 const TOPICS: &[&str] = &[
-    "the plumber", "my sister", "the dentist", "the landlord", "the bank", "my boss", "the vet",
-    "grandma", "the electrician", "school", "the doctor", "insurance", "the garage",
-    "the neighbour", "taxes", "flights", "the gym", "medicine", "my brother", "kindergarten",
-    "sink repair", "the contract", "dinner plans", "Lisbon", "the drill", "wifi password",
-    "birthday gift", "lemon cake", "Roman history book", "beach photos", "parcel delivery",
-    "Berlin trip", "invoice", "car keys", "prescription", "anniversary", "meeting time",
-    "tax refund", "Thai food", "the wedding", "C12", "oat milk", "pizza", "bicycle", "the tram",
-    "a new sofa", "the passport", "running shoes", "the garden", "the piano lessons",
+    "the plumber",
+    "my sister",
+    "the dentist",
+    "the landlord",
+    "the bank",
+    "my boss",
+    "the vet",
+    "grandma",
+    "the electrician",
+    "school",
+    "the doctor",
+    "insurance",
+    "the garage",
+    "the neighbour",
+    "taxes",
+    "flights",
+    "the gym",
+    "medicine",
+    "my brother",
+    "kindergarten",
+    "sink repair",
+    "the contract",
+    "dinner plans",
+    "Lisbon",
+    "the drill",
+    "wifi password",
+    "birthday gift",
+    "lemon cake",
+    "Roman history book",
+    "beach photos",
+    "parcel delivery",
+    "Berlin trip",
+    "invoice",
+    "car keys",
+    "prescription",
+    "anniversary",
+    "meeting time",
+    "tax refund",
+    "Thai food",
+    "the wedding",
+    "C12",
+    "oat milk",
+    "pizza",
+    "bicycle",
+    "the tram",
+    "a new sofa",
+    "the passport",
+    "running shoes",
+    "the garden",
+    "the piano lessons",
 ];
 
 fn questions(n: usize) -> Vec<String> {
@@ -113,7 +178,9 @@ fn settings() -> (Arc<Settings>, tempfile::TempDir) {
 
 async fn pipeline() -> (Pipeline, Duration, String, tempfile::TempDir) {
     let (settings, dir) = settings();
-    let db = mnemo_shared::db::connect(&settings).await.expect("database");
+    let db = mnemo_shared::db::connect(&settings)
+        .await
+        .expect("database");
     mnemo_migration::migrate_up(&db).await.expect("migrate");
     let pipeline = Pipeline::new(db, settings);
     let load = Instant::now();
@@ -122,7 +189,11 @@ async fn pipeline() -> (Pipeline, Duration, String, tempfile::TempDir) {
         std::process::exit(2);
     }
     let load = load.elapsed();
-    let model = pipeline.engine.embeddings.model_id().expect("an embedding model");
+    let model = pipeline
+        .engine
+        .embeddings
+        .model_id()
+        .expect("an embedding model");
     (pipeline, load, model, dir)
 }
 
@@ -153,7 +224,11 @@ async fn main() {
             let notes = sentences(400);
             // Warm-up: first calls allocate buffers.
             for s in notes.iter().take(5) {
-                p.engine.embeddings.passages(vec![s.clone()]).await.expect("embed");
+                p.engine
+                    .embeddings
+                    .passages(vec![s.clone()])
+                    .await
+                    .expect("embed");
             }
             let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap();
             let start = Instant::now();
@@ -223,7 +298,9 @@ async fn main() {
             let n: i64 = arg(1).and_then(|s| s.parse().ok()).expect("n");
             let timeout = Duration::from_secs(arg(2).and_then(|s| s.parse().ok()).unwrap_or(600));
             let (settings, _dir) = settings();
-            let db = mnemo_shared::db::connect(&settings).await.expect("database");
+            let db = mnemo_shared::db::connect(&settings)
+                .await
+                .expect("database");
             let t = Instant::now();
             loop {
                 let row = db
@@ -240,7 +317,10 @@ async fn main() {
                     return;
                 }
                 if t.elapsed() > timeout {
-                    println!("vectors: only {have} of {n} after {:.0}s (timeout)", t.elapsed().as_secs_f64());
+                    println!(
+                        "vectors: only {have} of {n} after {:.0}s (timeout)",
+                        t.elapsed().as_secs_f64()
+                    );
                     std::process::exit(1);
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -269,7 +349,12 @@ async fn main() {
             };
             // Warm-up (loads the user's vectors into the process cache).
             for q in qs.iter().take(10) {
-                let r = client.get(url(q)).bearer_auth(&token).send().await.expect("send");
+                let r = client
+                    .get(url(q))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .expect("send");
                 assert!(r.status().is_success(), "status {}", r.status());
                 let _ = r.bytes().await;
             }
@@ -300,7 +385,9 @@ async fn main() {
         }
         Some("twilio-stub") => {
             let port: u16 = arg(1).and_then(|s| s.parse().ok()).unwrap_or(8097);
-            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+                .await
+                .expect("bind");
             let mut next = 0u64;
             loop {
                 let (mut sock, _) = listener.accept().await.expect("accept");
@@ -311,7 +398,9 @@ async fn main() {
                     let mut have = Vec::new();
                     // Read the headers and the body (Content-Length) before answering.
                     loop {
-                        let Ok(k) = sock.read(&mut buf).await else { return };
+                        let Ok(k) = sock.read(&mut buf).await else {
+                            return;
+                        };
                         if k == 0 {
                             return;
                         }

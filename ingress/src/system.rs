@@ -34,6 +34,9 @@ pub struct ModelsReadiness {
     /// The sentence-embedding model (recall by meaning); `ready` also when `EMBED_API_BASE`
     /// is used. Until it is ready, questions are answered lexically.
     pub embeddings: String,
+    /// Whisper for voice notes (`off` when `TRANSCRIBE_API_BASE` is used instead). Until it
+    /// is ready, voice notes are kept untranscribed and transcribed later by the backfill.
+    pub whisper: String,
 }
 
 #[derive(ApiResponse)]
@@ -77,6 +80,9 @@ impl SystemApi {
             queue,
             models: ModelsReadiness {
                 embeddings: state.engine.embeddings.state().as_str().into(),
+                whisper: mnemo_shared::transcribe::LocalWhisper::state_for(&state.settings)
+                    .as_str()
+                    .into(),
             },
         });
         if ok {

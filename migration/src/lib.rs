@@ -12,6 +12,7 @@ mod m20261121_000006_welcome;
 mod m20261203_000001_embeddings;
 mod m20261203_000002_memory_search_index;
 mod m20261203_000020_user_order;
+mod m20261203_000030_transcript_language;
 pub mod seed;
 
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_embeddings::Migration),
             Box::new(m20261203_000002_memory_search_index::Migration),
             Box::new(m20261203_000020_user_order::Migration),
+            Box::new(m20261203_000030_transcript_language::Migration),
         ]
     }
 }

@@ -587,7 +587,21 @@ impl Settings {
             hf_endpoint: r
                 .url("HF_ENDPOINT", Some("https://huggingface.co"))?
                 .unwrap_or_default(),
-            whisper_model: r.get("WHISPER_MODEL"),
+            whisper_model: match r.get("WHISPER_MODEL") {
+                None => None,
+                Some(name) => Some(
+                    catalog::find(ModelKind::Whisper, &name)
+                        .ok_or_else(|| {
+                            err(
+                                "WHISPER_MODEL",
+                                &name,
+                                "expected tiny, tiny.en, base, base.en or small",
+                            )
+                        })?
+                        .id
+                        .to_string(),
+                ),
+            },
             max_audio_secs,
         })
     }
@@ -643,6 +657,7 @@ mod tests {
         assert!(s.twilio.is_none() && s.mem0.is_none() && s.s3.is_none());
         assert_eq!(s.worker_concurrency, 16);
         assert_eq!(s.max_media_bytes, 26_214_400);
+        assert_eq!(s.models.whisper_model, None);
         assert_eq!(s.default_timezone, chrono_tz::UTC);
         assert!(s.console_enabled);
         assert_eq!(s.models.mode, LocalModelsMode::Auto);
@@ -712,6 +727,7 @@ mod tests {
             ("PUBLIC_BASE_URL", "ftp://x"),
             ("MEM0_API_BASE", "x"),
             ("MEDIA_SIGNING_KEY", "short"),
+            ("WHISPER_MODEL", "large-v3"),
             ("LOCAL_MODELS", "sometimes"),
             ("EMBED_MODEL", "gpt-9"),
             ("MODEL_THREADS", "0"),

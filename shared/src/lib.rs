@@ -2,6 +2,7 @@
 //! the processing pipeline and time handling. Shared by the ingress and the worker.
 
 pub mod api_submission;
+pub mod audio;
 pub mod config;
 pub mod conversation;
 pub mod db;

@@ -205,6 +205,18 @@ pub async fn run(
         ))
     };
 
+    let transcripts = {
+        let pipeline = pipeline.clone();
+        let mut rx = stop_rx.clone();
+        tokio::spawn(mnemo_shared::pipeline::run_backfill(
+            pipeline,
+            mnemo_shared::pipeline::BACKFILL_INTERVAL,
+            async move {
+                let _ = rx.wait_for(|s| *s).await;
+            },
+        ))
+    };
+
     // A worker whose backend fails (Redis flushed or restarted, database gone) is rebuilt by
     // the monitor after a growing pause, so a queue outage never leaves the process idle.
     macro_rules! worker_on {
@@ -267,5 +279,6 @@ pub async fn run(
     let _ = sweeper.await;
     let _ = scheduler.await;
     let _ = backfill.await;
+    let _ = transcripts.await;
     result.map_err(|e| Box::new(e) as BoxDynError)
 }

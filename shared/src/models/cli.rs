@@ -27,12 +27,9 @@ fn parse(args: &[String]) -> Result<Args, String> {
             "--from" => from = Some(PathBuf::from(it.next().ok_or("--from needs a folder")?)),
             "--model" => {
                 let name = it.next().ok_or("--model needs a name")?;
-                let spec = catalog::MODELS
-                    .iter()
-                    .find(|m| {
-                        m.id.eq_ignore_ascii_case(name)
-                            || m.aliases.iter().any(|x| x.eq_ignore_ascii_case(name))
-                    })
+                let spec = [ModelKind::Embeddings, ModelKind::Whisper]
+                    .into_iter()
+                    .find_map(|k| catalog::find(k, name))
                     .ok_or_else(|| format!("unknown model {name:?}"))?;
                 models.push(spec);
             }

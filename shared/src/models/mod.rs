@@ -5,6 +5,7 @@
 //! - [`manifest`]: every file is verified before it is loaded; a mismatch is refused.
 //! - [`pool`]: the bounded blocking pool all inference runs on (`MODEL_THREADS`).
 //! - [`embed`]: the BERT-family sentence embedder.
+//! - [`whisper`]: speech to text (and [`whisper::ct2`], the offline mirror's conversion).
 //! - [`LocalModels`]: one per process and settings: tracks each model's state
 //!   (`ready | fetching | loading | missing | off`), loads it once in the background, shares it.
 //! - [`Embeddings`]: what the memory engine calls: the local model, an OpenAI-compatible
@@ -17,6 +18,7 @@ pub mod install;
 pub mod manifest;
 pub mod pool;
 pub mod test_support;
+pub mod whisper;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

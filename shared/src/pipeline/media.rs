@@ -32,7 +32,7 @@ use crate::inbound::{self, InboundMedia, Location};
 use crate::media::download::{DownloadError, Downloader, redact};
 use crate::media::phash::{self, NEAR_DUPLICATE_BITS};
 use crate::media::{MediaStore, human_size, kind_of, storage_key};
-use crate::transcribe::Transcriber;
+use crate::transcribe::{LocalOutcome, LocalWhisper, Transcriber};
 use crate::vision::Describer;
 
 /// What the attachments of one message added to it.
@@ -102,11 +102,13 @@ impl MediaOutcome {
 pub struct MediaClients {
     pub downloader: Downloader,
     pub transcriber: Option<Transcriber>,
+    /// Whisper on this machine: used when no transcription API is configured.
+    pub local_whisper: LocalWhisper,
     pub describer: Option<Describer>,
 }
 
 impl MediaClients {
-    pub fn from_settings(settings: &Settings) -> Self {
+    pub fn from_settings(settings: &Settings, models: &crate::models::LocalModels) -> Self {
         // Transcription and vision calls carry megabytes and run models: a longer timeout.
         let slow = crate::http::client(
             settings
@@ -119,6 +121,7 @@ impl MediaClients {
                 .transcribe
                 .clone()
                 .map(|c| Transcriber::new(slow.clone(), c)),
+            local_whisper: LocalWhisper::start(settings, models),
             describer: settings.llm.clone().map(|c| Describer::new(slow, c)),
         }
     }
@@ -159,6 +162,19 @@ pub fn location_text(loc: &Location) -> String {
         format!("📍 {coords}")
     } else {
         format!("📍 {} {coords}", name.join(", "))
+    }
+}
+
+/// The memory text of a voice note still waiting for a transcript (the backfill's marker).
+pub(crate) const NOT_TRANSCRIBED: &str = "voice note (not transcribed)";
+
+/// "1:05 min", "12 min".
+fn minutes(secs: f64) -> String {
+    let s = secs.round() as u64;
+    if s.is_multiple_of(60) {
+        format!("{} min", s / 60)
+    } else {
+        format!("{}:{:02} min", s / 60, s % 60)
     }
 }
 
@@ -430,10 +446,15 @@ impl Pipeline {
                             }
                         }
                         None => {
-                            out.notes.push(
-                                "🎙 I kept your voice note. Transcription isn't set up, so it's saved untranscribed.".into(),
-                            );
-                            out.fallback = Some("voice note (not transcribed)".into());
+                            let path = bytes.path(&self.media, &key).await?.to_path_buf();
+                            self.transcribe_locally(
+                                inbound,
+                                &path,
+                                &object.content_type,
+                                work,
+                                out,
+                            )
+                            .await?;
                         }
                     }
                 }
@@ -471,6 +492,152 @@ impl Pipeline {
             size,
             content_type: content_type.to_string(),
         })
+    }
+
+    /// A voice note through the local Whisper, when no transcription API is configured.
+    /// Without an installed model the note is kept as "voice note (not transcribed)", the
+    /// marker the backfill looks for once a model appears.
+    async fn transcribe_locally(
+        &self,
+        inbound: &interaction::Model,
+        path: &Path,
+        content_type: &str,
+        work: &Work,
+        out: &mut MediaOutcome,
+    ) -> Result<(), PipelineError> {
+        let local = &self.media_clients.local_whisper;
+        if local.state() == crate::models::ModelState::Off {
+            out.notes.push(
+                "🎙 I kept your voice note. Transcription isn't set up, so it's saved untranscribed."
+                    .into(),
+            );
+            out.fallback = Some(NOT_TRANSCRIBED.into());
+            return Ok(());
+        }
+        let model = match local.model().await {
+            Ok(Some(m)) => m,
+            Ok(None) => {
+                out.notes.push(
+                    "🎙 I kept your voice note. My speech model isn't installed yet; I'll transcribe it as soon as it is."
+                        .into(),
+                );
+                out.fallback = Some(NOT_TRANSCRIBED.into());
+                return Ok(());
+            }
+            Err(e) => {
+                warn!(error = %e, "the local whisper model could not be loaded");
+                out.notes.push(
+                    "🎙 I kept your voice note; I couldn't transcribe it just now and will do it later."
+                        .into(),
+                );
+                out.fallback = Some(NOT_TRANSCRIBED.into());
+                return Ok(());
+            }
+        };
+        let result = self
+            .holding_lease(inbound.id, local.transcribe_file(model, path, content_type))
+            .await?;
+        match result {
+            Ok(LocalOutcome::Transcribed(t)) if t.text.trim().is_empty() => {
+                out.notes
+                    .push("🎙 I kept your voice note, but I couldn't make out any words.".into());
+                out.fallback = Some("voice note (no words recognised)".into());
+            }
+            Ok(LocalOutcome::Transcribed(t)) => {
+                let language = if t.low_confidence {
+                    None
+                } else {
+                    t.language.clone()
+                };
+                self.record_transcript(inbound.id, &t.text, language.as_deref())
+                    .await?;
+                if t.low_confidence {
+                    out.notes.push(
+                        "🤔 I'm not sure I heard this right: it may not be in English, and my speech model only knows English."
+                            .into(),
+                    );
+                }
+                out.transcript = Some(t.text);
+            }
+            Ok(LocalOutcome::TooLong { secs, limit }) => {
+                info!(
+                    secs,
+                    limit, "voice note over MAX_AUDIO_SECS; not transcribed"
+                );
+                out.notes.push(format!(
+                    "⚠️ Your voice note lasts {}; I transcribe notes up to {}, so it's saved untranscribed.",
+                    minutes(secs),
+                    minutes(limit as f64)
+                ));
+                out.fallback = Some("voice note (too long to transcribe)".into());
+            }
+            Ok(LocalOutcome::Undecodable(why)) => {
+                warn!(error = %why, interaction = %inbound.id, "voice note could not be decoded");
+                out.notes.push(
+                    "⚠️ I kept your voice note, but I couldn't play it (the file seems damaged), so it isn't transcribed."
+                        .into(),
+                );
+                out.fallback = Some("voice note (could not be decoded)".into());
+            }
+            Err(e) if !work.last_attempt => return Err(PipelineError::transient(e.to_string())),
+            Err(e) => {
+                warn!(error = %e, "local transcription failed; going on without it");
+                out.notes.push("🎙 I kept your voice note, but transcribing it failed; it's saved untranscribed.".into());
+                out.fallback = Some(NOT_TRANSCRIBED.into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores a transcript (and its language) on the interaction, once.
+    pub(crate) async fn record_transcript(
+        &self,
+        id: Uuid,
+        text: &str,
+        language: Option<&str>,
+    ) -> Result<bool, PipelineError> {
+        let res = self
+            .db
+            .execute_raw(stmt(
+                &self.db,
+                "UPDATE interactions SET transcript = $2, transcript_language = $3, updated_at = $4 \
+                 WHERE id = $1 AND transcript IS NULL",
+                vec![
+                    id.into(),
+                    text.to_string().into(),
+                    language.map(str::to_string).into(),
+                    Utc::now().into(),
+                ],
+            ))
+            .await?;
+        Ok(res.rows_affected() == 1)
+    }
+
+    /// Runs `work` while renewing this worker's claim on the interaction, so a long
+    /// transcription is not taken over by another worker when the lease would run out.
+    pub(crate) async fn holding_lease<T>(
+        &self,
+        id: Uuid,
+        work: impl std::future::Future<Output = T>,
+    ) -> Result<T, PipelineError> {
+        let lease = self.settings.job_lease;
+        let renew = async {
+            loop {
+                tokio::time::sleep(lease / 3).await;
+                let until = Utc::now() + chrono::Duration::from_std(lease).unwrap_or_default();
+                self.db
+                    .execute_raw(stmt(
+                        &self.db,
+                        "UPDATE interactions SET locked_until = $2 WHERE id = $1 AND status = 'processing'",
+                        vec![id.into(), until.into()],
+                    ))
+                    .await?;
+            }
+        };
+        tokio::select! {
+            done = work => Ok(done),
+            err = renew => err,
+        }
     }
 
     /// An optional enrichment's result: transient failures retry the job while attempts
@@ -707,6 +874,7 @@ mod tests {
             kind: "audio".into(),
             body: String::new(),
             transcript: None,
+            transcript_language: None,
             status: "processing".into(),
             error: None,
             error_code: None,

