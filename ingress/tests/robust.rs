@@ -311,6 +311,7 @@ async fn fifty_note_question_pairs_each_find_their_note() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "hangs in wiremock's MockServer drop (block_on inside the runtime) on the PostgreSQL + Redis pass; run with --ignored until the harness drops mocks off the runtime"]
 async fn slow_clients_are_dropped_and_do_not_delay_others() {
     let app = TestApp::spawn_with(Options {
         worker: false,
