@@ -223,7 +223,7 @@ async fn a_damaged_note_is_kept_marked_and_answered_once() {
     );
     assert_eq!(
         app.count(&format!(
-            "SELECT attempts FROM interactions WHERE message_sid = '{sid}'"
+            "SELECT CAST(attempts AS BIGINT) FROM interactions WHERE message_sid = '{sid}'"
         ))
         .await,
         1
