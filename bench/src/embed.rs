@@ -366,10 +366,10 @@ async fn main() {
                 match client.get(url(q)).bearer_auth(&token).send().await {
                     Ok(r) if r.status().is_success() => {
                         let body = r.bytes().await.unwrap_or_default();
-                        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) {
-                            if v["items"].as_array().is_some_and(|a| !a.is_empty()) {
-                                hits += 1;
-                            }
+                        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body)
+                            && v["items"].as_array().is_some_and(|a| !a.is_empty())
+                        {
+                            hits += 1;
                         }
                     }
                     _ => errors += 1,
