@@ -164,6 +164,11 @@ pub async fn search_with(
     ids.dedup();
     let info = candidates(db, user_id, &ids).await?;
 
+    // Similarity of every in-range memory, looked up once per full-text hit.
+    let similarity: Option<HashMap<Uuid, f32>> = match &semantic {
+        Semantic::Vectors(scored) => Some(scored.iter().copied().collect()),
+        _ => None,
+    };
     let mut fused: HashMap<Uuid, (f64, Vec<&'static str>)> = HashMap::new();
     let mut rank = 0usize;
     for hit in &text {
@@ -171,11 +176,8 @@ pub async fn search_with(
             continue;
         };
         let mut weight = 1.0;
-        if let Semantic::Vectors(scored) = &semantic {
-            let sim = scored
-                .iter()
-                .find(|(id, _)| *id == hit.memory_id)
-                .map(|(_, s)| *s);
+        if let Some(similarity) = &similarity {
+            let sim = similarity.get(&hit.memory_id).copied();
             let supported = sim.is_some_and(|s| s >= SUPPORT_FLOOR);
             let exact = has_rare_token(&c.text, &rare);
             if !supported && !exact {
