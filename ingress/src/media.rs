@@ -6,8 +6,7 @@
 //! store, never read into memory.
 
 use mnemo_shared::media::{is_sha256_hex, storage_key, types};
-use mnemo_shared::sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use mnemo_shared::store::entities::media_object;
+use mnemo_shared::store::media_objects;
 use poem::http::{StatusCode, header};
 use poem::web::{Data, Path, Query};
 use poem::{Body, Response, handler};
@@ -44,9 +43,7 @@ pub async fn serve(
         .map_err(|e| forbidden(&e.to_string()))?;
 
     let not_found = || ApiError::NotFound("no such media".into());
-    let object = media_object::Entity::find()
-        .filter(media_object::Column::Sha256.eq(&sha256))
-        .one(&state.db)
+    let object = media_objects::find_by_sha256(&state.db, &sha256)
         .await?
         .ok_or_else(not_found)?;
     let reader = state

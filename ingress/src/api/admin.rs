@@ -4,9 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use mnemo_shared::jobs::ProcessMessage;
-use mnemo_shared::sea_orm::{ConnectionTrait, EntityTrait};
-use mnemo_shared::store::db::stmt;
-use mnemo_shared::store::entities::interaction;
+use mnemo_shared::store::dead_letters;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
@@ -67,14 +65,7 @@ impl AdminApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "500")))]
         limit: Query<Option<u32>>,
     ) -> Result<Json<FailedJobList>, ApiError> {
-        use mnemo_shared::sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
-        let rows = interaction::Entity::find()
-            .filter(interaction::Column::Direction.eq("inbound"))
-            .filter(interaction::Column::Status.eq("failed"))
-            .order_by_desc(interaction::Column::UpdatedAt)
-            .limit(limit.0.unwrap_or(100) as u64)
-            .all(&state.db)
-            .await?;
+        let rows = dead_letters::failed(&state.db, limit.0.unwrap_or(100) as u64).await?;
         Ok(Json(FailedJobList {
             items: rows
                 .into_iter()
@@ -110,7 +101,7 @@ impl AdminApi {
         id: Path<Uuid>,
     ) -> Result<Json<RetriedJob>, ApiError> {
         let db = &state.db;
-        let Some(row) = interaction::Entity::find_by_id(id.0).one(db).await? else {
+        let Some(row) = dead_letters::find(db, id.0).await? else {
             return Err(ApiError::NotFound(format!("no interaction {}", id.0)));
         };
         if row.direction != "inbound" || row.status != "failed" {
@@ -120,26 +111,9 @@ impl AdminApi {
             )));
         }
         let now = Utc::now();
-        let res = db
-            .execute_raw(stmt(
-                db,
-                "UPDATE interactions SET status = 'received', error = NULL, locked_until = NULL, \
-                 attempts = 0, updated_at = $2 WHERE id = $1 AND status = 'failed'",
-                vec![row.id.into(), now.into()],
-            ))
-            .await?;
-        if res.rows_affected() != 1 {
+        if !dead_letters::retry(db, row.id, now).await? {
             return Err(ApiError::Conflict("retried concurrently".into()));
         }
-        // A reply Twilio refused is sent again; one it accepted (it has a SID) is not.
-        db.execute_raw(stmt(
-            db,
-            "UPDATE interactions SET status = 'sending', error = NULL, error_code = NULL, \
-             updated_at = $2 WHERE reply_to = $1 AND purpose = 'reply' AND status = 'failed' \
-             AND message_sid IS NULL",
-            vec![row.id.into(), now.into()],
-        ))
-        .await?;
         let sid = row.message_sid.clone().unwrap_or_default();
         let key = format!("{sid}:retry:{}", now.timestamp_millis());
         if let Err(e) = state

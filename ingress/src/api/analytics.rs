@@ -1,12 +1,11 @@
-//! `/analytics/summary`: totals computed by the database (COUNT / SUM / GROUP BY over indexes,
-//! see migration `m20261121_000003_api`), never by loading rows. The independent aggregates run
-//! concurrently on the pool, so the answer takes as long as the slowest one.
+//! `/analytics/summary`: totals computed by the database (`mnemo_shared::store::analytics`:
+//! COUNT / SUM / GROUP BY over indexes, run concurrently), shaped for the API here.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use mnemo_shared::sea_orm::{ConnectionTrait, DatabaseConnection, QueryResult, Value};
-use mnemo_shared::store::db::stmt;
+use mnemo_shared::sea_orm::DatabaseConnection;
+use mnemo_shared::store::analytics;
 use poem::web::Data;
 use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
@@ -18,8 +17,6 @@ use super::auth::BearerAuth;
 use super::{RestTags, example_user, resolve_optional_user};
 use crate::problem::ApiError;
 use crate::state::AppState;
-
-pub const TOP_LABELS: i64 = 10;
 
 #[derive(Debug, Clone, Object, serde::Serialize)]
 pub struct InteractionTotals {
@@ -175,114 +172,9 @@ impl AnalyticsApi {
     }
 }
 
-/// `AND <col> = $1` when scoped to a user.
-fn scope(user: Option<Uuid>, col: &str) -> (String, Vec<Value>) {
-    match user {
-        Some(id) => (format!(" AND {col} = $1"), vec![id.into()]),
-        None => (String::new(), vec![]),
-    }
-}
-
-async fn all(
-    db: &DatabaseConnection,
-    sql: String,
-    values: Vec<Value>,
-) -> Result<Vec<QueryResult>, ApiError> {
-    Ok(db.query_all_raw(stmt(db, &sql, values)).await?)
-}
-
+/// The summary for everyone, or for one user (its figures from `store::analytics`).
 pub async fn summary(db: &DatabaseConnection, user: Option<Uuid>) -> Result<Summary, ApiError> {
-    let (iw, iv) = scope(user, "user_id");
-    let (mw, mv) = scope(user, "user_id");
-    let (lw, lv) = scope(user, "user_id");
-    let (jw, jv) = scope(user, "user_id");
-    let (tw, tv) = scope(user, "user_id");
-    let (media_join, media_where, media_values) = match user {
-        Some(id) => (
-            " JOIN interactions i ON i.id = im.interaction_id",
-            " AND i.user_id = $1",
-            vec![Value::from(id)],
-        ),
-        None => ("", "", vec![]),
-    };
-    let users_q = async {
-        match user {
-            Some(_) => Ok::<i64, ApiError>(1),
-            None => {
-                let rows = all(db, "SELECT COUNT(*) AS n FROM users".into(), vec![]).await?;
-                Ok(rows
-                    .first()
-                    .map(|r| r.try_get::<i64>("", "n"))
-                    .transpose()?
-                    .unwrap_or(0))
-            }
-        }
-    };
-    let interactions_q = all(
-        db,
-        format!(
-            "SELECT direction, kind, COUNT(*) AS n FROM interactions WHERE 1 = 1{iw} \
-             GROUP BY direction, kind"
-        ),
-        iv,
-    );
-    let memories_q = all(
-        db,
-        format!("SELECT kind, COUNT(*) AS n FROM memories WHERE 1 = 1{mw} GROUP BY kind"),
-        mv,
-    );
-    let media_q = all(
-        db,
-        format!(
-            "SELECT COUNT(*) AS objects, COALESCE(CAST(SUM(refs) AS BIGINT), 0) AS refs, \
-             COALESCE(CAST(SUM(size_bytes) AS BIGINT), 0) AS stored, \
-             COALESCE(CAST(SUM(size_bytes * (refs - 1)) AS BIGINT), 0) AS saved \
-             FROM (SELECT mo.id, mo.size_bytes, COUNT(*) AS refs \
-                   FROM interaction_media im JOIN media_objects mo ON mo.id = im.media_object_id{media_join} \
-                   WHERE 1 = 1{media_where} GROUP BY mo.id, mo.size_bytes) t"
-        ),
-        media_values,
-    );
-    let labels_q = all(
-        db,
-        format!(
-            "SELECT label, COUNT(*) AS n FROM memory_labels WHERE 1 = 1{lw} \
-             GROUP BY label ORDER BY n DESC, label LIMIT {TOP_LABELS}"
-        ),
-        lv,
-    );
-    let last_q = all(
-        db,
-        format!(
-            "SELECT created_at FROM interactions WHERE direction = 'inbound'{tw} \
-             ORDER BY created_at DESC LIMIT 1"
-        ),
-        tv,
-    );
-    let jobs_q = all(
-        db,
-        format!(
-            "SELECT status, COUNT(*) AS n FROM interactions \
-             WHERE direction = 'inbound' AND status IN ('received', 'processing', 'failed'){jw} \
-             GROUP BY status"
-        ),
-        jv,
-    );
-    let deliveries_q = async {
-        mnemo_shared::store::delivery::delivery_counts(db, user)
-            .await
-            .map_err(ApiError::from)
-    };
-    let (users, interactions, memories, media, labels, last, jobs, deliveries) = tokio::try_join!(
-        users_q,
-        interactions_q,
-        memories_q,
-        media_q,
-        labels_q,
-        last_q,
-        jobs_q,
-        deliveries_q
-    )?;
+    let figures = analytics::figures(db, user).await?;
 
     let base_kinds = || -> BTreeMap<String, i64> {
         ["text", "image", "audio"]
@@ -296,60 +188,43 @@ pub async fn summary(db: &DatabaseConnection, user: Option<Uuid>) -> Result<Summ
             .into_iter()
             .collect();
     let mut total = 0;
-    for r in interactions {
-        let n: i64 = r.try_get("", "n")?;
-        let direction: String = r.try_get("", "direction")?;
-        let kind: String = r.try_get("", "kind")?;
-        total += n;
-        *by_kind.entry(kind).or_default() += n;
-        *by_direction.entry(direction).or_default() += n;
+    for r in figures.interactions {
+        total += r.n;
+        *by_kind.entry(r.kind).or_default() += r.n;
+        *by_direction.entry(r.direction).or_default() += r.n;
     }
     let mut mem_by_kind = base_kinds();
     let mut mem_total = 0;
-    for r in memories {
-        let n: i64 = r.try_get("", "n")?;
-        mem_total += n;
-        *mem_by_kind.entry(r.try_get("", "kind")?).or_default() += n;
+    for r in figures.memories {
+        mem_total += r.n;
+        *mem_by_kind.entry(r.kind).or_default() += r.n;
     }
-    let media = match media.first() {
-        Some(r) => MediaTotals {
-            unique_objects: r.try_get("", "objects")?,
-            references: r.try_get("", "refs")?,
-            bytes_stored: r.try_get("", "stored")?,
-            bytes_saved: r.try_get("", "saved")?,
-        },
-        None => MediaTotals {
-            unique_objects: 0,
-            references: 0,
-            bytes_stored: 0,
-            bytes_saved: 0,
-        },
+    let media = MediaTotals {
+        unique_objects: figures.media.objects,
+        references: figures.media.refs,
+        bytes_stored: figures.media.stored,
+        bytes_saved: figures.media.saved,
     };
-    let top_labels = labels
+    let top_labels = figures
+        .top_labels
         .into_iter()
-        .map(|r| {
-            Ok(LabelCount {
-                label: r.try_get("", "label")?,
-                count: r.try_get("", "n")?,
-            })
+        .map(|r| LabelCount {
+            label: r.label,
+            count: r.n,
         })
-        .collect::<Result<Vec<_>, ApiError>>()?;
-    let last_ingest_at = last
-        .first()
-        .map(|r| r.try_get::<DateTime<Utc>>("", "created_at"))
-        .transpose()?;
+        .collect();
     let mut pending = 0;
     let mut failed = 0;
-    for r in jobs {
-        let n: i64 = r.try_get("", "n")?;
-        match r.try_get::<String>("", "status")?.as_str() {
-            "failed" => failed += n,
-            _ => pending += n,
+    for r in figures.jobs {
+        match r.status.as_str() {
+            "failed" => failed += r.n,
+            _ => pending += r.n,
         }
     }
+    let deliveries = figures.deliveries;
     Ok(Summary {
         user_id: user,
-        users,
+        users: figures.users,
         interactions: InteractionTotals {
             total,
             by_kind,
@@ -361,7 +236,7 @@ pub async fn summary(db: &DatabaseConnection, user: Option<Uuid>) -> Result<Summ
         },
         media,
         top_labels,
-        last_ingest_at,
+        last_ingest_at: figures.last_ingest_at,
         jobs: JobTotals { pending, failed },
         deliveries: DeliveryTotals {
             sent: deliveries.sent,

@@ -7,9 +7,9 @@
 //! request releases its key (nothing was created), so the client can fix it and retry. Keys are
 //! kept for 24 hours; a key left "in progress" by a crashed process is taken over after a minute.
 
-use chrono::{DateTime, Duration, Utc};
-use mnemo_shared::sea_orm::{ConnectionTrait, DatabaseConnection, Value};
-use mnemo_shared::store::db::stmt;
+use chrono::{Duration, Utc};
+use mnemo_shared::sea_orm::DatabaseConnection;
+use mnemo_shared::store::idempotency as keys;
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 
@@ -82,60 +82,28 @@ pub fn fingerprint(doc: &Json) -> String {
 
 pub async fn begin(db: &DatabaseConnection, key: &str, hash: &str) -> Result<Begin, ApiError> {
     let now = Utc::now();
-    db.execute_raw(stmt(
-        db,
-        "DELETE FROM idempotency_keys WHERE created_at < $1",
-        vec![(now - Duration::hours(RETENTION_HOURS)).into()],
-    ))
-    .await?;
+    keys::purge_before(db, now - Duration::hours(RETENTION_HOURS)).await?;
     for _ in 0..3 {
-        let inserted = db
-            .execute_raw(stmt(
-                db,
-                "INSERT INTO idempotency_keys (key, request_hash, created_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (key) DO NOTHING",
-                vec![key.into(), hash.into(), now.into()],
-            ))
-            .await?;
-        if inserted.rows_affected() == 1 {
+        if keys::reserve(db, key, hash, now).await? {
             return Ok(Begin::Proceed);
         }
-        let Some(row) = db
-            .query_one_raw(stmt(
-                db,
-                "SELECT request_hash, status, body, created_at FROM idempotency_keys WHERE key = $1",
-                vec![key.into()],
-            ))
-            .await?
-        else {
+        let Some(row) = keys::find(db, key).await? else {
             // Released between our insert and select: try again.
             continue;
         };
-        let stored_hash: String = row.try_get("", "request_hash")?;
-        if stored_hash != hash {
+        if row.request_hash != hash {
             return Ok(Begin::Mismatch);
         }
-        let status: Option<i32> = row.try_get("", "status")?;
-        if let Some(status) = status {
-            let body: Option<String> = row.try_get("", "body")?;
+        if let Some(status) = row.status {
             return Ok(Begin::Replay {
                 status: status as u16,
-                body: body.unwrap_or_default(),
+                body: row.body.unwrap_or_default(),
             });
         }
-        let created: DateTime<Utc> = row.try_get("", "created_at")?;
-        if created < now - Duration::seconds(ABANDONED_AFTER_SECS) {
-            let taken = db
-                .execute_raw(stmt(
-                    db,
-                    "UPDATE idempotency_keys SET created_at = $2 \
-                     WHERE key = $1 AND status IS NULL AND created_at = $3",
-                    vec![key.into(), now.into(), created.into()],
-                ))
-                .await?;
-            if taken.rows_affected() == 1 {
-                return Ok(Begin::Proceed);
-            }
+        if row.created_at < now - Duration::seconds(ABANDONED_AFTER_SECS)
+            && keys::take_over(db, key, row.created_at, now).await?
+        {
+            return Ok(Begin::Proceed);
         }
         return Ok(Begin::InProgress);
     }
@@ -151,30 +119,13 @@ pub async fn complete(
     status: u16,
     body: &str,
 ) -> Result<(), ApiError> {
-    db.execute_raw(stmt(
-        db,
-        "UPDATE idempotency_keys SET status = $2, body = $3, completed_at = $4 WHERE key = $1",
-        vec![
-            key.into(),
-            Value::Int(Some(status as i32)),
-            body.into(),
-            Utc::now().into(),
-        ],
-    ))
-    .await?;
+    keys::complete(db, key, status, body, Utc::now()).await?;
     Ok(())
 }
 
 /// Forgets the key after a failed request, so a corrected retry can use it.
 pub async fn release(db: &DatabaseConnection, key: &str) {
-    if let Err(e) = db
-        .execute_raw(stmt(
-            db,
-            "DELETE FROM idempotency_keys WHERE key = $1 AND status IS NULL",
-            vec![key.into()],
-        ))
-        .await
-    {
+    if let Err(e) = keys::release(db, key).await {
         tracing::warn!(error = %e, "could not release an idempotency key");
     }
 }

@@ -1,8 +1,6 @@
 //! `/interactions/recent`: the latest messages in both directions, newest first.
 
-use mnemo_shared::sea_orm::{EntityTrait, Value};
-use mnemo_shared::store::db::stmt;
-use mnemo_shared::store::entities::interaction;
+use mnemo_shared::store::interactions;
 use poem::web::Data;
 use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
@@ -49,20 +47,7 @@ impl InteractionsApi {
         let db = &state.db;
         let user = resolve_optional_user(db, user.0.as_deref()).await?;
         let limit = limit.0.unwrap_or(20) as i64;
-        let (sql, values): (&str, Vec<Value>) = match &user {
-            Some(u) => (
-                "SELECT * FROM interactions WHERE user_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2",
-                vec![u.id.into(), limit.into()],
-            ),
-            None => (
-                "SELECT * FROM interactions ORDER BY occurred_at DESC, id DESC LIMIT $1",
-                vec![limit.into()],
-            ),
-        };
-        let rows = interaction::Entity::find()
-            .from_raw_sql(stmt(db, sql, values))
-            .all(db)
-            .await?;
+        let rows = interactions::recent(db, user.map(|u| u.id), limit).await?;
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
         let mut media = media_of(db, &ids).await?;
         let items = rows

@@ -11,11 +11,9 @@ use chrono::{DateTime, SubsecRound, Utc};
 use chrono_tz::Tz;
 use mnemo_shared::domain::api_submission;
 use mnemo_shared::jobs::ProcessMessage;
-use mnemo_shared::sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait, Value,
-};
-use mnemo_shared::store::db::stmt;
-use mnemo_shared::store::entities::{interaction, memory, user};
+use mnemo_shared::store::entities::{memory, user};
+use mnemo_shared::store::interactions::{self, ApiInbound};
+use mnemo_shared::store::memories;
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
@@ -314,18 +312,10 @@ impl MemoriesApi {
                 ApiError::Unavailable(format!("the memory engine is unavailable: {e}"))
             })?;
         let ids: Vec<Uuid> = hits.iter().map(|h| h.memory_id).collect();
-        let rows = memory::Entity::find()
-            .filter(memory::Column::Id.is_in(ids))
-            .filter(memory::Column::UserId.eq(user.id))
-            .all(db)
-            .await?;
+        let rows = memories::of_user(db, user.id, ids).await?;
         let memories = memories_out(db, rows).await?;
         let interaction_ids: Vec<Uuid> = memories.iter().filter_map(|m| m.interaction_id).collect();
-        let interactions = interaction::Entity::find()
-            .filter(interaction::Column::Id.is_in(interaction_ids.clone()))
-            .filter(interaction::Column::UserId.eq(user.id))
-            .all(db)
-            .await?;
+        let interactions = interactions::of_user(db, user.id, interaction_ids.clone()).await?;
         let mut media = media_of(db, &interaction_ids).await?;
         let mut items = Vec::with_capacity(hits.len());
         for hit in hits {
@@ -400,45 +390,13 @@ impl MemoriesApi {
         let after = cursor.0.as_deref().map(decode_cursor).transpose()?;
         let limit = limit.0.unwrap_or(20) as usize;
 
-        let mut sql = String::from("SELECT * FROM memories WHERE 1 = 1");
-        let mut values: Vec<Value> = Vec::new();
-        let mut bind = |sql: &mut String, clause: &str, v: Vec<Value>| {
-            let mut clause = clause.to_string();
-            for (i, value) in v.into_iter().enumerate() {
-                values.push(value);
-                clause = clause.replace(&format!("?{i}"), &format!("${}", values.len()));
-            }
-            sql.push_str(&clause);
+        let filter = memories::Filter {
+            user_id: user.map(|u| u.id),
+            kind: kind.0,
+            range: range.as_ref().map(TimeRange::bounds),
+            after,
         };
-        if let Some(u) = &user {
-            bind(&mut sql, " AND user_id = ?0", vec![u.id.into()]);
-        }
-        if let Some(k) = kind.0.as_deref() {
-            bind(&mut sql, " AND kind = ?0", vec![k.into()]);
-        }
-        if let Some(r) = &range {
-            bind(
-                &mut sql,
-                " AND occurred_at >= ?0 AND occurred_at < ?1",
-                vec![r.start.into(), r.end.into()],
-            );
-        }
-        if let Some((at, id)) = after {
-            bind(
-                &mut sql,
-                " AND (occurred_at, id) < (?0, ?1)",
-                vec![at.into(), id.into()],
-            );
-        }
-        bind(
-            &mut sql,
-            " ORDER BY occurred_at DESC, id DESC LIMIT ?0",
-            vec![((limit + 1) as i64).into()],
-        );
-        let mut rows = memory::Entity::find()
-            .from_raw_sql(stmt(db, &sql, values))
-            .all(db)
-            .await?;
+        let mut rows = memories::page(db, &filter, (limit + 1) as i64).await?;
         let next_cursor = if rows.len() > limit {
             rows.truncate(limit);
             rows.last().map(|m| encode_cursor(m.occurred_at, m.id))
@@ -490,7 +448,7 @@ impl MemoriesApi {
             warn!(memory_id = %m.id, error = %e, "memory engine delete failed");
             ApiError::Unavailable(format!("the memory engine could not delete it: {e}"))
         })?;
-        memory::Entity::delete_by_id(m.id).exec(&state.db).await?;
+        memories::remove(&state.db, m.id).await?;
         info!(memory_id = %m.id, "memory deleted through the API");
         Ok(DeleteResponse::Deleted)
     }
@@ -506,11 +464,7 @@ async fn find_memory(
     user: Option<&str>,
 ) -> Result<memory::Model, ApiError> {
     let owner = resolve_optional_user(&state.db, user).await?;
-    let mut q = memory::Entity::find_by_id(id);
-    if let Some(u) = &owner {
-        q = q.filter(memory::Column::UserId.eq(u.id));
-    }
-    q.one(&state.db)
+    memories::find(&state.db, id, owner.map(|u| u.id))
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no memory {id}")))
 }
@@ -715,52 +669,30 @@ async fn create_memory(
     };
     let Some((media_url, content_type)) = media else {
         let memory_id = Uuid::now_v7();
-        let txn = db.begin().await?;
-        txn.execute_raw(stmt(
-            &txn,
-            "INSERT INTO interactions (id, user_id, message_sid, direction, kind, body, status, attempts, raw, \
-             occurred_at, created_at, updated_at, processed_at) \
-             VALUES ($1, $2, $3, 'inbound', 'text', $4, 'processed', 0, $5, $6, $7, $7, $7)",
-            vec![
-                interaction_id.into(),
-                user.id.into(),
-                message_sid.into(),
-                c.text.clone().into(),
-                Value::Json(Some(Box::new(raw))),
-                occurred_at.into(),
-                now.into(),
-            ],
-        ))
-        .await?;
-        txn.execute_raw(stmt(
-            &txn,
-            "INSERT INTO memories (id, user_id, interaction_id, kind, text, labels, occurred_at, created_at, engine) \
-             VALUES ($1, $2, $3, 'text', $4, $5, $6, $7, $8)",
-            vec![
-                memory_id.into(),
-                user.id.into(),
-                interaction_id.into(),
-                c.text.clone().into(),
-                Value::Json(Some(Box::new(json!(c.labels)))),
-                occurred_at.into(),
-                now.into(),
-                state.engine.name().into(),
-            ],
-        ))
-        .await?;
-        txn.commit().await?;
-        let mem = memory::Entity::find_by_id(memory_id)
-            .one(db)
+        let source = ApiInbound {
+            id: interaction_id,
+            user_id: user.id,
+            message_sid,
+            kind: "text".into(),
+            body: c.text,
+            raw,
+            occurred_at,
+            now,
+        };
+        let new = memories::NewTextMemory {
+            id: memory_id,
+            labels: c.labels,
+            engine: state.engine.name().into(),
+        };
+        memories::create_text(db, &source, &new).await?;
+        let mem = memories::find(db, memory_id, None)
             .await?
             .ok_or_else(|| ApiError::Internal("memory vanished".into()))?;
         if let Err(e) = state.engine.index(db, &mem, None).await {
             // Our row is the source of truth; listing and the local engine already see it.
             warn!(memory_id = %memory_id, error = %e, "memory stored but not indexed by the engine");
         }
-        let mem = memory::Entity::find_by_id(memory_id)
-            .one(db)
-            .await?
-            .unwrap_or(mem);
+        let mem = memories::find(db, memory_id, None).await?.unwrap_or(mem);
         info!(memory_id = %memory_id, "text memory created through the API");
         let mut out = memories_out(db, vec![mem]).await?;
         return Ok(CreateResponse::Created(Json(Box::new(out.remove(0)))));
@@ -769,22 +701,19 @@ async fn create_memory(
     raw["NumMedia"] = json!("1");
     raw["MediaUrl0"] = json!(media_url);
     raw["MediaContentType0"] = json!(content_type);
-    db.execute_raw(stmt(
+    interactions::record_received(
         db,
-        "INSERT INTO interactions (id, user_id, message_sid, direction, kind, body, status, attempts, raw, \
-         occurred_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, 'inbound', $4, $5, 'received', 0, $6, $7, $8, $8)",
-        vec![
-            interaction_id.into(),
-            user.id.into(),
-            message_sid.clone().into(),
-            req.kind.as_str().into(),
-            c.text.into(),
-            Value::Json(Some(Box::new(raw))),
-            occurred_at.into(),
-            now.into(),
-        ],
-    ))
+        &ApiInbound {
+            id: interaction_id,
+            user_id: user.id,
+            message_sid: message_sid.clone(),
+            kind: req.kind.as_str().into(),
+            body: c.text,
+            raw,
+            occurred_at,
+            now,
+        },
+    )
     .await?;
     let job = ProcessMessage {
         interaction_id,

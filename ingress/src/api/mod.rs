@@ -25,9 +25,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use mnemo_shared::domain::phone::UserRef;
-use mnemo_shared::sea_orm::{ConnectionTrait, DatabaseConnection, Value};
-use mnemo_shared::store::db::stmt;
+use mnemo_shared::sea_orm::DatabaseConnection;
 use mnemo_shared::store::entities::{interaction, memory, user};
+use mnemo_shared::store::interaction_media;
 use poem_openapi::{Object, Tags};
 use uuid::Uuid;
 
@@ -220,30 +220,13 @@ pub async fn media_of(
     interaction_ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Vec<Media>>, ApiError> {
     let mut out: HashMap<Uuid, Vec<Media>> = HashMap::new();
-    if interaction_ids.is_empty() {
-        return Ok(out);
-    }
-    let placeholders: Vec<String> = (1..=interaction_ids.len())
-        .map(|i| format!("${i}"))
-        .collect();
-    let sql = format!(
-        "SELECT im.interaction_id, im.position, im.content_type AS link_type, mo.sha256, \
-         mo.content_type AS object_type, mo.size_bytes \
-         FROM interaction_media im LEFT JOIN media_objects mo ON mo.id = im.media_object_id \
-         WHERE im.interaction_id IN ({}) ORDER BY im.interaction_id, im.position",
-        placeholders.join(", ")
-    );
-    let values: Vec<Value> = interaction_ids.iter().map(|id| (*id).into()).collect();
-    for row in db.query_all_raw(stmt(db, &sql, values)).await? {
-        let id: Uuid = row.try_get("", "interaction_id")?;
-        let object_type: Option<String> = row.try_get("", "object_type")?;
-        let link_type: Option<String> = row.try_get("", "link_type")?;
-        out.entry(id).or_default().push(Media {
-            sha256: row.try_get("", "sha256")?,
-            content_type: object_type.or(link_type),
-            size_bytes: row.try_get("", "size_bytes")?,
+    for a in interaction_media::of_interactions(db, interaction_ids).await? {
+        out.entry(a.interaction_id).or_default().push(Media {
+            sha256: a.sha256,
+            content_type: a.object_type.or(a.link_type),
+            size_bytes: a.size_bytes,
             url: None,
-            position: row.try_get("", "position")?,
+            position: a.position,
         });
     }
     Ok(out)

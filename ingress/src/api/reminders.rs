@@ -7,7 +7,6 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use mnemo_shared::reminders::{Recurrence, When, local_label, parse_when};
-use mnemo_shared::sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use mnemo_shared::store::entities::{reminder, user};
 use mnemo_shared::store::reminders::{self as saved, NewReminder, STATUSES};
 use mnemo_worker::pipeline::Pipeline;
@@ -127,8 +126,7 @@ fn user_zone(state: &AppState, u: &user::Model) -> Tz {
 }
 
 async fn find_reminder(state: &AppState, id: Uuid) -> Result<reminder::Model, ApiError> {
-    reminder::Entity::find_by_id(id)
-        .one(&state.db)
+    saved::find(&state.db, id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no reminder {id}")))
 }
@@ -211,27 +209,26 @@ impl RemindersApi {
         /// At most this many (default 100, max 500).
         limit: Query<Option<u64>>,
     ) -> Result<Json<ReminderList>, ApiError> {
-        let mut q = reminder::Entity::find();
-        if let Some(key) = user.0.as_deref() {
-            let u = super::resolve_user(&state.db, key).await?;
-            q = q.filter(reminder::Column::UserId.eq(u.id));
+        let user_id = match user.0.as_deref() {
+            Some(key) => Some(super::resolve_user(&state.db, key).await?.id),
+            None => None,
+        };
+        if let Some(s) = status.0.as_deref()
+            && !STATUSES.contains(&s)
+        {
+            return Err(ApiError::Unprocessable(format!(
+                "status must be one of {}",
+                STATUSES.join(", ")
+            )));
         }
-        if let Some(s) = status.0.as_deref() {
-            if !STATUSES.contains(&s) {
-                return Err(ApiError::Unprocessable(format!(
-                    "status must be one of {}",
-                    STATUSES.join(", ")
-                )));
-            }
-            q = q.filter(reminder::Column::Status.eq(s));
-        }
-        let rows = q
-            .order_by_asc(reminder::Column::DueAt)
-            .order_by_asc(reminder::Column::Id)
-            .limit(limit.0.unwrap_or(100).clamp(1, 500))
-            .all(&state.db)
-            .await
-            .map_err(ApiError::from)?;
+        let rows = saved::list(
+            &state.db,
+            user_id,
+            status.0.as_deref(),
+            limit.0.unwrap_or(100).clamp(1, 500),
+        )
+        .await
+        .map_err(ApiError::from)?;
         let fallback = state.settings.default_timezone;
         Ok(Json(ReminderList {
             items: rows

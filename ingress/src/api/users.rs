@@ -1,9 +1,8 @@
 //! `/users` and `/users/{id}`: the people who talk to mnemo.
 
 use chrono::{DateTime, Utc};
-use mnemo_shared::sea_orm::{ConnectionTrait, EntityTrait, Value};
-use mnemo_shared::store::db::stmt;
 use mnemo_shared::store::entities::user;
+use mnemo_shared::store::users;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
@@ -84,20 +83,7 @@ impl UsersApi {
         let db = &state.db;
         let limit = limit.0.unwrap_or(50) as usize;
         let after = cursor.0.as_deref().map(decode_cursor).transpose()?;
-        let (sql, values): (&str, Vec<Value>) = match after {
-            Some((at, id)) => (
-                "SELECT * FROM users WHERE (created_at, id) < ($1, $2) ORDER BY created_at DESC, id DESC LIMIT $3",
-                vec![at.into(), id.into(), ((limit + 1) as i64).into()],
-            ),
-            None => (
-                "SELECT * FROM users ORDER BY created_at DESC, id DESC LIMIT $1",
-                vec![((limit + 1) as i64).into()],
-            ),
-        };
-        let mut rows = user::Entity::find()
-            .from_raw_sql(stmt(db, sql, values))
-            .all(db)
-            .await?;
+        let mut rows = users::page(db, after, (limit + 1) as i64).await?;
         let next_cursor = if rows.len() > limit {
             rows.truncate(limit);
             rows.last().map(|u| encode_cursor(u.created_at, u.id))
@@ -124,18 +110,12 @@ impl UsersApi {
     ) -> Result<Json<UserDetail>, ApiError> {
         let db = &state.db;
         let u = resolve_user(db, &id.0).await?;
-        let row = db
-            .query_one_raw(stmt(
-                db,
-                "SELECT (SELECT COUNT(*) FROM interactions WHERE user_id = $1) AS interactions, \
-                 (SELECT COUNT(*) FROM memories WHERE user_id = $1) AS memories",
-                vec![u.id.into()],
-            ))
+        let totals = users::totals(db, u.id)
             .await?
             .ok_or_else(|| ApiError::Internal("no totals row".into()))?;
         Ok(Json(UserDetail {
-            interactions: row.try_get("", "interactions")?,
-            memories: row.try_get("", "memories")?,
+            interactions: totals.interactions,
+            memories: totals.memories,
             user: u.into(),
         }))
     }

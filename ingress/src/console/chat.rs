@@ -10,9 +10,7 @@ use chrono::{DateTime, Utc};
 use mnemo_shared::domain::inbound::normalize_phone;
 use mnemo_shared::domain::signature::compute_signature;
 use mnemo_shared::media::types;
-use mnemo_shared::sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Value};
-use mnemo_shared::store::db::stmt;
-use mnemo_shared::store::entities::{interaction, user};
+use mnemo_shared::store::{interactions, users};
 use poem::web::{Data, Json, Path, Query};
 use poem::{Body, Request, Response, handler};
 use serde::{Deserialize, Serialize};
@@ -350,37 +348,14 @@ pub async fn messages(
         None => None,
     };
     let db = &state.db;
-    let Some(u) = user::Entity::find()
-        .filter(user::Column::Phone.eq(phone.clone()))
-        .one(db)
-        .await?
-    else {
+    let Some(u) = users::find_by_phone(db, &phone).await? else {
         return Ok(Json(Conversation {
             phone,
             user_id: None,
             messages: vec![],
         }));
     };
-    let (sql, values): (String, Vec<Value>) = match after {
-        Some(t) => (
-            format!(
-                "SELECT * FROM interactions WHERE user_id = $1 AND created_at > $2 \
-                 ORDER BY occurred_at DESC, id DESC LIMIT {MESSAGES_LIMIT}"
-            ),
-            vec![u.id.into(), t.into()],
-        ),
-        None => (
-            format!(
-                "SELECT * FROM interactions WHERE user_id = $1 \
-                 ORDER BY occurred_at DESC, id DESC LIMIT {MESSAGES_LIMIT}"
-            ),
-            vec![u.id.into()],
-        ),
-    };
-    let mut rows = interaction::Entity::find()
-        .from_raw_sql(stmt(db, &sql, values))
-        .all(db)
-        .await?;
+    let mut rows = interactions::conversation(db, u.id, after, MESSAGES_LIMIT).await?;
     rows.reverse();
     let messages = rows
         .into_iter()

@@ -1,11 +1,11 @@
 //! `GET /console/api/dashboard[?user=]`: the dashboard's figures. The totals are the analytics
-//! endpoint's own (`api::analytics::summary`); the rest are small GROUP BY queries.
+//! endpoint's own (`api::analytics::summary`); the rest come from `store::dashboard`.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use mnemo_shared::sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Value};
-use mnemo_shared::store::db::stmt;
+use mnemo_shared::sea_orm::DatabaseConnection;
+use mnemo_shared::store::dashboard;
 use poem::handler;
 use poem::web::{Data, Json, Query};
 use serde::{Deserialize, Serialize};
@@ -78,13 +78,6 @@ pub struct Dashboard {
     pub users: Vec<UserRow>,
 }
 
-fn day_expr(db: &DatabaseConnection, col: &str) -> String {
-    match db.get_database_backend() {
-        DatabaseBackend::Postgres => format!("to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"),
-        _ => format!("substr({col}, 1, 10)"),
-    }
-}
-
 fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
     if sorted.is_empty() {
         return None;
@@ -110,67 +103,36 @@ pub async fn dashboard(
     user: Option<Uuid>,
     phone: Option<String>,
 ) -> Result<Dashboard, ApiError> {
-    let (scope, scope_i, values): (&str, &str, Vec<Value>) = match user {
-        Some(id) => (" AND user_id = $1", " AND i.user_id = $1", vec![id.into()]),
-        None => ("", "", vec![]),
+    let limits = dashboard::Limits {
+        latency_sample: LATENCY_SAMPLE,
+        latest: LATEST,
+        users: USERS,
     };
-    let day = day_expr(db, "occurred_at");
-    let by_day_sql = format!(
-        "SELECT {day} AS day, kind, COUNT(*) AS n FROM memories WHERE 1 = 1{scope} \
-         GROUP BY {day}, kind ORDER BY day, kind"
-    );
-    let status_sql = format!(
-        "SELECT status, COUNT(*) AS n FROM interactions WHERE direction = 'inbound'{scope} \
-         GROUP BY status"
-    );
-    let latency_sql = format!(
-        "SELECT created_at, processed_at FROM interactions \
-         WHERE direction = 'inbound' AND status = 'processed' AND processed_at IS NOT NULL{scope} \
-         ORDER BY created_at DESC LIMIT {LATENCY_SAMPLE}"
-    );
-    let latest_sql = format!(
-        "SELECT i.id, u.phone, i.direction, i.kind, i.body, i.status, i.occurred_at \
-         FROM interactions i JOIN users u ON u.id = i.user_id WHERE 1 = 1{scope_i} \
-         ORDER BY i.occurred_at DESC, i.id DESC LIMIT {LATEST}"
-    );
-    let users_sql = format!(
-        "SELECT u.id, u.phone, COUNT(i.id) AS n FROM users u \
-         LEFT JOIN interactions i ON i.user_id = u.id \
-         GROUP BY u.id, u.phone ORDER BY n DESC, u.phone LIMIT {USERS}"
-    );
-    let run = |sql: String, v: Vec<Value>| async move { db.query_all_raw(stmt(db, &sql, v)).await };
-    let (sum, by_day, statuses, latency, latest, users) = tokio::try_join!(
-        async { summary(db, user).await },
-        async { Ok(run(by_day_sql, values.clone()).await?) },
-        async { Ok(run(status_sql, values.clone()).await?) },
-        async { Ok(run(latency_sql, values.clone()).await?) },
-        async { Ok(run(latest_sql, values.clone()).await?) },
-        async { Ok::<_, ApiError>(run(users_sql, vec![]).await?) },
-    )?;
+    let (sum, rows) = tokio::try_join!(summary(db, user), async {
+        Ok::<_, ApiError>(dashboard::rows(db, user, limits).await?)
+    })?;
 
-    let memories_by_day = by_day
+    let memories_by_day = rows
+        .memories_by_day
         .into_iter()
-        .map(|r| {
-            Ok(DayCount {
-                day: r.try_get("", "day")?,
-                kind: r.try_get("", "kind")?,
-                count: r.try_get("", "n")?,
-            })
+        .map(|r| DayCount {
+            day: r.day,
+            kind: r.kind,
+            count: r.n,
         })
-        .collect::<Result<Vec<_>, ApiError>>()?;
+        .collect();
     let mut by_status: BTreeMap<String, i64> = ["received", "processing", "processed", "failed"]
         .into_iter()
         .map(|s| (s.to_string(), 0))
         .collect();
-    for r in statuses {
-        *by_status.entry(r.try_get("", "status")?).or_default() += r.try_get::<i64>("", "n")?;
+    for r in rows.inbound_by_status {
+        *by_status.entry(r.status).or_default() += r.n;
     }
-    let mut samples: Vec<i64> = Vec::with_capacity(latency.len());
-    for r in latency {
-        let created: DateTime<Utc> = r.try_get("", "created_at")?;
-        let processed: DateTime<Utc> = r.try_get("", "processed_at")?;
-        samples.push((processed - created).num_milliseconds().max(0));
-    }
+    let mut samples: Vec<i64> = rows
+        .latency
+        .iter()
+        .map(|r| (r.processed_at - r.created_at).num_milliseconds().max(0))
+        .collect();
     samples.sort_unstable();
     let jobs = Jobs {
         latency_samples: samples.len(),
@@ -181,30 +143,28 @@ pub async fn dashboard(
         latency_ms_max: samples.last().copied(),
         by_status,
     };
-    let latest = latest
+    let latest = rows
+        .latest
         .into_iter()
-        .map(|r| {
-            Ok(Latest {
-                id: r.try_get("", "id")?,
-                phone: r.try_get("", "phone")?,
-                direction: r.try_get("", "direction")?,
-                kind: r.try_get("", "kind")?,
-                body: r.try_get("", "body")?,
-                status: r.try_get("", "status")?,
-                occurred_at: r.try_get("", "occurred_at")?,
-            })
+        .map(|r| Latest {
+            id: r.id,
+            phone: r.phone,
+            direction: r.direction,
+            kind: r.kind,
+            body: r.body,
+            status: r.status,
+            occurred_at: r.occurred_at,
         })
-        .collect::<Result<Vec<_>, ApiError>>()?;
-    let users = users
+        .collect();
+    let users = rows
+        .users
         .into_iter()
-        .map(|r| {
-            Ok(UserRow {
-                id: r.try_get("", "id")?,
-                phone: r.try_get("", "phone")?,
-                interactions: r.try_get("", "n")?,
-            })
+        .map(|r| UserRow {
+            id: r.id,
+            phone: r.phone,
+            interactions: r.n,
         })
-        .collect::<Result<Vec<_>, ApiError>>()?;
+        .collect();
     Ok(Dashboard {
         summary: sum,
         phone,

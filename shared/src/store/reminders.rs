@@ -99,6 +99,33 @@ pub async fn active(
         .await
 }
 
+/// The reminder with this id, whatever its status.
+pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<reminder::Model>, DbErr> {
+    reminder::Entity::find_by_id(id).one(db).await
+}
+
+/// Reminders soonest first (`due_at`, then id), at most `limit`: one user's and/or those with
+/// one status, or all.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    user_id: Option<Uuid>,
+    status: Option<&str>,
+    limit: u64,
+) -> Result<Vec<reminder::Model>, DbErr> {
+    let mut q = reminder::Entity::find();
+    if let Some(user_id) = user_id {
+        q = q.filter(reminder::Column::UserId.eq(user_id));
+    }
+    if let Some(status) = status {
+        q = q.filter(reminder::Column::Status.eq(status));
+    }
+    q.order_by_asc(reminder::Column::DueAt)
+        .order_by_asc(reminder::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
 /// Cancels a reminder that has not been sent for good; true when it changed.
 pub async fn cancel(
     db: &impl ConnectionTrait,

@@ -1,19 +1,73 @@
-//! `users`: looking one up by how a request names them.
+//! `users`: looking one up by how a request names them, pages of users, and their totals.
 
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
+    QueryFilter, Value,
+};
+use uuid::Uuid;
 
 use crate::domain::phone::UserRef;
+use crate::store::db::stmt;
 use crate::store::entities::user;
 
 /// The user a [`UserRef`] names, if there is one.
 pub async fn find(db: &DatabaseConnection, who: &UserRef) -> Result<Option<user::Model>, DbErr> {
     match who {
         UserRef::Id(id) => user::Entity::find_by_id(*id).one(db).await,
-        UserRef::Phone(phone) => {
-            user::Entity::find()
-                .filter(user::Column::Phone.eq(phone.as_str()))
-                .one(db)
-                .await
-        }
+        UserRef::Phone(phone) => find_by_phone(db, phone.as_str()).await,
     }
+}
+
+/// The user with this E.164 number, if there is one.
+pub async fn find_by_phone(
+    db: &impl ConnectionTrait,
+    phone: &str,
+) -> Result<Option<user::Model>, DbErr> {
+    user::Entity::find()
+        .filter(user::Column::Phone.eq(phone))
+        .one(db)
+        .await
+}
+
+/// Users newest first (`created_at`, then id), at most `limit`, after the keyset cursor
+/// `after` (the `(created_at, id)` of the previous page's last user) when given.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> Result<Vec<user::Model>, DbErr> {
+    let (sql, values): (&str, Vec<Value>) = match after {
+        Some((at, id)) => (
+            "SELECT * FROM users WHERE (created_at, id) < ($1, $2) ORDER BY created_at DESC, id DESC LIMIT $3",
+            vec![at.into(), id.into(), limit.into()],
+        ),
+        None => (
+            "SELECT * FROM users ORDER BY created_at DESC, id DESC LIMIT $1",
+            vec![limit.into()],
+        ),
+    };
+    user::Entity::find()
+        .from_raw_sql(stmt(db, sql, values))
+        .all(db)
+        .await
+}
+
+/// How many interactions and memories a user has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromQueryResult)]
+pub struct Totals {
+    pub interactions: i64,
+    pub memories: i64,
+}
+
+/// The user's totals (`None` only if the database returns no row).
+pub async fn totals(db: &impl ConnectionTrait, user_id: Uuid) -> Result<Option<Totals>, DbErr> {
+    Totals::find_by_statement(stmt(
+        db,
+        "SELECT (SELECT COUNT(*) FROM interactions WHERE user_id = $1) AS interactions, \
+         (SELECT COUNT(*) FROM memories WHERE user_id = $1) AS memories",
+        vec![user_id.into()],
+    ))
+    .one(db)
+    .await
 }

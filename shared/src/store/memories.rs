@@ -1,0 +1,143 @@
+//! `memories`: what the REST API reads (by id, by ids, keyset pages with filters), deletes,
+//! and writes for a text note submitted through it.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
+    TransactionTrait, Value,
+};
+use uuid::Uuid;
+
+use crate::store::db::stmt;
+use crate::store::entities::memory;
+use crate::store::interactions::{self, ApiInbound};
+
+/// The memory with this id; when `owner` is given, only if it belongs to that user.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    owner: Option<Uuid>,
+) -> Result<Option<memory::Model>, DbErr> {
+    let mut q = memory::Entity::find_by_id(id);
+    if let Some(user_id) = owner {
+        q = q.filter(memory::Column::UserId.eq(user_id));
+    }
+    q.one(db).await
+}
+
+/// Those of `ids` that belong to the user, in no particular order.
+pub async fn of_user(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    ids: Vec<Uuid>,
+) -> Result<Vec<memory::Model>, DbErr> {
+    memory::Entity::find()
+        .filter(memory::Column::Id.is_in(ids))
+        .filter(memory::Column::UserId.eq(user_id))
+        .all(db)
+        .await
+}
+
+/// What a page of memories is limited to; every field is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub user_id: Option<Uuid>,
+    /// `text`, `image`, `audio`, …
+    pub kind: Option<String>,
+    /// `occurred_at` in `[start, end)`.
+    pub range: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// The keyset cursor: the `(occurred_at, id)` of the previous page's last memory.
+    pub after: Option<(DateTime<Utc>, Uuid)>,
+}
+
+/// Memories newest first (`occurred_at`, then id), at most `limit`, within `filter`.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    filter: &Filter,
+    limit: i64,
+) -> Result<Vec<memory::Model>, DbErr> {
+    let mut sql = String::from("SELECT * FROM memories WHERE 1 = 1");
+    let mut values: Vec<Value> = Vec::new();
+    // Appends a clause whose `?N` are its own values, renumbered after those already bound.
+    let mut bind = |sql: &mut String, clause: &str, v: Vec<Value>| {
+        let mut clause = clause.to_string();
+        for (i, value) in v.into_iter().enumerate() {
+            values.push(value);
+            clause = clause.replace(&format!("?{i}"), &format!("${}", values.len()));
+        }
+        sql.push_str(&clause);
+    };
+    if let Some(user_id) = filter.user_id {
+        bind(&mut sql, " AND user_id = ?0", vec![user_id.into()]);
+    }
+    if let Some(k) = filter.kind.as_deref() {
+        bind(&mut sql, " AND kind = ?0", vec![k.into()]);
+    }
+    if let Some((start, end)) = filter.range {
+        bind(
+            &mut sql,
+            " AND occurred_at >= ?0 AND occurred_at < ?1",
+            vec![start.into(), end.into()],
+        );
+    }
+    if let Some((at, id)) = filter.after {
+        bind(
+            &mut sql,
+            " AND (occurred_at, id) < (?0, ?1)",
+            vec![at.into(), id.into()],
+        );
+    }
+    bind(
+        &mut sql,
+        " ORDER BY occurred_at DESC, id DESC LIMIT ?0",
+        vec![limit.into()],
+    );
+    memory::Entity::find()
+        .from_raw_sql(stmt(db, &sql, values))
+        .all(db)
+        .await
+}
+
+/// Deletes the memory (its source interaction stays).
+pub async fn remove(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
+    memory::Entity::delete_by_id(id).exec(db).await?;
+    Ok(())
+}
+
+/// A text memory submitted through the REST API.
+#[derive(Debug, Clone)]
+pub struct NewTextMemory {
+    pub id: Uuid,
+    pub labels: Vec<String>,
+    /// The memory engine that indexes it (`memories.engine`).
+    pub engine: String,
+}
+
+/// Writes a text note in ONE transaction: its source interaction (already `processed`, see
+/// [`interactions::record_processed_text`]) and the memory, whose text, user and times are the
+/// source's.
+pub async fn create_text(
+    db: &DatabaseConnection,
+    source: &ApiInbound,
+    new: &NewTextMemory,
+) -> Result<(), DbErr> {
+    let txn = db.begin().await?;
+    interactions::record_processed_text(&txn, source).await?;
+    txn.execute_raw(stmt(
+        &txn,
+        "INSERT INTO memories (id, user_id, interaction_id, kind, text, labels, occurred_at, created_at, engine) \
+         VALUES ($1, $2, $3, 'text', $4, $5, $6, $7, $8)",
+        vec![
+            new.id.into(),
+            source.user_id.into(),
+            source.id.into(),
+            source.body.clone().into(),
+            Value::Json(Some(Box::new(serde_json::json!(new.labels)))),
+            source.occurred_at.into(),
+            source.now.into(),
+            new.engine.clone().into(),
+        ],
+    ))
+    .await?;
+    txn.commit().await
+}
