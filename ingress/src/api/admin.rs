@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use mnemo_shared::jobs::ProcessMessage;
 use mnemo_shared::store::dead_letters;
+use mnemo_shared::store::entities::interaction;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;

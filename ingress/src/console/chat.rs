@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use mnemo_shared::domain::inbound::normalize_phone;
 use mnemo_shared::domain::signature::compute_signature;
 use mnemo_shared::media::types;
+use mnemo_shared::store::entities::interaction;
 use mnemo_shared::store::{interactions, users};
 use poem::web::{Data, Json, Path, Query};
 use poem::{Body, Request, Response, handler};

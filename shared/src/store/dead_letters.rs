@@ -16,8 +16,8 @@ pub async fn failed(
     limit: u64,
 ) -> Result<Vec<interaction::Model>, DbErr> {
     interaction::Entity::find()
-        .filter(interaction::Column::Direction.eq("inbound"))
-        .filter(interaction::Column::Status.eq("failed"))
+        .filter(interaction::Column::Direction.eq(interaction::Direction::Inbound))
+        .filter(interaction::Column::Status.eq(interaction::MessageStatus::Failed))
         .order_by_desc(interaction::Column::UpdatedAt)
         .limit(limit)
         .all(db)
