@@ -6,11 +6,12 @@
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use mnemo_shared::domain::time::moment::parse_when;
+use mnemo_shared::domain::time::{Recurrence, When, local_label};
 use mnemo_shared::entities::{reminder, user};
 use mnemo_shared::pipeline::Pipeline;
 use mnemo_shared::reminders::scheduler::{self, Delivery};
 use mnemo_shared::reminders::store::{self, NewReminder, STATUSES};
-use mnemo_shared::reminders::{Recurrence, When, local_label, parse_when};
 use mnemo_shared::sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};

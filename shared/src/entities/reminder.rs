@@ -10,7 +10,7 @@ pub struct Model {
     pub due_at: DateTimeUtc,
     pub timezone: String,
     /// `daily@08:00`, `weekdays@07:30`, `weekly:mon@09:00`, `monthly:1@09:00` (local wall time in
-    /// `timezone`); None for a one-off. See `crate::reminders::Recurrence`.
+    /// `timezone`); None for a one-off. See `crate::domain::time::Recurrence`.
     pub recurrence: Option<String>,
     /// `pending` | `sending` (claimed by a scheduler) | `sent` | `cancelled` | `needs_template`
     /// (outside WhatsApp's 24-hour window, no template configured) | `failed`.

@@ -21,13 +21,13 @@ use crate::conversation::Command;
 use crate::conversation::answer::{self, Found, Item, Page};
 use crate::conversation::commands::{ForgetTarget, ListArgs, find_zone};
 use crate::db::stmt;
+use crate::domain::time::{Range, parse_range};
 use crate::entities::{
     conversation_state, interaction, interaction_media, media_object, memory, user,
 };
 use crate::error::PipelineError;
 use crate::memory::local;
 use crate::replies;
-use crate::timeparse::{self, Range};
 
 /// The result of [`Pipeline::recall`].
 #[derive(Debug, Clone)]
@@ -143,7 +143,7 @@ impl Pipeline {
         now: DateTime<Utc>,
         limit: u64,
     ) -> Result<Recalled, PipelineError> {
-        let (range, query) = match timeparse::parse_range(text, now, tz) {
+        let (range, query) = match parse_range(text, now, tz) {
             Some((r, q)) => (Some(r), q),
             None => (None, text.to_string()),
         };
@@ -254,7 +254,7 @@ impl Pipeline {
                 first,
             )
         } else {
-            let (range, rest) = match timeparse::parse_range(&args.rest, inbound.occurred_at, tz) {
+            let (range, rest) = match parse_range(&args.rest, inbound.occurred_at, tz) {
                 Some((r, rest)) => (Some(r), rest),
                 None => (None, args.rest.clone()),
             };

@@ -8,11 +8,11 @@
 use chrono_tz::Tz;
 
 use super::{Pipeline, Reply};
+use crate::domain::time::moment::{parse, strip_request};
 use crate::entities::{interaction, user};
 use crate::error::PipelineError;
 use crate::reminders::scheduler::SESSION_WINDOW;
 use crate::reminders::store::{self, NewReminder};
-use crate::reminders::{parse, strip_request};
 use crate::replies;
 
 impl Pipeline {

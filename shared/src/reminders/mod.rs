@@ -1,10 +1,6 @@
-//! Reminders: reading requests ([`parse`]), repeat rules on the user's wall clock
-//! ([`recurrence`]) and delivering each due one exactly once ([`scheduler`]).
+//! Reminders: storing them ([`store`]) and delivering each due one exactly once
+//! ([`scheduler`]). Reading requests and repeat rules is the time engine's
+//! (`crate::domain::time::moment`, `crate::domain::time::recurrence`).
 
-pub mod parse;
-pub mod recurrence;
-
-pub use parse::{Parsed, Problem, When, local_label, parse, parse_when, strip_request};
-pub use recurrence::{Every, Recurrence};
 pub mod scheduler;
 pub mod store;

@@ -31,8 +31,8 @@ use sea_orm::{
 use tracing::{info, warn};
 use uuid::Uuid;
 
-use super::{Recurrence, local_label};
 use crate::db::stmt;
+use crate::domain::time::{Recurrence, local_label};
 use crate::entities::{interaction, reminder, user};
 use crate::error::PipelineError;
 use crate::pipeline::{Pipeline, Template};

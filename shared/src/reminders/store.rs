@@ -8,8 +8,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{Recurrence, When, local_label};
 use crate::db::stmt;
+use crate::domain::time::{Recurrence, When, local_label};
 use crate::entities::reminder;
 use crate::replies;
 
