@@ -10,10 +10,10 @@
 
 use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::{TZ_VARIANTS, Tz};
-use mnemo_shared::conversation::{Command, Intent, classify, commands};
+use mnemo_shared::domain::conversation::{Command, Intent, classify, commands};
 use mnemo_shared::domain::time::moment::{parse, parse_when};
 use mnemo_shared::domain::time::{MAX_AHEAD_DAYS, Problem, horizon, parse_range, resolve_local};
-use mnemo_shared::{inbound, signature};
+use mnemo_shared::domain::{inbound, signature};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
 
