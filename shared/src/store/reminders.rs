@@ -9,7 +9,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::domain::replies;
-use crate::reminders::{Recurrence, When, local_label};
+use crate::domain::time::{Recurrence, When, local_label};
 use crate::store::db::stmt;
 use crate::store::entities::reminder;
 
@@ -213,4 +213,32 @@ pub fn listing(rows: &[reminder::Model], fallback: Tz) -> String {
     }
     lines.push("Cancel one with */reminders cancel <n>*.".into());
     lines.join("\n")
+}
+
+/// Extends the claims of reminders still being sent (status `sending`) to `until`: the
+/// scheduler's heartbeat while it works through a batch.
+pub async fn renew_leases(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+    until: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let placeholders = (2..ids.len() + 2)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut values: Vec<sea_orm::Value> = vec![until.into()];
+    values.extend(ids.iter().map(|id| (*id).into()));
+    let done = db
+        .execute_raw(stmt(
+            db,
+            &format!(
+                "UPDATE reminders SET locked_until = $1 WHERE status = 'sending' AND id IN ({placeholders})"
+            ),
+            values,
+        ))
+        .await?;
+    Ok(done.rows_affected())
 }
