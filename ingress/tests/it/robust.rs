@@ -2,12 +2,11 @@
 //! a redrive; attempts are capped across redeliveries; one user's messages are handled in the
 //! order they arrived while several workers run; slow and oversized requests are cut off.
 
-mod common;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::harness::*;
 use mnemo_shared::jobs::ProcessMessage;
 use mnemo_shared::pipeline::{Outcome, Pipeline};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -22,18 +21,6 @@ fn install_poison() {
             panic!("injected test panic");
         }
     });
-}
-
-async fn wait_for<F, Fut>(what: &str, deadline: Duration, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let start = Instant::now();
-    while !check().await {
-        assert!(start.elapsed() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
 }
 
 fn status_of(sid: &str) -> String {
@@ -311,7 +298,6 @@ async fn fifty_note_question_pairs_each_find_their_note() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "hangs in wiremock's MockServer drop (block_on inside the runtime) on the PostgreSQL + Redis pass; run with --ignored until the harness drops mocks off the runtime"]
 async fn slow_clients_are_dropped_and_do_not_delay_others() {
     let app = TestApp::spawn_with(Options {
         worker: false,

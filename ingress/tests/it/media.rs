@@ -3,13 +3,12 @@
 //! in-process) → links, dedup and reference counts, near-duplicate photos, voice-note
 //! transcription (wiremock), locations, and the signed `/media` route.
 
-mod common;
 
 use std::io::Cursor;
 
 use base64::Engine;
-use common::s3::S3Server;
-use common::*;
+use crate::harness::s3::S3Server;
+use crate::harness::*;
 use image::{DynamicImage, Rgb, RgbImage};
 use mnemo_shared::media::stats::media_stats;
 use wiremock::matchers::{method, path};
