@@ -3,12 +3,11 @@
 //! users. Runs on SQLite by default and on PostgreSQL + Redis with TEST_DATABASE_URL /
 //! TEST_REDIS_URL.
 
-
 use std::collections::HashSet;
 use std::time::Duration;
 
-use base64::Engine as _;
 use crate::harness::*;
+use base64::Engine as _;
 use reqwest::Method;
 use serde_json::{Value, json};
 

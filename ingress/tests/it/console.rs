@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use base64::Engine as _;
 use crate::harness::{Options, TestApp, try_wait_for};
+use base64::Engine as _;
 use serde_json::{Value, json};
 
 fn console_on(extra: Vec<(&'static str, String)>) -> Options {

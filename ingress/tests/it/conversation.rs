@@ -3,11 +3,10 @@
 //! server that ranks the seeded memories by keyword and records the filters it was sent).
 //! Memories with times in the past are inserted directly with a chosen `occurred_at`.
 
-
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Datelike, Days, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
 use crate::harness::*;
+use chrono::{DateTime, Datelike, Days, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
 use mnemo_shared::entities::{interaction, user};
 use mnemo_shared::jobs::ProcessMessage;
 use mnemo_shared::sea_orm::{

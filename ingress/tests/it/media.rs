@@ -3,12 +3,11 @@
 //! in-process) → links, dedup and reference counts, near-duplicate photos, voice-note
 //! transcription (wiremock), locations, and the signed `/media` route.
 
-
 use std::io::Cursor;
 
-use base64::Engine;
 use crate::harness::s3::S3Server;
 use crate::harness::*;
+use base64::Engine;
 use image::{DynamicImage, Rgb, RgbImage};
 use mnemo_shared::media::stats::media_stats;
 use wiremock::matchers::{method, path};

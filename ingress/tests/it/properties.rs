@@ -171,13 +171,8 @@ fn good_time() -> BoxedStrategy<Value> {
         Just(json!("2026-12-03T10:00:00Z")),
         Just(json!("2999-01-01T00:00:00+14:00")),
         Just(json!("1970-01-01T00:00:00Z")),
-        (0i64..4_000_000_000).prop_map(|s| {
-            json!(
-                chrono::DateTime::from_timestamp(s, 0)
-                    .unwrap()
-                    .to_rfc3339()
-            )
-        }),
+        (0i64..4_000_000_000)
+            .prop_map(|s| { json!(chrono::DateTime::from_timestamp(s, 0).unwrap().to_rfc3339()) }),
     ]
     .boxed()
 }
@@ -198,7 +193,7 @@ fn object(fields: Vec<(&'static str, Option<Value>)>, extra: Option<Value>) -> V
 
 /// The body bytes: the document as it is (most often), or cut, spliced or with one byte
 /// changed; or arbitrary bytes.
-fn body_from(doc: impl Strategy<Value = Value>) -> impl Strategy<Value = Vec<u8>> {
+fn body_from(doc: impl Strategy<Value = Value> + 'static) -> impl Strategy<Value = Vec<u8>> {
     let text = doc.prop_map(|v| serde_json::to_vec(&v).unwrap()).boxed();
     prop_oneof![
         6 => text.clone(),
@@ -258,7 +253,12 @@ fn memory_doc() -> impl Strategy<Value = Value> {
     ]
     .boxed();
     (
-        (field(good_user()), field(kind), field(text), field(media_url)),
+        (
+            field(good_user()),
+            field(kind),
+            field(text),
+            field(media_url),
+        ),
         (
             field(base64_text().prop_map(Value::from).boxed()),
             field(content_type),
@@ -408,7 +408,8 @@ fn memory_bodies_parse_or_are_refused() {
     let app = app(&rt);
     let state = app.state.clone();
     run("POST /memories", body_from(memory_doc()), |body| {
-        let req = post("/memories", body).extension(state.clone());
+        let mut req = post("/memories", body);
+        req.extensions_mut().insert(state.clone());
         let (req, mut body) = req.split();
         match rt.block_on(MemoryBody::from_request(&req, &mut body)) {
             Ok(parsed) => {
@@ -473,6 +474,9 @@ fn console_send_bodies_parse_or_are_refused() {
     });
     let forwarded = forwarded.get();
     println!("console send: {forwarded} bodies passed the checks (503 from the closed /webhook)");
-    assert!(forwarded > 0, "no generated body passed the console's checks");
+    assert!(
+        forwarded > 0,
+        "no generated body passed the console's checks"
+    );
     rt.block_on(async move { drop(app) });
 }

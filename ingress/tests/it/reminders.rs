@@ -3,12 +3,11 @@
 //! takeover after a killed worker, late delivery after downtime, the 24-hour template path,
 //! a daily reminder across a DST change); status callbacks; the REST API.
 
-
 use std::collections::HashMap;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use crate::harness::*;
+use chrono::{DateTime, Utc};
 use mnemo_shared::db::{NewInbound, record_inbound};
 use mnemo_shared::delivery::delivery_counts;
 use mnemo_shared::entities::{reminder, user};
@@ -135,9 +134,11 @@ async fn say(app: &TestApp, text: &str) -> String {
         "SELECT COUNT(*) FROM interactions o JOIN interactions i ON o.reply_to = i.id \
          WHERE i.message_sid = '{sid}' AND o.purpose = 'reply' AND o.status = 'sent'"
     );
-    wait_for(&format!("a reply to {text:?}"), Duration::from_secs(45), || async {
-        app.count(&sql).await >= 1
-    })
+    wait_for(
+        &format!("a reply to {text:?}"),
+        Duration::from_secs(45),
+        || async { app.count(&sql).await >= 1 },
+    )
     .await;
     app.scalar(&format!(
         "SELECT o.body FROM interactions o JOIN interactions i ON o.reply_to = i.id \

@@ -2,7 +2,6 @@
 //! a redrive; attempts are capped across redeliveries; one user's messages are handled in the
 //! order they arrived while several workers run; slow and oversized requests are cut off.
 
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 

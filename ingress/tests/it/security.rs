@@ -2,13 +2,12 @@
 //! uploads (1), credentials in the log and the console cookie (2), CSRF and DNS rebinding (3),
 //! a reshaped signed webhook (5), and `/metrics` (6). Findings 4 and 7 are in `media.rs`.
 
-
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use base64::Engine as _;
 use crate::harness::*;
+use base64::Engine as _;
 use reqwest::Method;
 use serde_json::{Value, json};
 

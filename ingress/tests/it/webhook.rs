@@ -1,7 +1,6 @@
 //! The backbone end to end: signed webhook → one transaction → queue → worker → memory →
 //! reply through Twilio's REST API (wiremock), plus every way a request can be refused.
 
-
 use std::time::Duration;
 
 use crate::harness::*;

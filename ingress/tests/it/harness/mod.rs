@@ -456,7 +456,11 @@ where
 {
     let start = Instant::now();
     loop {
-        assert!(check().await, "{what} stopped holding after {:?}", start.elapsed());
+        assert!(
+            check().await,
+            "{what} stopped holding after {:?}",
+            start.elapsed()
+        );
         if start.elapsed() > period {
             return;
         }
