@@ -434,3 +434,18 @@ async fn an_overflowing_reminder_gets_a_clear_reply() {
         .unwrap();
     assert!(reply.contains("too far ahead"), "{reply}");
 }
+
+/// The harness's mock servers are dropped off the runtime (`OffRuntime`): a test that has spent
+/// its task's cooperative budget (as the slowloris test does) still ends. Dropping a bare
+/// `MockServer` here instead blocks for ever in its `Drop` (`futures::executor::block_on` on a
+/// tokio lock that answers `Pending` until the task yields).
+#[tokio::test]
+async fn mock_servers_are_dropped_after_the_budget_is_spent() {
+    use futures::FutureExt as _;
+    let mock = OffRuntime::new(wiremock::MockServer::start().await);
+    let lock = tokio::sync::Semaphore::new(1);
+    for _ in 0..300 {
+        let _ = lock.acquire().now_or_never();
+    }
+    drop(mock);
+}
