@@ -335,14 +335,20 @@ async fn an_off_host_media_url_is_never_fetched_and_the_message_is_answered() {
     assert!(reply.contains("look at this"), "{reply}");
     assert!(elsewhere.received_requests().await.unwrap().is_empty());
     assert_eq!(app.count("SELECT COUNT(*) FROM media_objects").await, 0);
-    assert_eq!(
-        app.scalar(&format!(
-            "SELECT status FROM interactions WHERE message_sid = '{sid}'"
-        ))
-        .await
-        .as_deref(),
-        Some("processed")
-    );
+    // The status is set just after the reply went out.
+    wait_for(
+        "the message to be processed",
+        std::time::Duration::from_secs(10),
+        || async {
+            app.scalar(&format!(
+                "SELECT status FROM interactions WHERE message_sid = '{sid}'"
+            ))
+            .await
+            .as_deref()
+                == Some("processed")
+        },
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -718,9 +718,17 @@ async fn rest_creates_lists_cancels_and_sends_now() {
         .await
         .unwrap();
     assert_eq!(res.status(), 422);
+    // A malformed user is 422, a well-formed unknown one 404 (one `Phone::parse`, issue 11).
     let res = app
         .http
         .get(app.url("/reminders?user=nobody"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let res = app
+        .http
+        .get(app.url("/reminders?user=%2B14155550999"))
         .send()
         .await
         .unwrap();

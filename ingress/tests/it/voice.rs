@@ -201,15 +201,21 @@ async fn a_damaged_note_is_kept_marked_and_answered_once() {
         app.scalar("SELECT text FROM memories").await.as_deref(),
         Some("voice note (could not be decoded)")
     );
-    // No retry storm: one attempt, one reply, processed.
-    assert_eq!(
-        app.scalar(&format!(
-            "SELECT status FROM interactions WHERE message_sid = '{sid}'"
-        ))
-        .await
-        .as_deref(),
-        Some("processed")
-    );
+    // No retry storm: one attempt, one reply, processed (the status is set just after the
+    // reply went out).
+    wait_for(
+        "the voice note to be processed",
+        Duration::from_secs(10),
+        || async {
+            app.scalar(&format!(
+                "SELECT status FROM interactions WHERE message_sid = '{sid}'"
+            ))
+            .await
+            .as_deref()
+                == Some("processed")
+        },
+    )
+    .await;
     assert_eq!(
         app.count(&format!(
             "SELECT CAST(attempts AS BIGINT) FROM interactions WHERE message_sid = '{sid}'"
