@@ -172,7 +172,7 @@ pub fn listing(rows: &[reminder::Model], fallback: Tz) -> String {
     let mut lines = vec!["⏰ *Your reminders*".to_string()];
     for (i, r) in rows.iter().enumerate() {
         let tz = zone(r, fallback);
-        let flag = if r.status == "needs_template" {
+        let flag = if r.status == reminder::ReminderStatus::NeedsTemplate {
             " ⚠️ _waiting: WhatsApp needs a message from you first (24-hour rule) — send me anything and it goes out_"
         } else {
             ""
@@ -186,4 +186,32 @@ pub fn listing(rows: &[reminder::Model], fallback: Tz) -> String {
     }
     lines.push("Cancel one with */reminders cancel <n>*.".into());
     lines.join("\n")
+}
+
+/// Extends the claims of reminders still being sent (status `sending`) to `until`: the
+/// scheduler's heartbeat while it works through a batch.
+pub async fn renew_leases(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+    until: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let placeholders = (2..ids.len() + 2)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut values: Vec<sea_orm::Value> = vec![until.into()];
+    values.extend(ids.iter().map(|id| (*id).into()));
+    let done = db
+        .execute_raw(stmt(
+            db,
+            &format!(
+                "UPDATE reminders SET locked_until = $1 WHERE status = 'sending' AND id IN ({placeholders})"
+            ),
+            values,
+        ))
+        .await?;
+    Ok(done.rows_affected())
 }
