@@ -231,7 +231,7 @@ async fn main() {
         // Diagnostics: per question, the best expected similarity and the best other one.
         for q in &eval.queries {
             let (user_id, tz) = users[&q.user];
-            let text = mnemo_shared::timeparse::parse_range(&q.text, eval.now, tz)
+            let text = mnemo_shared::domain::time::parse_range(&q.text, eval.now, tz)
                 .map(|(_, rest)| rest)
                 .unwrap_or_else(|| q.text.clone());
             let qv = pipeline

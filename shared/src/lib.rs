@@ -6,8 +6,7 @@
 //! - [`clients`]: adapters to what is outside the process — Twilio, Mem0, the media store (local
 //!   folder or S3), transcription, LLM/vision, and the local models (embeddings, Whisper).
 //! - Alongside: settings ([`config`]), the job types and queue ([`jobs`], [`queue`]), the memory engine
-//!   ([`memory`]: full-text + semantic recall), media handling ([`media`], [`audio`]), reminders'
-//!   rules ([`reminders`]), and the process plumbing both binaries use ([`telemetry`],
+//!   ([`memory`]: full-text + semantic recall), media handling ([`media`], [`audio`]), and the process plumbing both binaries use ([`telemetry`],
 //!   [`monitoring`], [`shutdown`], [`error`]).
 //!
 //! The job side (pipeline, sweeper, reminder scheduler, backfills) is in the `mnemo-worker` crate;
@@ -23,10 +22,8 @@ pub mod media;
 pub mod memory;
 pub mod monitoring;
 pub mod queue;
-pub mod reminders;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;
-pub mod timeparse;
 
 pub use sea_orm;

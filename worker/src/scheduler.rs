@@ -33,8 +33,8 @@ use tracing::{info, warn};
 use uuid::Uuid;
 
 use crate::pipeline::{Pipeline, Template};
+use mnemo_shared::domain::time::{Recurrence, local_label};
 use mnemo_shared::error::PipelineError;
-use mnemo_shared::reminders::{Recurrence, local_label};
 use mnemo_shared::store::db::stmt;
 use mnemo_shared::store::entities::{interaction, reminder, user};
 use mnemo_shared::store::reminders as saved;

@@ -1,7 +1,7 @@
 //! Time ranges for `range=` (a phrase) or `start=`/`end=` (RFC 3339) query parameters, as a
 //! half-open UTC range `[start, end)` computed in the user's zone. Weeks start on Monday.
 //!
-//! Phrases go through the same parser as WhatsApp questions (`shared/src/timeparse.rs`). An
+//! Phrases go through the same parser as WhatsApp questions (`shared/src/domain/time/range.rs`). An
 //! unparseable phrase is never ignored: it is a 422.
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -27,11 +27,11 @@ impl TimeRange {
     }
 }
 
-/// Resolves a time phrase with the conversation's parser (`shared/src/timeparse.rs`): the whole
+/// Resolves a time phrase with the conversation's parser (`shared/src/domain/time/range.rs`): the whole
 /// phrase must be a time expression (`last week`, `since March 3`, `between March 3 and
 /// March 10`, `2026-11-02`…); `None` for anything else, which the caller turns into a 422.
 pub fn resolve_range_phrase(phrase: &str, tz: Tz, now: DateTime<Utc>) -> Option<TimeRange> {
-    let (range, rest) = mnemo_shared::timeparse::parse_range(phrase, now, tz)?;
+    let (range, rest) = mnemo_shared::domain::time::parse_range(phrase, now, tz)?;
     if !rest.trim().is_empty() {
         return None;
     }

@@ -6,7 +6,8 @@
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use mnemo_shared::reminders::{Recurrence, When, local_label, parse_when};
+use mnemo_shared::domain::time::moment::parse_when;
+use mnemo_shared::domain::time::{Recurrence, When, local_label};
 use mnemo_shared::sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use mnemo_shared::store::entities::{reminder, user};
 use mnemo_shared::store::reminders::{self as saved, NewReminder, STATUSES};

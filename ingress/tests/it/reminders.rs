@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::harness::*;
 use chrono::{DateTime, Utc};
-use mnemo_shared::reminders::parse;
+use mnemo_shared::domain::time::moment::parse;
 use mnemo_shared::sea_orm::{ConnectionTrait, EntityTrait, Statement};
 use mnemo_shared::store::db::{NewInbound, record_inbound};
 use mnemo_shared::store::delivery::delivery_counts;

@@ -7,3 +7,4 @@ pub mod phone;
 pub mod phone_tz;
 pub mod replies;
 pub mod signature;
+pub mod time;

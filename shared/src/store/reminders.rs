@@ -9,7 +9,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::domain::replies;
-use crate::reminders::{Recurrence, When, local_label};
+use crate::domain::time::{Recurrence, When, local_label};
 use crate::store::db::stmt;
 use crate::store::entities::reminder;
 

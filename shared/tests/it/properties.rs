@@ -11,10 +11,9 @@
 use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::{TZ_VARIANTS, Tz};
 use mnemo_shared::domain::conversation::{Command, Intent, classify, commands};
+use mnemo_shared::domain::time::moment::{parse, parse_when};
+use mnemo_shared::domain::time::{MAX_AHEAD_DAYS, Problem, horizon, parse_range, resolve_local};
 use mnemo_shared::domain::{inbound, signature};
-use mnemo_shared::reminders::parse::{MAX_AHEAD_DAYS, Problem, horizon, parse, parse_when};
-use mnemo_shared::reminders::recurrence::resolve_wall;
-use mnemo_shared::timeparse::{parse_range, resolve_local};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
 
@@ -268,22 +267,19 @@ proptest! {
         }
     }
 
-    /// A local time round-trips through the zone, except in a gap, where it moves forward to
-    /// the first instant that exists (the one rule for DST gaps, in both time modules).
+    /// A local time round-trips through the zone, except in a gap, where it moves forward
+    /// (the time engine's one rule for DST gaps, used by both grammars).
     #[test]
     fn local_times_round_trip(local in local_datetime(), tz in zone()) {
-        let by_range = resolve_local(local, tz);
-        let by_reminder = resolve_wall(local.date(), local.time(), tz);
-        for at in [by_range, by_reminder] {
-            let back = at.with_timezone(&tz).naive_local();
-            match tz.from_local_datetime(&local) {
-                LocalResult::Single(_) => prop_assert_eq!(back, local),
-                LocalResult::Ambiguous(earlier, _) => {
-                    prop_assert_eq!(back, local);
-                    prop_assert_eq!(at, earlier.with_timezone(&Utc));
-                }
-                LocalResult::None => prop_assert!(back > local, "{local} in a gap → {back}"),
+        let at = resolve_local(local, tz);
+        let back = at.with_timezone(&tz).naive_local();
+        match tz.from_local_datetime(&local) {
+            LocalResult::Single(_) => prop_assert_eq!(back, local),
+            LocalResult::Ambiguous(earlier, _) => {
+                prop_assert_eq!(back, local);
+                prop_assert_eq!(at, earlier.with_timezone(&Utc));
             }
+            LocalResult::None => prop_assert!(back > local, "{local} in a gap → {back}"),
         }
     }
 

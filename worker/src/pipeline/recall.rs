@@ -21,13 +21,13 @@ use mnemo_shared::domain::conversation::Command;
 use mnemo_shared::domain::conversation::answer::{self, Found, Item, Page};
 use mnemo_shared::domain::conversation::commands::{ForgetTarget, ListArgs, find_zone};
 use mnemo_shared::domain::replies;
+use mnemo_shared::domain::time::{Range, parse_range};
 use mnemo_shared::error::PipelineError;
 use mnemo_shared::memory::local;
 use mnemo_shared::store::db::stmt;
 use mnemo_shared::store::entities::{
     conversation_state, interaction, interaction_media, media_object, memory, user,
 };
-use mnemo_shared::timeparse::{self, Range};
 
 /// The result of [`Pipeline::recall`].
 #[derive(Debug, Clone)]
@@ -143,7 +143,7 @@ impl Pipeline {
         now: DateTime<Utc>,
         limit: u64,
     ) -> Result<Recalled, PipelineError> {
-        let (range, query) = match timeparse::parse_range(text, now, tz) {
+        let (range, query) = match parse_range(text, now, tz) {
             Some((r, q)) => (Some(r), q),
             None => (None, text.to_string()),
         };
@@ -254,7 +254,7 @@ impl Pipeline {
                 first,
             )
         } else {
-            let (range, rest) = match timeparse::parse_range(&args.rest, inbound.occurred_at, tz) {
+            let (range, rest) = match parse_range(&args.rest, inbound.occurred_at, tz) {
                 Some((r, rest)) => (Some(r), rest),
                 None => (None, args.rest.clone()),
             };

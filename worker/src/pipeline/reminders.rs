@@ -10,8 +10,8 @@ use chrono_tz::Tz;
 use super::{Pipeline, Reply};
 use crate::scheduler::SESSION_WINDOW;
 use mnemo_shared::domain::replies;
+use mnemo_shared::domain::time::moment::{parse, strip_request};
 use mnemo_shared::error::PipelineError;
-use mnemo_shared::reminders::{parse, strip_request};
 use mnemo_shared::store::entities::{interaction, user};
 use mnemo_shared::store::reminders::{self as saved, NewReminder};
 

@@ -12,7 +12,7 @@ pub struct Model {
     pub due_at: DateTimeUtc,
     pub timezone: String,
     /// `daily@08:00`, `weekdays@07:30`, `weekly:mon@09:00`, `monthly:1@09:00` (local wall time in
-    /// `timezone`); None for a one-off. See `crate::reminders::Recurrence`.
+    /// `timezone`); None for a one-off. See `crate::domain::time::Recurrence`.
     pub recurrence: Option<String>,
     pub status: ReminderStatus,
     pub source_interaction_id: Option<Uuid>,

@@ -39,6 +39,8 @@ fn kind(p: &Problem) -> &'static str {
 const K_NOW: &str = "2026-11-19T04:30:00Z";
 /// Sat 7 Mar 2026, 10:00 EST; New York springs forward on Sun 8 Mar at 02:00.
 const NY_SPRING: &str = "2026-03-07T15:00:00Z";
+/// Sat 7 Mar 2026, 02:30 EST: the wall time that will not exist tomorrow.
+const NY_GAP_EVE: &str = "2026-03-07T07:30:00Z";
 /// Sat 7 Mar 2026, 03:00 EST: early morning.
 const NY_EARLY: &str = "2026-03-07T08:00:00Z";
 /// Sat 31 Oct 2026, 10:00 EDT; New York falls back on Sun 1 Nov at 02:00.
@@ -103,7 +105,12 @@ fn table() -> Vec<(&'static str, Tz, &'static str, Want)> {
         (K_NOW, Kolkata, "call the bank today at 4pm", At("2026-11-19T10:30:00Z", "call the bank")),
         (K_NOW, Kolkata, "that the parcel arrives at 4 p.m.", At("2026-11-19T10:30:00Z", "the parcel arrives")),
         // New York across spring-forward (Sun 8 Mar 2026, 02:00 → 03:00).
-        (NY_SPRING, New_York, "check the clocks tomorrow at 2:30am", At("2026-03-08T07:00:00Z", "check the clocks")),
+        // The engine's one wall-clock rule: a time in the gap moves forward by the gap (1 hour).
+        (NY_SPRING, New_York, "check the clocks tomorrow at 2:30am", At("2026-03-08T07:30:00Z", "check the clocks")),
+        (NY_SPRING, New_York, "tomorrow at 2:10am check the clocks", At("2026-03-08T07:10:00Z", "check the clocks")),
+        (NY_SPRING, New_York, "tomorrow at 3:10am check the clocks", At("2026-03-08T07:10:00Z", "check the clocks")),
+        (NY_SPRING, New_York, "every day at 2:30am water the fern", Every("daily@02:30", "2026-03-08T07:30:00Z", "water the fern")),
+        (NY_GAP_EVE, New_York, "in 1 day water the fern", At("2026-03-08T07:30:00Z", "water the fern")),
         (NY_SPRING, New_York, "tomorrow at 9am brunch", At("2026-03-08T13:00:00Z", "brunch")),
         (NY_SPRING, New_York, "every day at 8am pills", Every("daily@08:00", "2026-03-08T12:00:00Z", "pills")),
         (NY_SPRING, New_York, "in 24 hours water the fern", At("2026-03-08T15:00:00Z", "water the fern")),
@@ -111,14 +118,20 @@ fn table() -> Vec<(&'static str, Tz, &'static str, Want)> {
         (NY_SPRING, New_York, "at 5 call Sam", At("2026-03-07T22:00:00Z", "call Sam")),
         (NY_EARLY, New_York, "at 5 feed the cat", Ask("ambiguous_hour")),
         // New York across fall-back (Sun 1 Nov 2026, 02:00 → 01:00).
+        // In the fold 01:30 happens twice: the earlier instant (EDT).
         (NY_FALL, New_York, "tomorrow at 1:30am check the boiler", At("2026-11-01T05:30:00Z", "check the boiler")),
+        (NY_FALL, New_York, "every day at 1:30am check the boiler", Every("daily@01:30", "2026-11-01T05:30:00Z", "check the boiler")),
+        (NY_FALL, New_York, "tomorrow at 2:30am check the boiler", At("2026-11-01T07:30:00Z", "check the boiler")),
         (NY_FALL, New_York, "tomorrow at 9am brunch", At("2026-11-01T14:00:00Z", "brunch")),
         (NY_FALL, New_York, "every Sunday at 9am call mum", Every("weekly:sun@09:00", "2026-11-01T14:00:00Z", "call mum")),
         // London across spring-forward (Sun 29 Mar 2026, 01:00 → 02:00) and fall-back (25 Oct).
-        (L_SPRING, London, "tomorrow at 1:30am check the boiler", At("2026-03-29T01:00:00Z", "check the boiler")),
+        (L_SPRING, London, "tomorrow at 1:30am check the boiler", At("2026-03-29T01:30:00Z", "check the boiler")),
+        (L_SPRING, London, "tomorrow at 1am check the boiler", At("2026-03-29T01:00:00Z", "check the boiler")),
+        (L_SPRING, London, "every day at 1:30am check the boiler", Every("daily@01:30", "2026-03-29T01:30:00Z", "check the boiler")),
         (L_SPRING, London, "tomorrow at 8am run", At("2026-03-29T07:00:00Z", "run")),
         (L_SPRING, London, "every Sunday at 10am call mum", Every("weekly:sun@10:00", "2026-03-29T09:00:00Z", "call mum")),
         (L_FALL, London, "tomorrow at 1:30am check the boiler", At("2026-10-25T00:30:00Z", "check the boiler")),
+        (L_FALL, London, "every day at 1:30am check the boiler", Every("daily@01:30", "2026-10-25T00:30:00Z", "check the boiler")),
         (L_FALL, London, "in 3 hours move the car", At("2026-10-24T14:00:00Z", "move the car")),
         (L_FALL, London, "on Monday at 8am bins", At("2026-10-26T08:00:00Z", "bins")),
         // Sydney (AEDT, UTC+11): 15:30 local at K_NOW.
@@ -133,7 +146,7 @@ fn table() -> Vec<(&'static str, Tz, &'static str, Want)> {
 #[test]
 fn parsing_table() {
     let table = table();
-    assert!(table.len() >= 40, "the table has {} phrases", table.len());
+    assert!(table.len() >= 79, "the table has {} phrases", table.len());
     let mut failures = Vec::new();
     for (now, tz, phrase, want) in table {
         let got = parse(phrase, utc(now), tz);

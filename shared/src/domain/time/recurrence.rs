@@ -1,5 +1,6 @@
 //! Repeating reminders, computed on the user's wall clock: "every day at 8am" stays at 08:00
-//! local time across DST changes (the UTC instant moves by the offset change instead).
+//! local time across DST changes (the UTC instant moves by the offset change instead). An
+//! occurrence in a DST gap or fold follows the engine's one rule (`super::wall`).
 //!
 //! Stored in `reminders.recurrence` as `daily@08:00`, `weekdays@07:30`, `weekly:mon@09:00` or
 //! `monthly:1@09:00`. A monthly day the month lacks (31 in April) falls on its last day.
@@ -7,10 +8,11 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{
-    DateTime, Datelike, Days, LocalResult, NaiveDate, NaiveTime, TimeZone, Timelike, Utc, Weekday,
-};
+use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, Utc, Weekday};
 use chrono_tz::Tz;
+
+use super::vocab::{last_day_of_month, ordinal, weekday_name};
+use super::wall::resolve_local;
 
 /// Which days a reminder repeats on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,39 +32,6 @@ pub struct Recurrence {
     pub at: NaiveTime,
 }
 
-/// A local wall-clock time as an instant: in a DST gap (spring forward) the next valid instant,
-/// i.e. the moment of the change; in an overlap (fall back) the earlier of the two.
-pub fn resolve_wall(date: NaiveDate, time: NaiveTime, tz: Tz) -> DateTime<Utc> {
-    let local = date.and_time(time);
-    let mut t = local;
-    // Gaps are whole minutes and at most a day long.
-    for _ in 0..(24 * 60) {
-        match tz.from_local_datetime(&t) {
-            LocalResult::Single(x) => return x.with_timezone(&Utc),
-            LocalResult::Ambiguous(earlier, _) => return earlier.with_timezone(&Utc),
-            LocalResult::None => {
-                t = t
-                    .with_second(0)
-                    .unwrap_or(t)
-                    .checked_add_signed(chrono::Duration::minutes(1))
-                    .unwrap_or(t)
-            }
-        }
-    }
-    Utc.from_utc_datetime(&local)
-}
-
-fn last_day_of_month(year: i32, month: u32) -> u32 {
-    let (y, m) = if month == 12 {
-        (year.saturating_add(1), 1)
-    } else {
-        (year, month + 1)
-    };
-    NaiveDate::from_ymd_opt(y, m, 1)
-        .and_then(|d| d.pred_opt())
-        .map_or(28, |d| d.day())
-}
-
 impl Recurrence {
     fn matches(&self, d: NaiveDate) -> bool {
         match self.every {
@@ -80,7 +49,7 @@ impl Recurrence {
         d = d.pred_opt().unwrap_or(d);
         for _ in 0..400 {
             if self.matches(d) {
-                let t = resolve_wall(d, self.at, tz);
+                let t = resolve_local(d.and_time(self.at), tz);
                 if t > after {
                     return t;
                 }
@@ -106,30 +75,6 @@ impl Recurrence {
             Every::Month(n) => format!("on the {} of every month at {at}", ordinal(n)),
         }
     }
-}
-
-pub fn weekday_name(w: Weekday) -> &'static str {
-    match w {
-        Weekday::Mon => "Monday",
-        Weekday::Tue => "Tuesday",
-        Weekday::Wed => "Wednesday",
-        Weekday::Thu => "Thursday",
-        Weekday::Fri => "Friday",
-        Weekday::Sat => "Saturday",
-        Weekday::Sun => "Sunday",
-    }
-}
-
-/// 1 → "1st", 22 → "22nd", 13 → "13th".
-pub fn ordinal(n: u32) -> String {
-    let suffix = match (n % 10, n % 100) {
-        (_, 11..=13) => "th",
-        (1, _) => "st",
-        (2, _) => "nd",
-        (3, _) => "rd",
-        _ => "th",
-    };
-    format!("{n}{suffix}")
 }
 
 impl fmt::Display for Recurrence {
@@ -174,10 +119,6 @@ mod tests {
 
     fn utc(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()
-    }
-
-    fn t(h: u32, m: u32) -> NaiveTime {
-        NaiveTime::from_hms_opt(h, m, 0).unwrap()
     }
 
     #[test]
@@ -237,40 +178,40 @@ mod tests {
         );
     }
 
+    /// The engine's one rule for occurrences in a gap or a fold (`super::super::wall`).
     #[test]
-    fn gap_and_overlap_times() {
-        // 02:30 does not exist on 8 Mar 2026 in New York: the change itself, 03:00 EDT.
-        let d = NaiveDate::from_ymd_opt(2026, 3, 8).unwrap();
+    fn occurrences_in_gaps_and_folds() {
+        let fires = |rule: &str, after: &str, tz: Tz| {
+            let r: Recurrence = rule.parse().unwrap();
+            let first = r.next_after(utc(after), tz);
+            [first, r.next_after(first, tz)]
+        };
+        // New York springs forward on Sun 8 Mar 2026 (02:00 → 03:00): a daily 02:30 fires at
+        // 03:30 EDT that day, by the gap's length, and at 02:30 again after it.
         assert_eq!(
-            resolve_wall(d, t(2, 30), New_York),
-            utc("2026-03-08T07:00:00Z")
+            fires("daily@02:30", "2026-03-07T08:00:00Z", New_York),
+            [utc("2026-03-08T07:30:00Z"), utc("2026-03-09T06:30:00Z")]
         );
         assert_eq!(
-            resolve_wall(d, t(2, 10), New_York),
-            utc("2026-03-08T07:00:00Z")
+            fires("daily@02:10", "2026-03-07T08:00:00Z", New_York),
+            [utc("2026-03-08T07:10:00Z"), utc("2026-03-09T06:10:00Z")]
         );
-        // 01:30 happens twice on 1 Nov 2026 in New York: the earlier (EDT).
-        let d = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        // New York falls back on Sun 1 Nov 2026 (02:00 → 01:00): 01:30 happens twice, and
+        // a daily 01:30 fires once, at the earlier (EDT) one.
         assert_eq!(
-            resolve_wall(d, t(1, 30), New_York),
-            utc("2026-11-01T05:30:00Z")
+            fires("daily@01:30", "2026-10-31T12:00:00Z", New_York),
+            [utc("2026-11-01T05:30:00Z"), utc("2026-11-02T06:30:00Z")]
         );
-        // London: 01:30 is skipped on 29 Mar 2026 and doubled on 25 Oct 2026.
-        let d = NaiveDate::from_ymd_opt(2026, 3, 29).unwrap();
+        // London springs forward on Sun 29 Mar 2026 (01:00 → 02:00): 01:30 is 02:30 BST.
         assert_eq!(
-            resolve_wall(d, t(1, 30), London),
-            utc("2026-03-29T01:00:00Z")
+            fires("weekly:sun@01:30", "2026-03-28T12:00:00Z", London),
+            [utc("2026-03-29T01:30:00Z"), utc("2026-04-05T00:30:00Z")]
         );
-        let d = NaiveDate::from_ymd_opt(2026, 10, 25).unwrap();
+        // London falls back on Sun 25 Oct 2026 (02:00 → 01:00): the earlier 01:30, BST.
         assert_eq!(
-            resolve_wall(d, t(1, 30), London),
-            utc("2026-10-25T00:30:00Z")
+            fires("daily@01:30", "2026-10-24T12:00:00Z", London),
+            [utc("2026-10-25T00:30:00Z"), utc("2026-10-26T01:30:00Z")]
         );
-        // A daily 02:30 in New York fires at 03:00 on the change day and 02:30 again after.
-        let r: Recurrence = "daily@02:30".parse().unwrap();
-        let a = r.next_after(utc("2026-03-07T08:00:00Z"), New_York);
-        assert_eq!(a, utc("2026-03-08T07:00:00Z"));
-        assert_eq!(r.next_after(a, New_York), utc("2026-03-09T06:30:00Z"));
     }
 
     #[test]

@@ -1,8 +1,9 @@
-//! "remind me to call mom tomorrow at 3pm" → what, and when (UTC), read in the user's zone.
+//! The moment grammar of the time engine (`super`): "remind me to call mom tomorrow at 3pm" →
+//! what, and when (UTC), read in the user's zone; repeats become a [`Recurrence`].
 //!
-//! Pure: the caller injects `now` and the zone, so every rule is table-tested. The time phrase
-//! may stand anywhere in the text; what is left (minus a leading "to"/"that"/"about") is the
-//! reminder's text.
+//! Words come from the engine's lexer and vocabulary, and every local time becomes an instant
+//! by its one wall-clock rule (`super::wall`). The time phrase may stand anywhere in the text;
+//! what is left (minus a leading "to"/"that"/"about") is the reminder's text.
 //!
 //! Understood: `in 2 hours`, `in 30 min`, `in half an hour`, `in 3 days`, `today`, `tonight`,
 //! `tomorrow`, `the day after tomorrow`, `[on|this|next] Friday`, `Dec 3`, `3 December 2026`,
@@ -26,8 +27,9 @@
 //!   already passed this year means next year; a weekday means the next one (today if the
 //!   time is still ahead). "next Monday" is the first Monday after today.
 //! - `midnight` is the end of the day named ("tonight at midnight" = 00:00 tomorrow).
-//! - **DST**: a wall time skipped by spring-forward becomes the next valid instant (the
-//!   change itself, e.g. 02:30 → 03:00); a doubled one (fall-back) the earlier instant.
+//! - **DST**: the engine's one rule (`super::wall`): a wall time skipped by spring-forward
+//!   moves forward by the gap (02:30 → 03:30 in New York); a doubled one (fall-back) is the
+//!   earlier instant.
 //! - `in N minutes/hours` counts real time; `in N days/weeks/months` counts calendar days in
 //!   the user's zone and keeps the current wall-clock time unless a time is given.
 //! - Two different times or days in one request → a question back.
@@ -38,7 +40,18 @@
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, NaiveTime, Utc, Weekday};
 use chrono_tz::Tz;
 
-use super::recurrence::{Every, Recurrence, resolve_wall};
+use super::lexer::{Tok, lex, word as w};
+use super::recurrence::{Every, Recurrence};
+use super::vocab::{
+    Clock, Part, Unit, clock_at, day_number, hm, local_label, month as month_number, month_name,
+    number, unit, weekday, year_number,
+};
+use super::wall::resolve_local;
+
+/// `time` on `date` in `tz`, by the engine's one wall-clock rule.
+fn resolve_wall(date: NaiveDate, time: NaiveTime, tz: Tz) -> DateTime<Utc> {
+    resolve_local(date.and_time(time), tz)
+}
 
 /// How far ahead a reminder may be due (about ten years).
 pub const MAX_AHEAD_DAYS: i64 = 3653;
@@ -112,13 +125,6 @@ pub enum Problem {
     Invalid(String),
     /// Due more than [`MAX_AHEAD_DAYS`] days from now.
     TooFar,
-}
-
-/// "Thu 21 Nov, 15:00 IST" in `tz`.
-pub fn local_label(at: DateTime<Utc>, tz: Tz) -> String {
-    at.with_timezone(&tz)
-        .format("%a %-d %b, %H:%M %Z")
-        .to_string()
 }
 
 impl Problem {
@@ -223,7 +229,8 @@ pub fn parse_when(
 }
 
 fn read(text: &str, now: DateTime<Utc>, tz: Tz) -> Result<(When, String, Vec<String>), Problem> {
-    let toks = tokenize(text);
+    // Dashes separate nothing in a reminder: "call mom - tomorrow 9am".
+    let toks: Vec<Tok> = lex(text).into_iter().filter(|t| !t.is_dash()).collect();
     let mut used = vec![false; toks.len()];
     let mut parts = Parts::default();
     let mut i = 0;
@@ -248,56 +255,6 @@ fn read(text: &str, now: DateTime<Utc>, tz: Tz) -> Result<(When, String, Vec<Str
     let mut notes = Vec::new();
     let when = parts.resolve(now, tz, &mut notes)?;
     Ok((when, what, notes))
-}
-
-// ---------------------------------------------------------------------------------------------
-
-struct Tok {
-    w: String,
-    start: usize,
-    end: usize,
-}
-
-fn tokenize(text: &str) -> Vec<Tok> {
-    let mut out = Vec::new();
-    let mut start = None;
-    let mut push = |s: usize, e: usize| {
-        let raw = &text[s..e];
-        let keep = |c: char| c.is_alphanumeric() || c == '@';
-        let (Some(a), Some(b)) = (
-            raw.find(keep),
-            raw.char_indices()
-                .rev()
-                .find(|(_, c)| keep(*c))
-                .map(|(i, c)| i + c.len_utf8()),
-        ) else {
-            return;
-        };
-        let mut w = raw[a..b].to_lowercase().replace('’', "'");
-        for (dotted, plain) in [("a.m", "am"), ("p.m", "pm")] {
-            if let Some(stem) = w.strip_suffix(dotted) {
-                w = format!("{stem}{plain}");
-            }
-        }
-        out.push(Tok {
-            w,
-            start: s + a,
-            end: s + b,
-        });
-    };
-    for (i, c) in text.char_indices() {
-        if c.is_whitespace() || c == ',' {
-            if let Some(s) = start.take() {
-                push(s, i);
-            }
-        } else if start.is_none() {
-            start = Some(i);
-        }
-    }
-    if let Some(s) = start {
-        push(s, text.len());
-    }
-    out
 }
 
 /// The text not used by time phrases, without leading "to"/"that"/… and trailing prepositions.
@@ -334,36 +291,6 @@ fn leftover(text: &str, toks: &[Tok], used: &[bool]) -> String {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Part {
-    Morning,
-    Afternoon,
-    Evening,
-    Night,
-}
-
-impl Part {
-    fn default_time(self) -> NaiveTime {
-        let h = match self {
-            Part::Morning => 9,
-            Part::Afternoon => 15,
-            Part::Evening => 18,
-            Part::Night => 20,
-        };
-        hm(h, 0)
-    }
-
-    fn from_word(w: &str) -> Option<Part> {
-        Some(match w {
-            "morning" => Part::Morning,
-            "afternoon" => Part::Afternoon,
-            "evening" => Part::Evening,
-            "night" => Part::Night,
-            _ => return None,
-        })
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Day {
     Today,
     Tomorrow,
@@ -386,17 +313,6 @@ enum Day {
     },
     /// `on the 3rd`.
     OfMonth(u32),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Clock {
-    h: u32,
-    m: u32,
-    /// Some(true) = pm.
-    pm: Option<bool>,
-    /// Written as a 24-hour time (13–23, 0, or a leading zero).
-    h24: bool,
-    midnight: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -425,10 +341,6 @@ struct Parts {
     part: Option<Part>,
     offset: Option<chrono::Duration>,
     repeat: Option<Repeat>,
-}
-
-fn hm(h: u32, m: u32) -> NaiveTime {
-    NaiveTime::from_hms_opt(h, m, 0).unwrap_or(NaiveTime::MIN)
 }
 
 fn set<T: PartialEq>(slot: &mut Option<T>, v: T) -> Result<(), Problem> {
@@ -468,12 +380,8 @@ impl Parts {
         if c.midnight {
             return Some(Reading::Midnight);
         }
-        if let Some(pm) = c.pm {
-            let h = c.h % 12 + if pm { 12 } else { 0 };
-            return Some(Reading::Exact(hm(h, c.m)));
-        }
-        if c.h24 {
-            return Some(Reading::Exact(hm(c.h, c.m)));
+        if let Some(t) = c.time() {
+            return Some(Reading::Exact(t));
         }
         let (am, pm) = (hm(c.h % 12, c.m), hm(c.h % 12 + 12, c.m));
         Some(match self.part {
@@ -750,150 +658,8 @@ fn bare(t: NaiveTime) -> String {
     }
 }
 
-fn month_name(m: u32) -> &'static str {
-    [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ]
-    .get(m.saturating_sub(1) as usize)
-    .copied()
-    .unwrap_or("?")
-}
-
 // ---------------------------------------------------------------------------------------------
 // Matchers. Each looks at token `i` and returns the components found and the index after them.
-
-fn w(toks: &[Tok], i: usize) -> &str {
-    toks.get(i).map_or("", |t| t.w.as_str())
-}
-
-fn month_number(w: &str) -> Option<u32> {
-    Some(match w {
-        "january" | "jan" => 1,
-        "february" | "feb" => 2,
-        "march" | "mar" => 3,
-        "april" | "apr" => 4,
-        "may" => 5,
-        "june" | "jun" => 6,
-        "july" | "jul" => 7,
-        "august" | "aug" => 8,
-        "september" | "sep" | "sept" => 9,
-        "october" | "oct" => 10,
-        "november" | "nov" => 11,
-        "december" | "dec" => 12,
-        _ => return None,
-    })
-}
-
-/// A weekday name; `short` also admits abbreviations. Plural → second value true.
-fn weekday(w: &str, short: bool) -> Option<(Weekday, bool)> {
-    let (stem, plural) = match w.strip_suffix('s') {
-        Some(s) if s.ends_with("day") => (s, true),
-        _ => (w, false),
-    };
-    let day = match stem {
-        "monday" => Weekday::Mon,
-        "tuesday" => Weekday::Tue,
-        "wednesday" => Weekday::Wed,
-        "thursday" => Weekday::Thu,
-        "friday" => Weekday::Fri,
-        "saturday" => Weekday::Sat,
-        "sunday" => Weekday::Sun,
-        _ if short => match w {
-            "mon" => Weekday::Mon,
-            "tue" | "tues" => Weekday::Tue,
-            "wed" => Weekday::Wed,
-            "thu" | "thur" | "thurs" => Weekday::Thu,
-            "fri" => Weekday::Fri,
-            "sat" => Weekday::Sat,
-            "sun" => Weekday::Sun,
-            _ => return None,
-        },
-        _ => return None,
-    };
-    Some((day, plural))
-}
-
-/// "3", "3rd", "21st" → a day of the month; `suffix` requires the ordinal ending.
-fn day_number(w: &str, suffix: bool) -> Option<u32> {
-    let stripped = ["st", "nd", "rd", "th"]
-        .iter()
-        .find_map(|s| w.strip_suffix(s));
-    let digits = match stripped {
-        Some(d) => d,
-        None if suffix => return None,
-        None => w,
-    };
-    if digits.is_empty() || digits.len() > 2 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok().filter(|d| (1..=31).contains(d))
-}
-
-fn year_number(w: &str) -> Option<i32> {
-    if w.len() != 4 {
-        return None;
-    }
-    w.parse().ok().filter(|y| (2000..=2200).contains(y))
-}
-
-fn small_number(w: &str) -> Option<u32> {
-    if let Ok(n) = w.parse::<u32>() {
-        return Some(n);
-    }
-    Some(match w {
-        "a" | "an" | "one" => 1,
-        "two" => 2,
-        "three" => 3,
-        "four" => 4,
-        "five" => 5,
-        "six" => 6,
-        "seven" => 7,
-        "eight" => 8,
-        "nine" => 9,
-        "ten" => 10,
-        "eleven" => 11,
-        "twelve" => 12,
-        "fifteen" => 15,
-        "twenty" => 20,
-        "thirty" => 30,
-        "forty" => 40,
-        "forty-five" => 45,
-        "fifty" => 50,
-        "few" => 3,
-        _ => return None,
-    })
-}
-
-#[derive(Clone, Copy)]
-enum Unit {
-    Minute,
-    Hour,
-    Day,
-    Week,
-    Month,
-}
-
-fn unit(w: &str) -> Option<Unit> {
-    Some(match w {
-        "m" | "min" | "mins" | "minute" | "minutes" => Unit::Minute,
-        "h" | "hr" | "hrs" | "hour" | "hours" => Unit::Hour,
-        "d" | "day" | "days" => Unit::Day,
-        "w" | "wk" | "wks" | "week" | "weeks" => Unit::Week,
-        "month" | "months" => Unit::Month,
-        _ => return None,
-    })
-}
 
 fn amount(n: u32, u: Unit) -> Comp {
     match u {
@@ -902,93 +668,8 @@ fn amount(n: u32, u: Unit) -> Comp {
         Unit::Day => Comp::Day(Day::InDays(n)),
         Unit::Week => Comp::Day(Day::InDays(n.saturating_mul(7))),
         Unit::Month => Comp::Day(Day::InMonths(n)),
+        Unit::Year => Comp::Day(Day::InMonths(n.saturating_mul(12))),
     }
-}
-
-/// A clock time in one token (`3pm`, `15:00`, `7.30am`, `noon`) or a number followed by
-/// `am`/`pm`/`o'clock`. `bare` admits a lone number ("at 9"). Returns the index after it.
-fn clock_at(toks: &[Tok], i: usize, bare: bool) -> Option<(Clock, usize)> {
-    let word = w(toks, i);
-    let exact = |h, m| Clock {
-        h,
-        m,
-        pm: None,
-        h24: true,
-        midnight: false,
-    };
-    match word {
-        "noon" | "midday" => return Some((exact(12, 0), i + 1)),
-        "midnight" => {
-            return Some((
-                Clock {
-                    midnight: true,
-                    ..exact(0, 0)
-                },
-                i + 1,
-            ));
-        }
-        _ => {}
-    }
-    let (num, mut pm) = if let Some(n) = word.strip_suffix("am") {
-        (n, Some(false))
-    } else if let Some(n) = word.strip_suffix("pm") {
-        (n, Some(true))
-    } else {
-        (word, None)
-    };
-    if num.is_empty() {
-        return None;
-    }
-    let (hs, ms) = match num.split_once([':', '.']) {
-        Some((h, m)) => (h, Some(m)),
-        None => (num, None),
-    };
-    if hs.is_empty() || hs.len() > 2 || !hs.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let h: u32 = hs.parse().ok()?;
-    let m: u32 = match ms {
-        Some(m) if m.len() == 2 && m.bytes().all(|b| b.is_ascii_digit()) => m.parse().ok()?,
-        Some(_) => return None,
-        None => 0,
-    };
-    if m > 59 || h > 23 {
-        return None;
-    }
-    let mut next = i + 1;
-    if pm.is_none() {
-        match w(toks, next) {
-            "am" | "a" => {
-                pm = Some(false);
-                next += 1;
-            }
-            "pm" | "p" => {
-                pm = Some(true);
-                next += 1;
-            }
-            "o'clock" | "oclock" => next += 1,
-            _ => {}
-        }
-    }
-    if let Some(_p) = pm
-        && !(1..=12).contains(&h)
-    {
-        return None;
-    }
-    if pm.is_none() && ms.is_none() && !bare {
-        return None;
-    }
-    let h24 = pm.is_none() && (h == 0 || h >= 13 || (hs.len() == 2 && hs.starts_with('0')));
-    Some((
-        Clock {
-            h,
-            m,
-            pm,
-            h24,
-            midnight: false,
-        },
-        next,
-    ))
 }
 
 /// A date: `Dec 3`, `December 3rd 2026`, `3 Dec`, `3rd of December`, `2026-12-03`, and with
@@ -1109,7 +790,7 @@ fn component_at(toks: &[Tok], i: usize, after_time: bool) -> Option<(Vec<Comp>, 
                 }
                 return None;
             }
-            if let Some(n) = small_number(next) {
+            if let Some(n) = number(next) {
                 let mut j = i + 2;
                 if next == "a" && w(toks, j) == "few" {
                     j += 1;
