@@ -3,13 +3,11 @@
 //! in-process) → links, dedup and reference counts, near-duplicate photos, voice-note
 //! transcription (wiremock), locations, and the signed `/media` route.
 
-mod common;
-
 use std::io::Cursor;
 
+use crate::harness::s3::S3Server;
+use crate::harness::*;
 use base64::Engine;
-use common::s3::S3Server;
-use common::*;
 use image::{DynamicImage, Rgb, RgbImage};
 use mnemo_shared::store::media_stats::media_stats;
 use wiremock::matchers::{method, path};
@@ -337,14 +335,20 @@ async fn an_off_host_media_url_is_never_fetched_and_the_message_is_answered() {
     assert!(reply.contains("look at this"), "{reply}");
     assert!(elsewhere.received_requests().await.unwrap().is_empty());
     assert_eq!(app.count("SELECT COUNT(*) FROM media_objects").await, 0);
-    assert_eq!(
-        app.scalar(&format!(
-            "SELECT status FROM interactions WHERE message_sid = '{sid}'"
-        ))
-        .await
-        .as_deref(),
-        Some("processed")
-    );
+    // The status is set just after the reply went out.
+    wait_for(
+        "the message to be processed",
+        std::time::Duration::from_secs(10),
+        || async {
+            app.scalar(&format!(
+                "SELECT status FROM interactions WHERE message_sid = '{sid}'"
+            ))
+            .await
+            .as_deref()
+                == Some("processed")
+        },
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -1,11 +1,9 @@
 //! The backbone end to end: signed webhook → one transaction → queue → worker → memory →
 //! reply through Twilio's REST API (wiremock), plus every way a request can be refused.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::harness::*;
 use mnemo_shared::jobs::ProcessMessage;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, ResponseTemplate};
@@ -184,15 +182,27 @@ async fn twenty_concurrent_copies_make_one_of_everything() {
         1,
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.wait_count(
+        "SELECT COUNT(*) FROM interactions WHERE direction = 'inbound' AND status = 'processed'",
+        1,
+    )
+    .await;
     assert_eq!(
         app.count("SELECT COUNT(*) FROM interactions WHERE direction = 'inbound'")
             .await,
         1
     );
-    assert_eq!(app.count("SELECT COUNT(*) FROM memories").await, 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 1);
-    assert_eq!(app.sent_messages().await.len(), 1);
+    // No copy comes late: one memory and one reply, and it stays so.
+    assert_stays(
+        "one memory and one reply",
+        Duration::from_millis(500),
+        || async {
+            app.count("SELECT COUNT(*) FROM memories").await == 1
+                && app.sent_messages().await.len() == 1
+        },
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -384,14 +394,20 @@ async fn a_job_delivered_twice_repeats_nothing() {
         .await
         .unwrap();
     assert_eq!(outcome, mnemo_worker::pipeline::Outcome::Skipped);
-    tokio::time::sleep(Duration::from_millis(800)).await;
-    assert_eq!(app.count("SELECT COUNT(*) FROM memories").await, 1);
-    assert_eq!(app.sent_messages().await.len(), 1);
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM interactions WHERE direction = 'outbound'")
-            .await,
-        1
-    );
+    // The worker takes the second delivery too: it must add nothing, however long we look.
+    assert_stays(
+        "one memory, one reply, one outbound row",
+        Duration::from_millis(800),
+        || async {
+            app.count("SELECT COUNT(*) FROM memories").await == 1
+                && app.sent_messages().await.len() == 1
+                && app
+                    .count("SELECT COUNT(*) FROM interactions WHERE direction = 'outbound'")
+                    .await
+                    == 1
+        },
+    )
+    .await;
 }
 
 /// The id of the inbound interaction with this MessageSid.
@@ -548,22 +564,23 @@ async fn vacuum_removes_finished_jobs(redis: bool) {
     )
     .await;
     // The queue marks a job done just after the handler returns; its clock has whole seconds.
-    let start = std::time::Instant::now();
-    let mut removed = 0;
-    while removed < 2 && start.elapsed() < Duration::from_secs(10) {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        removed += app
+    let removed = std::cell::Cell::new(0);
+    let done = try_wait_for(Duration::from_secs(10), || async {
+        let n = app
             .state
             .queue
             .vacuum(&app.db, Duration::ZERO)
             .await
             .expect("vacuum");
-    }
-    assert_eq!(
-        removed,
-        2,
-        "both finished jobs removed ({})",
-        app.state.queue.kind()
+        removed.set(removed.get() + n);
+        (removed.get() >= 2).then_some(())
+    })
+    .await;
+    assert!(
+        done.is_some() && removed.get() == 2,
+        "both finished jobs removed ({}): {}",
+        app.state.queue.kind(),
+        removed.get()
     );
     // Our own tables keep everything.
     assert_eq!(
@@ -606,12 +623,12 @@ async fn sweeper_recovers_a_crash_between_commit_and_enqueue() {
     .await
     .unwrap();
     assert!(rec.is_some());
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM memories").await,
-        0,
-        "nothing queued it"
-    );
+    assert_stays(
+        "no memory (nothing queued it)",
+        Duration::from_millis(300),
+        || async { app.count("SELECT COUNT(*) FROM memories").await == 0 },
+    )
+    .await;
     let n = mnemo_worker::sweeper::sweep_once(&app.db, &app.state.queue, Duration::from_secs(60))
         .await
         .unwrap();

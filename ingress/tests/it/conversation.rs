@@ -3,12 +3,10 @@
 //! server that ranks the seeded memories by keyword and records the filters it was sent).
 //! Memories with times in the past are inserted directly with a chosen `occurred_at`.
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 
+use crate::harness::*;
 use chrono::{DateTime, Datelike, Days, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
-use common::*;
 use mnemo_shared::jobs::ProcessMessage;
 use mnemo_shared::sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement, Value,
@@ -119,18 +117,18 @@ impl Chat {
         let before = self.app.count(sent).await;
         let res = self.app.post_webhook(&text_message(sid, FROM, text)).await;
         assert_eq!(res.status(), 200);
-        let started = std::time::Instant::now();
-        while self.app.count(sent).await < before + 1 {
-            if started.elapsed() > std::time::Duration::from_secs(45) {
-                let inbound = self
-                    .app
-                    .scalar(&format!(
-                        "SELECT status || ' ' || attempts || ' ' || COALESCE(error, '') FROM interactions WHERE message_sid = '{sid}'"
-                    ))
-                    .await;
-                panic!("no reply to {text:?} after 45 s; inbound: {inbound:?}");
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        let replied = try_wait_for(std::time::Duration::from_secs(45), || async {
+            (self.app.count(sent).await > before).then_some(())
+        })
+        .await;
+        if replied.is_none() {
+            let inbound = self
+                .app
+                .scalar(&format!(
+                    "SELECT status || ' ' || attempts || ' ' || COALESCE(error, '') FROM interactions WHERE message_sid = '{sid}'"
+                ))
+                .await;
+            panic!("no reply to {text:?} after 45 s; inbound: {inbound:?}");
         }
     }
 

@@ -1,12 +1,10 @@
 //! The web console's API (issue 8): send → signed form → `/webhook` → stored and answered;
 //! conversation polling; the dashboard's JSON; off when disabled; the API token when set.
 
-mod common;
+use std::time::Duration;
 
-use std::time::{Duration, Instant};
-
+use crate::harness::{Options, TestApp, try_wait_for};
 use base64::Engine as _;
-use common::{Options, TestApp};
 use serde_json::{Value, json};
 
 fn console_on(extra: Vec<(&'static str, String)>) -> Options {
@@ -28,8 +26,8 @@ async fn send(app: &TestApp, body: Value) -> reqwest::Response {
 
 /// Polls the conversation until it holds `want` messages (15 s at most).
 async fn conversation(app: &TestApp, phone: &str, want: usize) -> Value {
-    let start = Instant::now();
-    loop {
+    let last = std::cell::RefCell::new(Value::Null);
+    let reached = try_wait_for(Duration::from_secs(15), || async {
         let res = app
             .api(
                 reqwest::Method::GET,
@@ -41,15 +39,16 @@ async fn conversation(app: &TestApp, phone: &str, want: usize) -> Value {
         assert_eq!(res.status(), 200);
         let v: Value = res.json().await.unwrap();
         let n = v["messages"].as_array().unwrap().len();
-        if n >= want {
-            return v;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "conversation never reached {want} messages: {v}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        *last.borrow_mut() = v.clone();
+        (n >= want).then_some(v)
+    })
+    .await;
+    reached.unwrap_or_else(|| {
+        panic!(
+            "conversation never reached {want} messages: {}",
+            last.borrow()
+        )
+    })
 }
 
 #[tokio::test]

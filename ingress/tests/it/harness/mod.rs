@@ -7,6 +7,7 @@
 pub mod s3;
 
 use std::collections::HashMap;
+use std::ops::Deref;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -47,11 +48,48 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     pub settings: Arc<Settings>,
     pub state: mnemo_ingress::AppState,
-    pub twilio: MockServer,
-    pub mem0: MockServer,
+    pub twilio: OffRuntime<MockServer>,
+    pub mem0: OffRuntime<MockServer>,
     pub http: reqwest::Client,
     shutdown: watch::Sender<bool>,
     _dir: tempfile::TempDir,
+}
+
+/// A value that is dropped on a thread of its own, outside the test's runtime.
+///
+/// For wiremock's `MockServer`, whose `Drop` verifies the mocks' expectations with
+/// `futures::executor::block_on`. Inside a tokio task that block_on polls tokio's `RwLock`
+/// with the task's cooperative budget: once a test has spent that budget (the slowloris test
+/// does, polling hundreds of sockets in one go), the lock answers `Pending` and wakes itself
+/// until the task yields, which it never does while blocked in `Drop`, so the drop spins for
+/// ever. On a plain thread there is no budget. A failed expectation still fails the test: the
+/// thread's panic is carried over (unless the test is already panicking).
+pub struct OffRuntime<T: Send + 'static>(Option<T>);
+
+impl<T: Send + 'static> OffRuntime<T> {
+    pub fn new(value: T) -> Self {
+        OffRuntime(Some(value))
+    }
+}
+
+impl<T: Send + 'static> Deref for OffRuntime<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        self.0.as_ref().expect("present until dropped")
+    }
+}
+
+impl<T: Send + 'static> Drop for OffRuntime<T> {
+    fn drop(&mut self) {
+        let Some(value) = self.0.take() else { return };
+        let dropped = std::thread::spawn(move || drop(value)).join();
+        if let Err(panic) = dropped
+            && !std::thread::panicking()
+        {
+            std::panic::resume_unwind(panic);
+        }
+    }
 }
 
 /// A fresh database URL: a new PostgreSQL database on the test server, or a SQLite file.
@@ -153,8 +191,8 @@ impl TestApp {
             db: state.db.clone(),
             settings,
             state,
-            twilio,
-            mem0,
+            twilio: OffRuntime::new(twilio),
+            mem0: OffRuntime::new(mem0),
             http: reqwest::Client::new(),
             shutdown: tx,
             _dir: dir,
@@ -274,16 +312,18 @@ impl TestApp {
 
     /// Polls until `sql` (a COUNT) reaches `want`, or panics after 15 s.
     pub async fn wait_count(&self, sql: &str, want: i64) {
-        let start = Instant::now();
-        loop {
+        let last = std::cell::Cell::new(None);
+        let reached = try_wait_for(Duration::from_secs(15), || async {
             let n = self.count(sql).await;
-            if n == want {
-                return;
-            }
-            if start.elapsed() > Duration::from_secs(15) {
-                panic!("timed out waiting for `{sql}` = {want} (last {n})");
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
+            last.set(Some(n));
+            (n == want).then_some(())
+        })
+        .await;
+        if reached.is_none() {
+            panic!(
+                "timed out waiting for `{sql}` = {want} (last {:?})",
+                last.get()
+            );
         }
     }
 }
@@ -331,8 +371,8 @@ pub fn with_models() -> Vec<(&'static str, String)> {
 impl TestApp {
     /// Waits until `/ready` reports the embedding model in `state`, or panics after 60 s.
     pub async fn wait_embeddings(&self, state: &str) {
-        let start = Instant::now();
-        loop {
+        let last = std::cell::RefCell::new(serde_json::Value::Null);
+        let ready = try_wait_for(Duration::from_secs(60), || async {
             let body: serde_json::Value = self
                 .http
                 .get(self.url("/ready"))
@@ -342,17 +382,88 @@ impl TestApp {
                 .json()
                 .await
                 .unwrap();
-            if body["models"]["embeddings"] == state {
-                return;
-            }
-            if start.elapsed() > Duration::from_secs(60) {
-                panic!("embeddings never became {state}: {body}");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            let done = body["models"]["embeddings"] == state;
+            *last.borrow_mut() = body;
+            done.then_some(())
+        })
+        .await;
+        if ready.is_none() {
+            panic!("embeddings never became {state}: {}", last.borrow());
         }
     }
 }
 
 pub fn new_sid() -> String {
     format!("SM{}", uuid::Uuid::now_v7().simple())
+}
+
+/// How often the waits below look again.
+const POLL: Duration = Duration::from_millis(25);
+
+/// Polls `check` until it gives `Some`, and returns that; `None` once `deadline` has passed
+/// (the caller panics with what it saw). The one wait of the tests: a test that needs
+/// something to have happened waits for that condition, never for a fixed time.
+pub async fn try_wait_for<T, F, Fut>(deadline: Duration, mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return Some(v);
+        }
+        if start.elapsed() > deadline {
+            return None;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Polls `check` until it holds; panics naming `what` once `deadline` has passed.
+pub async fn wait_for<F, Fut>(what: &str, deadline: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    wait_for_some(what, deadline, || {
+        let f = check();
+        async move { f.await.then_some(()) }
+    })
+    .await
+}
+
+/// Polls `check` until it gives `Some`, and returns that; panics naming `what` once
+/// `deadline` has passed.
+pub async fn wait_for_some<T, F, Fut>(what: &str, deadline: Duration, check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    match try_wait_for(deadline, check).await {
+        Some(v) => v,
+        None => panic!("timed out after {deadline:?} waiting for {what}"),
+    }
+}
+
+/// Checks that `check` holds throughout `period`, polling, and panics naming `what` the first
+/// time it does not. For what must *not* happen (a second reply, a job nobody queued): there is
+/// no event to wait for, so watching for the period is the assertion itself.
+pub async fn assert_stays<F, Fut>(what: &str, period: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let start = Instant::now();
+    loop {
+        assert!(
+            check().await,
+            "{what} stopped holding after {:?}",
+            start.elapsed()
+        );
+        if start.elapsed() > period {
+            return;
+        }
+        tokio::time::sleep(POLL).await;
+    }
 }

@@ -3,13 +3,11 @@
 //! takeover after a killed worker, late delivery after downtime, the 24-hour template path,
 //! a daily reminder across a DST change); status callbacks; the REST API.
 
-mod common;
-
 use std::collections::HashMap;
 use std::time::Duration;
 
+use crate::harness::*;
 use chrono::{DateTime, Utc};
-use common::*;
 use mnemo_shared::domain::time::moment::parse;
 use mnemo_shared::sea_orm::{ConnectionTrait, EntityTrait, Statement};
 use mnemo_shared::store::db::{NewInbound, record_inbound};
@@ -136,14 +134,12 @@ async fn say(app: &TestApp, text: &str) -> String {
         "SELECT COUNT(*) FROM interactions o JOIN interactions i ON o.reply_to = i.id \
          WHERE i.message_sid = '{sid}' AND o.purpose = 'reply' AND o.status = 'sent'"
     );
-    let start = std::time::Instant::now();
-    while app.count(&sql).await < 1 {
-        assert!(
-            start.elapsed() < Duration::from_secs(45),
-            "no reply to {text:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    wait_for(
+        &format!("a reply to {text:?}"),
+        Duration::from_secs(45),
+        || async { app.count(&sql).await >= 1 },
+    )
+    .await;
     app.scalar(&format!(
         "SELECT o.body FROM interactions o JOIN interactions i ON o.reply_to = i.id \
          WHERE i.message_sid = '{sid}' AND o.purpose = 'reply'"

@@ -3,13 +3,11 @@
 //! users. Runs on SQLite by default and on PostgreSQL + Redis with TEST_DATABASE_URL /
 //! TEST_REDIS_URL.
 
-mod common;
-
 use std::collections::HashSet;
 use std::time::Duration;
 
+use crate::harness::*;
 use base64::Engine as _;
-use common::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 
