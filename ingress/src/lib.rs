@@ -5,6 +5,7 @@ pub mod access_log;
 pub mod api;
 pub mod console;
 pub mod guard;
+pub mod mcp;
 pub mod media;
 pub mod problem;
 pub mod reminders_api;
@@ -62,6 +63,8 @@ pub fn app(state: AppState) -> impl poem::Endpoint {
         .at("/webhook/status", post(status_callback::receive))
         .at("/metrics", get(metrics_text))
         .at("/media/:sha256", get(media::serve).head(media::serve))
+        .at("/export/:user_id", get(api::ownership::by_link))
+        .at("/mcp", mcp::McpEndpoint::new(state.clone()))
         .nest("/docs", docs)
         .at("/openapi.json", spec)
         .nest("/", api)

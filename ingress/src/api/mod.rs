@@ -14,6 +14,7 @@ pub mod idempotency;
 pub mod interactions;
 pub mod memories;
 pub mod memory_body;
+pub mod ownership;
 pub mod range;
 pub mod small_json;
 pub mod users;
@@ -41,6 +42,8 @@ pub type Apis = (
     users::UsersApi,
     crate::reminders_api::RemindersApi,
     admin::AdminApi,
+    ownership::OwnershipApi,
+    ownership::McpTokensApi,
 );
 
 pub fn apis() -> Apis {
@@ -52,6 +55,8 @@ pub fn apis() -> Apis {
         users::UsersApi,
         crate::reminders_api::RemindersApi,
         admin::AdminApi,
+        ownership::OwnershipApi,
+        ownership::McpTokensApi,
     )
 }
 

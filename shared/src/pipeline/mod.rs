@@ -44,6 +44,7 @@ use crate::models::{Embeddings, LocalModels};
 
 mod converse;
 mod media;
+mod ownership;
 mod remind;
 mod reply;
 mod respond;
