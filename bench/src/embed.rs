@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use mnemo_shared::config::Settings;
-use mnemo_shared::pipeline::Pipeline;
 use mnemo_shared::sea_orm::ConnectionTrait;
+use mnemo_worker::pipeline::Pipeline;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const SUBJECTS: &[&str] = &[
@@ -178,7 +178,7 @@ fn settings() -> (Arc<Settings>, tempfile::TempDir) {
 
 async fn pipeline() -> (Pipeline, Duration, String, tempfile::TempDir) {
     let (settings, dir) = settings();
-    let db = mnemo_shared::db::connect(&settings)
+    let db = mnemo_shared::store::db::connect(&settings)
         .await
         .expect("database");
     mnemo_migration::migrate_up(&db).await.expect("migrate");
@@ -274,7 +274,7 @@ async fn main() {
                     .expect("embed")
                     .expect("model ready");
                 for (k, (text, v)) in chunk.iter().zip(vecs).enumerate() {
-                    db.execute_raw(mnemo_shared::db::stmt(
+                    db.execute_raw(mnemo_shared::store::db::stmt(
                         db,
                         "INSERT INTO bench_pool (n, text, vector) VALUES ($1, $2, $3)",
                         vec![
@@ -298,13 +298,13 @@ async fn main() {
             let n: i64 = arg(1).and_then(|s| s.parse().ok()).expect("n");
             let timeout = Duration::from_secs(arg(2).and_then(|s| s.parse().ok()).unwrap_or(600));
             let (settings, _dir) = settings();
-            let db = mnemo_shared::db::connect(&settings)
+            let db = mnemo_shared::store::db::connect(&settings)
                 .await
                 .expect("database");
             let t = Instant::now();
             loop {
                 let row = db
-                    .query_one_raw(mnemo_shared::db::stmt(
+                    .query_one_raw(mnemo_shared::store::db::stmt(
                         &db,
                         "SELECT COUNT(*) AS n FROM memory_embeddings",
                         vec![],

@@ -17,11 +17,11 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use mnemo_shared::config::Settings;
-use mnemo_shared::entities::{memory, user};
 use mnemo_shared::memory::hybrid::Legs;
 use mnemo_shared::memory::vectors;
-use mnemo_shared::pipeline::Pipeline;
 use mnemo_shared::sea_orm::{ActiveModelTrait, ActiveValue::Set};
+use mnemo_shared::store::entities::{memory, user};
+use mnemo_worker::pipeline::Pipeline;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -138,7 +138,7 @@ async fn main() {
         eprintln!("{e}");
         std::process::exit(2);
     }));
-    let db = mnemo_shared::db::connect(&settings)
+    let db = mnemo_shared::store::db::connect(&settings)
         .await
         .expect("database");
     mnemo_migration::migrate_up(&db).await.expect("migrate");

@@ -50,7 +50,7 @@ async fn main() {
                 ("ProfileName".into(), "Bench".into()),
                 ("ApiVersion".into(), "2010-04-01".into()),
             ];
-            let sig = mnemo_shared::signature::compute_signature(&url, &params, &token);
+            let sig = mnemo_shared::domain::signature::compute_signature(&url, &params, &token);
             let body: String = form_encode(&params);
             (sig, body)
         })

@@ -20,7 +20,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use mnemo_shared::audio;
-use mnemo_shared::models::whisper::{WhisperModel, ct2};
+use mnemo_shared::clients::models::whisper::{WhisperModel, ct2};
 
 const SENTENCES: [&str; 12] = [
     "Remind me to call Priya at 4:30 on Tuesday about the rent.",

@@ -228,7 +228,7 @@ impl Stack {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let db_name = format!("mnemo_test_faults_{}", uuid::Uuid::now_v7().simple());
-        let admin = mnemo_shared::db::connect_url(database_admin_url, 1)
+        let admin = mnemo_shared::store::db::connect_url(database_admin_url, 1)
             .await
             .expect("TEST_DATABASE_URL must be reachable");
         admin
@@ -265,7 +265,7 @@ impl Stack {
             "mnemo-migrate up failed: {}",
             String::from_utf8_lossy(&migrate.stderr)
         );
-        let db = mnemo_shared::db::connect_url(&database_url, 4)
+        let db = mnemo_shared::store::db::connect_url(&database_url, 4)
             .await
             .unwrap();
         Stack {
@@ -418,7 +418,7 @@ pub fn signed_webhooks(base: &str, n: usize, senders: usize) -> Vec<(String, Str
                 ),
                 ("NumMedia".into(), "0".into()),
             ];
-            let sig = mnemo_shared::signature::compute_signature(&url, &params, AUTH_TOKEN);
+            let sig = mnemo_shared::domain::signature::compute_signature(&url, &params, AUTH_TOKEN);
             let body = form_urlencoded::Serializer::new(String::new())
                 .extend_pairs(&params)
                 .finish();

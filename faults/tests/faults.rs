@@ -515,7 +515,7 @@ async fn postgres_restart_gives_503_then_recovers() {
     );
     println!("recovered after {:?}", start.elapsed());
     // The message refused during the outage was accepted on retry and processed.
-    let db = mnemo_shared::db::connect_url(&stack.env[0].1, 2)
+    let db = mnemo_shared::store::db::connect_url(&stack.env[0].1, 2)
         .await
         .unwrap();
     stack.db = db;

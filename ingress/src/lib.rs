@@ -4,11 +4,11 @@
 pub mod access_log;
 pub mod api;
 pub mod console;
+pub mod group_commit;
 pub mod guard;
 pub mod mcp;
 pub mod media;
 pub mod problem;
-pub mod reminders_api;
 pub mod state;
 pub mod status_callback;
 pub mod system;
@@ -17,10 +17,10 @@ pub mod webhook;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::group_commit::Ingestor;
 use mnemo_shared::config::Settings;
-use mnemo_shared::ingest::Ingestor;
-use mnemo_shared::pipeline::Pipeline;
 use mnemo_shared::queue::JobQueue;
+use mnemo_worker::pipeline::Pipeline;
 use poem::endpoint::make_sync;
 use poem::web::Html;
 use poem::{Endpoint, EndpointExt, Response, Route, get, post};
@@ -61,7 +61,13 @@ pub fn app(state: AppState) -> impl poem::Endpoint {
                 .head(webhook::probe),
         )
         .at("/webhook/status", post(status_callback::receive))
-        .at("/metrics", get(metrics_text))
+        .at(
+            "/metrics",
+            get(mnemo_worker::prometheus::Scrape::new(
+                state.db.clone(),
+                state.settings.metrics_token.clone(),
+            )),
+        )
         .at("/media/:sha256", get(media::serve).head(media::serve))
         .at("/export/:user_id", get(api::ownership::by_link))
         .at("/mcp", mcp::McpEndpoint::new(state.clone()))
@@ -97,28 +103,6 @@ pub fn app(state: AppState) -> impl poem::Endpoint {
         .data(state)
 }
 
-/// `GET /metrics`: Prometheus text for this process (and its embedded worker); with
-/// `METRICS_TOKEN` set, only for `Authorization: Bearer <METRICS_TOKEN>`. The gauges read from
-/// the database are refreshed at most every [`mnemo_shared::monitoring::DB_GAUGES_EVERY`].
-#[poem::handler]
-async fn metrics_text(req: &poem::Request, state: poem::web::Data<&AppState>) -> poem::Response {
-    if let Some(token) = &state.settings.metrics_token {
-        let given = req
-            .headers()
-            .get(poem::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        if !mnemo_shared::monitoring::scrape_authorized(given, token) {
-            return poem::IntoResponse::into_response(problem::ApiError::Unauthorized(
-                "/metrics needs `Authorization: Bearer <METRICS_TOKEN>`".into(),
-            ));
-        }
-    }
-    mnemo_shared::monitoring::record_db_gauges(&state.db).await;
-    poem::Response::builder()
-        .content_type("text/plain; version=0.0.4")
-        .body(mnemo_shared::monitoring::render())
-}
-
 /// The most webhooks one group commit records.
 const INGEST_MAX_BATCH: usize = 128;
 
@@ -126,7 +110,7 @@ const INGEST_MAX_BATCH: usize = 128;
 pub async fn prepare(
     settings: Arc<Settings>,
 ) -> Result<AppState, Box<dyn std::error::Error + Send + Sync>> {
-    let db = mnemo_shared::db::connect(&settings).await?;
+    let db = mnemo_shared::store::db::connect(&settings).await?;
     if settings.is_sqlite() {
         mnemo_migration::migrate_up(&db).await?;
     }
@@ -195,7 +179,7 @@ pub async fn serve(
     info!(addr = %addr, public = %settings.public_base_url, "ingress listening");
     let mut rx = shutdown.clone();
     // Header-read and body-read timeouts on every connection (see `listener::serve`).
-    let result = mnemo_shared::listener::serve(
+    let result = mnemo_worker::listener::serve(
         listener,
         app(state),
         async move {

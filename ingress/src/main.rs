@@ -18,7 +18,9 @@ async fn main() {
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("fetch-models") {
-        std::process::exit(mnemo_shared::models::cli::fetch_models(&settings, &args[1..]).await);
+        std::process::exit(
+            mnemo_shared::clients::models::cli::fetch_models(&settings, &args[1..]).await,
+        );
     }
     mnemo_shared::telemetry::init(&settings.log_format);
     if let Err(e) = run(settings).await {

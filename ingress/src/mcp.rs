@@ -14,7 +14,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use chrono_tz::Tz;
 use http_body_util::BodyExt;
-use mnemo_shared::entities::memory;
+use mnemo_shared::store::entities::memory;
 use mnemo_shared::store::{mcp_tokens, ownership};
 use poem::http::request::Parts;
 use poem::{Endpoint, IntoResponse, Request, Response};
@@ -117,7 +117,7 @@ fn result(v: serde_json::Value) -> CallToolResult {
 impl MemoryTools {
     async fn zone(&self, user_id: Uuid) -> Result<Tz, ErrorData> {
         use mnemo_shared::sea_orm::EntityTrait;
-        let u = mnemo_shared::entities::user::Entity::find_by_id(user_id)
+        let u = mnemo_shared::store::entities::user::Entity::find_by_id(user_id)
             .one(&self.state.db)
             .await
             .map_err(internal)?

@@ -5,9 +5,9 @@
 //! nothing: 403. A valid link to an object we do not hold: 404. The body is streamed from the
 //! store, never read into memory.
 
-use mnemo_shared::entities::media_object;
 use mnemo_shared::media::{is_sha256_hex, storage_key, types};
 use mnemo_shared::sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use mnemo_shared::store::entities::media_object;
 use poem::http::{StatusCode, header};
 use poem::web::{Data, Path, Query};
 use poem::{Body, Response, handler};

@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
+use crate::group_commit::Ingestor;
+use mnemo_shared::clients::models::LocalModels;
 use mnemo_shared::config::Settings;
-use mnemo_shared::ingest::Ingestor;
 use mnemo_shared::media::MediaStore;
 use mnemo_shared::memory::MemoryEngine;
-use mnemo_shared::models::LocalModels;
 use mnemo_shared::queue::JobQueue;
 use mnemo_shared::sea_orm::DatabaseConnection;
 
@@ -14,7 +14,7 @@ use mnemo_shared::sea_orm::DatabaseConnection;
 pub struct AppState {
     pub db: DatabaseConnection,
     pub queue: JobQueue,
-    /// The webhook's group-commit writer (see `mnemo_shared::ingest`).
+    /// The webhook's group-commit writer (see `crate::ingest`).
     pub ingest: Ingestor,
     pub settings: Arc<Settings>,
     /// The memory engine the REST API searches and indexes with (the worker's own is built

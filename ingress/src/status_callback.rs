@@ -3,10 +3,10 @@
 //! Signed like the inbound webhook (403 on a bad signature), 400 without `MessageSid` or
 //! `MessageStatus`, otherwise 200 with an empty body — also for a SID we do not know (logged),
 //! so Twilio does not retry what can never match. Callbacks may arrive in any order; the
-//! status only moves forward (see `mnemo_shared::delivery`).
+//! status only moves forward (see `mnemo_shared::store::delivery`).
 
 use chrono::Utc;
-use mnemo_shared::delivery::{Applied, apply_status};
+use mnemo_shared::store::delivery::{Applied, apply_status};
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem::{Body, Request, Response, handler};

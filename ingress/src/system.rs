@@ -1,6 +1,6 @@
 //! `/health` (the process is up) and `/ready` (database and queue reachable).
 
-use mnemo_shared::db;
+use mnemo_shared::store::db;
 use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags, payload::Json};
 
@@ -80,9 +80,11 @@ impl SystemApi {
             queue,
             models: ModelsReadiness {
                 embeddings: state.engine.embeddings.state().as_str().into(),
-                whisper: mnemo_shared::transcribe::LocalWhisper::state_for(&state.settings)
-                    .as_str()
-                    .into(),
+                whisper: mnemo_shared::clients::transcribe::LocalWhisper::state_for(
+                    &state.settings,
+                )
+                .as_str()
+                .into(),
             },
         });
         if ok {

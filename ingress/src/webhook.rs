@@ -5,12 +5,12 @@
 //! unique MessageSid) → enqueue only for a new row → empty TwiML, for new and duplicate alike.
 //! A failed enqueue after the commit is logged and left to the sweeper: the message is safe.
 
+use crate::group_commit::Ingested;
 use chrono::Utc;
-use mnemo_shared::db::NewInbound;
-use mnemo_shared::inbound;
-use mnemo_shared::ingest::Ingested;
-use mnemo_shared::phone_tz::zone_for_phone;
-use mnemo_shared::signature;
+use mnemo_shared::domain::inbound;
+use mnemo_shared::domain::phone_tz::zone_for_phone;
+use mnemo_shared::domain::signature;
+use mnemo_shared::store::db::NewInbound;
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem::{Body, Request, Response, handler};

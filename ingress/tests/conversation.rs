@@ -9,11 +9,11 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Datelike, Days, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
 use common::*;
-use mnemo_shared::entities::{interaction, user};
 use mnemo_shared::jobs::ProcessMessage;
 use mnemo_shared::sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement, Value,
 };
+use mnemo_shared::store::entities::{interaction, user};
 use serde_json::{Value as Json, json};
 use uuid::Uuid;
 use wiremock::matchers::{body_string_contains, method, path, path_regex};
@@ -716,7 +716,7 @@ async fn a_retried_forget_answers_the_same_and_deletes_once() {
         ))
         .await
         .unwrap();
-    let pipeline = mnemo_shared::pipeline::Pipeline::new(c.app.db.clone(), c.app.settings.clone());
+    let pipeline = mnemo_worker::pipeline::Pipeline::new(c.app.db.clone(), c.app.settings.clone());
     let outcome = pipeline
         .process(&ProcessMessage {
             interaction_id: inbound.id,
@@ -724,7 +724,7 @@ async fn a_retried_forget_answers_the_same_and_deletes_once() {
         })
         .await
         .unwrap();
-    assert_eq!(outcome, mnemo_shared::pipeline::Outcome::Processed);
+    assert_eq!(outcome, mnemo_worker::pipeline::Outcome::Processed);
     assert_eq!(c.reply_to(&sid).await, first, "the same answer");
     assert_eq!(c.memories().await, 1, "nothing else deleted");
     assert_eq!(
@@ -1005,7 +1005,7 @@ async fn embeddings_api_then_backfill_after_a_model_change() {
         env.insert(k.into(), v);
     }
     let settings = std::sync::Arc::new(mnemo_shared::config::Settings::from_map(&env).unwrap());
-    let local = mnemo_shared::pipeline::Pipeline::new(chat.app.db.clone(), settings);
+    let local = mnemo_worker::pipeline::Pipeline::new(chat.app.db.clone(), settings);
     local
         .models
         .wait_ready(std::time::Duration::from_secs(60))
@@ -1017,7 +1017,7 @@ async fn embeddings_api_then_backfill_after_a_model_change() {
             .unwrap(),
         2
     );
-    while mnemo_shared::memory::backfill::step(&chat.app.db, &local.engine)
+    while mnemo_worker::backfill::embeddings::step(&chat.app.db, &local.engine)
         .await
         .unwrap()
         > 0

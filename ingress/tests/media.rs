@@ -11,7 +11,7 @@ use base64::Engine;
 use common::s3::S3Server;
 use common::*;
 use image::{DynamicImage, Rgb, RgbImage};
-use mnemo_shared::media::stats::media_stats;
+use mnemo_shared::store::media_stats::media_stats;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -124,7 +124,7 @@ async fn media_app(extra: Vec<(&'static str, String)>) -> TestApp {
     app
 }
 
-async fn print_stats(app: &TestApp, label: &str) -> mnemo_shared::media::stats::MediaStats {
+async fn print_stats(app: &TestApp, label: &str) -> mnemo_shared::store::media_stats::MediaStats {
     let stats = media_stats(&app.db, None).await.unwrap();
     println!("dedup figures ({label}): {stats:?}");
     stats
@@ -864,8 +864,8 @@ async fn rest_and_whatsapp_uploads_of_the_same_photo_are_one_object() {
         "the bytes stayed in raw: {} chars",
         raw.len()
     );
-    use mnemo_shared::entities::memory;
     use mnemo_shared::sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    use mnemo_shared::store::entities::memory;
     let memory_id = memory::Entity::find()
         .filter(memory::Column::InteractionId.eq(uuid::Uuid::parse_str(&iid).unwrap()))
         .one(&app.db)

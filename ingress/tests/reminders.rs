@@ -10,14 +10,14 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use common::*;
-use mnemo_shared::db::{NewInbound, record_inbound};
-use mnemo_shared::delivery::delivery_counts;
-use mnemo_shared::entities::{reminder, user};
-use mnemo_shared::pipeline::Pipeline;
 use mnemo_shared::reminders::parse;
-use mnemo_shared::reminders::scheduler::{self, Scan};
-use mnemo_shared::reminders::store::{self, NewReminder};
 use mnemo_shared::sea_orm::{ConnectionTrait, EntityTrait, Statement};
+use mnemo_shared::store::db::{NewInbound, record_inbound};
+use mnemo_shared::store::delivery::delivery_counts;
+use mnemo_shared::store::entities::{reminder, user};
+use mnemo_shared::store::reminders::{self as saved, NewReminder};
+use mnemo_worker::pipeline::Pipeline;
+use mnemo_worker::scheduler::{self, Scan};
 use serde_json::{Value as Json, json};
 use uuid::Uuid;
 use wiremock::matchers::{method, path};
@@ -86,7 +86,7 @@ async fn remind(
 ) -> reminder::Model {
     let tz = u.timezone.parse().unwrap();
     let p = parse(phrase, now, tz).unwrap_or_else(|e| panic!("{phrase}: {e:?}"));
-    store::create(
+    saved::create(
         &app.db,
         &NewReminder {
             user_id: u.id,
@@ -303,7 +303,7 @@ async fn exactly_once_with_three_racing_schedulers() {
     // Three schedulers, each with its own connection pool, scanning at the same instant.
     let mut tasks = Vec::new();
     for _ in 0..3 {
-        let db = mnemo_shared::db::connect_url(&app.settings.database_url, 4)
+        let db = mnemo_shared::store::db::connect_url(&app.settings.database_url, 4)
             .await
             .unwrap();
         let p = Pipeline::new(db, app.settings.clone());
@@ -437,7 +437,7 @@ async fn outside_the_window_without_a_template_it_waits_for_the_user() {
     let row = reload(&app, r.id).await;
     assert_eq!(row.status, "needs_template");
     // Shown as waiting in /reminders and the API.
-    let listing = store::listing(&store::active(&app.db, u.id).await.unwrap(), chrono_tz::UTC);
+    let listing = saved::listing(&saved::active(&app.db, u.id).await.unwrap(), chrono_tz::UTC);
     assert!(
         listing.contains("renew the passport") && listing.contains("24-hour rule"),
         "{listing}"
@@ -519,7 +519,7 @@ async fn post_status(app: &TestApp, params: &[(&str, &str)], sign: bool) -> reqw
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     let sig = if sign {
-        mnemo_shared::signature::compute_signature(
+        mnemo_shared::domain::signature::compute_signature(
             &format!("{}/webhook/status", app.settings.public_base_url),
             &owned,
             AUTH_TOKEN,

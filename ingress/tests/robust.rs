@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use mnemo_shared::jobs::ProcessMessage;
-use mnemo_shared::pipeline::{Outcome, Pipeline};
+use mnemo_worker::pipeline::{Outcome, Pipeline};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Messages whose text is exactly this panic inside the job while the switch is on.
@@ -17,7 +17,7 @@ const POISON: &str = "poison pill: panic in the job";
 static POISON_ON: AtomicBool = AtomicBool::new(true);
 
 fn install_poison() {
-    let _ = mnemo_shared::pipeline::inject_before_steps(|text| {
+    let _ = mnemo_worker::pipeline::inject_before_steps(|text| {
         if text == POISON && POISON_ON.load(Ordering::SeqCst) {
             panic!("injected test panic");
         }
@@ -77,7 +77,7 @@ async fn a_panicking_job_fails_once_with_one_reply_and_can_be_redriven() {
     })
     .await;
     let sent = app.sent_messages().await;
-    assert_eq!(sent[0]["Body"], mnemo_shared::replies::FAILED);
+    assert_eq!(sent[0]["Body"], mnemo_shared::domain::replies::FAILED);
     assert!(sent[0]["Body"].contains("rephras"));
 
     // The worker goes on: the next message is answered normally.
@@ -145,7 +145,7 @@ async fn a_panicking_job_fails_once_with_one_reply_and_can_be_redriven() {
         .sent_messages()
         .await
         .iter()
-        .filter(|m| m["Body"] == mnemo_shared::replies::FAILED)
+        .filter(|m| m["Body"] == mnemo_shared::domain::replies::FAILED)
         .count();
     assert_eq!(
         apologies, 1,
@@ -171,8 +171,8 @@ async fn attempts_are_capped_across_redeliveries() {
     ))
     .await;
     let id = {
-        use mnemo_shared::entities::interaction;
         use mnemo_shared::sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        use mnemo_shared::store::entities::interaction;
         interaction::Entity::find()
             .filter(interaction::Column::MessageSid.eq(sid.as_str()))
             .one(&app.db)

@@ -112,7 +112,7 @@ async fn console_uploads_cannot_become_pages_on_our_origin() {
 async fn media_links_never_serve_a_page() {
     let app = TestApp::spawn().await;
     let body = b"<html><script>alert(1)</script></html>";
-    let sha = mnemo_shared::media::download::hex(&sha2::Sha256::digest(body));
+    let sha = hex::encode(sha2::Sha256::digest(body));
     let tmp = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(tmp.path(), body).unwrap();
     app.state
@@ -343,7 +343,7 @@ async fn a_reshaped_signed_webhook_is_refused() {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     let url = format!("{}/webhook", app.settings.public_base_url);
-    let sig = mnemo_shared::signature::compute_signature(&url, &original, AUTH_TOKEN);
+    let sig = mnemo_shared::domain::signature::compute_signature(&url, &original, AUTH_TOKEN);
     assert_eq!(
         app.post_form("/webhook", Some(&sig), &original)
             .await
@@ -360,7 +360,7 @@ async fn a_reshaped_signed_webhook_is_refused() {
         })
         .collect();
     assert_eq!(
-        mnemo_shared::signature::compute_signature(&url, &reshaped, AUTH_TOKEN),
+        mnemo_shared::domain::signature::compute_signature(&url, &reshaped, AUTH_TOKEN),
         sig,
         "the reshaped form carries the original signature"
     );
@@ -382,7 +382,7 @@ async fn a_reshaped_signed_webhook_is_refused() {
             _ => (k.to_string(), v.to_string()),
         })
         .collect();
-    let s = mnemo_shared::signature::compute_signature(&url, &other, AUTH_TOKEN);
+    let s = mnemo_shared::domain::signature::compute_signature(&url, &other, AUTH_TOKEN);
     assert_eq!(
         app.post_form("/webhook", Some(&s), &other).await.status(),
         400
@@ -393,7 +393,7 @@ async fn a_reshaped_signed_webhook_is_refused() {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
     repeated.push(("Body".into(), "again".into()));
-    let s = mnemo_shared::signature::compute_signature(&url, &repeated, AUTH_TOKEN);
+    let s = mnemo_shared::domain::signature::compute_signature(&url, &repeated, AUTH_TOKEN);
     assert_eq!(
         app.post_form("/webhook", Some(&s), &repeated)
             .await

@@ -9,8 +9,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::*;
-use mnemo_shared::models::test_support;
-use mnemo_shared::pipeline::Pipeline;
+use mnemo_shared::clients::models::test_support;
+use mnemo_worker::pipeline::Pipeline;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 

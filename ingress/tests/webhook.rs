@@ -247,7 +247,7 @@ async fn one_batch_with_a_repeated_sid_records_it_once() {
         ..Options::default()
     })
     .await;
-    let new = |sid: &str, phone: &str| mnemo_shared::db::NewInbound {
+    let new = |sid: &str, phone: &str| mnemo_shared::store::db::NewInbound {
         phone: phone.into(),
         wa_id: None,
         display_name: Some("Batch".into()),
@@ -265,14 +265,14 @@ async fn one_batch_with_a_repeated_sid_records_it_once() {
         new(&b, "+14155550101"),
         new(&b, "+14155550102"),
     ];
-    let got = mnemo_shared::db::record_inbound_batch(&app.db, &batch)
+    let got = mnemo_shared::store::db::record_inbound_batch(&app.db, &batch)
         .await
         .unwrap();
     let kept: Vec<bool> = got.iter().map(Option::is_some).collect();
     assert_eq!(kept, [true, false, true, false]);
     assert_eq!(app.count("SELECT COUNT(*) FROM interactions").await, 2);
     // And against rows committed earlier: all duplicates.
-    let again = mnemo_shared::db::record_inbound_batch(&app.db, &batch[..3])
+    let again = mnemo_shared::store::db::record_inbound_batch(&app.db, &batch[..3])
         .await
         .unwrap();
     assert!(again.iter().all(Option::is_none));
@@ -354,8 +354,8 @@ async fn a_job_delivered_twice_repeats_nothing() {
     .await;
     let id = {
         use mnemo_shared::sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-        mnemo_shared::entities::Interaction::find()
-            .filter(mnemo_shared::entities::interaction::Column::MessageSid.eq(sid.clone()))
+        mnemo_shared::store::entities::Interaction::find()
+            .filter(mnemo_shared::store::entities::interaction::Column::MessageSid.eq(sid.clone()))
             .one(&app.db)
             .await
             .unwrap()
@@ -375,7 +375,7 @@ async fn a_job_delivered_twice_repeats_nothing() {
         .await
         .unwrap();
     // And run it directly, as a second worker racing would.
-    let pipeline = mnemo_shared::pipeline::Pipeline::new(app.db.clone(), app.settings.clone());
+    let pipeline = mnemo_worker::pipeline::Pipeline::new(app.db.clone(), app.settings.clone());
     let outcome = pipeline
         .process(&ProcessMessage {
             interaction_id: id,
@@ -383,7 +383,7 @@ async fn a_job_delivered_twice_repeats_nothing() {
         })
         .await
         .unwrap();
-    assert_eq!(outcome, mnemo_shared::pipeline::Outcome::Skipped);
+    assert_eq!(outcome, mnemo_worker::pipeline::Outcome::Skipped);
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(app.count("SELECT COUNT(*) FROM memories").await, 1);
     assert_eq!(app.sent_messages().await.len(), 1);
@@ -397,8 +397,8 @@ async fn a_job_delivered_twice_repeats_nothing() {
 /// The id of the inbound interaction with this MessageSid.
 async fn inbound_id(app: &TestApp, sid: &str) -> uuid::Uuid {
     use mnemo_shared::sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    mnemo_shared::entities::Interaction::find()
-        .filter(mnemo_shared::entities::interaction::Column::MessageSid.eq(sid))
+    mnemo_shared::store::entities::Interaction::find()
+        .filter(mnemo_shared::store::entities::interaction::Column::MessageSid.eq(sid))
         .one(&app.db)
         .await
         .unwrap()
@@ -431,7 +431,7 @@ fn reply_of(sid: &str) -> String {
 async fn a_send_interrupted_after_twilio_accepted_it_is_not_repeated() {
     let app = TestApp::spawn().await;
     let twilio = app.twilio_accepts_messages().await;
-    let pipeline = mnemo_shared::pipeline::Pipeline::new(app.db.clone(), app.settings.clone());
+    let pipeline = mnemo_worker::pipeline::Pipeline::new(app.db.clone(), app.settings.clone());
     let sent_replies =
         "SELECT COUNT(*) FROM interactions WHERE direction = 'outbound' AND status = 'sent'";
 
@@ -455,7 +455,7 @@ async fn a_send_interrupted_after_twilio_accepted_it_is_not_repeated() {
         message_sid: sid.clone(),
     };
     let outcome = pipeline.process(&job).await.unwrap();
-    assert_eq!(outcome, mnemo_shared::pipeline::Outcome::Processed);
+    assert_eq!(outcome, mnemo_worker::pipeline::Outcome::Processed);
     assert_eq!(app.sent_messages().await.len(), 1, "not sent a second time");
     assert_eq!(
         app.scalar(&format!(
@@ -489,7 +489,7 @@ async fn a_send_interrupted_after_twilio_accepted_it_is_not_repeated() {
         message_sid: sid.clone(),
     };
     let outcome = pipeline.process(&job).await.unwrap();
-    assert_eq!(outcome, mnemo_shared::pipeline::Outcome::Processed);
+    assert_eq!(outcome, mnemo_worker::pipeline::Outcome::Processed);
     let sent = app.sent_messages().await;
     assert_eq!(sent.len(), 3);
     assert_eq!(sent[2]["Body"], "a reply Twilio never saw");
@@ -506,7 +506,7 @@ async fn a_send_interrupted_after_twilio_accepted_it_is_not_repeated() {
         message_sid: sid.clone(),
     };
     let outcome = pipeline.process(&job).await.unwrap();
-    assert_eq!(outcome, mnemo_shared::pipeline::Outcome::Skipped);
+    assert_eq!(outcome, mnemo_worker::pipeline::Outcome::Skipped);
     assert_eq!(
         app.sent_messages().await.len(),
         4,
@@ -589,9 +589,9 @@ async fn sweeper_recovers_a_crash_between_commit_and_enqueue() {
     let app = TestApp::spawn().await;
     app.twilio_accepts_messages().await;
     // Commit without enqueueing, as a crash right after the transaction would leave it.
-    let rec = mnemo_shared::db::record_inbound(
+    let rec = mnemo_shared::store::db::record_inbound(
         &app.db,
-        &mnemo_shared::db::NewInbound {
+        &mnemo_shared::store::db::NewInbound {
             phone: "+14155550123".into(),
             wa_id: None,
             display_name: None,
@@ -612,7 +612,7 @@ async fn sweeper_recovers_a_crash_between_commit_and_enqueue() {
         0,
         "nothing queued it"
     );
-    let n = mnemo_shared::sweeper::sweep_once(&app.db, &app.state.queue, Duration::from_secs(60))
+    let n = mnemo_worker::sweeper::sweep_once(&app.db, &app.state.queue, Duration::from_secs(60))
         .await
         .unwrap();
     assert_eq!(n, 1);
@@ -623,7 +623,7 @@ async fn sweeper_recovers_a_crash_between_commit_and_enqueue() {
     .await;
     assert_eq!(app.count("SELECT COUNT(*) FROM memories").await, 1);
     // A second sweep finds nothing left to do.
-    let n = mnemo_shared::sweeper::sweep_once(&app.db, &app.state.queue, Duration::from_secs(60))
+    let n = mnemo_worker::sweeper::sweep_once(&app.db, &app.state.queue, Duration::from_secs(60))
         .await
         .unwrap();
     assert_eq!(n, 0);
@@ -792,7 +792,7 @@ async fn bad_requests_are_refused_with_problems_and_store_nothing() {
     assert_eq!(r.status(), 403);
 
     // Valid signature, then a tampered param.
-    let good = mnemo_shared::signature::compute_signature(
+    let good = mnemo_shared::domain::signature::compute_signature(
         &format!("{}/webhook", app.base),
         &owned,
         AUTH_TOKEN,
@@ -803,7 +803,7 @@ async fn bad_requests_are_refused_with_problems_and_store_nothing() {
     assert_eq!(r.status(), 403);
 
     // Signed for another path.
-    let other = mnemo_shared::signature::compute_signature(
+    let other = mnemo_shared::domain::signature::compute_signature(
         &format!("{}/other", app.base),
         &owned,
         AUTH_TOKEN,
@@ -865,7 +865,8 @@ async fn signature_checks_the_public_url_with_and_without_port() {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let sig = mnemo_shared::signature::compute_signature(signed_url, &owned, AUTH_TOKEN);
+        let sig =
+            mnemo_shared::domain::signature::compute_signature(signed_url, &owned, AUTH_TOKEN);
         let r = app
             .http
             .post(app.url("/webhook?src=twilio"))
@@ -881,7 +882,7 @@ async fn signature_checks_the_public_url_with_and_without_port() {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let sig = mnemo_shared::signature::compute_signature(
+    let sig = mnemo_shared::domain::signature::compute_signature(
         &format!("{}/webhook", app.base),
         &owned,
         AUTH_TOKEN,

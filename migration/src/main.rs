@@ -21,7 +21,7 @@ async fn main() {
 }
 
 async fn run(settings: &Settings, args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
-    let db = mnemo_shared::db::connect(settings).await?;
+    let db = mnemo_shared::store::db::connect(settings).await?;
     let steps = |i: usize| -> Result<Option<u32>, Box<dyn std::error::Error>> {
         args.get(i)
             .map(|s| {

@@ -3,8 +3,8 @@
 //! changes nothing (fixed MessageSids, unique index).
 
 use chrono::{Duration, Utc};
-use mnemo_shared::db::{NewInbound, record_inbound};
 use mnemo_shared::sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Value};
+use mnemo_shared::store::db::{NewInbound, record_inbound};
 use uuid::Uuid;
 
 pub const DEMO_PHONE: &str = "+14155550100";

@@ -11,20 +11,23 @@ async fn fresh_db(dir: &std::path::Path) -> DatabaseConnection {
     {
         Some(admin) => {
             let name = format!("mnemo_test_{}", uuid::Uuid::now_v7().simple());
-            let db = mnemo_shared::db::connect_url(&admin, 1).await.unwrap();
+            let db = mnemo_shared::store::db::connect_url(&admin, 1)
+                .await
+                .unwrap();
             db.execute_unprepared(&format!("CREATE DATABASE {name}"))
                 .await
                 .unwrap();
             let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap().to_string();
-            mnemo_shared::db::connect_url(&format!("{base}/{name}"), 2)
+            mnemo_shared::store::db::connect_url(&format!("{base}/{name}"), 2)
                 .await
                 .unwrap()
         }
-        None => {
-            mnemo_shared::db::connect_url(&format!("sqlite://{}/m.db?mode=rwc", dir.display()), 2)
-                .await
-                .unwrap()
-        }
+        None => mnemo_shared::store::db::connect_url(
+            &format!("sqlite://{}/m.db?mode=rwc", dir.display()),
+            2,
+        )
+        .await
+        .unwrap(),
     }
 }
 
@@ -94,7 +97,7 @@ async fn up_down_up_and_seed() {
         &db,
         {
             use mnemo_shared::sea_orm::EntityTrait;
-            mnemo_shared::entities::User::find()
+            mnemo_shared::store::entities::User::find()
                 .one(&db)
                 .await
                 .unwrap()

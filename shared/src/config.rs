@@ -47,7 +47,7 @@ pub struct ModelSettings {
     pub dir: std::path::PathBuf,
     pub mode: LocalModelsMode,
     /// `EMBED_MODEL` resolved in the catalog (`None` when `EMBED_API_BASE` is used).
-    pub embed_model: Option<&'static crate::models::catalog::ModelSpec>,
+    pub embed_model: Option<&'static crate::clients::models::catalog::ModelSpec>,
     /// `EMBED_API_BASE`/`EMBED_API_KEY`/`EMBED_MODEL`: an OpenAI-compatible `/embeddings`.
     pub embed_api: Option<OpenAiCompatible>,
     /// `MODEL_THREADS`: size of the inference pool.
@@ -531,7 +531,7 @@ impl Settings {
     }
 
     fn model_settings(r: &Reader<'_>) -> Result<ModelSettings, ConfigError> {
-        use crate::models::catalog::{self, ModelKind};
+        use crate::clients::models::catalog::{self, ModelKind};
         let mode = match r
             .get("LOCAL_MODELS")
             .map(|v| v.to_ascii_lowercase())

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::external::ExternalError;
+use crate::clients::external::ExternalError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {

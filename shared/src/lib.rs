@@ -1,39 +1,33 @@
-//! mnemo's domain: settings, schema entities, jobs, clients for the outside services,
-//! the processing pipeline and time handling. Shared by the ingress and the worker.
+//! mnemo's library, shared by the ingress and the worker.
+//!
+//! - [`domain`]: pure logic, no I/O — the inbound message, the webhook signature, phone → zone, time
+//!   phrases, the conversation (intents, commands, answers) and the texts mnemo replies with.
+//! - [`store`]: the schema's entities and the queries over them; no SQL lives anywhere else.
+//! - [`clients`]: adapters to what is outside the process — Twilio, Mem0, the media store (local
+//!   folder or S3), transcription, LLM/vision, and the local models (embeddings, Whisper).
+//! - Alongside: settings ([`config`]), the job types and queue ([`jobs`], [`queue`]), the memory engine
+//!   ([`memory`]: full-text + semantic recall), media handling ([`media`], [`audio`]), reminders'
+//!   rules ([`reminders`]), and the process plumbing both binaries use ([`telemetry`],
+//!   [`monitoring`], [`shutdown`], [`error`]).
+//!
+//! The job side (pipeline, sweeper, reminder scheduler, backfills) is in the `mnemo-worker` crate;
+//! HTTP is in `mnemo-ingress`. See ARCHITECTURE.md at the repository root.
 
-pub mod api_submission;
 pub mod audio;
+pub mod clients;
 pub mod config;
-pub mod conversation;
-pub mod db;
-pub mod delivery;
-pub mod entities;
+pub mod domain;
 pub mod error;
-pub mod external;
-pub mod http;
-pub mod inbound;
-pub mod ingest;
 pub mod jobs;
-pub mod listener;
-pub mod llm;
 pub mod media;
 pub mod memory;
-pub mod models;
 pub mod monitoring;
 pub mod ownership;
-pub mod phone_tz;
-pub mod pipeline;
 pub mod queue;
 pub mod reminders;
-pub mod replies;
 pub mod shutdown;
-pub mod signature;
 pub mod store;
-pub mod sweeper;
 pub mod telemetry;
 pub mod timeparse;
-pub mod transcribe;
-pub mod twilio;
-pub mod vision;
 
 pub use sea_orm;

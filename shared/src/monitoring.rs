@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use crate::external::Service;
+use crate::clients::external::Service;
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -51,7 +51,7 @@ pub fn external(service: Service, started: Instant, outcome: Result<(), bool>) {
 pub fn external_result<T>(
     service: Service,
     started: Instant,
-    result: &Result<T, crate::external::ExternalError>,
+    result: &Result<T, crate::clients::external::ExternalError>,
 ) {
     external(
         service,
@@ -100,7 +100,7 @@ pub async fn record_db_gauges(db: &sea_orm::DatabaseConnection) {
 pub async fn record_queue_depth(db: &sea_orm::DatabaseConnection) {
     use sea_orm::ConnectionTrait;
     let row = db
-        .query_one_raw(crate::db::stmt(
+        .query_one_raw(crate::store::db::stmt(
             db,
             "SELECT COUNT(*) AS n FROM interactions WHERE direction = 'inbound' AND status IN ('received', 'processing')",
             vec![],

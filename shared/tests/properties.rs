@@ -10,11 +10,11 @@
 
 use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::{TZ_VARIANTS, Tz};
-use mnemo_shared::conversation::{Command, Intent, classify, commands};
+use mnemo_shared::domain::conversation::{Command, Intent, classify, commands};
+use mnemo_shared::domain::{inbound, signature};
 use mnemo_shared::reminders::parse::{MAX_AHEAD_DAYS, Problem, horizon, parse, parse_when};
 use mnemo_shared::reminders::recurrence::resolve_wall;
 use mnemo_shared::timeparse::{parse_range, resolve_local};
-use mnemo_shared::{inbound, signature};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
 

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use mnemo_shared::audio::{self, AudioError};
-use mnemo_shared::models::test_support;
-use mnemo_shared::models::whisper::{WhisperModel, ct2};
+use mnemo_shared::clients::models::test_support;
+use mnemo_shared::clients::models::whisper::{WhisperModel, ct2};
 use sha2::{Digest, Sha256};
 
 fn wheel() -> PathBuf {

@@ -3,13 +3,20 @@
 //! reminder scheduler (both safe with any number of workers). Used by the
 //! `mnemo-worker` binary and, in embedded mode, inside the ingress.
 
+pub mod backfill;
+pub mod listener;
+pub mod pipeline;
+pub mod prometheus;
+pub mod scheduler;
+pub mod sweeper;
+
 use std::future::Future;
 use std::time::Duration;
 
+use crate::pipeline::{Outcome, Pipeline};
 use apalis::prelude::*;
 use futures::FutureExt;
 use mnemo_shared::jobs::ProcessMessage;
-use mnemo_shared::pipeline::{Outcome, Pipeline};
 use mnemo_shared::queue::JobQueue;
 use tracing::{Instrument, error, info, info_span};
 
@@ -69,44 +76,16 @@ pub async fn serve_metrics(
     db: mnemo_shared::sea_orm::DatabaseConnection,
     token: Option<String>,
 ) {
-    use poem::{EndpointExt, Route, get, handler, web::Data};
+    use poem::{Route, get, handler};
 
-    #[derive(Clone)]
-    struct Token(Option<String>);
-
-    #[handler]
-    async fn metrics_text(
-        req: &poem::Request,
-        db: Data<&mnemo_shared::sea_orm::DatabaseConnection>,
-        token: Data<&Token>,
-    ) -> poem::Response {
-        if let Some(t) = &token.0.0 {
-            let given = req
-                .headers()
-                .get(poem::http::header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok());
-            if !mnemo_shared::monitoring::scrape_authorized(given, t) {
-                return poem::Response::builder()
-                    .status(poem::http::StatusCode::UNAUTHORIZED)
-                    .header(poem::http::header::WWW_AUTHENTICATE, "Bearer")
-                    .body("/metrics needs Authorization: Bearer <METRICS_TOKEN>");
-            }
-        }
-        mnemo_shared::monitoring::record_db_gauges(&db).await;
-        poem::Response::builder()
-            .content_type("text/plain; version=0.0.4")
-            .body(mnemo_shared::monitoring::render())
-    }
     #[handler]
     fn health() -> &'static str {
         "ok"
     }
     let app = Route::new()
-        .at("/metrics", get(metrics_text))
-        .at("/health", get(health))
-        .data(db)
-        .data(Token(token));
-    match mnemo_shared::listener::NoDelayAcceptor::from_tokio(listener) {
+        .at("/metrics", get(crate::prometheus::Scrape::new(db, token)))
+        .at("/health", get(health));
+    match crate::listener::NoDelayAcceptor::from_tokio(listener) {
         Ok(acceptor) => {
             if let Err(e) = poem::Server::new_with_acceptor(acceptor).run(app).await {
                 tracing::error!(error = %e, "metrics server stopped");
@@ -165,12 +144,12 @@ pub async fn run(
         let db = pipeline.db.clone();
         let queue = queue.clone();
         let mut rx = stop_rx.clone();
-        tokio::spawn(mnemo_shared::sweeper::run(
+        tokio::spawn(crate::sweeper::run(
             db,
             queue,
             settings.sweep_interval,
             settings.sweep_after,
-            Some(mnemo_shared::sweeper::Takeover {
+            Some(crate::sweeper::Takeover {
                 pipeline: pipeline.clone(),
                 slots: std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency)),
             }),
@@ -184,21 +163,17 @@ pub async fn run(
         let db = pipeline.db.clone();
         let engine = pipeline.engine.clone();
         let mut rx = stop_rx.clone();
-        tokio::spawn(mnemo_shared::memory::backfill::run(
-            db,
-            engine,
-            async move {
-                let _ = rx.wait_for(|s| *s).await;
-            },
-        ))
+        tokio::spawn(crate::backfill::embeddings::run(db, engine, async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }))
     };
 
     let scheduler = {
         let pipeline = pipeline.clone();
         let mut rx = stop_rx.clone();
-        tokio::spawn(mnemo_shared::reminders::scheduler::run(
+        tokio::spawn(crate::scheduler::run(
             pipeline,
-            mnemo_shared::reminders::scheduler::SCAN_INTERVAL,
+            crate::scheduler::SCAN_INTERVAL,
             async move {
                 let _ = rx.wait_for(|s| *s).await;
             },
@@ -208,9 +183,9 @@ pub async fn run(
     let transcripts = {
         let pipeline = pipeline.clone();
         let mut rx = stop_rx.clone();
-        tokio::spawn(mnemo_shared::pipeline::run_backfill(
+        tokio::spawn(crate::backfill::transcripts::run_backfill(
             pipeline,
-            mnemo_shared::pipeline::BACKFILL_INTERVAL,
+            crate::backfill::transcripts::BACKFILL_INTERVAL,
             async move {
                 let _ = rx.wait_for(|s| *s).await;
             },

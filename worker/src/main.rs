@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use mnemo_shared::config::Settings;
-use mnemo_shared::pipeline::Pipeline;
 use mnemo_shared::queue::JobQueue;
+use mnemo_worker::pipeline::Pipeline;
 
 #[tokio::main]
 async fn main() {
@@ -18,7 +18,9 @@ async fn main() {
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("fetch-models") {
-        std::process::exit(mnemo_shared::models::cli::fetch_models(&settings, &args[1..]).await);
+        std::process::exit(
+            mnemo_shared::clients::models::cli::fetch_models(&settings, &args[1..]).await,
+        );
     }
     mnemo_shared::telemetry::init(&settings.log_format);
     if let Err(e) = run(settings).await {
@@ -29,7 +31,7 @@ async fn main() {
 }
 
 async fn run(settings: Arc<Settings>) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let db = mnemo_shared::db::connect(&settings).await?;
+    let db = mnemo_shared::store::db::connect(&settings).await?;
     if settings.is_sqlite() {
         mnemo_migration::migrate_up(&db).await?;
     }

@@ -3,10 +3,10 @@
 //! source of truth, so a retry resets the row and enqueues a fresh job.
 
 use chrono::{DateTime, Utc};
-use mnemo_shared::db::stmt;
-use mnemo_shared::entities::interaction;
 use mnemo_shared::jobs::ProcessMessage;
 use mnemo_shared::sea_orm::{ConnectionTrait, EntityTrait};
+use mnemo_shared::store::db::stmt;
+use mnemo_shared::store::entities::interaction;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use mnemo_shared::db::stmt;
 use mnemo_shared::sea_orm::{ConnectionTrait, DatabaseConnection, QueryResult, Value};
+use mnemo_shared::store::db::stmt;
 use poem::web::Data;
 use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
@@ -269,7 +269,7 @@ pub async fn summary(db: &DatabaseConnection, user: Option<Uuid>) -> Result<Summ
         jv,
     );
     let deliveries_q = async {
-        mnemo_shared::delivery::delivery_counts(db, user)
+        mnemo_shared::store::delivery::delivery_counts(db, user)
             .await
             .map_err(ApiError::from)
     };

@@ -8,8 +8,8 @@
 //! kept for 24 hours; a key left "in progress" by a crashed process is taken over after a minute.
 
 use chrono::{DateTime, Duration, Utc};
-use mnemo_shared::db::stmt;
 use mnemo_shared::sea_orm::{ConnectionTrait, DatabaseConnection, Value};
+use mnemo_shared::store::db::stmt;
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 
@@ -77,7 +77,7 @@ pub fn fingerprint(doc: &Json) -> String {
     let mut s = String::new();
     canonical(doc, &mut s);
     let digest = Sha256::digest(s.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(digest)
 }
 
 pub async fn begin(db: &DatabaseConnection, key: &str, hash: &str) -> Result<Begin, ApiError> {

@@ -1,8 +1,8 @@
 //! `/interactions/recent`: the latest messages in both directions, newest first.
 
-use mnemo_shared::db::stmt;
-use mnemo_shared::entities::interaction;
 use mnemo_shared::sea_orm::{EntityTrait, Value};
+use mnemo_shared::store::db::stmt;
+use mnemo_shared::store::entities::interaction;
 use poem::web::Data;
 use poem_openapi::param::Query;
 use poem_openapi::payload::Json;

@@ -4,18 +4,18 @@
 //! A text memory is written in ONE transaction (its source interaction, already `processed`,
 //! and the memory row), then indexed by the memory engine. A media memory is recorded exactly
 //! like a WhatsApp message (raw `MediaUrl0`/`MediaContentType0`; uploaded bytes as a `data:`
-//! URL, see `mnemo_shared::api_submission`) and the same `ProcessMessage` job is enqueued; a
+//! URL, see `mnemo_shared::domain::api_submission`) and the same `ProcessMessage` job is enqueued; a
 //! failed enqueue is left to the sweeper, as for the webhook.
 
 use chrono::{DateTime, SubsecRound, Utc};
 use chrono_tz::Tz;
-use mnemo_shared::api_submission;
-use mnemo_shared::db::stmt;
-use mnemo_shared::entities::{interaction, memory, user};
+use mnemo_shared::domain::api_submission;
 use mnemo_shared::jobs::ProcessMessage;
 use mnemo_shared::sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait, Value,
 };
+use mnemo_shared::store::db::stmt;
+use mnemo_shared::store::entities::{interaction, memory, user};
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;

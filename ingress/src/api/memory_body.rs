@@ -313,7 +313,7 @@ fn stage(
     }
     Ok(Staged {
         file,
-        sha256: mnemo_shared::media::download::hex(&hasher.finalize()),
+        sha256: hex::encode(hasher.finalize()),
         size,
         content_type,
     })

@@ -16,6 +16,7 @@ pub mod memories;
 pub mod memory_body;
 pub mod ownership;
 pub mod range;
+pub mod reminders;
 pub mod small_json;
 pub mod users;
 
@@ -24,10 +25,10 @@ use std::collections::HashMap;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use mnemo_shared::db::stmt;
-use mnemo_shared::entities::{interaction, memory, user};
-use mnemo_shared::inbound::normalize_phone;
-use mnemo_shared::sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, Value};
+use mnemo_shared::domain::phone::UserRef;
+use mnemo_shared::sea_orm::{ConnectionTrait, DatabaseConnection, Value};
+use mnemo_shared::store::db::stmt;
+use mnemo_shared::store::entities::{interaction, memory, user};
 use poem_openapi::{Object, Tags};
 use uuid::Uuid;
 
@@ -40,7 +41,7 @@ pub type Apis = (
     interactions::InteractionsApi,
     analytics::AnalyticsApi,
     users::UsersApi,
-    crate::reminders_api::RemindersApi,
+    reminders::RemindersApi,
     admin::AdminApi,
     ownership::OwnershipApi,
     ownership::McpTokensApi,
@@ -53,7 +54,7 @@ pub fn apis() -> Apis {
         interactions::InteractionsApi,
         analytics::AnalyticsApi,
         users::UsersApi,
-        crate::reminders_api::RemindersApi,
+        reminders::RemindersApi,
         admin::AdminApi,
         ownership::OwnershipApi,
         ownership::McpTokensApi,
@@ -85,21 +86,15 @@ pub(crate) fn example_user_path() -> String {
 /// Finds the user named by `user`: a user id (UUID) or an E.164 number (`+…`, `whatsapp:+…`).
 /// Anything else is a 422; a well-formed but unknown user a 404.
 pub async fn resolve_user(db: &DatabaseConnection, given: &str) -> Result<user::Model, ApiError> {
-    let given = given.trim();
-    let found = if let Ok(id) = Uuid::parse_str(given) {
-        user::Entity::find_by_id(id).one(db).await?
-    } else if let Some(phone) = normalize_phone(given) {
-        use mnemo_shared::sea_orm::{ColumnTrait, QueryFilter};
-        user::Entity::find()
-            .filter(user::Column::Phone.eq(phone))
-            .one(db)
-            .await?
-    } else {
-        return Err(ApiError::Unprocessable(format!(
-            "`user` must be a user id or an E.164 number such as +14155550123, got {given:?}"
-        )));
-    };
-    found.ok_or_else(|| ApiError::NotFound(format!("no user {given}")))
+    let who = UserRef::parse(given).map_err(|_| {
+        ApiError::Unprocessable(format!(
+            "`user` must be a user id or an E.164 number such as +14155550123, got {:?}",
+            given.trim()
+        ))
+    })?;
+    mnemo_shared::store::users::find(db, &who)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no user {}", given.trim())))
 }
 
 /// Resolves an optional `user` parameter.

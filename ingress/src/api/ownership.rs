@@ -9,7 +9,7 @@ use mnemo_shared::ownership::import::{ArchiveError, Limits, read_archive};
 use mnemo_shared::ownership::{export, forget, link};
 use mnemo_shared::store::mcp_tokens;
 use mnemo_shared::store::ownership::{ImportItem, StoredMedia, import};
-use mnemo_shared::{entities::user, media::storage_key};
+use mnemo_shared::{media::storage_key, store::entities::user};
 use poem::Body;
 use poem::web::Data;
 use poem_openapi::param::Path;
@@ -190,7 +190,7 @@ impl OwnershipApi {
         let u = match known {
             Some(u) => u,
             None => {
-                let phone = mnemo_shared::inbound::normalize_phone(&id.0)
+                let phone = mnemo_shared::domain::inbound::normalize_phone(&id.0)
                     .ok_or_else(|| ApiError::NotFound(format!("no user {}", id.0)))?;
                 let from = archive.doc.user.as_ref();
                 let tz = from
@@ -263,7 +263,7 @@ impl OwnershipApi {
         tokio::spawn(async move {
             for id in ids {
                 use mnemo_shared::sea_orm::EntityTrait;
-                if let Ok(Some(m)) = mnemo_shared::entities::memory::Entity::find_by_id(id)
+                if let Ok(Some(m)) = mnemo_shared::store::entities::memory::Entity::find_by_id(id)
                     .one(&db)
                     .await
                     && let Err(e) = engine.index(&db, &m, None).await

@@ -1,9 +1,9 @@
 //! `/users` and `/users/{id}`: the people who talk to mnemo.
 
 use chrono::{DateTime, Utc};
-use mnemo_shared::db::stmt;
-use mnemo_shared::entities::user;
 use mnemo_shared::sea_orm::{ConnectionTrait, EntityTrait, Value};
+use mnemo_shared::store::db::stmt;
+use mnemo_shared::store::entities::user;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use mnemo_shared::db::stmt;
 use mnemo_shared::sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Value};
+use mnemo_shared::store::db::stmt;
 use poem::handler;
 use poem::web::{Data, Json, Query};
 use serde::{Deserialize, Serialize};

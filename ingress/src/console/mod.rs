@@ -101,7 +101,7 @@ fn session_mac(token: &str, payload: &str) -> Vec<u8> {
 pub fn new_session(token: &str, now: i64) -> String {
     let nonce = Uuid::new_v4().simple().to_string();
     let payload = format!("{}.{nonce}", now + SESSION_TTL_SECS);
-    let mac = hex(&session_mac(token, &payload));
+    let mac = hex::encode(session_mac(token, &payload));
     format!("{payload}.{mac}")
 }
 
@@ -116,14 +116,10 @@ pub fn valid_session(token: &str, value: &str, now: i64) -> bool {
     else {
         return false;
     };
-    let expected = hex(&session_mac(token, payload));
+    let expected = hex::encode(session_mac(token, payload));
     let fresh = expiry > now && expiry <= now + SESSION_TTL_SECS;
     let genuine: bool = expected.as_bytes().ct_eq(mac.as_bytes()).into();
     genuine && fresh
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The `Set-Cookie` value for a new session.

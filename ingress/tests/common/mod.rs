@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use mnemo_migration::{Migrator, MigratorTrait};
 use mnemo_shared::config::Settings;
-use mnemo_shared::pipeline::Pipeline;
 use mnemo_shared::sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use mnemo_worker::pipeline::Pipeline;
 use tokio::sync::watch;
 use wiremock::MockServer;
 
@@ -62,7 +62,7 @@ async fn fresh_database(dir: &std::path::Path) -> String {
     {
         Some(admin) => {
             let name = format!("mnemo_test_{}", uuid::Uuid::now_v7().simple());
-            let db = mnemo_shared::db::connect_url(&admin, 2)
+            let db = mnemo_shared::store::db::connect_url(&admin, 2)
                 .await
                 .expect("TEST_DATABASE_URL must be reachable");
             db.execute_unprepared(&format!("CREATE DATABASE {name}"))
@@ -214,7 +214,7 @@ impl TestApp {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let sig = mnemo_shared::signature::compute_signature(
+        let sig = mnemo_shared::domain::signature::compute_signature(
             &format!("{}/webhook", self.settings.public_base_url),
             &owned,
             AUTH_TOKEN,
@@ -315,13 +315,13 @@ pub fn text_message<'a>(sid: &'a str, from: &'a str, body: &'a str) -> Vec<(&'a 
 }
 
 /// Settings that give an app the real embedding model (installed once per checkout from the
-/// pinned wheels, see `mnemo_shared::models::test_support`).
+/// pinned wheels, see `mnemo_shared::clients::models::test_support`).
 pub fn with_models() -> Vec<(&'static str, String)> {
     vec![
         ("LOCAL_MODELS", "auto".into()),
         (
             "MODELS_DIR",
-            mnemo_shared::models::test_support::models_dir()
+            mnemo_shared::clients::models::test_support::models_dir()
                 .display()
                 .to_string(),
         ),

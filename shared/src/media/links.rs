@@ -10,7 +10,6 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use tracing::warn;
 
-use super::download::hex;
 use crate::config::Settings;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -89,7 +88,7 @@ impl LinkSigner {
     }
 
     pub fn sign(&self, sha256: &str, exp: i64) -> String {
-        hex(&self.mac(sha256, exp).finalize().into_bytes())
+        hex::encode(self.mac(sha256, exp).finalize().into_bytes())
     }
 
     /// The full link, valid until `exp` (unix seconds).
@@ -138,7 +137,7 @@ fn persisted_key(dir: &Path) -> std::io::Result<Vec<u8>> {
     }
     match opts.open(&path) {
         Ok(mut f) => {
-            let key = hex(&rand::random::<[u8; 32]>());
+            let key = hex::encode(rand::random::<[u8; 32]>());
             f.write_all(key.as_bytes())?;
             f.sync_all()?;
             Ok(key.into_bytes())

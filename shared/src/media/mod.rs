@@ -10,14 +10,11 @@
 //! - [`stats`]: what dedup saved, read from `media_objects`.
 //! - [`types`]: the media types accepted and how each is served (no stored XSS).
 
-pub mod download;
 pub mod links;
 pub mod phash;
-pub mod stats;
-pub mod store;
 pub mod types;
 
-pub use store::MediaStore;
+pub use crate::clients::media_store::MediaStore;
 
 /// The storage key of a blob: `sha256/ab/abcdef…` (fan-out by the first byte).
 pub fn storage_key(sha256: &str) -> String {

@@ -18,8 +18,8 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, Value};
 use uuid::Uuid;
 
 use super::{Hit, MemoryEngine, Range, local, vectors};
-use crate::db::stmt;
 use crate::error::PipelineError;
+use crate::store::db::stmt;
 
 /// The RRF constant: a leg's rank r contributes 1 / (K + r).
 pub const RRF_K: f64 = 60.0;

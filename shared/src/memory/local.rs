@@ -9,10 +9,10 @@ use std::collections::HashSet;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Value};
 use uuid::Uuid;
 
-use super::mem0::Mem0Hit;
 use super::{Hit, Range};
-use crate::db::stmt;
+use crate::clients::mem0::Mem0Hit;
 use crate::error::PipelineError;
+use crate::store::db::stmt;
 
 const STOPWORDS: &[&str] = &[
     "a",

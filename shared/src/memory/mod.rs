@@ -7,10 +7,8 @@
 //! of ours, already restricted to one user and, when given, to a time range — the range is
 //! applied before ranking (never top-k first and filter after).
 
-pub mod backfill;
 pub mod hybrid;
 pub mod local;
-pub mod mem0;
 pub mod vectors;
 
 use chrono::{DateTime, Utc};
@@ -19,11 +17,11 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::entities::memory;
+use crate::clients::external::ExternalError;
+use crate::clients::mem0::{AddOutcome, AddRequest, Mem0Client};
+use crate::clients::models::Embeddings;
 use crate::error::PipelineError;
-use crate::external::ExternalError;
-use crate::models::Embeddings;
-use mem0::{AddOutcome, AddRequest, Mem0Client};
+use crate::store::entities::memory;
 
 /// A ranked match: one of our memories.
 #[derive(Debug, Clone, PartialEq)]

@@ -17,7 +17,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Value};
 use uuid::Uuid;
 
 use super::Range;
-use crate::db::stmt;
+use crate::store::db::stmt;
 
 /// At most this many vectors are cached per process (~60 MB at 384 dimensions).
 const CACHE_MAX_VECTORS: usize = 40_000;
@@ -296,7 +296,11 @@ pub async fn score(
         })
         .map(|(i, id)| {
             let row = &vectors.data[i * dim..(i + 1) * dim];
-            (*id, crate::models::embed::dot(row, query), vectors.at[i])
+            (
+                *id,
+                crate::clients::models::embed::dot(row, query),
+                vectors.at[i],
+            )
         })
         .collect();
     out.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.2.cmp(&a.2)));

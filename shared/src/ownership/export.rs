@@ -24,9 +24,9 @@ use uuid::Uuid;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
-use crate::entities::user;
+use crate::store::entities::user;
 use crate::media::{MediaStore, extension};
-use crate::replies;
+use crate::domain::replies;
 use crate::store::ownership::{self, ExportRow};
 
 /// `format` of `memories.json`.
@@ -150,7 +150,7 @@ fn exported(row: &ExportRow, tz: Tz) -> ExportedMemory {
     }
 }
 
-fn labels(m: &crate::entities::memory::Model) -> Vec<String> {
+fn labels(m: &crate::store::entities::memory::Model) -> Vec<String> {
     m.labels
         .as_array()
         .map(|a| {

@@ -3,7 +3,7 @@
 use tracing::{info, warn};
 use uuid::Uuid;
 
-use crate::external::ExternalError;
+use crate::clients::external::ExternalError;
 use crate::media::MediaStore;
 use crate::memory::MemoryEngine;
 use crate::store::confirmations;

@@ -6,5 +6,3 @@ pub mod recurrence;
 
 pub use parse::{Parsed, Problem, When, local_label, parse, parse_when, strip_request};
 pub use recurrence::{Every, Recurrence};
-pub mod scheduler;
-pub mod store;

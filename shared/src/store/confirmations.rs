@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr};
 use uuid::Uuid;
 
-use crate::db::stmt;
+use crate::store::db::stmt;
 
 /// The action `/forget all` asks to confirm.
 pub const FORGET_ALL: &str = "forget_all";

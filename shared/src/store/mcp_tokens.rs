@@ -8,7 +8,7 @@ use sea_orm::{ConnectionTrait, DbErr};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::db::stmt;
+use crate::store::db::stmt;
 
 /// What every token starts with (lets secret scanners recognise one).
 pub const PREFIX: &str = "mnemo_";

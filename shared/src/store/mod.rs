@@ -1,10 +1,17 @@
-//! Queries, one module per table (DESIGN §2: no SQL outside `store/`).
+//! The database: entities (statuses and kinds as enums) and one module per table holding that
+//! table's queries. No SQL lives outside this folder.
 //!
-//! - [`ownership`]: what owning one's memories reads and writes across the existing tables —
-//!   a user's memories for export, imported memories, forgetting everything of a user's.
-//! - [`mcp_tokens`]: per-user bearer tokens for `/mcp`, stored hashed.
-//! - [`confirmations`]: actions waiting for the user's YES (`/forget all`).
+//! For owning one's memories (DESIGN §12): [`ownership`] (queries over the existing tables — a
+//! user's memories for export, imported memories, forgetting everything of a user's),
+//! [`mcp_tokens`] (per-user bearer tokens for `/mcp`, stored hashed) and [`confirmations`]
+//! (actions waiting for the user's YES, `/forget all`).
 
 pub mod confirmations;
+pub mod db;
+pub mod delivery;
+pub mod entities;
 pub mod mcp_tokens;
+pub mod media_stats;
 pub mod ownership;
+pub mod reminders;
+pub mod users;

@@ -14,8 +14,8 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::db::stmt;
-use crate::entities::{interaction, memory};
+use crate::store::db::stmt;
+use crate::store::entities::{interaction, memory};
 
 /// A stored attachment of a memory's source message.
 #[derive(Debug, Clone, PartialEq, Eq)]

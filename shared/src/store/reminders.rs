@@ -1,0 +1,189 @@
+//! Reminder rows: creating one (once per source message), listing, cancelling, and how they
+//! read on WhatsApp. Shared by the chat commands and the REST API.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+use crate::domain::replies;
+use crate::reminders::{Recurrence, When, local_label};
+use crate::store::db::stmt;
+use crate::store::entities::reminder;
+
+/// Statuses of a reminder still to come (listed and numbered by `/reminders`).
+pub const ACTIVE: [&str; 3] = ["pending", "sending", "needs_template"];
+/// Every status a reminder can have.
+pub const STATUSES: [&str; 6] = [
+    "pending",
+    "sending",
+    "sent",
+    "cancelled",
+    "needs_template",
+    "failed",
+];
+
+/// A reminder to create.
+#[derive(Debug, Clone)]
+pub struct NewReminder {
+    pub user_id: Uuid,
+    pub text: String,
+    pub when: When,
+    pub tz: Tz,
+    /// The chat message that asked for it: a retried job then creates it once.
+    pub source_interaction_id: Option<Uuid>,
+}
+
+/// Inserts the reminder (once per source message) and returns the stored row.
+/// The longest reminder text, in characters: one WhatsApp message with room for the
+/// "⏰ Reminder" line (Twilio splits past 1,600; a 100 KB reminder was 63 messages).
+pub const MAX_TEXT_CHARS: usize = 1000;
+
+/// Why a reminder text is refused: `None` when it is within [`MAX_TEXT_CHARS`].
+pub fn text_too_long(text: &str) -> Option<String> {
+    let n = text.chars().count();
+    (n > MAX_TEXT_CHARS).then(|| {
+        format!("a reminder's text is at most {MAX_TEXT_CHARS} characters; this one has {n}")
+    })
+}
+
+pub async fn create(
+    db: &impl ConnectionTrait,
+    new: &NewReminder,
+    now: DateTime<Utc>,
+) -> Result<reminder::Model, DbErr> {
+    let id = Uuid::now_v7();
+    db.execute_raw(stmt(
+        db,
+        "INSERT INTO reminders (id, user_id, text, due_at, timezone, recurrence, status, source_interaction_id, attempts, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, 0, $8, $8) \
+         ON CONFLICT (source_interaction_id) DO NOTHING",
+        vec![
+            id.into(),
+            new.user_id.into(),
+            new.text.clone().into(),
+            new.when.due().into(),
+            new.tz.name().to_string().into(),
+            new.when.rule().map(|r| r.to_string()).into(),
+            new.source_interaction_id.into(),
+            now.into(),
+        ],
+    ))
+    .await?;
+    let found = match new.source_interaction_id {
+        Some(source) => {
+            reminder::Entity::find()
+                .filter(reminder::Column::SourceInteractionId.eq(source))
+                .one(db)
+                .await?
+        }
+        None => reminder::Entity::find_by_id(id).one(db).await?,
+    };
+    found.ok_or_else(|| DbErr::RecordNotFound("reminder just created".into()))
+}
+
+/// The user's reminders still to come, soonest first: the numbering of `/reminders`.
+pub async fn active(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+) -> Result<Vec<reminder::Model>, DbErr> {
+    reminder::Entity::find()
+        .filter(reminder::Column::UserId.eq(user_id))
+        .filter(reminder::Column::Status.is_in(ACTIVE))
+        .order_by_asc(reminder::Column::DueAt)
+        .order_by_asc(reminder::Column::Id)
+        .limit(100)
+        .all(db)
+        .await
+}
+
+/// Cancels a reminder that has not been sent for good; true when it changed.
+pub async fn cancel(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let res = db
+        .execute_raw(stmt(
+            db,
+            "UPDATE reminders SET status = 'cancelled', locked_until = NULL, updated_at = $2 \
+             WHERE id = $1 AND status IN ('pending', 'sending', 'needs_template', 'failed')",
+            vec![id.into(), now.into()],
+        ))
+        .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+/// The zone a reminder is read in.
+pub fn zone(r: &reminder::Model, fallback: Tz) -> Tz {
+    r.timezone.parse().unwrap_or(fallback)
+}
+
+/// "Thu 21 Nov, 15:00 IST" or "every day at 08:00, next Fri 22 Nov, 08:00 GMT".
+pub fn when_line(r: &reminder::Model, tz: Tz) -> String {
+    match r
+        .recurrence
+        .as_deref()
+        .and_then(|s| s.parse::<Recurrence>().ok())
+    {
+        Some(rule) => format!("{}, next {}", rule.describe(), local_label(r.due_at, tz)),
+        None => local_label(r.due_at, tz),
+    }
+}
+
+/// The reply to a new reminder.
+pub fn confirmation(r: &reminder::Model, tz: Tz, notes: &[String], window_note: bool) -> String {
+    let rule = r
+        .recurrence
+        .as_deref()
+        .and_then(|s| s.parse::<Recurrence>().ok());
+    let mut lines = vec![match rule {
+        Some(rule) => format!(
+            "⏰ Got it. I'll remind you *{}*, starting *{}*:",
+            rule.describe(),
+            local_label(r.due_at, tz)
+        ),
+        None => format!(
+            "⏰ Got it. I'll remind you *{}*:",
+            local_label(r.due_at, tz)
+        ),
+    }];
+    lines.push(format!("“{}”", replies::clip(&r.text, 300)));
+    for note in notes {
+        lines.push(format!("_({note})_"));
+    }
+    if window_note {
+        lines.push(
+            "ℹ️ WhatsApp only lets me message you within 24 hours of your last message, so send me anything before then and I'll be able to remind you."
+                .into(),
+        );
+    }
+    lines.push("See or cancel reminders with */reminders*.".into());
+    lines.join("\n")
+}
+
+/// `/reminders`: numbered, soonest first, flagging those that wait for the user.
+pub fn listing(rows: &[reminder::Model], fallback: Tz) -> String {
+    if rows.is_empty() {
+        return "⏰ No reminders set.\nTry *remind me to call mom tomorrow at 3pm* or */remind every Monday 8am bins*.".into();
+    }
+    let mut lines = vec!["⏰ *Your reminders*".to_string()];
+    for (i, r) in rows.iter().enumerate() {
+        let tz = zone(r, fallback);
+        let flag = if r.status == "needs_template" {
+            " ⚠️ _waiting: WhatsApp needs a message from you first (24-hour rule) — send me anything and it goes out_"
+        } else {
+            ""
+        };
+        lines.push(format!(
+            "{}. {}: {}{flag}",
+            i + 1,
+            when_line(r, tz),
+            replies::clip(&r.text, 120)
+        ));
+    }
+    lines.push("Cancel one with */reminders cancel <n>*.".into());
+    lines.join("\n")
+}

@@ -1,0 +1,115 @@
+//! What mnemo answers to one inbound message: a command's output, a question's matches, or
+//! the confirmation of a new memory. The conversation issue grows this module.
+
+use chrono::Utc;
+use chrono_tz::Tz;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Value};
+use uuid::Uuid;
+
+use super::{MediaOutcome, Pipeline};
+use mnemo_shared::domain::conversation::{Command, Intent, classify};
+use mnemo_shared::domain::replies;
+use mnemo_shared::error::PipelineError;
+use mnemo_shared::store::db::stmt;
+use mnemo_shared::store::entities::{interaction, memory, user};
+
+/// A reply to send: text, and optionally one media URL (WhatsApp takes one per message).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub body: String,
+    pub media_url: Option<String>,
+}
+
+impl Reply {
+    pub fn text(body: impl Into<String>) -> Self {
+        Reply {
+            body: body.into(),
+            media_url: None,
+        }
+    }
+}
+
+impl Pipeline {
+    /// Decides and performs what the message asks for; returns the reply to send.
+    pub(crate) async fn respond(
+        &self,
+        user: &user::Model,
+        tz: Tz,
+        inbound: &interaction::Model,
+        media: &MediaOutcome,
+    ) -> Result<Reply, PipelineError> {
+        let text_only = inbound.kind == "text";
+        if text_only && let Some(reply) = self.replayed(user.id, inbound.id).await? {
+            // A retry of a command that already took effect: answer the same.
+            return Ok(reply);
+        }
+        if text_only && let Some(reply) = self.confirmation(user, inbound).await? {
+            // The answer to a question waiting for YES (`/forget all`).
+            return Ok(reply);
+        }
+        let what = if text_only {
+            let decision = classify(&inbound.body);
+            match (&self.llm, decision.sure) {
+                (Some(llm), false) => llm.settle_intent(&inbound.body, decision.intent).await,
+                _ => decision.intent,
+            }
+        } else {
+            Intent::Memory
+        };
+        match what {
+            Intent::Command { name, args } => {
+                self.command(user, tz, inbound, Command::parse(&name, &args))
+                    .await
+            }
+            Intent::Question => self.find(user, tz, inbound, &inbound.body, 3).await,
+            Intent::Reminder => self.remind(user, tz, inbound, &inbound.body, true).await,
+            Intent::Memory => {
+                let mem = self.remember(inbound, &media.memory_text(inbound)).await?;
+                self.engine
+                    .index(&self.db, &mem, media.image_data_url.clone())
+                    .await?;
+                let mut lines = vec![format!(
+                    "✅ Saved {}: “{}”",
+                    replies::kind_icon(&mem.kind),
+                    replies::clip(&mem.text, 200)
+                )];
+                lines.extend(media.notes.iter().cloned());
+                lines.push("Ask me about it any time, e.g. _what did I save today?_".into());
+                Ok(Reply::text(lines.join("\n")))
+            }
+        }
+    }
+
+    /// The memory of this interaction, created once (unique per interaction).
+    pub(crate) async fn remember(
+        &self,
+        inbound: &interaction::Model,
+        text: &str,
+    ) -> Result<memory::Model, PipelineError> {
+        self.db
+            .execute_raw(stmt(
+                &self.db,
+                "INSERT INTO memories (id, user_id, interaction_id, kind, text, labels, occurred_at, created_at, engine) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (interaction_id) DO NOTHING",
+                vec![
+                    Uuid::now_v7().into(),
+                    inbound.user_id.into(),
+                    inbound.id.into(),
+                    inbound.kind.clone().into(),
+                    text.to_string().into(),
+                    Value::Json(Some(Box::new(mnemo_shared::domain::api_submission::labels(
+                        inbound.raw.as_ref(),
+                    )))),
+                    inbound.occurred_at.into(),
+                    Utc::now().into(),
+                    self.engine.name().into(),
+                ],
+            ))
+            .await?;
+        memory::Entity::find()
+            .filter(memory::Column::InteractionId.eq(inbound.id))
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| PipelineError::transient("memory row not visible yet"))
+    }
+}

@@ -1,0 +1,484 @@
+//! Processing one inbound interaction: claim it, run its steps, record each step's result,
+//! reply once.
+//!
+//! At-least-once jobs, exactly-once effects: the claim (a lease on the row) keeps two workers
+//! off the same message; every step records what it did (memory row, Mem0 event/id, outbound
+//! row with the Twilio SID), so a redelivered or retried job resumes instead of repeating.
+//! Transient failures retry with exponential backoff and jitter (honouring Retry-After);
+//! permanent ones stop at once; either way the interaction ends `processed` or `failed`.
+//!
+//! Never stuck (DESIGN §7):
+//! - **Heartbeat lease**: the claim lasts `JOB_LEASE_SECS` and is renewed every third of it
+//!   while the job runs, so a dead worker's message is taken over within seconds while a long
+//!   step (a transcription) is never stolen.
+//! - **Capped attempts**: every claim counts one attempt (and every retry inside it one more);
+//!   past `JOB_MAX_ATTEMPTS` the claim refuses and the message ends `failed` — across
+//!   redeliveries, sweeps and crashes, nothing is tried forever.
+//! - **Poison messages**: a panic inside a job is caught and ends the message `failed` with the
+//!   panic's message; the worker goes on. A failed message gets one short reply (it is kept,
+//!   something went wrong, try rephrasing) and shows in the dead letters for a redrive.
+//! - **Per-user order**: a message is claimed only when every earlier message of the same user
+//!   has finished; the job that finishes one goes straight on with the user's next waiting
+//!   message. Different users stay fully parallel.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use futures::FutureExt;
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait};
+use tracing::{error, warn};
+use uuid::Uuid;
+
+use mnemo_shared::clients::llm::LlmClient;
+use mnemo_shared::clients::models::{Embeddings, LocalModels};
+use mnemo_shared::config::Settings;
+use mnemo_shared::error::PipelineError;
+use mnemo_shared::jobs::ProcessMessage;
+use mnemo_shared::memory::MemoryEngine;
+use mnemo_shared::store::db::stmt;
+use mnemo_shared::store::entities::{interaction, user};
+
+mod compose;
+mod media;
+mod ownership;
+mod recall;
+mod reminders;
+mod send;
+
+pub use compose::Reply;
+pub use media::{MediaClients, MediaOutcome, NOT_TRANSCRIBED, StoredMedia};
+use mnemo_shared::clients::twilio::TwilioClient;
+use mnemo_shared::domain::replies;
+pub use recall::Recalled;
+pub use send::Template;
+
+/// Everything a worker needs; cheap to clone.
+#[derive(Clone)]
+pub struct Pipeline {
+    pub db: DatabaseConnection,
+    pub settings: Arc<Settings>,
+    pub engine: MemoryEngine,
+    /// The process's local models (embeddings, Whisper) and their inference pool.
+    pub models: LocalModels,
+    pub twilio: Option<TwilioClient>,
+    /// The optional chat model (`LLM_API_BASE`): intent tie-breaks and one-sentence answers.
+    pub llm: Option<LlmClient>,
+    /// Where media bytes live; `media.signed_url(sha256, content_type)` links to them.
+    pub media: mnemo_shared::media::MediaStore,
+    pub media_clients: MediaClients,
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Processed,
+    Failed(String),
+    /// Already done, or being processed by another worker right now.
+    Skipped,
+    /// An earlier message of the same user is still unfinished: the job that finishes it
+    /// goes on with this one (and the sweeper is the backstop).
+    Waiting,
+}
+
+/// What a claim found.
+enum Claim {
+    /// Ours; `attempts` counts this claim; `user_id` for the per-user order.
+    Taken { attempts: u32, user_id: Uuid },
+    /// Done, held by a live lease elsewhere, or gone.
+    NotNow,
+    /// An earlier message of the same user is unfinished.
+    Waiting,
+    /// Past `JOB_MAX_ATTEMPTS`: ended `failed` by this call (exactly one caller sees this).
+    Exhausted { attempts: u32, user_id: Uuid },
+}
+
+/// Test-only fault injection: called with each claimed inbound message's text before its
+/// steps run. Never set by the binaries; tests use it to make a job panic.
+static BEFORE_STEPS: OnceLock<fn(&str)> = OnceLock::new();
+
+/// Installs the test hook (once per process); false if one was already installed.
+pub fn inject_before_steps(hook: fn(&str)) -> bool {
+    BEFORE_STEPS.set(hook).is_ok()
+}
+
+/// The text of a caught panic.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-text panic payload".to_string())
+}
+
+impl Pipeline {
+    pub fn new(db: DatabaseConnection, settings: Arc<Settings>) -> Self {
+        let http = mnemo_shared::clients::http::client(settings.http_timeout);
+        let models = LocalModels::start(&settings);
+        let mem0 = settings.mem0.as_ref().map(|m| {
+            mnemo_shared::clients::mem0::Mem0Client::new(&m.api_base, &m.api_key, http.clone())
+        });
+        let engine = MemoryEngine::new(mem0, Embeddings::from_settings(&settings, &models));
+        let twilio = settings.twilio.as_ref().map(|t| {
+            TwilioClient::new(
+                &settings.twilio_api_base,
+                &t.account_sid,
+                &t.auth_token,
+                &t.whatsapp_number,
+                http.clone(),
+            )
+        });
+        let llm = settings
+            .llm
+            .as_ref()
+            .map(|cfg| LlmClient::new(cfg, http.clone()));
+        let media_clients = MediaClients::from_settings(&settings, &models);
+        Pipeline {
+            models,
+            db,
+            media: mnemo_shared::media::MediaStore::from_settings(&settings),
+            media_clients,
+            settings,
+            engine,
+            twilio,
+            llm,
+        }
+    }
+
+    /// Runs the job to its end state, then the user's next waiting messages in order. Errors
+    /// are returned only when the database itself is unreachable (the queue then redelivers
+    /// and the sweeper is the backstop). The outcome is the first message's.
+    pub async fn process(&self, job: &ProcessMessage) -> Result<Outcome, PipelineError> {
+        let (outcome, mut next) = self.process_one(job).await?;
+        while let Some(job) = next {
+            let span = tracing::info_span!("next", message_sid = %job.message_sid, interaction_id = %job.interaction_id);
+            let done = tracing::Instrument::instrument(self.process_one(&job), span).await;
+            next = match done {
+                Ok((_, next)) => next,
+                Err(e) => {
+                    // Its own job (or the sweeper) takes it up.
+                    warn!(message_sid = %job.message_sid, error = %e, "could not go on with the next message");
+                    None
+                }
+            };
+        }
+        Ok(outcome)
+    }
+
+    /// One message: claim, run under a heartbeat with panics caught, record the end state.
+    /// Returns the user's next waiting message when this one ended.
+    async fn process_one(
+        &self,
+        job: &ProcessMessage,
+    ) -> Result<(Outcome, Option<ProcessMessage>), PipelineError> {
+        let id = job.interaction_id;
+        let (attempts, user_id) = match self.claim(id).await? {
+            Claim::Taken { attempts, user_id } => (attempts, user_id),
+            Claim::NotNow => return Ok((Outcome::Skipped, None)),
+            Claim::Waiting => return Ok((Outcome::Waiting, None)),
+            Claim::Exhausted { attempts, user_id } => {
+                let msg = format!(
+                    "gave up after {attempts} attempts (each one ended without an outcome, e.g. the worker stopped)"
+                );
+                warn!(message_sid = %job.message_sid, error = %msg, "giving up on message");
+                self.finish(id, "failed", Some(&msg)).await?;
+                self.apologise(id).await;
+                return Ok((Outcome::Failed(msg), self.next_waiting(user_id).await?));
+            }
+        };
+        let work = AssertUnwindSafe(self.run_claimed(job, attempts)).catch_unwind();
+        tokio::pin!(work);
+        let result = tokio::select! {
+            r = &mut work => r,
+            never = self.heartbeat(id) => match never {},
+        };
+        let outcome = match result {
+            Ok(Ok(())) => {
+                self.finish(id, "processed", None).await?;
+                Outcome::Processed
+            }
+            Ok(Err(PipelineError::Busy(why))) => {
+                // Our lease ran out while another worker took over; that worker (or, if it
+                // dies, the sweeper after its lease) finishes the message.
+                tracing::info!(message_sid = %job.message_sid, reason = %why, "leaving the message to its current holder");
+                return Ok((Outcome::Skipped, None));
+            }
+            Ok(Err(e)) => {
+                let msg = e.to_string();
+                warn!(message_sid = %job.message_sid, error = %msg, "giving up on message");
+                self.finish(id, "failed", Some(&msg)).await?;
+                self.apologise(id).await;
+                Outcome::Failed(msg)
+            }
+            Err(panic) => {
+                let msg = format!("panic: {}", panic_message(panic.as_ref()));
+                metrics::counter!("mnemo_jobs_panicked_total").increment(1);
+                error!(message_sid = %job.message_sid, error = %msg, "job panicked; message failed");
+                self.finish(id, "failed", Some(&msg)).await?;
+                self.apologise(id).await;
+                Outcome::Failed(msg)
+            }
+        };
+        Ok((outcome, self.next_waiting(user_id).await?))
+    }
+
+    /// The steps with their retries; `attempts` is how many the claim has counted so far.
+    async fn run_claimed(&self, job: &ProcessMessage, attempts: u32) -> Result<(), PipelineError> {
+        let left = self.settings.job_max_attempts.saturating_sub(attempts);
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(self.settings.job_retry_base)
+            .with_max_delay(self.settings.job_retry_max)
+            .with_max_times(left as usize)
+            .with_jitter();
+        let tries = std::sync::atomic::AtomicU32::new(0);
+        (|| async {
+            // The claim counted the first try; each retry counts one more.
+            let retry = tries.fetch_add(1, std::sync::atomic::Ordering::Relaxed) > 0;
+            self.attempt(job.interaction_id, retry).await
+        })
+        .retry(backoff)
+        .when(PipelineError::is_transient)
+        .adjust(|e, d| e.retry_after().or(d))
+        .notify(|e, d| {
+            metrics::counter!("mnemo_jobs_retried_total").increment(1);
+            warn!(message_sid = %job.message_sid, error = %e, retry_in = ?d, "step failed, retrying");
+        })
+        .await
+    }
+
+    /// Renews the lease every third of `JOB_LEASE_SECS` while the job runs; never returns.
+    async fn heartbeat(&self, id: Uuid) -> std::convert::Infallible {
+        let every = (self.settings.job_lease / 3).max(Duration::from_millis(100));
+        loop {
+            tokio::time::sleep(every).await;
+            let until = lease_end(Utc::now(), self.settings.job_lease);
+            if let Err(e) = self
+                .db
+                .execute_raw(stmt(
+                    &self.db,
+                    "UPDATE interactions SET locked_until = $2 WHERE id = $1 AND status = 'processing'",
+                    vec![id.into(), until.into()],
+                ))
+                .await
+            {
+                warn!(interaction_id = %id, error = %e, "lease heartbeat failed");
+            }
+        }
+    }
+
+    /// Takes the lease if the interaction is waiting (or its previous holder's lease expired),
+    /// it is under the attempt cap, and no earlier message of the same user is unfinished.
+    async fn claim(&self, id: Uuid) -> Result<Claim, PipelineError> {
+        let now = Utc::now();
+        let max = i32::try_from(self.settings.job_max_attempts).unwrap_or(i32::MAX);
+        let claimable = "direction = 'inbound' AND (status = 'received' \
+             OR (status = 'processing' AND (locked_until IS NULL OR locked_until < $2)))";
+        let row = self
+            .db
+            .query_one_raw(stmt(
+                &self.db,
+                &format!(
+                    "UPDATE interactions SET status = 'processing', attempts = attempts + 1, \
+                     locked_until = $3, updated_at = $2 \
+                     WHERE id = $1 AND {claimable} AND attempts < $4 \
+                     AND NOT EXISTS (SELECT 1 FROM interactions e WHERE e.user_id = interactions.user_id \
+                        AND e.direction = 'inbound' AND e.status IN ('received', 'processing') \
+                        AND (e.created_at < interactions.created_at \
+                          OR (e.created_at = interactions.created_at AND e.id < interactions.id))) \
+                     RETURNING attempts, user_id"
+                ),
+                vec![
+                    id.into(),
+                    now.into(),
+                    lease_end(now, self.settings.job_lease).into(),
+                    max.into(),
+                ],
+            ))
+            .await?;
+        if let Some(row) = row {
+            let attempts: i32 = row.try_get("", "attempts")?;
+            return Ok(Claim::Taken {
+                attempts: u32::try_from(attempts).unwrap_or(0),
+                user_id: row.try_get("", "user_id")?,
+            });
+        }
+        // Refused: past the cap (end it now, once), waiting its turn, or not ours at all.
+        let row = self
+            .db
+            .query_one_raw(stmt(
+                &self.db,
+                &format!(
+                    "UPDATE interactions SET status = 'processing', locked_until = $3, updated_at = $2 \
+                     WHERE id = $1 AND {claimable} AND attempts >= $4 \
+                     RETURNING attempts, user_id"
+                ),
+                vec![
+                    id.into(),
+                    now.into(),
+                    lease_end(now, self.settings.job_lease).into(),
+                    max.into(),
+                ],
+            ))
+            .await?;
+        if let Some(row) = row {
+            let attempts: i32 = row.try_get("", "attempts")?;
+            return Ok(Claim::Exhausted {
+                attempts: u32::try_from(attempts).unwrap_or(0),
+                user_id: row.try_get("", "user_id")?,
+            });
+        }
+        let waiting = self
+            .db
+            .query_one_raw(stmt(
+                &self.db,
+                &format!("SELECT 1 AS waiting FROM interactions WHERE id = $1 AND {claimable}"),
+                vec![id.into(), now.into()],
+            ))
+            .await?;
+        Ok(if waiting.is_some() {
+            Claim::Waiting
+        } else {
+            Claim::NotNow
+        })
+    }
+
+    /// The user's earliest message still waiting (`received`), to go on with in order.
+    async fn next_waiting(&self, user_id: Uuid) -> Result<Option<ProcessMessage>, PipelineError> {
+        let row = self
+            .db
+            .query_one_raw(stmt(
+                &self.db,
+                "SELECT id, message_sid FROM interactions WHERE user_id = $1 \
+                 AND direction = 'inbound' AND status = 'received' \
+                 ORDER BY created_at, id LIMIT 1",
+                vec![user_id.into()],
+            ))
+            .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let sid: Option<String> = row.try_get("", "message_sid")?;
+        Ok(Some(ProcessMessage {
+            interaction_id: row.try_get("", "id")?,
+            message_sid: sid.unwrap_or_default(),
+        }))
+    }
+
+    /// One short reply for a message that ended `failed` (at most one per message, however
+    /// often it is redriven); best effort: a failure to send is logged. None when the failure
+    /// came at the reply itself (Twilio refused it): the user already has, or cannot get, one.
+    async fn apologise(&self, id: Uuid) {
+        let sent = async {
+            if self.existing_reply(id).await?.is_some() {
+                return Ok(());
+            }
+            let inbound = interaction::Entity::find_by_id(id)
+                .one(&self.db)
+                .await?
+                .ok_or_else(|| PipelineError::Permanent(format!("interaction {id} not found")))?;
+            let user = user::Entity::find_by_id(inbound.user_id)
+                .one(&self.db)
+                .await?
+                .ok_or_else(|| PipelineError::Permanent("user not found".into()))?;
+            let row = self.create_failure_reply(&inbound).await?;
+            self.deliver(&user, row).await
+        };
+        if let Err(e) = sent.await {
+            warn!(interaction_id = %id, error = %e, "could not send the failure reply");
+        }
+    }
+
+    async fn finish(
+        &self,
+        id: Uuid,
+        status: &str,
+        error: Option<&str>,
+    ) -> Result<(), PipelineError> {
+        let now = Utc::now();
+        self.db
+            .execute_raw(stmt(
+                &self.db,
+                "UPDATE interactions SET status = $2, error = $3, locked_until = NULL, \
+                 processed_at = $4, updated_at = $4 WHERE id = $1",
+                vec![
+                    id.into(),
+                    status.into(),
+                    error.map(str::to_string).into(),
+                    now.into(),
+                ],
+            ))
+            .await?;
+        Ok(())
+    }
+
+    /// One try at all remaining steps; `retry` counts it as one more attempt.
+    async fn attempt(&self, id: Uuid, retry: bool) -> Result<(), PipelineError> {
+        let now = Utc::now();
+        self.db
+            .execute_raw(stmt(
+                &self.db,
+                "UPDATE interactions SET attempts = attempts + $3, locked_until = $2 WHERE id = $1",
+                vec![
+                    id.into(),
+                    lease_end(now, self.settings.job_lease).into(),
+                    i32::from(retry).into(),
+                ],
+            ))
+            .await?;
+        let inbound = interaction::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| PipelineError::Permanent(format!("interaction {id} not found")))?;
+        let user = user::Entity::find_by_id(inbound.user_id)
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| PipelineError::Permanent("user not found".into()))?;
+        let tz: Tz = user
+            .timezone
+            .parse()
+            .unwrap_or(self.settings.default_timezone);
+
+        if let Some(hook) = BEFORE_STEPS.get() {
+            hook(&inbound.body);
+        }
+        if let Some(reply) = self.existing_reply(id).await? {
+            // Everything before the reply is done; only (re)sending may remain.
+            return self.deliver(&user, reply).await;
+        }
+
+        let step = std::time::Instant::now();
+        let media = self.ingest_media(&inbound).await?;
+        step_done("media", step);
+        let step = std::time::Instant::now();
+        let reply = self.respond(&user, tz, &inbound, &media).await?;
+        step_done("respond", step);
+        let body = if self.claim_welcome(user.id).await? {
+            format!("{}\n\n{}", replies::WELCOME, reply.body)
+        } else {
+            reply.body
+        };
+        let row = self
+            .create_reply(&inbound, &body, reply.media_url.as_deref())
+            .await?;
+        let step = std::time::Instant::now();
+        let sent = self.deliver(&user, row).await;
+        step_done("reply", step);
+        sent
+    }
+}
+
+fn step_done(step: &'static str, started: std::time::Instant) {
+    metrics::histogram!("mnemo_job_step_duration_seconds", "step" => step)
+        .record(started.elapsed().as_secs_f64());
+}
+
+/// A claim keeps other workers off an interaction until this time; renewed at every attempt.
+fn lease_end(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(lease)
+        .ok()
+        .and_then(|d| now.checked_add_signed(d))
+        .unwrap_or(now)
+}

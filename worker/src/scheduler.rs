@@ -1,0 +1,372 @@
+//! Delivering due reminders exactly once, with any number of workers running this scan.
+//!
+//! - **Claim**: one `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING` moves
+//!   due reminders from `pending` to `sending` with a lease (`locked_until`); PostgreSQL skips
+//!   rows another scan holds and re-checks the status of rows that changed under it, SQLite
+//!   runs one writer at a time. A claim whose lease ran out (worker killed) is taken over.
+//! - **Send once**: the outbound message is recorded before it is sent, unique per reminder
+//!   and occurrence (`reminder_id`, `purpose = reminder:<due_at>`), and sent through the same
+//!   code as replies, which skips a row already marked sent. The remaining gap is the one every
+//!   HTTP API has: a worker killed after Twilio accepted a message but before it recorded the
+//!   SID sends it again when the lease is taken over.
+//! - **Then** a one-off becomes `sent`; a repeating one moves to its next occurrence after
+//!   now, on the user's wall clock (occurrences missed while down are not sent in a burst).
+//! - **Late**: a reminder found more than 5 minutes after it was due (everything was down) is
+//!   still sent, with a note saying when it was due.
+//! - **24-hour rule**: WhatsApp allows free-form messages only within 24 hours of the user's
+//!   last message (`users.last_inbound_at`). Outside it the reminder goes out as the approved
+//!   template `TWILIO_REMINDER_CONTENT_SID` with `{"1": text, "2": due time}`; without one it
+//!   becomes `needs_template` (visible in `/reminders` and the API) and is sent, late, as soon
+//!   as the user writes again.
+//!
+//! The clock is a parameter: the worker passes `Utc::now()`, tests any instant.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
+};
+use tracing::{info, warn};
+use uuid::Uuid;
+
+use crate::pipeline::{Pipeline, Template};
+use mnemo_shared::error::PipelineError;
+use mnemo_shared::reminders::{Recurrence, local_label};
+use mnemo_shared::store::db::stmt;
+use mnemo_shared::store::entities::{interaction, reminder, user};
+
+/// How often the worker scans for due reminders.
+pub const SCAN_INTERVAL: Duration = Duration::from_secs(2);
+/// Sent later than this after its time, a reminder says it is late.
+pub const LATE_AFTER: chrono::Duration = chrono::Duration::minutes(5);
+/// WhatsApp's customer-service window.
+pub const SESSION_WINDOW: chrono::Duration = chrono::Duration::hours(24);
+/// Reminders claimed per scan.
+const BATCH: i64 = 50;
+
+/// What happened to one claimed reminder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// Sent (or recorded as dry-run), as text or as the template; `late` when past due.
+    Sent { late: bool, template: bool },
+    /// Outside the 24-hour window without a template: not sent, marked `needs_template`.
+    NeedsTemplate,
+    /// Twilio refused it for good; recorded on the reminder.
+    Failed(String),
+    /// A transient failure; the claim stays and expires for another try.
+    Retrying(String),
+    /// The user is gone.
+    Skipped,
+}
+
+/// What one scan did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Scan {
+    pub claimed: usize,
+    pub sent: usize,
+    pub needs_template: usize,
+    pub failed: usize,
+    pub retrying: usize,
+}
+
+fn backend_lock(db: &impl ConnectionTrait) -> &'static str {
+    if db.get_database_backend() == DbBackend::Postgres {
+        "FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    }
+}
+
+fn lease(p: &Pipeline, now: DateTime<Utc>) -> DateTime<Utc> {
+    now + chrono::Duration::from_std(p.settings.job_lease).unwrap_or(chrono::Duration::minutes(2))
+}
+
+/// Claims due reminders: pending ones whose time has come, `sending` ones whose claim
+/// expired, and `needs_template` ones whose user has written within the last 24 hours.
+pub async fn claim_due(p: &Pipeline, now: DateTime<Utc>) -> Result<Vec<reminder::Model>, DbErr> {
+    let db = &p.db;
+    let sql = format!(
+        "UPDATE reminders SET status = 'sending', locked_until = $2, updated_at = $1, \
+            attempts = CASE WHEN status = 'sending' THEN attempts ELSE 0 END \
+         WHERE id IN ( \
+            SELECT r.id FROM reminders r WHERE \
+                (r.status = 'pending' AND r.due_at <= $1) \
+                OR (r.status = 'sending' AND r.locked_until < $1) \
+                OR (r.status = 'needs_template' AND r.user_id IN \
+                    (SELECT u.id FROM users u WHERE u.last_inbound_at > $3)) \
+            ORDER BY r.due_at LIMIT {BATCH} {lock}) \
+         AND ((status = 'pending' AND due_at <= $1) \
+            OR (status = 'sending' AND locked_until < $1) OR status = 'needs_template') \
+         RETURNING *",
+        lock = backend_lock(db)
+    );
+    let rows = db
+        .query_all_raw(stmt(
+            db,
+            &sql,
+            vec![
+                now.into(),
+                lease(p, now).into(),
+                (now - SESSION_WINDOW).into(),
+            ],
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| reminder::Model::from_query_result(r, ""))
+        .collect()
+}
+
+/// Claims one reminder to send it now, whatever its time (`POST /reminders/{id}/send-now`).
+/// None when it is not waiting (already sent, cancelled, or being sent).
+pub async fn claim_one(
+    p: &Pipeline,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<reminder::Model>, DbErr> {
+    let db = &p.db;
+    let row = db
+        .query_one_raw(stmt(
+            db,
+            "UPDATE reminders SET status = 'sending', locked_until = $2, updated_at = $1, attempts = 0 \
+             WHERE id = $3 AND status IN ('pending', 'needs_template', 'failed') RETURNING *",
+            vec![now.into(), lease(p, now).into(), id.into()],
+        ))
+        .await?;
+    row.map(|r| reminder::Model::from_query_result(&r, ""))
+        .transpose()
+}
+
+/// One scan at `now`: claims what is due and delivers each.
+pub async fn run_once(p: &Pipeline, now: DateTime<Utc>) -> Result<Scan, DbErr> {
+    let claimed = claim_due(p, now).await?;
+    let mut scan = Scan {
+        claimed: claimed.len(),
+        ..Default::default()
+    };
+    for r in claimed {
+        match deliver(p, r, now).await? {
+            Delivery::Sent { .. } => scan.sent += 1,
+            Delivery::NeedsTemplate => scan.needs_template += 1,
+            Delivery::Failed(_) => scan.failed += 1,
+            Delivery::Retrying(_) => scan.retrying += 1,
+            Delivery::Skipped => {}
+        }
+    }
+    if scan.claimed > 0 {
+        info!(?scan, "reminders scanned");
+    }
+    Ok(scan)
+}
+
+/// Scans every `interval` with the real clock until `shutdown` resolves.
+pub async fn run(p: Pipeline, interval: Duration, shutdown: impl std::future::Future<Output = ()>) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            _ = tick.tick() => {
+                if let Err(e) = run_once(&p, Utc::now()).await {
+                    warn!(error = %e, "reminder scan failed");
+                }
+            }
+        }
+    }
+}
+
+/// The WhatsApp text of a reminder.
+pub fn message(r: &reminder::Model, tz: Tz, now: DateTime<Utc>) -> String {
+    let mut body = if now - r.due_at > LATE_AFTER {
+        let due = r.due_at.with_timezone(&tz);
+        let when = if due.date_naive() == now.with_timezone(&tz).date_naive() {
+            due.format("%H:%M").to_string()
+        } else {
+            due.format("%a %-d %b, %H:%M").to_string()
+        };
+        format!("⏰ *Reminder* (late — I was offline at {when}): {}", r.text)
+    } else {
+        format!("⏰ *Reminder:* {}", r.text)
+    };
+    if let Some(rule) = r
+        .recurrence
+        .as_deref()
+        .and_then(|s| s.parse::<Recurrence>().ok())
+    {
+        body.push_str(&format!(
+            "\n🔁 {} · */reminders* to see or cancel",
+            rule.describe()
+        ));
+    }
+    body
+}
+
+/// Delivers one claimed reminder (status `sending`) at `now`.
+pub async fn deliver(
+    p: &Pipeline,
+    r: reminder::Model,
+    now: DateTime<Utc>,
+) -> Result<Delivery, DbErr> {
+    let db = &p.db;
+    let Some(user) = user::Entity::find_by_id(r.user_id).one(db).await? else {
+        return Ok(Delivery::Skipped);
+    };
+    let tz: Tz = r.timezone.parse().unwrap_or(p.settings.default_timezone);
+    let in_window = user
+        .last_inbound_at
+        .is_some_and(|t| now - t < SESSION_WINDOW);
+    let template_sid = match (in_window, &p.settings.twilio_reminder_content_sid) {
+        (true, _) => None,
+        (false, Some(sid)) => Some(sid.clone()),
+        (false, None) => {
+            db.execute_raw(stmt(
+                db,
+                "UPDATE reminders SET status = 'needs_template', locked_until = NULL, error = $2, updated_at = $3 \
+                 WHERE id = $1 AND status = 'sending'",
+                vec![
+                    r.id.into(),
+                    "outside WhatsApp's 24-hour window and no TWILIO_REMINDER_CONTENT_SID is set; sent when the user writes again".into(),
+                    now.into(),
+                ],
+            ))
+            .await?;
+            info!(reminder_id = %r.id, "reminder needs a template: user silent for over 24 hours");
+            return Ok(Delivery::NeedsTemplate);
+        }
+    };
+    let late = now - r.due_at > LATE_AFTER;
+    let purpose = format!("reminder:{}", r.due_at.format("%Y-%m-%dT%H:%M:%SZ"));
+    db.execute_raw(stmt(
+        db,
+        "INSERT INTO interactions (id, user_id, direction, kind, body, status, attempts, reminder_id, purpose, occurred_at, created_at, updated_at) \
+         VALUES ($1, $2, 'outbound', 'text', $3, 'sending', 0, $4, $5, $6, $6, $6) \
+         ON CONFLICT (reminder_id, purpose) DO NOTHING",
+        vec![
+            Uuid::now_v7().into(),
+            r.user_id.into(),
+            message(&r, tz, now).into(),
+            r.id.into(),
+            purpose.clone().into(),
+            now.into(),
+        ],
+    ))
+    .await?;
+    let Some(row) = interaction::Entity::find()
+        .filter(interaction::Column::ReminderId.eq(r.id))
+        .filter(interaction::Column::Purpose.eq(purpose))
+        .one(db)
+        .await?
+    else {
+        return Ok(Delivery::Retrying("outbound row not visible yet".into()));
+    };
+    let variables = serde_json::json!({"1": r.text, "2": local_label(r.due_at, tz)}).to_string();
+    let template = template_sid.as_deref().map(|sid| Template {
+        content_sid: sid,
+        variables: &variables,
+    });
+    match p.send_recorded(&user, row, template).await {
+        Ok(()) => {
+            finish(p, &r, tz, now, None).await?;
+            Ok(Delivery::Sent {
+                late,
+                template: template.is_some(),
+            })
+        }
+        Err(PipelineError::Busy(why)) => {
+            // Another scan's claim is sending it; the reminder's own claim expires if it dies.
+            Ok(Delivery::Retrying(why))
+        }
+        Err(e) if e.is_transient() => {
+            let msg = e.to_string();
+            let attempts = r.attempts + 1;
+            if attempts as u32 >= p.settings.job_max_attempts {
+                warn!(reminder_id = %r.id, error = %msg, "reminder failed after retries");
+                finish(p, &r, tz, now, Some(&msg)).await?;
+                return Ok(Delivery::Failed(msg));
+            }
+            // Keep the claim; it expires after a growing pause and the next scan retries.
+            let pause = chrono::Duration::seconds(15 << attempts.min(6));
+            db.execute_raw(stmt(
+                db,
+                "UPDATE reminders SET attempts = $2, locked_until = $3, error = $4, updated_at = $5 \
+                 WHERE id = $1 AND status = 'sending'",
+                vec![
+                    r.id.into(),
+                    attempts.into(),
+                    (now + pause).into(),
+                    msg.clone().into(),
+                    now.into(),
+                ],
+            ))
+            .await?;
+            warn!(reminder_id = %r.id, error = %msg, retry_in = ?pause, "reminder send failed, will retry");
+            Ok(Delivery::Retrying(msg))
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            warn!(reminder_id = %r.id, error = %msg, "reminder not sent");
+            finish(p, &r, tz, now, Some(&msg)).await?;
+            Ok(Delivery::Failed(msg))
+        }
+    }
+}
+
+/// After an occurrence: a one-off ends `sent` (or `failed`); a repeating one waits for its
+/// next occurrence after now, keeping the error of this one if it failed.
+async fn finish(
+    p: &Pipeline,
+    r: &reminder::Model,
+    tz: Tz,
+    now: DateTime<Utc>,
+    error: Option<&str>,
+) -> Result<(), DbErr> {
+    let db = &p.db;
+    let rule = r
+        .recurrence
+        .as_deref()
+        .and_then(|s| s.parse::<Recurrence>().ok());
+    let sent_at = if error.is_none() {
+        Some(now)
+    } else {
+        r.sent_at
+    };
+    match rule {
+        Some(rule) => {
+            let next = rule.next_after(now.max(r.due_at), tz);
+            db.execute_raw(stmt(
+                db,
+                "UPDATE reminders SET status = 'pending', due_at = $2, sent_at = $3, error = $4, \
+                 attempts = 0, locked_until = NULL, updated_at = $5 \
+                 WHERE id = $1 AND status = 'sending' AND due_at = $6",
+                vec![
+                    r.id.into(),
+                    next.into(),
+                    sent_at.into(),
+                    error.map(str::to_string).into(),
+                    now.into(),
+                    r.due_at.into(),
+                ],
+            ))
+            .await?;
+        }
+        None => {
+            db.execute_raw(stmt(
+                db,
+                "UPDATE reminders SET status = $2, sent_at = $3, error = $4, locked_until = NULL, \
+                 updated_at = $5 WHERE id = $1 AND status = 'sending' AND due_at = $6",
+                vec![
+                    r.id.into(),
+                    if error.is_none() { "sent" } else { "failed" }.into(),
+                    sent_at.into(),
+                    error.map(str::to_string).into(),
+                    now.into(),
+                    r.due_at.into(),
+                ],
+            ))
+            .await?;
+        }
+    }
+    Ok(())
+}
