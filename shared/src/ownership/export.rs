@@ -24,9 +24,9 @@ use uuid::Uuid;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
-use crate::store::entities::user;
-use crate::media::{MediaStore, extension};
 use crate::domain::replies;
+use crate::media::{MediaStore, extension};
+use crate::store::entities::user;
 use crate::store::ownership::{self, ExportRow};
 
 /// `format` of `memories.json`.

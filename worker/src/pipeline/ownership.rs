@@ -7,10 +7,10 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use super::{Pipeline, Reply};
 use mnemo_shared::domain::conversation::ownership::{CONFIRM_WITHIN, OwnCommand, is_yes};
-use mnemo_shared::store::entities::{interaction, memory, user};
 use mnemo_shared::error::PipelineError;
 use mnemo_shared::ownership::{forget, link};
 use mnemo_shared::store::confirmations::{self, FORGET_ALL};
+use mnemo_shared::store::entities::{interaction, memory, user};
 use mnemo_shared::store::mcp_tokens;
 
 impl Pipeline {
