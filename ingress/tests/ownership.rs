@@ -370,7 +370,7 @@ async fn forget_all_asks_for_yes_then_deletes_everything() {
 
     let ask = say(&app, "/forget all").await;
     assert!(
-        ask.contains("all 4 of your memories") && ask.contains("YES within 5 minutes"),
+        ask.contains("all 4 of your memories") && ask.contains("within 5 minutes"),
         "{ask}"
     );
     // Anything but YES cancels; YES then finds nothing waiting and is kept as a note.
@@ -418,16 +418,27 @@ async fn delete_user_forgets_in_mem0_and_keeps_shared_media() {
     .await;
     let uid = app.insert_user(PHONE, "UTC").await;
     let other = app.insert_user("+14155550199", "UTC").await;
-    let now = chrono::Utc::now().to_rfc3339();
+    let now = chrono::Utc::now();
     for (id, user, mem0) in [
         (uuid::Uuid::now_v7(), uid, "m0-mine"),
         (uuid::Uuid::now_v7(), other, "m0-theirs"),
     ] {
-        app.exec(&format!(
-            "INSERT INTO memories (id, user_id, kind, text, labels, occurred_at, created_at, engine, mem0_id) \
-             VALUES ('{id}', '{user}', 'text', 'x', '[]', '{now}', '{now}', 'mem0', '{mem0}')"
-        ))
-        .await;
+        use mnemo_shared::sea_orm::{ConnectionTrait, Statement};
+        app.db
+            .execute_raw(Statement::from_sql_and_values(
+                app.db.get_database_backend(),
+                "INSERT INTO memories (id, user_id, kind, text, labels, occurred_at, created_at, engine, mem0_id) \
+                 VALUES ($1, $2, 'text', 'x', $3, $4, $4, 'mem0', $5)",
+                [
+                    id.into(),
+                    user.into(),
+                    mnemo_shared::sea_orm::Value::Json(Some(Box::new(json!([])))),
+                    now.into(),
+                    mem0.into(),
+                ],
+            ))
+            .await
+            .unwrap();
     }
     Mock::given(method("DELETE"))
         .and(path("/v1/memories/m0-mine/"))
