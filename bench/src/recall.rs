@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use mnemo_shared::config::Settings;
 use mnemo_shared::memory::hybrid::Legs;
 use mnemo_shared::memory::vectors;
-use mnemo_shared::sea_orm::{ActiveModelTrait, ActiveValue::Set};
+use mnemo_shared::sea_orm::{ActiveEnum, ActiveModelTrait, ActiveValue::Set};
 use mnemo_shared::store::entities::{memory, user};
 use mnemo_worker::pipeline::Pipeline;
 use serde::Deserialize;
@@ -187,12 +187,12 @@ async fn main() {
             id: Set(id),
             user_id: Set(user_id),
             interaction_id: Set(None),
-            kind: Set(m.kind.clone()),
+            kind: Set(memory::Kind::try_from_value(&m.kind).expect("a known kind")),
             text: Set(m.text.clone()),
             labels: Set(serde_json::json!(m.labels)),
             occurred_at: Set(m.occurred_at),
             created_at: Set(m.occurred_at),
-            engine: Set("local".into()),
+            engine: Set(memory::Engine::Local),
             mem0_id: Set(None),
             mem0_event_id: Set(None),
         }

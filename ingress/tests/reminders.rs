@@ -248,7 +248,7 @@ async fn due_reminders_are_sent_once_and_late_ones_say_so() {
     assert_eq!(car[0]["To"], "whatsapp:+14155550101");
     assert!(car[0]["StatusCallback"].ends_with("/webhook/status"));
     let car_row = reload(&app, late.id).await;
-    assert_eq!(car_row.status, "sent");
+    assert_eq!(car_row.status.as_str(), "sent");
     assert!(car_row.sent_at.is_some());
 
     // Everything was down from t0+1h to t0+3h: the oven reminder goes out late, with a note.
@@ -262,7 +262,7 @@ async fn due_reminders_are_sent_once_and_late_ones_say_so() {
         oven_msgs[0]["Body"].contains("(late — I was offline at"),
         "{oven_msgs:?}"
     );
-    assert_eq!(reload(&app, oven.id).await.status, "sent");
+    assert_eq!(reload(&app, oven.id).await.status.as_str(), "sent");
 
     // Scanning again sends nothing more; each was recorded once.
     let scan = scheduler::run_once(&p, t0 + chrono::Duration::hours(4))
@@ -349,7 +349,7 @@ async fn exactly_once_with_three_racing_schedulers() {
     );
     // The daily one moved on to its next 08:00 and is waiting again.
     let d = reload(&app, daily.id).await;
-    assert_eq!(d.status, "pending");
+    assert_eq!(d.status.as_str(), "pending");
     assert!(d.due_at > now && d.due_at - now <= chrono::Duration::hours(24));
 }
 
@@ -373,7 +373,7 @@ async fn a_killed_workers_claim_is_taken_over_after_its_lease() {
     // A worker claims it, then dies before sending.
     let claimed = scheduler::claim_due(&p, due).await.unwrap();
     assert_eq!(claimed.len(), 1);
-    assert_eq!(reload(&app, r.id).await.status, "sending");
+    assert_eq!(reload(&app, r.id).await.status.as_str(), "sending");
     // Within the lease nobody else takes it.
     let half_lease = chrono::Duration::from_std(app.settings.job_lease / 2).unwrap();
     let scan = scheduler::run_once(&p, due + half_lease).await.unwrap();
@@ -385,7 +385,7 @@ async fn a_killed_workers_claim_is_taken_over_after_its_lease() {
     let scan = scheduler::run_once(&p, later).await.unwrap();
     assert_eq!((scan.claimed, scan.sent), (1, 1));
     assert_eq!(sent_about(&app, "feed the cat").await.len(), 1);
-    assert_eq!(reload(&app, r.id).await.status, "sent");
+    assert_eq!(reload(&app, r.id).await.status.as_str(), "sent");
 }
 
 #[tokio::test]
@@ -419,7 +419,7 @@ async fn outside_the_24_hour_window_the_template_is_used() {
     let vars: Json = serde_json::from_str(&m["ContentVariables"]).unwrap();
     assert_eq!(vars["1"], "renew the passport");
     assert!(vars["2"].as_str().unwrap().ends_with("IST"), "{vars}");
-    assert_eq!(reload(&app, later.id).await.status, "sent");
+    assert_eq!(reload(&app, later.id).await.status.as_str(), "sent");
 }
 
 #[tokio::test]
@@ -435,7 +435,7 @@ async fn outside_the_window_without_a_template_it_waits_for_the_user() {
     assert_eq!((scan.claimed, scan.needs_template, scan.sent), (1, 1, 0));
     assert!(app.sent_messages().await.is_empty());
     let row = reload(&app, r.id).await;
-    assert_eq!(row.status, "needs_template");
+    assert_eq!(row.status.as_str(), "needs_template");
     // Shown as waiting in /reminders and the API.
     let listing = saved::listing(&saved::active(&app.db, u.id).await.unwrap(), chrono_tz::UTC);
     assert!(
@@ -463,7 +463,7 @@ async fn outside_the_window_without_a_template_it_waits_for_the_user() {
     let msgs = sent_about(&app, "renew the passport").await;
     assert_eq!(msgs.len(), 1);
     assert!(msgs[0]["Body"].contains("late"), "{msgs:?}");
-    assert_eq!(reload(&app, r.id).await.status, "sent");
+    assert_eq!(reload(&app, r.id).await.status.as_str(), "sent");
 }
 
 #[tokio::test]
@@ -483,7 +483,7 @@ async fn a_daily_reminder_stays_at_eight_across_the_dst_change() {
         let scan = scheduler::run_once(&p, due).await.unwrap();
         assert_eq!(scan.sent, 1);
         let next = reload(&app, r.id).await;
-        assert_eq!(next.status, "pending");
+        assert_eq!(next.status.as_str(), "pending");
         dues.push(next.due_at);
     }
     // 08:00 EST is 13:00 UTC; 08:00 EDT is 12:00 UTC.
@@ -728,6 +728,15 @@ async fn rest_creates_lists_cancels_and_sends_now() {
         .send()
         .await
         .unwrap();
+    // Not a user id nor a number: malformed (422), as on every route that names a user.
+    assert_eq!(res.status(), 422);
+    let res = app
+        .http
+        .get(app.url("/reminders?user=%2B19999999999"))
+        .send()
+        .await
+        .unwrap();
+    // Well formed, unknown: 404.
     assert_eq!(res.status(), 404);
 
     // Send now: goes out at once and is marked sent.

@@ -82,7 +82,7 @@ impl AdminApi {
                     id: r.id,
                     user_id: r.user_id,
                     message_sid: r.message_sid,
-                    kind: r.kind,
+                    kind: r.kind.to_string(),
                     error: r.error,
                     attempts: r.attempts,
                     occurred_at: r.occurred_at,
@@ -113,7 +113,9 @@ impl AdminApi {
         let Some(row) = interaction::Entity::find_by_id(id.0).one(db).await? else {
             return Err(ApiError::NotFound(format!("no interaction {}", id.0)));
         };
-        if row.direction != "inbound" || row.status != "failed" {
+        if row.direction != interaction::Direction::Inbound
+            || row.status != interaction::MessageStatus::Failed
+        {
             return Err(ApiError::Conflict(format!(
                 "interaction {} is {} {}, not a failed inbound message",
                 row.id, row.direction, row.status

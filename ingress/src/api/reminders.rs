@@ -69,7 +69,7 @@ impl ReminderOut {
             due_at: r.due_at,
             timezone: r.timezone,
             recurrence: r.recurrence,
-            status: r.status,
+            status: r.status.to_string(),
             sent_at: r.sent_at,
             error: r.error,
             source_interaction_id: r.source_interaction_id,
@@ -250,7 +250,7 @@ impl RemindersApi {
         id: Path<Uuid>,
     ) -> Result<DeletedResponse, ApiError> {
         let r = find_reminder(&state, id.0).await?;
-        if r.status == "cancelled" {
+        if r.status == reminder::ReminderStatus::Cancelled {
             return Ok(DeletedResponse::Cancelled);
         }
         if !saved::cancel(&state.db, r.id, Utc::now())

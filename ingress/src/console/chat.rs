@@ -385,7 +385,8 @@ pub async fn messages(
     let messages = rows
         .into_iter()
         .map(|r| {
-            let (media_url, media_content_type) = if r.direction == "inbound" {
+            let (media_url, media_content_type) = if r.direction == interaction::Direction::Inbound
+            {
                 (
                     raw_str(&r.raw, "MediaUrl0"),
                     raw_str(&r.raw, "MediaContentType0"),
@@ -395,11 +396,11 @@ pub async fn messages(
             };
             ChatMessage {
                 id: r.id,
-                direction: r.direction,
-                kind: r.kind,
+                direction: r.direction.to_string(),
+                kind: r.kind.to_string(),
                 body: r.body,
                 transcript: r.transcript,
-                status: r.status,
+                status: r.status.to_string(),
                 media_url,
                 media_content_type,
                 occurred_at: r.occurred_at,

@@ -131,7 +131,7 @@ impl MemoryEngine {
                 let mut req = AddRequest::new(
                     user_id.clone(),
                     interaction_id.clone(),
-                    mem.kind.clone(),
+                    mem.kind.to_string(),
                     mem.text.clone(),
                     mem.occurred_at,
                 )

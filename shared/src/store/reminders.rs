@@ -172,7 +172,7 @@ pub fn listing(rows: &[reminder::Model], fallback: Tz) -> String {
     let mut lines = vec!["⏰ *Your reminders*".to_string()];
     for (i, r) in rows.iter().enumerate() {
         let tz = zone(r, fallback);
-        let flag = if r.status == "needs_template" {
+        let flag = if r.status == reminder::ReminderStatus::NeedsTemplate {
             " ⚠️ _waiting: WhatsApp needs a message from you first (24-hour rule) — send me anything and it goes out_"
         } else {
             ""

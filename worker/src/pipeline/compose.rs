@@ -38,7 +38,7 @@ impl Pipeline {
         inbound: &interaction::Model,
         media: &MediaOutcome,
     ) -> Result<Reply, PipelineError> {
-        let text_only = inbound.kind == "text";
+        let text_only = inbound.kind == interaction::Kind::Text;
         if text_only && let Some(reply) = self.replayed(user.id, inbound.id).await? {
             // A retry of a command that already took effect: answer the same.
             return Ok(reply);
@@ -70,7 +70,7 @@ impl Pipeline {
                     .await?;
                 let mut lines = vec![format!(
                     "✅ Saved {}: “{}”",
-                    replies::kind_icon(&mem.kind),
+                    replies::kind_icon(&mem.kind.as_str()),
                     replies::clip(&mem.text, 200)
                 )];
                 lines.extend(media.notes.iter().cloned());
@@ -95,7 +95,7 @@ impl Pipeline {
                     Uuid::now_v7().into(),
                     inbound.user_id.into(),
                     inbound.id.into(),
-                    inbound.kind.clone().into(),
+                    inbound.kind.as_str().into(),
                     text.to_string().into(),
                     Value::Json(Some(Box::new(mnemo_shared::domain::api_submission::labels(
                         inbound.raw.as_ref(),

@@ -121,7 +121,7 @@ impl Pipeline {
             lead: lead.as_deref(),
         });
         let media_url = match found.first() {
-            Some(best) if best.kind == "image" => self.media_link_for(best).await?,
+            Some(best) if best.kind == memory::Kind::Image => self.media_link_for(best).await?,
             _ => None,
         };
         let reply = Reply { body, media_url };
@@ -190,7 +190,7 @@ impl Pipeline {
         Ok(ids
             .iter()
             .filter_map(|id| rows.iter().find(|m| m.id == *id))
-            .filter(|m| kind.is_none_or(|k| m.kind == k))
+            .filter(|m| kind.is_none_or(|k| m.kind.as_str() == k))
             .take(limit as usize)
             .cloned()
             .collect())

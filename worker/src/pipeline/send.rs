@@ -148,7 +148,7 @@ impl Pipeline {
         reply: interaction::Model,
         template: Option<Template<'_>>,
     ) -> Result<(), PipelineError> {
-        if reply.status != "sending" {
+        if reply.status != interaction::MessageStatus::Sending {
             return Ok(());
         }
         let Some(twilio) = &self.twilio else {
@@ -257,7 +257,9 @@ impl Pipeline {
         }
         let current = interaction::Entity::find_by_id(id).one(&self.db).await?;
         Ok(match current {
-            Some(row) if row.status == "sending" => SendClaim::HeldByAnother,
+            Some(row) if row.status == interaction::MessageStatus::Sending => {
+                SendClaim::HeldByAnother
+            }
             _ => SendClaim::AlreadyDone,
         })
     }

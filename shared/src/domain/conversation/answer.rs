@@ -20,7 +20,7 @@ pub struct Item {
 impl From<&memory::Model> for Item {
     fn from(m: &memory::Model) -> Self {
         Item {
-            kind: m.kind.clone(),
+            kind: m.kind.to_string(),
             text: m.text.clone(),
             labels: m
                 .labels

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+pub use super::states::{Direction, Kind, MessageStatus};
+
 /// One message in either direction. Inbound rows come from the webhook (unique MessageSid);
 /// outbound rows are our replies (`reply_to` + `purpose` unique: at most one reply each).
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -10,17 +12,13 @@ pub struct Model {
     pub user_id: Uuid,
     #[sea_orm(unique)]
     pub message_sid: Option<String>,
-    /// `inbound` | `outbound`.
-    pub direction: String,
-    /// `text` | `image` | `audio` | `video` | `document` | `location`.
-    pub kind: String,
+    pub direction: Direction,
+    pub kind: Kind,
     pub body: String,
     pub transcript: Option<String>,
     /// The transcript's language (ISO 639-1) when known.
     pub transcript_language: Option<String>,
-    /// Inbound: `received` → `processing` → `processed` | `failed`.
-    /// Outbound: `sending` → `sent` | `dry_run` → `delivered` | `read` | `failed` | `undelivered`.
-    pub status: String,
+    pub status: MessageStatus,
     pub error: Option<String>,
     pub error_code: Option<String>,
     pub attempts: i32,

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+pub use super::states::{Engine, Kind};
+
 /// One memory per source interaction. `mem0_id` is set when the Mem0 engine holds it.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "memories")]
@@ -9,14 +11,13 @@ pub struct Model {
     pub user_id: Uuid,
     #[sea_orm(unique)]
     pub interaction_id: Option<Uuid>,
-    pub kind: String,
+    pub kind: Kind,
     pub text: String,
     /// JSON array of strings.
     pub labels: Json,
     pub occurred_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
-    /// `local` | `mem0`.
-    pub engine: String,
+    pub engine: Engine,
     #[sea_orm(unique)]
     pub mem0_id: Option<String>,
     pub mem0_event_id: Option<String>,

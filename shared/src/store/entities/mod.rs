@@ -6,6 +6,7 @@ pub mod interaction_media;
 pub mod media_object;
 pub mod memory;
 pub mod reminder;
+pub mod states;
 pub mod user;
 
 pub use conversation_state::Entity as ConversationState;

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+pub use super::states::ReminderStatus;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "reminders")]
 pub struct Model {
@@ -12,9 +14,7 @@ pub struct Model {
     /// `daily@08:00`, `weekdays@07:30`, `weekly:mon@09:00`, `monthly:1@09:00` (local wall time in
     /// `timezone`); None for a one-off. See `crate::reminders::Recurrence`.
     pub recurrence: Option<String>,
-    /// `pending` | `sending` (claimed by a scheduler) | `sent` | `cancelled` | `needs_template`
-    /// (outside WhatsApp's 24-hour window, no template configured) | `failed`.
-    pub status: String,
+    pub status: ReminderStatus,
     pub source_interaction_id: Option<Uuid>,
     pub sent_at: Option<DateTimeUtc>,
     pub error: Option<String>,
