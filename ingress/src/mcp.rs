@@ -102,7 +102,7 @@ fn internal(e: impl std::fmt::Display) -> ErrorData {
 fn out(m: &memory::Model, tz: Tz) -> serde_json::Value {
     json!({
         "id": m.id,
-        "kind": m.kind,
+        "kind": m.kind.to_string(),
         "text": m.text,
         "labels": m.labels,
         "occurred_at": m.occurred_at,

@@ -120,18 +120,18 @@ fn exported(row: &ExportRow, tz: Tz) -> ExportedMemory {
     let m = &row.memory;
     ExportedMemory {
         id: m.id,
-        kind: m.kind.clone(),
+        kind: m.kind.to_string(),
         text: m.text.clone(),
         labels: labels(m),
         occurred_at: m.occurred_at,
         occurred_at_local: Some(m.occurred_at.with_timezone(&tz).to_rfc3339()),
         created_at: Some(m.created_at),
-        engine: Some(m.engine.clone()),
+        engine: Some(m.engine.to_string()),
         mem0_id: m.mem0_id.clone(),
         source: row.source.as_ref().map(|i| ExportedSource {
             interaction_id: i.id,
             message_sid: i.message_sid.clone(),
-            kind: i.kind.clone(),
+            kind: i.kind.to_string(),
             body: i.body.clone(),
             transcript: i.transcript.clone(),
             transcript_language: i.transcript_language.clone(),
@@ -344,7 +344,7 @@ pub fn markdown_entry(row: &ExportRow, tz: Tz) -> String {
     let mut out = format!(
         "- **{}** {}: {}\n",
         local.format("%H:%M"),
-        replies::kind_icon(&m.kind),
+        replies::kind_icon(&m.kind.to_string()),
         indent(&m.text)
     );
     if let Some(t) = row.source.as_ref().and_then(|s| s.transcript.as_deref())
