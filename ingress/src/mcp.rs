@@ -130,7 +130,7 @@ impl MemoryTools {
     fn range(
         phrase: Option<&str>,
         tz: Tz,
-    ) -> Result<Option<(chrono::DateTime<Utc>, chrono::DateTime<Utc>)>, ErrorData> {
+    ) -> Result<Option<mnemo_shared::memory::Range>, ErrorData> {
         match phrase.map(str::trim).filter(|p| !p.is_empty()) {
             None => Ok(None),
             Some(p) => resolve_range_phrase(p, tz, Utc::now())

@@ -249,7 +249,7 @@ fn write(
     })
     .to_string();
     // `{…,"memories":[` : the object without its closing brace, then the array.
-    zip.write_all(head[..head.len() - 1].as_bytes())?;
+    zip.write_all(&head.as_bytes()[..head.len() - 1])?;
     zip.write_all(b",\"memories\":[\n")?;
     let mut first = true;
     each_page(rt, db, user.id, |rows| {
