@@ -5,32 +5,15 @@
 use std::sync::Arc;
 
 use mnemo_shared::config::Settings;
+use mnemo_worker::startup::BoxError;
 use tokio::sync::watch;
 
 #[tokio::main]
 async fn main() {
-    let settings = match Settings::from_env() {
-        Ok(s) => Arc::new(s),
-        Err(e) => {
-            eprintln!("mnemo-ingress: {e}");
-            std::process::exit(2);
-        }
-    };
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("fetch-models") {
-        std::process::exit(
-            mnemo_shared::clients::models::cli::fetch_models(&settings, &args[1..]).await,
-        );
-    }
-    mnemo_shared::telemetry::init(&settings.log_format);
-    if let Err(e) = run(settings).await {
-        tracing::error!(error = %e, "mnemo-ingress stopped");
-        eprintln!("mnemo-ingress: {e}");
-        std::process::exit(1);
-    }
+    mnemo_worker::startup::main("mnemo-ingress", run).await
 }
 
-async fn run(settings: Arc<Settings>) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+async fn run(settings: Arc<Settings>) -> Result<(), BoxError> {
     let listener = tokio::net::TcpListener::bind(settings.bind_addr)
         .await
         .map_err(|e| format!("cannot listen on {} (BIND_ADDR): {e}", settings.bind_addr))?;

@@ -388,6 +388,57 @@ async fn a_killed_workers_claim_is_taken_over_after_its_lease() {
     assert_eq!(reload(&app, r.id).await.status.as_str(), "sent");
 }
 
+/// A batch that takes longer than a lease to send keeps its claims: the scan renews the leases
+/// of the reminders still waiting their turn, so another worker's scan takes none of them.
+#[tokio::test]
+async fn a_long_batch_keeps_its_leases_while_it_sends() {
+    let app = app_without_worker(vec![("JOB_LEASE_SECS", "3".into())]).await;
+    Mock::given(method("POST"))
+        .and(path(format!(
+            "/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
+        )))
+        .respond_with(|_: &wiremock::Request| {
+            ResponseTemplate::new(201)
+                .set_body_json(json!({"sid": new_sid(), "status": "queued"}))
+                .set_delay(Duration::from_millis(500))
+        })
+        .mount(&app.twilio)
+        .await;
+    let t0 = Utc::now();
+    let u = make_user(&app, "+14155550104", "Europe/Berlin", t0).await;
+    for n in 0..16 {
+        remind(&app, &u, &format!("in 1 hour batch item {n}"), t0).await;
+    }
+    let due = t0 + chrono::Duration::hours(1);
+    set_last_inbound(&app, u.id, due).await;
+
+    // Scan A works through 16 sends of 0.5 s: about 8 s, well past its 3 s lease.
+    let p = Pipeline::new(app.db.clone(), app.settings.clone());
+    let a = tokio::spawn(async move { scheduler::run_once(&p, due).await.unwrap() });
+    // 5 s in, scan B looks at a clock past A's first leases (due + 3 s): without the
+    // heartbeat it would take over every reminder A has not reached yet.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let db = mnemo_shared::store::db::connect_url(&app.settings.database_url, 2)
+        .await
+        .unwrap();
+    let p2 = Pipeline::new(db, app.settings.clone());
+    let b = scheduler::run_once(&p2, due + chrono::Duration::seconds(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        b.claimed, 0,
+        "scan B took reminders scan A still holds: {b:?}"
+    );
+    let a = a.await.unwrap();
+    assert_eq!((a.claimed, a.sent), (16, 16), "{a:?}");
+    let msgs = app.sent_messages().await;
+    for n in 0..16 {
+        let suffix = format!(" batch item {n}");
+        let copies = msgs.iter().filter(|m| m["Body"].ends_with(&suffix)).count();
+        assert_eq!(copies, 1, "item {n} sent once");
+    }
+}
+
 #[tokio::test]
 async fn outside_the_24_hour_window_the_template_is_used() {
     let app = app_without_worker(vec![(

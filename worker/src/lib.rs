@@ -8,6 +8,7 @@ pub mod listener;
 pub mod pipeline;
 pub mod prometheus;
 pub mod scheduler;
+pub mod startup;
 pub mod sweeper;
 
 use std::future::Future;

@@ -6,31 +6,14 @@ use std::sync::Arc;
 use mnemo_shared::config::Settings;
 use mnemo_shared::queue::JobQueue;
 use mnemo_worker::pipeline::Pipeline;
+use mnemo_worker::startup::BoxError;
 
 #[tokio::main]
 async fn main() {
-    let settings = match Settings::from_env() {
-        Ok(s) => Arc::new(s),
-        Err(e) => {
-            eprintln!("mnemo-worker: {e}");
-            std::process::exit(2);
-        }
-    };
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("fetch-models") {
-        std::process::exit(
-            mnemo_shared::clients::models::cli::fetch_models(&settings, &args[1..]).await,
-        );
-    }
-    mnemo_shared::telemetry::init(&settings.log_format);
-    if let Err(e) = run(settings).await {
-        tracing::error!(error = %e, "mnemo-worker stopped");
-        eprintln!("mnemo-worker: {e}");
-        std::process::exit(1);
-    }
+    mnemo_worker::startup::main("mnemo-worker", run).await
 }
 
-async fn run(settings: Arc<Settings>) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+async fn run(settings: Arc<Settings>) -> Result<(), BoxError> {
     let db = mnemo_shared::store::db::connect(&settings).await?;
     if settings.is_sqlite() {
         mnemo_migration::migrate_up(&db).await?;

@@ -21,7 +21,8 @@
 //!
 //! The clock is a parameter: the worker passes `Utc::now()`, tests any instant.
 
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -36,6 +37,7 @@ use mnemo_shared::error::PipelineError;
 use mnemo_shared::reminders::{Recurrence, local_label};
 use mnemo_shared::store::db::stmt;
 use mnemo_shared::store::entities::{interaction, reminder, user};
+use mnemo_shared::store::reminders as saved;
 
 /// How often the worker scans for due reminders.
 pub const SCAN_INTERVAL: Duration = Duration::from_secs(2);
@@ -138,26 +140,65 @@ pub async fn claim_one(
         .transpose()
 }
 
-/// One scan at `now`: claims what is due and delivers each.
+/// One scan at `now`: claims what is due and delivers each, one after another, while a
+/// heartbeat keeps the leases of those still waiting their turn (so a long batch is never taken
+/// over by another worker's scan, and a dead worker's claims still expire within a lease).
 pub async fn run_once(p: &Pipeline, now: DateTime<Utc>) -> Result<Scan, DbErr> {
     let claimed = claim_due(p, now).await?;
     let mut scan = Scan {
         claimed: claimed.len(),
         ..Default::default()
     };
-    for r in claimed {
-        match deliver(p, r, now).await? {
-            Delivery::Sent { .. } => scan.sent += 1,
-            Delivery::NeedsTemplate => scan.needs_template += 1,
-            Delivery::Failed(_) => scan.failed += 1,
-            Delivery::Retrying(_) => scan.retrying += 1,
-            Delivery::Skipped => {}
+    let waiting = Mutex::new(claimed.iter().map(|r| r.id).collect::<Vec<_>>());
+    let started = Instant::now();
+    let deliveries = async {
+        for r in claimed {
+            let id = r.id;
+            let delivered = deliver(p, r, now).await;
+            waiting
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .retain(|w| *w != id);
+            match delivered? {
+                Delivery::Sent { .. } => scan.sent += 1,
+                Delivery::NeedsTemplate => scan.needs_template += 1,
+                Delivery::Failed(_) => scan.failed += 1,
+                Delivery::Retrying(_) => scan.retrying += 1,
+                Delivery::Skipped => {}
+            }
         }
+        Ok::<_, DbErr>(())
+    };
+    tokio::select! {
+        done = deliveries => done?,
+        never = heartbeat(p, &waiting, now, started) => match never {},
     }
     if scan.claimed > 0 {
         info!(?scan, "reminders scanned");
     }
     Ok(scan)
+}
+
+/// Renews, every third of `JOB_LEASE_SECS`, the leases of the claimed reminders not delivered
+/// yet; never returns. The scan's clock (`now`, a parameter for tests) moves on with real time.
+async fn heartbeat(
+    p: &Pipeline,
+    waiting: &Mutex<Vec<Uuid>>,
+    now: DateTime<Utc>,
+    started: Instant,
+) -> std::convert::Infallible {
+    let every = (p.settings.job_lease / 3).max(Duration::from_millis(100));
+    loop {
+        tokio::time::sleep(every).await;
+        let ids = waiting.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if ids.is_empty() {
+            continue;
+        }
+        let at = now + chrono::Duration::from_std(started.elapsed()).unwrap_or_default();
+        if let Err(e) = saved::renew_leases(&p.db, &ids, lease(p, at)).await {
+            warn!(error = %e, "reminder lease heartbeat failed");
+        }
+    }
 }
 
 /// Scans every `interval` with the real clock until `shutdown` resolves.

@@ -187,3 +187,31 @@ pub fn listing(rows: &[reminder::Model], fallback: Tz) -> String {
     lines.push("Cancel one with */reminders cancel <n>*.".into());
     lines.join("\n")
 }
+
+/// Extends the claims of reminders still being sent (status `sending`) to `until`: the
+/// scheduler's heartbeat while it works through a batch.
+pub async fn renew_leases(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+    until: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let placeholders = (2..ids.len() + 2)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut values: Vec<sea_orm::Value> = vec![until.into()];
+    values.extend(ids.iter().map(|id| (*id).into()));
+    let done = db
+        .execute_raw(stmt(
+            db,
+            &format!(
+                "UPDATE reminders SET locked_until = $1 WHERE status = 'sending' AND id IN ({placeholders})"
+            ),
+            values,
+        ))
+        .await?;
+    Ok(done.rows_affected())
+}
