@@ -6,6 +6,7 @@ pub mod api;
 pub mod console;
 pub mod group_commit;
 pub mod guard;
+pub mod mcp;
 pub mod media;
 pub mod problem;
 pub mod state;
@@ -68,6 +69,8 @@ pub fn app(state: AppState) -> impl poem::Endpoint {
             )),
         )
         .at("/media/:sha256", get(media::serve).head(media::serve))
+        .at("/export/:user_id", get(api::ownership::by_link))
+        .at("/mcp", mcp::McpEndpoint::new(state.clone()))
         .nest("/docs", docs)
         .at("/openapi.json", spec)
         .nest("/", api)

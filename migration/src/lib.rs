@@ -13,6 +13,8 @@ mod m20261203_000001_embeddings;
 mod m20261203_000002_memory_search_index;
 mod m20261203_000020_user_order;
 mod m20261203_000030_transcript_language;
+mod m20261203_000040_confirmations;
+mod m20261203_000041_mcp_tokens;
 pub mod seed;
 
 pub struct Migrator;
@@ -30,6 +32,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000002_memory_search_index::Migration),
             Box::new(m20261203_000020_user_order::Migration),
             Box::new(m20261203_000030_transcript_language::Migration),
+            Box::new(m20261203_000040_confirmations::Migration),
+            Box::new(m20261203_000041_mcp_tokens::Migration),
         ]
     }
 }

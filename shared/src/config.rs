@@ -120,6 +120,9 @@ pub struct Settings {
     pub s3: Option<S3Settings>,
     pub media_dir: String,
     pub max_media_bytes: u64,
+    /// `IMPORT_MAX_BYTES`: the largest archive `POST /users/{user}/import` reads (and the most
+    /// its entries may hold once decompressed).
+    pub import_max_bytes: u64,
     pub media_url_ttl: Duration,
     /// `MEDIA_SIGNING_KEY`: the secret behind `/media/{sha256}` links; see
     /// [`crate::media::links::LinkSigner::from_settings`] for what is used when it is unset.
@@ -498,6 +501,7 @@ impl Settings {
             s3,
             media_dir: r.get("MEDIA_DIR").unwrap_or_else(|| "./data/media".into()),
             max_media_bytes,
+            import_max_bytes: r.parse("IMPORT_MAX_BYTES", 268_435_456u64, "a number of bytes")?,
             media_url_ttl: r.secs("MEDIA_URL_TTL_SECS", 3600)?,
             media_signing_key: match r.get("MEDIA_SIGNING_KEY") {
                 Some(k) if k.len() < 16 => {

@@ -21,6 +21,7 @@ pub mod jobs;
 pub mod media;
 pub mod memory;
 pub mod monitoring;
+pub mod ownership;
 pub mod queue;
 pub mod shutdown;
 pub mod store;

@@ -14,6 +14,7 @@ pub mod idempotency;
 pub mod interactions;
 pub mod memories;
 pub mod memory_body;
+pub mod ownership;
 pub mod range;
 pub mod reminders;
 pub mod small_json;
@@ -42,6 +43,8 @@ pub type Apis = (
     users::UsersApi,
     reminders::RemindersApi,
     admin::AdminApi,
+    ownership::OwnershipApi,
+    ownership::McpTokensApi,
 );
 
 pub fn apis() -> Apis {
@@ -53,6 +56,8 @@ pub fn apis() -> Apis {
         users::UsersApi,
         reminders::RemindersApi,
         admin::AdminApi,
+        ownership::OwnershipApi,
+        ownership::McpTokensApi,
     )
 }
 

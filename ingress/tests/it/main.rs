@@ -12,6 +12,7 @@ mod api;
 mod console;
 mod conversation;
 mod media;
+mod ownership;
 mod properties;
 mod reminders;
 mod robust;

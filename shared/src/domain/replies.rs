@@ -17,7 +17,9 @@ pub const HELP: &str = "*mnemo* keeps what you send and finds it again.\n\
 • Ask a question → \"what did I plan for dinner?\", \"show me my haircut from last week\"\n\
 • */list* [last week | photos | voice] → your memories, newest first (*/list more* for older)\n\
 • */search* <words> → find memories\n\
-• */forget* <n|last> → delete a memory\n\
+• */forget* <n|last> → delete a memory; */forget all* → delete everything (asks first)\n\
+• */export* → a download link to all your memories\n\
+• */connect* → a key for AI assistants (MCP); */disconnect* revokes it\n\
 • */remind* <when> <what> → a reminder, e.g. */remind tomorrow 3pm call mom*, */remind every Monday 8am bins* (or just \"remind me to …\")\n\
 • */reminders* → your reminders; */reminders cancel <n>* to cancel one\n\
 • */tz* [Area/City] → show or set your time zone\n\

@@ -1,7 +1,13 @@
 //! The database: entities (statuses and kinds as enums) and one module per table holding that
 //! table's queries. No SQL lives outside this folder.
+//!
+//! For owning one's memories (DESIGN §12): [`ownership`] (queries over the existing tables — a
+//! user's memories for export, imported memories, forgetting everything of a user's),
+//! [`mcp_tokens`] (per-user bearer tokens for `/mcp`, stored hashed) and [`confirmations`]
+//! (actions waiting for the user's YES, `/forget all`).
 
 pub mod analytics;
+pub mod confirmations;
 pub mod dashboard;
 pub mod db;
 pub mod dead_letters;
@@ -10,8 +16,10 @@ pub mod entities;
 pub mod idempotency;
 pub mod interaction_media;
 pub mod interactions;
+pub mod mcp_tokens;
 pub mod media_objects;
 pub mod media_stats;
 pub mod memories;
+pub mod ownership;
 pub mod reminders;
 pub mod users;

@@ -43,6 +43,10 @@ impl Pipeline {
             // A retry of a command that already took effect: answer the same.
             return Ok(reply);
         }
+        if text_only && let Some(reply) = self.confirmation(user, inbound).await? {
+            // The answer to a question waiting for YES (`/forget all`).
+            return Ok(reply);
+        }
         let what = if text_only {
             let decision = classify(&inbound.body);
             match (&self.llm, decision.sure) {

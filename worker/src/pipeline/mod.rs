@@ -44,6 +44,7 @@ use mnemo_shared::store::entities::{interaction, user};
 
 mod compose;
 mod media;
+mod ownership;
 mod recall;
 mod reminders;
 mod send;

@@ -68,6 +68,7 @@ impl Pipeline {
             Command::Search(words) => self.find(user, tz, inbound, &words, 5).await?,
             Command::List(args) => self.list(user, tz, inbound, args).await?,
             Command::Forget(target) => self.forget(user, tz, inbound, target).await?,
+            Command::Own(cmd) => self.own_command(user, tz, inbound, cmd).await?,
         })
     }
 

@@ -87,6 +87,13 @@ impl BlobStore for LocalStore {
         }
     }
 
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        match tokio::fs::remove_file(self.path_of(key)?).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(e)),
+            _ => Ok(()),
+        }
+    }
+
     async fn signed_url(
         &self,
         sha256: &str,

@@ -66,6 +66,9 @@ pub trait BlobStore: Send + Sync {
     /// Reads an object; `None` when it is not stored.
     async fn get(&self, key: &str) -> Result<Option<ObjectReader>, StoreError>;
 
+    /// Removes an object (no error when it is not stored).
+    async fn delete(&self, key: &str) -> Result<(), StoreError>;
+
     /// A link anyone can GET until it expires in `ttl`.
     async fn signed_url(
         &self,
@@ -151,6 +154,11 @@ impl MediaStore {
 
     pub async fn get(&self, key: &str) -> Result<Option<ObjectReader>, StoreError> {
         self.inner.get(key).await
+    }
+
+    /// Removes an object whose last reference is gone.
+    pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.inner.delete(key).await
     }
 
     /// A signed, expiring link to the object with this hash (valid `MEDIA_URL_TTL_SECS`): an

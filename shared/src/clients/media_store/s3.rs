@@ -165,6 +165,19 @@ impl BlobStore for S3Store {
         }
     }
 
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        // S3 answers 204 whether or not the key exists.
+        self.client()
+            .await
+            .delete_object()
+            .bucket(self.bucket())
+            .key(key)
+            .send()
+            .await
+            .map_err(sdk_err)?;
+        Ok(())
+    }
+
     async fn signed_url(
         &self,
         sha256: &str,

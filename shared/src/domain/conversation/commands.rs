@@ -21,6 +21,8 @@ pub enum Command {
     Remind(String),
     /// `/reminders [cancel <n>]`: list or cancel reminders.
     Reminders(String),
+    /// `/export`, `/forget all` (see [`super::ownership`]).
+    Own(super::ownership::OwnCommand),
     Unknown(String),
 }
 
@@ -48,7 +50,11 @@ impl Command {
     /// `name` is already lowercased by the intent rules; `args` trimmed.
     pub fn parse(name: &str, args: &str) -> Command {
         let args = args.split_whitespace().collect::<Vec<_>>().join(" ");
-        match name.trim_end_matches(['.', '!', '?', ':']) {
+        let name = name.trim_end_matches(['.', '!', '?', ':']);
+        if let Some(own) = super::ownership::OwnCommand::parse(name, &args) {
+            return Command::Own(own);
+        }
+        match name {
             "list" | "ls" | "l" | "recent" | "latest" => Command::List(ListArgs::parse(&args)),
             "more" | "next" => Command::List(ListArgs {
                 more: true,

@@ -5,6 +5,7 @@
 pub mod answer;
 pub mod commands;
 pub mod intent;
+pub mod ownership;
 
 pub use commands::Command;
 pub use intent::{Decision, Intent, classify, intent};

@@ -1,0 +1,104 @@
+//! `/export`, `/forget all` and its YES (DESIGN §12); the work itself is in
+//! `mnemo_shared::ownership`.
+
+use chrono::{Duration, Utc};
+use chrono_tz::Tz;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+use super::{Pipeline, Reply};
+use mnemo_shared::domain::conversation::ownership::{CONFIRM_WITHIN, OwnCommand, is_yes};
+use mnemo_shared::error::PipelineError;
+use mnemo_shared::ownership::{forget, link};
+use mnemo_shared::store::confirmations::{self, FORGET_ALL};
+use mnemo_shared::store::entities::{interaction, memory, user};
+use mnemo_shared::store::mcp_tokens;
+
+impl Pipeline {
+    pub(crate) async fn own_command(
+        &self,
+        user: &user::Model,
+        _tz: Tz,
+        inbound: &interaction::Model,
+        cmd: OwnCommand,
+    ) -> Result<Reply, PipelineError> {
+        match cmd {
+            OwnCommand::Export => {
+                let url = link::url(&self.settings, user.id, Utc::now().timestamp());
+                let mins = self.settings.media_url_ttl.as_secs().div_ceil(60);
+                Ok(Reply::text(format!(
+                    "📦 Here are all your memories, as a zip: memories.json, one readable file per month and your photos and voice notes.\n{url}\nThe link works for {mins} minutes; send /export again for a new one."
+                )))
+            }
+            OwnCommand::Connect => {
+                // Retries would issue a second token: replay the first reply instead.
+                let token = mcp_tokens::issue(&self.db, user.id).await?;
+                let base = self.settings.public_base_url.trim_end_matches('/');
+                let reply = Reply::text(format!(
+                    "🔌 Your key for AI assistants (MCP). Keep it secret; it reaches your memories:\n{token}\n\nAdd this server to your assistant:\n{{\"mcpServers\": {{\"mnemo\": {{\"type\": \"http\", \"url\": \"{base}/mcp\", \"headers\": {{\"Authorization\": \"Bearer {token}\"}}}}}}}}\nSend /disconnect to revoke it."
+                ));
+                let state = self.state(user.id).await?;
+                self.save_state(&self.db, state, inbound.id, &reply).await?;
+                Ok(reply)
+            }
+            OwnCommand::Disconnect => {
+                let n = mcp_tokens::revoke_all(&self.db, user.id).await?;
+                Ok(Reply::text(if n == 0 {
+                    "No assistant is connected.".to_string()
+                } else {
+                    format!(
+                        "🔌 Disconnected: {n} key(s) revoked. Assistants using them can no longer reach your memories."
+                    )
+                }))
+            }
+            OwnCommand::ForgetAll => {
+                let n = memory::Entity::find()
+                    .filter(memory::Column::UserId.eq(user.id))
+                    .count(&self.db)
+                    .await?;
+                if n == 0 {
+                    return Ok(Reply::text("📭 There's nothing to forget yet."));
+                }
+                confirmations::request(&self.db, user.id, FORGET_ALL, inbound.occurred_at).await?;
+                Ok(Reply::text(format!(
+                    "⚠️ This deletes all {n} of your memories, your reminders and your photos and voice notes, for good.\nReply *YES* within 5 minutes to go ahead; anything else cancels.\nWant a copy first? Send /export."
+                )))
+            }
+        }
+    }
+
+    /// The answer to a `/forget all` waiting for YES: None when nothing waits (the message
+    /// is then handled as usual). Anything but YES cancels the request.
+    pub(crate) async fn confirmation(
+        &self,
+        user: &user::Model,
+        inbound: &interaction::Model,
+    ) -> Result<Option<Reply>, PipelineError> {
+        let Some((action, at)) = confirmations::pending(&self.db, user.id).await? else {
+            return Ok(None);
+        };
+        let fresh = inbound.occurred_at - at
+            <= Duration::from_std(CONFIRM_WITHIN).unwrap_or_default()
+            && inbound.occurred_at >= at;
+        if !is_yes(&inbound.body) {
+            confirmations::clear(&self.db, user.id).await?;
+            return Ok(None);
+        }
+        if !fresh {
+            confirmations::clear(&self.db, user.id).await?;
+            return Ok(Some(Reply::text(
+                "⌛ That request expired, so nothing was deleted. Send /forget all again if you still want to.",
+            )));
+        }
+        if action != FORGET_ALL {
+            return Ok(None);
+        }
+        let done = forget::forget_everything(&self.db, &self.engine, &self.media, user.id).await?;
+        let reply = Reply::text(format!(
+            "🗑 Done: I forgot everything, {} memories, {} reminders and {} photos, voice notes and files.\nYou can start afresh any time.",
+            done.memories, done.reminders, done.media_references
+        ));
+        let state = self.state(user.id).await?;
+        self.save_state(&self.db, state, inbound.id, &reply).await?;
+        Ok(Some(reply))
+    }
+}
