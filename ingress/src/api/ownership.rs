@@ -6,7 +6,7 @@
 use chrono_tz::Tz;
 use futures::StreamExt;
 use mnemo_shared::ownership::import::{ArchiveError, Limits, read_archive};
-use mnemo_shared::ownership::{export, forget, link};
+use mnemo_shared::ownership::{export, link};
 use mnemo_shared::store::mcp_tokens;
 use mnemo_shared::store::ownership::{ImportItem, StoredMedia, import};
 use mnemo_shared::{media::storage_key, store::entities::user};
@@ -276,32 +276,6 @@ impl OwnershipApi {
             imported: created.len() as u64,
             skipped,
         }))
-    }
-
-    /// Forget everything of a user's
-    ///
-    /// Deletes their memories (here and in Mem0), reminders and media references; an object
-    /// no one references any more is removed from the store. Their messages stay as emptied
-    /// rows so analytics keep counting them. Running it again changes nothing.
-    #[oai(path = "/users/:id", method = "delete", operation_id = "forget_user")]
-    async fn forget(
-        &self,
-        _auth: BearerAuth,
-        state: Data<&AppState>,
-        /// A user id or an E.164 number.
-        #[oai(example = "super::example_user_path")]
-        id: Path<String>,
-    ) -> Result<ForgetResponse, ApiError> {
-        let u = resolve_user(&state.db, &id.0).await?;
-        forget::forget_everything(&state.db, &state.engine, &state.media, u.id)
-            .await
-            .map_err(|e| match e {
-                forget::ForgetError::Engine(e) => {
-                    ApiError::Unavailable(format!("the memory engine could not delete: {e}"))
-                }
-                forget::ForgetError::Db(e) => e.into(),
-            })?;
-        Ok(ForgetResponse::Forgotten)
     }
 }
 

@@ -119,4 +119,35 @@ impl UsersApi {
             user: u.into(),
         }))
     }
+
+    /// Forget everything of a user's
+    ///
+    /// Deletes their memories (here and in Mem0), reminders and media references; an object
+    /// no one references any more is removed from the store. Their messages stay as emptied
+    /// rows so analytics keep counting them. Running it again changes nothing.
+    #[oai(path = "/users/:id", method = "delete", operation_id = "forget_user")]
+    async fn forget(
+        &self,
+        _auth: BearerAuth,
+        state: Data<&AppState>,
+        /// A user id or an E.164 number.
+        #[oai(example = "super::example_user_path")]
+        id: Path<String>,
+    ) -> Result<super::ownership::ForgetResponse, ApiError> {
+        let u = resolve_user(&state.db, &id.0).await?;
+        mnemo_shared::ownership::forget::forget_everything(
+            &state.db,
+            &state.engine,
+            &state.media,
+            u.id,
+        )
+        .await
+        .map_err(|e| match e {
+            mnemo_shared::ownership::forget::ForgetError::Engine(e) => {
+                ApiError::Unavailable(format!("the memory engine could not delete: {e}"))
+            }
+            mnemo_shared::ownership::forget::ForgetError::Db(e) => e.into(),
+        })?;
+        Ok(super::ownership::ForgetResponse::Forgotten)
+    }
 }

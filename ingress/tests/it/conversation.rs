@@ -419,8 +419,11 @@ async fn list_pages_filters_and_forget(mem0: bool) {
     assert!(again.contains("already forgotten"), "{again}");
     let none = c.say("/forget 7").await;
     assert!(none.contains("There's no *7*"), "{none}");
-    let invalid = c.say("/forget everything").await;
-    assert!(invalid.contains("I can't forget “everything”"), "{invalid}");
+    // "/forget everything" is "/forget all": it only asks for a YES (the next message cancels).
+    let all = c.say("/forget everything").await;
+    assert!(all.contains("Reply *YES* within 5 minutes"), "{all}");
+    let invalid = c.say("/forget something").await;
+    assert!(invalid.contains("I can't forget “something”"), "{invalid}");
     assert_eq!(c.memories().await, 14);
     let last = c.say("/forget LAST").await;
     assert!(last.contains("receipt from IKEA"), "newest first: {last}");
