@@ -142,6 +142,7 @@ async fn accept(req: &Request, body: Body, state: &AppState) -> Result<&'static 
         display_name: msg.profile_name.clone(),
         message_sid: msg.message_sid.clone(),
         body: msg.body.clone(),
+        replied_to_sid: msg.replied_to_sid.clone(),
         raw: msg.raw.clone(),
         received_at: Utc::now(),
     };

@@ -15,6 +15,7 @@ mod m20261203_000020_user_order;
 mod m20261203_000030_transcript_language;
 mod m20261203_000040_confirmations;
 mod m20261203_000041_mcp_tokens;
+mod m20261203_000050_memory_versions;
 pub mod seed;
 
 pub struct Migrator;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000030_transcript_language::Migration),
             Box::new(m20261203_000040_confirmations::Migration),
             Box::new(m20261203_000041_mcp_tokens::Migration),
+            Box::new(m20261203_000050_memory_versions::Migration),
         ]
     }
 }

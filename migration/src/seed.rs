@@ -51,6 +51,7 @@ pub async fn seed(db: &DatabaseConnection) -> Result<String, DbErr> {
                 message_sid: sid,
                 kind: (*kind).into(),
                 body: (*body).into(),
+                replied_to_sid: None,
                 raw: serde_json::json!({"seed": true}),
                 received_at: at,
             },

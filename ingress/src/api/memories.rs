@@ -13,7 +13,7 @@ use mnemo_shared::domain::api_submission;
 use mnemo_shared::jobs::ProcessMessage;
 use mnemo_shared::store::entities::{memory, user};
 use mnemo_shared::store::interactions::{self, ApiInbound};
-use mnemo_shared::store::memories;
+use mnemo_shared::store::{memories, memory_versions};
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
@@ -197,6 +197,23 @@ pub struct MemoryPage {
     /// Pass as `cursor` for the next page; null on the last page.
     #[oai(nullable)]
     pub next_cursor: Option<String>,
+}
+
+/// An earlier text of a memory, replaced by a correction (a reply to it on WhatsApp).
+#[derive(Debug, Clone, Object)]
+pub struct MemoryVersion {
+    pub text: String,
+    /// When the correction replaced it.
+    pub replaced_at: DateTime<Utc>,
+}
+
+/// A memory, with the texts it had before it was corrected.
+#[derive(Debug, Clone, Object)]
+pub struct MemoryDetail {
+    #[oai(flatten)]
+    pub memory: Memory,
+    /// Earlier texts, oldest first; empty when it was never corrected.
+    pub versions: Vec<MemoryVersion>,
 }
 
 #[derive(ApiResponse)]
@@ -410,6 +427,9 @@ impl MemoriesApi {
     }
 
     /// Get a memory
+    ///
+    /// With `versions`: the texts it had before each correction (a reply to it on WhatsApp),
+    /// oldest first; empty when it was never corrected.
     #[oai(path = "/memories/:id", method = "get", operation_id = "get_memory")]
     async fn get(
         &self,
@@ -419,10 +439,21 @@ impl MemoriesApi {
         id: Path<Uuid>,
         /// When given, the memory must belong to this user (a user id or an E.164 number).
         user: Query<Option<String>>,
-    ) -> Result<Json<Memory>, ApiError> {
+    ) -> Result<Json<MemoryDetail>, ApiError> {
         let m = find_memory(&state, id.0, user.0.as_deref()).await?;
+        let versions = memory_versions::of_memory(&state.db, m.id)
+            .await?
+            .into_iter()
+            .map(|v| MemoryVersion {
+                text: v.text,
+                replaced_at: v.replaced_at,
+            })
+            .collect();
         let mut out = memories_out(&state.db, vec![m]).await?;
-        Ok(Json(out.remove(0)))
+        Ok(Json(MemoryDetail {
+            memory: out.remove(0),
+            versions,
+        }))
     }
 
     /// Delete a memory

@@ -15,6 +15,7 @@ mod media;
 mod ownership;
 mod properties;
 mod reminders;
+mod replies;
 mod robust;
 mod security;
 mod voice;

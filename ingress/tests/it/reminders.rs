@@ -49,6 +49,7 @@ async fn make_user(
             message_sid: new_sid(),
             kind: "text".into(),
             body: "hi".into(),
+            replied_to_sid: None,
             raw: json!({}),
             received_at: last_inbound,
         },

@@ -265,6 +265,7 @@ async fn one_batch_with_a_repeated_sid_records_it_once() {
         message_sid: sid.into(),
         kind: "text".into(),
         body: format!("note {sid}"),
+        replied_to_sid: None,
         raw: serde_json::json!({"MessageSid": sid}),
         received_at: chrono::Utc::now(),
     };
@@ -616,6 +617,7 @@ async fn sweeper_recovers_a_crash_between_commit_and_enqueue() {
             message_sid: new_sid(),
             kind: "text".into(),
             body: "lost between commit and enqueue".into(),
+            replied_to_sid: None,
             raw: serde_json::json!({}),
             received_at: chrono::Utc::now() - chrono::Duration::minutes(10),
         },

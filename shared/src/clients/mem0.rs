@@ -383,6 +383,32 @@ impl Mem0Client {
         Err(error_from_response(resp).await)
     }
 
+    /// `PUT /v1/memories/{memory_id}/` with the new `text` (a correction); false when Mem0 no
+    /// longer has the memory (404), so the caller can add it afresh.
+    pub async fn update(&self, memory_id: &str, text: &str) -> Result<bool, ExternalError> {
+        let started = std::time::Instant::now();
+        let result = self.update_inner(memory_id, text).await;
+        crate::monitoring::external_result(Service::Mem0, started, &result);
+        result
+    }
+
+    async fn update_inner(&self, memory_id: &str, text: &str) -> Result<bool, ExternalError> {
+        let path = format!("/v1/memories/{}/", encode_segment(memory_id));
+        let rb = self
+            .request(Method::PUT, &path)?
+            .json(&json!({"text": text}));
+        let resp = self.send(rb).await?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(true);
+        }
+        if status == StatusCode::NOT_FOUND {
+            tracing::debug!(%memory_id, "mem0 memory to update is gone");
+            return Ok(false);
+        }
+        Err(error_from_response(resp).await)
+    }
+
     async fn get_event(&self, path: &str) -> Result<(u16, Event), ExternalError> {
         let (status, value) = self.call_json(self.request(Method::GET, path)?).await?;
         Ok((status, parse_event(status, value)?))
@@ -1351,5 +1377,36 @@ mod tests {
         let shown = format!("{c:?}");
         assert!(!shown.contains(KEY));
         assert!(shown.contains("https://api.mem0.ai\""), "{shown}");
+    }
+    #[tokio::test]
+    async fn update_puts_the_text_and_404_says_gone() {
+        let server = MockServer::start().await;
+        authed("PUT", "/v1/memories/m-1/")
+            .and(header("content-type", "application/json"))
+            .and(body_partial_json(json!({"text": "Parking: level 4"})))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"id": "m-1", "memory": "Parking: level 4"})),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        authed("PUT", "/v1/memories/m-gone/")
+            .respond_with(
+                ResponseTemplate::new(404).set_body_json(json!({"error": "Memory not found!"})),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        authed("PUT", "/v1/memories/m-busy/")
+            .respond_with(ResponseTemplate::new(503).set_body_json(json!({"detail": "busy"})))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let c = client(&server);
+        assert!(c.update("m-1", "Parking: level 4").await.unwrap());
+        assert!(!c.update("m-gone", "x").await.unwrap());
+        let err = c.update("m-busy", "x").await.unwrap_err();
+        assert!(err.is_transient(), "{err}");
     }
 }

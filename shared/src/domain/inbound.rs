@@ -32,6 +32,10 @@ pub struct InboundMessage {
     pub location: Option<Location>,
     /// Twilio's `MessageType` (`text`, `image`, `audio`, `interactive`, …) when sent.
     pub message_type: Option<String>,
+    /// `OriginalRepliedMessageSid`: the message this one replies to (quotes), when the user
+    /// replied to one. Read tolerantly: a value that is not SID-shaped is dropped, never the
+    /// message.
+    pub replied_to_sid: Option<String>,
     /// Every received parameter: string values, a repeated name becomes an array of strings.
     pub raw: serde_json::Value,
 }
@@ -183,6 +187,8 @@ pub fn parse(params: &[(String, String)]) -> Result<InboundMessage, InboundError
         media: parse_media(params),
         location: parse_location(params)?,
         message_type: optional(params, "MessageType"),
+        replied_to_sid: optional(params, "OriginalRepliedMessageSid")
+            .filter(|sid| is_valid_sid(sid)),
         raw: raw_json(params),
     })
 }
@@ -411,6 +417,27 @@ mod tests {
         assert!(msg.media.is_empty());
         assert!(msg.location.is_none());
         assert_eq!(msg.kind(), "text");
+    }
+
+    #[test]
+    fn a_reply_names_the_message_it_quotes() {
+        let quoted = "MM0123456789abcdef0123456789abcdef";
+        let msg = parse(&with(
+            text_form(),
+            &[
+                ("OriginalRepliedMessageSid", quoted),
+                ("OriginalRepliedMessageSender", "whatsapp:+14155238886"),
+            ],
+        ))
+        .expect("valid");
+        assert_eq!(msg.replied_to_sid.as_deref(), Some(quoted));
+        assert_eq!(parse(&text_form()).unwrap().replied_to_sid, None);
+        // Blank or odd values are dropped; the message itself is kept.
+        for odd in ["", "  ", "MM 12", "<script>"] {
+            let msg = parse(&with(text_form(), &[("OriginalRepliedMessageSid", odd)]))
+                .expect("still a message");
+            assert_eq!(msg.replied_to_sid, None, "{odd:?}");
+        }
     }
 
     #[test]

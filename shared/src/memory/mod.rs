@@ -176,6 +176,54 @@ impl MemoryEngine {
         hybrid::search_with(self, db, user_id, query, range, limit, self.legs).await
     }
 
+    /// Gives the engine a memory's corrected text, before our row takes it (the caller's
+    /// transaction). Idempotent, so a retried job may call it again: Mem0's copy is replaced in
+    /// place (`PUT`); one Mem0 no longer has is added afresh with the new text, and one not
+    /// indexed yet is indexed first. Our own vector is dropped with the old text by the caller
+    /// and made again by [`MemoryEngine::embed`] (or the backfill).
+    pub async fn revise(
+        &self,
+        db: &DatabaseConnection,
+        mem: &memory::Model,
+        new_text: &str,
+    ) -> Result<(), PipelineError> {
+        let Some(client) = &self.mem0 else {
+            return Ok(());
+        };
+        let mut gone = None;
+        if let Some(id) = &mem.mem0_id {
+            if client.update(id, new_text).await? {
+                return Ok(());
+            }
+            // Deleted in Mem0 meanwhile: it is added again below.
+            gone = Some(id.clone());
+        }
+        // Not in Mem0 (an add still pending, never made, or deleted there): index it with the
+        // new text; an earlier add that it adopts instead still has the old text, so it is
+        // updated too.
+        let unindexed = memory::Model {
+            text: new_text.to_string(),
+            mem0_id: None,
+            mem0_event_id: if gone.is_some() {
+                None
+            } else {
+                mem.mem0_event_id.clone()
+            },
+            ..mem.clone()
+        };
+        self.index(db, &unindexed, None).await?;
+        let now = memory::Entity::find_by_id(mem.id)
+            .one(db)
+            .await?
+            .and_then(|m| m.mem0_id);
+        if let Some(id) = now
+            && Some(&id) != gone.as_ref()
+        {
+            client.update(&id, new_text).await?;
+        }
+        Ok(())
+    }
+
     /// Removes the memory from the engine (our row is deleted by the caller).
     pub async fn forget(&self, mem: &memory::Model) -> Result<(), ExternalError> {
         match (&self.mem0, &mem.mem0_id) {

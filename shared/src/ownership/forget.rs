@@ -1,4 +1,5 @@
-//! Forgetting everything of a user's (`/forget all` after YES, `DELETE /users/{user}`).
+//! Forgetting everything of a user's (`/forget all` after YES, `DELETE /users/{user}`), and
+//! removing the bytes a forget left unreferenced (also after forgetting one memory by reply).
 
 use tracing::{info, warn};
 use uuid::Uuid;
@@ -34,13 +35,7 @@ pub async fn forget_everything(
     }
     let done = ownership::forget_everything(db, user_id).await?;
     confirmations::clear(db, user_id).await?;
-    for key in &done.orphaned_keys {
-        // The row is gone already; a failed delete leaves unreferenced bytes, never a
-        // reference to missing bytes.
-        if let Err(e) = media.delete(key).await {
-            warn!(key, error = %e, "cannot remove an unreferenced media object");
-        }
-    }
+    remove_unreferenced(media, &done.orphaned_keys).await;
     info!(
         %user_id,
         memories = done.memories,
@@ -50,6 +45,17 @@ pub async fn forget_everything(
         "forgot everything of a user's"
     );
     Ok(done)
+}
+
+/// Removes from the store the bytes of objects whose rows a committed forget deleted (no one
+/// references them any more). Best effort: a failed delete leaves unreferenced bytes, never a
+/// reference to missing bytes.
+pub async fn remove_unreferenced(media: &MediaStore, keys: &[String]) {
+    for key in keys {
+        if let Err(e) = media.delete(key).await {
+            warn!(key, error = %e, "cannot remove an unreferenced media object");
+        }
+    }
 }
 
 impl From<ForgetError> for crate::error::PipelineError {

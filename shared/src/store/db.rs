@@ -68,6 +68,8 @@ pub struct NewInbound {
     pub message_sid: String,
     pub kind: String,
     pub body: String,
+    /// `OriginalRepliedMessageSid`: the message this one replies to, if any.
+    pub replied_to_sid: Option<String>,
     pub raw: serde_json::Value,
     pub received_at: DateTime<Utc>,
 }
@@ -89,7 +91,8 @@ const PG_INGEST: &str = r#"
 WITH input AS (
     SELECT * FROM json_to_recordset($1::json) AS t(
         user_id uuid, phone text, wa_id text, display_name text, timezone text,
-        received_at timestamptz, id uuid, message_sid text, kind text, body text, raw json)
+        received_at timestamptz, id uuid, message_sid text, kind text, body text, raw json,
+        replied_to_sid text)
 ),
 u AS (
     INSERT INTO users (id, phone, wa_id, display_name, timezone, created_at, updated_at, last_inbound_at)
@@ -102,8 +105,8 @@ u AS (
         updated_at = EXCLUDED.updated_at
     RETURNING id, phone
 )
-INSERT INTO interactions (id, user_id, message_sid, direction, kind, body, status, attempts, raw, occurred_at, created_at, updated_at)
-SELECT i.id, u.id, i.message_sid, 'inbound', i.kind, i.body, 'received', 0, i.raw, i.received_at, i.received_at, i.received_at
+INSERT INTO interactions (id, user_id, message_sid, direction, kind, body, status, attempts, raw, occurred_at, created_at, updated_at, replied_to_sid)
+SELECT i.id, u.id, i.message_sid, 'inbound', i.kind, i.body, 'received', 0, i.raw, i.received_at, i.received_at, i.received_at, i.replied_to_sid
 FROM input i JOIN u ON u.phone = i.phone
 ON CONFLICT (message_sid) DO NOTHING
 RETURNING id, user_id
@@ -121,8 +124,8 @@ RETURNING id
 "#;
 
 const SQLITE_INSERT_INTERACTION: &str = r#"
-INSERT INTO interactions (id, user_id, message_sid, direction, kind, body, status, attempts, raw, occurred_at, created_at, updated_at)
-VALUES ($1, $2, $3, 'inbound', $4, $5, 'received', 0, $6, $7, $7, $7)
+INSERT INTO interactions (id, user_id, message_sid, direction, kind, body, status, attempts, raw, occurred_at, created_at, updated_at, replied_to_sid)
+VALUES ($1, $2, $3, 'inbound', $4, $5, 'received', 0, $6, $7, $7, $7, $8)
 ON CONFLICT (message_sid) DO NOTHING
 RETURNING id, user_id
 "#;
@@ -167,7 +170,7 @@ pub async fn record_inbound_batch(
                     "display_name": m.display_name, "timezone": m.timezone,
                     "received_at": m.received_at, "id": id,
                     "message_sid": m.message_sid, "kind": m.kind, "body": m.body,
-                    "raw": m.raw,
+                    "raw": m.raw, "replied_to_sid": m.replied_to_sid,
                 })
                 .to_string();
                 match chunks.last_mut() {
@@ -235,6 +238,7 @@ pub async fn record_inbound_batch(
                             msg.body.clone().into(),
                             Value::Json(Some(Box::new(msg.raw.clone()))),
                             msg.received_at.into(),
+                            msg.replied_to_sid.clone().into(),
                         ],
                     ))
                     .await?;

@@ -141,3 +141,117 @@ pub async fn create_text(
     .await?;
     txn.commit().await
 }
+
+/// The memory a message of the user's replies to, by the quoted message's SID
+/// (`OriginalRepliedMessageSid`): the memory made from that message when it is one of the
+/// user's own, or from the message our reply answered when it is one of ours (the confirmation
+/// of a new memory carries its Twilio SID). `None` when the quoted message is not this user's,
+/// is not known, or holds no memory (a question, a command, a reminder, or one forgotten).
+pub async fn replied_to(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    quoted_sid: &str,
+) -> Result<Option<memory::Model>, DbErr> {
+    use crate::store::entities::interaction::{self, Direction};
+    let Some(quoted) = interaction::Entity::find()
+        .filter(interaction::Column::MessageSid.eq(quoted_sid))
+        .filter(interaction::Column::UserId.eq(user_id))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let source = match quoted.direction {
+        Direction::Inbound => Some(quoted.id),
+        // Only a reply answers a message; a reminder or an apology holds no memory.
+        _ if quoted.purpose.as_deref() == Some("reply") => quoted.reply_to,
+        _ => None,
+    };
+    let Some(source) = source else {
+        return Ok(None);
+    };
+    memory::Entity::find()
+        .filter(memory::Column::InteractionId.eq(source))
+        .filter(memory::Column::UserId.eq(user_id))
+        .one(db)
+        .await
+}
+
+/// Forgets one memory of the user's, in the caller's transaction: the memory (its vector and
+/// earlier versions go with it) and the attachment links of the message it came from, each
+/// lowering its object's count; objects no one references any more are deleted and their
+/// storage keys returned for the caller to remove from the store once committed. The message
+/// row itself stays. `None` when the memory is not the user's or already gone.
+pub async fn forget_one(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    memory_id: Uuid,
+) -> Result<Option<crate::store::ownership::Forgotten>, DbErr> {
+    let Some(mem) = find(db, memory_id, Some(user_id)).await? else {
+        return Ok(None);
+    };
+    db.execute_raw(stmt(
+        db,
+        "DELETE FROM memory_embeddings WHERE memory_id = $1",
+        vec![mem.id.into()],
+    ))
+    .await?;
+    let deleted = db
+        .execute_raw(stmt(
+            db,
+            "DELETE FROM memories WHERE id = $1 AND user_id = $2",
+            vec![mem.id.into(), user_id.into()],
+        ))
+        .await?
+        .rows_affected();
+    if deleted == 0 {
+        return Ok(None);
+    }
+    let mut media_references = 0;
+    let mut orphaned_keys = Vec::new();
+    if let Some(source) = mem.interaction_id {
+        let links = db
+            .query_all_raw(stmt(
+                db,
+                "SELECT media_object_id AS id FROM interaction_media \
+                 WHERE interaction_id = $1 AND media_object_id IS NOT NULL",
+                vec![source.into()],
+            ))
+            .await?;
+        for link in &links {
+            let object: Uuid = link.try_get("", "id")?;
+            db.execute_raw(stmt(
+                db,
+                "UPDATE media_objects SET ref_count = ref_count - 1 WHERE id = $1",
+                vec![object.into()],
+            ))
+            .await?;
+        }
+        media_references = links.len() as u64;
+        db.execute_raw(stmt(
+            db,
+            "DELETE FROM interaction_media WHERE interaction_id = $1",
+            vec![source.into()],
+        ))
+        .await?;
+        for link in &links {
+            let object: Uuid = link.try_get("", "id")?;
+            let gone = db
+                .query_one_raw(stmt(
+                    db,
+                    "DELETE FROM media_objects WHERE id = $1 AND ref_count <= 0 RETURNING storage_key",
+                    vec![object.into()],
+                ))
+                .await?;
+            if let Some(row) = gone {
+                orphaned_keys.push(row.try_get("", "storage_key")?);
+            }
+        }
+    }
+    Ok(Some(crate::store::ownership::Forgotten {
+        memories: deleted,
+        reminders: 0,
+        media_references,
+        orphaned_keys,
+    }))
+}

@@ -4,7 +4,8 @@
 //! For owning one's memories (DESIGN §12): [`ownership`] (queries over the existing tables — a
 //! user's memories for export, imported memories, forgetting everything of a user's),
 //! [`mcp_tokens`] (per-user bearer tokens for `/mcp`, stored hashed) and [`confirmations`]
-//! (actions waiting for the user's YES, `/forget all`).
+//! (actions waiting for the user's YES, `/forget all`); [`memory_versions`] (the earlier texts
+//! of a memory corrected by replying to it).
 
 pub mod analytics;
 pub mod confirmations;
@@ -20,6 +21,7 @@ pub mod mcp_tokens;
 pub mod media_objects;
 pub mod media_stats;
 pub mod memories;
+pub mod memory_versions;
 pub mod ownership;
 pub mod reminders;
 pub mod users;

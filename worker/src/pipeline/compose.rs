@@ -47,6 +47,13 @@ impl Pipeline {
             // The answer to a question waiting for YES (`/forget all`).
             return Ok(reply);
         }
+        if text_only
+            && let Some(quoted) = inbound.replied_to_sid.as_deref()
+            && let Some(reply) = self.reply_to_quoted(user, tz, inbound, quoted).await?
+        {
+            // A reply to a message that forgets or corrects its memory.
+            return Ok(reply);
+        }
         let what = if text_only {
             let decision = classify(&inbound.body);
             match (&self.llm, decision.sure) {

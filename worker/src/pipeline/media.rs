@@ -886,6 +886,7 @@ mod tests {
             reply_to: None,
             purpose: None,
             reminder_id: None,
+            replied_to_sid: None,
             media_url: None,
             raw: None,
             occurred_at: now,

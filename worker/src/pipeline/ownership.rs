@@ -1,17 +1,21 @@
-//! `/export`, `/forget all` and its YES (DESIGN §12); the work itself is in
-//! `mnemo_shared::ownership`.
+//! `/export`, `/forget all` and its YES, and forgetting or correcting a memory by replying to
+//! it (DESIGN §12); the work itself is in `mnemo_shared::ownership`, the rules in
+//! `mnemo_shared::domain::conversation::reply`.
 
 use chrono::{Duration, Utc};
 use chrono_tz::Tz;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait};
+use tracing::info;
 
 use super::{Pipeline, Reply};
+use mnemo_shared::domain::conversation::answer::{self, Item};
 use mnemo_shared::domain::conversation::ownership::{CONFIRM_WITHIN, OwnCommand, is_yes};
+use mnemo_shared::domain::conversation::reply::{self, ReplyAction, reply_action};
 use mnemo_shared::error::PipelineError;
 use mnemo_shared::ownership::{forget, link};
 use mnemo_shared::store::confirmations::{self, FORGET_ALL};
 use mnemo_shared::store::entities::{interaction, memory, user};
-use mnemo_shared::store::mcp_tokens;
+use mnemo_shared::store::{mcp_tokens, memories, memory_versions};
 
 impl Pipeline {
     pub(crate) async fn own_command(
@@ -99,6 +103,74 @@ impl Pipeline {
         ));
         let state = self.state(user.id).await?;
         self.save_state(&self.db, state, inbound.id, &reply).await?;
+        Ok(Some(reply))
+    }
+
+    /// A message that replies to (quotes) another: forgets or corrects the memory that message
+    /// holds. None when the text is a command, a question or a reminder: it is then handled as
+    /// if nothing were quoted. Each change is recorded with its reply in one transaction, after
+    /// Mem0 took it (both idempotent), so a retried job either replays the reply or redoes both.
+    pub(crate) async fn reply_to_quoted(
+        &self,
+        user: &user::Model,
+        tz: Tz,
+        inbound: &interaction::Model,
+        quoted_sid: &str,
+    ) -> Result<Option<Reply>, PipelineError> {
+        let action = reply_action(&inbound.body);
+        if action == ReplyAction::Ordinary {
+            return Ok(None);
+        }
+        let Some(mem) = memories::replied_to(&self.db, user.id, quoted_sid).await? else {
+            return Ok(Some(Reply::text(reply::no_memory(&action))));
+        };
+        let reply = match action {
+            ReplyAction::Ordinary => return Ok(None),
+            ReplyAction::EmptyCorrection => return Ok(Some(Reply::text(reply::EMPTY_CORRECTION))),
+            ReplyAction::Forget => {
+                self.engine.forget(&mem).await?;
+                let reply = Reply::text(reply::forgotten(
+                    &answer::what_and_when(&Item::from(&mem), tz),
+                    &mem.text,
+                ));
+                let state = self.state(user.id).await?;
+                let txn = self.db.begin().await?;
+                let Some(done) = memories::forget_one(&txn, user.id, mem.id).await? else {
+                    txn.rollback().await?;
+                    return Ok(Some(Reply::text(reply::no_memory(&ReplyAction::Forget))));
+                };
+                self.save_state(&txn, state, inbound.id, &reply).await?;
+                txn.commit().await?;
+                forget::remove_unreferenced(&self.media, &done.orphaned_keys).await;
+                info!(
+                    memory_id = %mem.id,
+                    media_references = done.media_references,
+                    objects_removed = done.orphaned_keys.len(),
+                    "memory forgotten by reply"
+                );
+                reply
+            }
+            ReplyAction::Correct(text) if text == mem.text => {
+                return Ok(Some(Reply::text(reply::unchanged(&text))));
+            }
+            ReplyAction::Correct(text) => {
+                self.engine.revise(&self.db, &mem, &text).await?;
+                let reply = Reply::text(reply::corrected(&mem.text, &text));
+                let state = self.state(user.id).await?;
+                let txn = self.db.begin().await?;
+                if !memory_versions::correct(&txn, &mem, &text, Utc::now()).await? {
+                    txn.rollback().await?;
+                    return Ok(Some(Reply::text(reply::CHANGED_MEANWHILE)));
+                }
+                self.save_state(&txn, state, inbound.id, &reply).await?;
+                txn.commit().await?;
+                // Our vector went with the old text: make the new one now (or the backfill will).
+                let corrected = memory::Model { text, ..mem };
+                self.engine.embed(&self.db, &corrected).await?;
+                info!(memory_id = %corrected.id, "memory corrected by reply");
+                reply
+            }
+        };
         Ok(Some(reply))
     }
 }

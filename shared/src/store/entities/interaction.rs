@@ -34,6 +34,9 @@ pub struct Model {
     pub processed_at: Option<DateTimeUtc>,
     /// The reminder this outbound message delivers (`purpose` = `reminder:<due_at>`).
     pub reminder_id: Option<Uuid>,
+    /// Inbound only: Twilio's `OriginalRepliedMessageSid`, the message this one replies to
+    /// (one of the user's own or one of our replies).
+    pub replied_to_sid: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
