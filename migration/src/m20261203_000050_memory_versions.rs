@@ -41,7 +41,11 @@ impl MigrationTrait for Migration {
         m.alter_table(
             Table::alter()
                 .table(Interactions::Table)
-                .add_column(ColumnDef::new(Interactions::RepliedToSid).string_len(64).null())
+                .add_column(
+                    ColumnDef::new(Interactions::RepliedToSid)
+                        .string_len(64)
+                        .null(),
+                )
                 .to_owned(),
         )
         .await?;
@@ -49,7 +53,12 @@ impl MigrationTrait for Migration {
             Table::create()
                 .table(MemoryVersions::Table)
                 .if_not_exists()
-                .col(ColumnDef::new(MemoryVersions::Id).uuid().not_null().primary_key())
+                .col(
+                    ColumnDef::new(MemoryVersions::Id)
+                        .uuid()
+                        .not_null()
+                        .primary_key(),
+                )
                 .col(ColumnDef::new(MemoryVersions::MemoryId).uuid().not_null())
                 .col(ColumnDef::new(MemoryVersions::Version).integer().not_null())
                 .col(ColumnDef::new(MemoryVersions::Text).text().not_null())

@@ -117,8 +117,13 @@ async fn text_memory_lifecycle() {
         Some("processed")
     );
 
-    let (status, got) = get(&app, &format!("/memories/{id}")).await;
+    let (status, mut got) = get(&app, &format!("/memories/{id}")).await;
     assert_eq!(status, 200);
+    // The memory as created, and the texts it had before corrections: none yet.
+    assert_eq!(
+        got.as_object_mut().unwrap().remove("versions"),
+        Some(json!([]))
+    );
     assert_eq!(got, m);
     let (status, got) = get(&app, &format!("/memories/{id}?user={alice}")).await;
     assert_eq!((status, &got["id"]), (200, &m["id"]));

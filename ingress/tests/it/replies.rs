@@ -15,8 +15,7 @@ use wiremock::{Mock, ResponseTemplate};
 const FROM: &str = "whatsapp:+14155550123";
 
 /// The user's memories.
-const MINE: &str =
-    "SELECT COUNT(*) FROM memories m JOIN users u ON u.id = m.user_id WHERE u.phone = '+14155550123'";
+const MINE: &str = "SELECT COUNT(*) FROM memories m JOIN users u ON u.id = m.user_id WHERE u.phone = '+14155550123'";
 
 /// One message and what mnemo answered.
 struct Said {
@@ -158,7 +157,10 @@ async fn forget_this_to_the_note_or_delete_to_the_confirmation() {
 
     // "forget this" quoting the user's own note.
     let gone = say(&app, "Forget this!", Some(&parking.sid)).await;
-    println!("> Forget this! (replying to “Parking: level 3, spot 12”)\n{}", gone.reply);
+    println!(
+        "> Forget this! (replying to “Parking: level 3, spot 12”)\n{}",
+        gone.reply
+    );
     assert!(
         gone.reply.starts_with("🗑 Forgotten:") && gone.reply.contains("Parking: level 3, spot 12"),
         "{}",
@@ -188,7 +190,11 @@ async fn forget_this_to_the_note_or_delete_to_the_confirmation() {
 
     // Quoting it again: nothing left to forget, and the other memory stays.
     let again = say(&app, "forget it", Some(&confirmation)).await;
-    assert!(again.reply.contains("doesn't hold a memory"), "{}", again.reply);
+    assert!(
+        again.reply.contains("doesn't hold a memory"),
+        "{}",
+        again.reply
+    );
     assert_eq!(app.count(MINE).await, 1);
     // The messages themselves stay (the record of what was received).
     assert_eq!(
@@ -231,14 +237,20 @@ async fn forgetting_a_photo_by_reply_releases_its_stored_object() {
     let gone = say(&app, "remove it", Some(&first.sid)).await;
     assert!(gone.reply.starts_with("🗑 Forgotten: 📷"), "{}", gone.reply);
     assert_eq!(app.count("SELECT ref_count FROM media_objects").await, 1);
-    assert!(stored.exists(), "the other photo still references the bytes");
+    assert!(
+        stored.exists(),
+        "the other photo still references the bytes"
+    );
 
     let confirmation = reply_sid(&app, &second.sid).await;
     say(&app, "Delete this", Some(&confirmation)).await;
     assert_eq!(app.count(MINE).await, 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM media_objects").await, 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM interaction_media").await, 0);
-    assert!(!stored.exists(), "the unreferenced object is removed from the store");
+    assert!(
+        !stored.exists(),
+        "the unreferenced object is removed from the store"
+    );
 }
 
 #[tokio::test]
@@ -250,7 +262,10 @@ async fn a_correction_replaces_the_text_and_keeps_the_earlier_one() {
     let id = memory_id(&app, "Parked").await;
 
     let fixed = say(&app, "Actually, level 4 by the lifts", Some(&parked.sid)).await;
-    println!("> Actually, level 4 by the lifts (replying to “Parked on level 3, spot 12”)\n{}", fixed.reply);
+    println!(
+        "> Actually, level 4 by the lifts (replying to “Parked on level 3, spot 12”)\n{}",
+        fixed.reply
+    );
     assert!(
         fixed.reply.starts_with("✏️ Corrected.")
             && fixed.reply.contains("“level 4 by the lifts”")
@@ -258,7 +273,11 @@ async fn a_correction_replaces_the_text_and_keeps_the_earlier_one() {
         "{}",
         fixed.reply
     );
-    assert!(!fixed.reply.contains(['*', '_']), "plain text: {}", fixed.reply);
+    assert!(
+        !fixed.reply.contains(['*', '_']),
+        "plain text: {}",
+        fixed.reply
+    );
     let (status, m) = get_memory(&app, &id).await;
     assert_eq!(status, 200);
     assert_eq!(m["text"], "level 4 by the lifts");
@@ -278,7 +297,11 @@ async fn a_correction_replaces_the_text_and_keeps_the_earlier_one() {
     // A second correction, through mnemo's confirmation: versions stay oldest first.
     let confirmation = reply_sid(&app, &parked.sid).await;
     let full = say(&app, "Parking: level 4, spot 40", Some(&confirmation)).await;
-    assert!(full.reply.contains("“Parking: level 4, spot 40”"), "{}", full.reply);
+    assert!(
+        full.reply.contains("“Parking: level 4, spot 40”"),
+        "{}",
+        full.reply
+    );
     let (_, m) = get_memory(&app, &id).await;
     assert_eq!(m["text"], "Parking: level 4, spot 40");
     let texts: Vec<&str> = m["versions"]
@@ -287,13 +310,20 @@ async fn a_correction_replaces_the_text_and_keeps_the_earlier_one() {
         .iter()
         .map(|v| v["text"].as_str().unwrap())
         .collect();
-    assert_eq!(texts, ["Parked on level 3, spot 12", "level 4 by the lifts"]);
+    assert_eq!(
+        texts,
+        ["Parked on level 3, spot 12", "level 4 by the lifts"]
+    );
 
     // The same text again changes nothing; a bare "actually" asks for the text.
     let same = say(&app, "Parking: level 4, spot 40", Some(&parked.sid)).await;
     assert!(same.reply.contains("already reads"), "{}", same.reply);
     let bare = say(&app, "actually", Some(&parked.sid)).await;
-    assert!(bare.reply.contains("What should it say instead?"), "{}", bare.reply);
+    assert!(
+        bare.reply.contains("What should it say instead?"),
+        "{}",
+        bare.reply
+    );
     let (_, m) = get_memory(&app, &id).await;
     assert_eq!(m["versions"].as_array().unwrap().len(), 2);
 
@@ -340,7 +370,11 @@ async fn replies_to_messages_without_a_memory_are_explained_and_change_nothing()
 
     // Commands and questions sent as replies stay what they are.
     let listed = say(&app, "/list", Some(&note.sid)).await;
-    assert!(listed.reply.contains("Parking: level 3, spot 12"), "{}", listed.reply);
+    assert!(
+        listed.reply.contains("Parking: level 3, spot 12"),
+        "{}",
+        listed.reply
+    );
     let asked = say(&app, "which level was it?", Some(&note.sid)).await;
     assert!(asked.reply.contains("level 3"), "{}", asked.reply);
     assert_eq!(app.count(MINE).await, 1);
@@ -352,7 +386,8 @@ async fn mem0_adds(app: &TestApp, event: &str, mem0_id: &str, text: &str) {
     Mock::given(method("POST"))
         .and(path("/v3/memories/add/"))
         .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"event_id": event, "status": "PENDING"})),
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"event_id": event, "status": "PENDING"})),
         )
         .up_to_n_times(1)
         .mount(&app.mem0)
@@ -398,7 +433,8 @@ async fn with_mem0_the_update_and_the_delete_reach_the_right_memories() {
         .and(path(format!("/v1/memories/{parking_id}/")))
         .and(body_partial_json(json!({"text": "it's level 4"})))
         .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"id": parking_id, "memory": "it's level 4"})),
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"id": parking_id, "memory": "it's level 4"})),
         )
         .expect(1)
         .mount(&app.mem0)
@@ -406,7 +442,8 @@ async fn with_mem0_the_update_and_the_delete_reach_the_right_memories() {
     Mock::given(method("DELETE"))
         .and(path(format!("/v1/memories/{dinner_id}/")))
         .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"message": "Memory deleted successfully!"})),
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"message": "Memory deleted successfully!"})),
         )
         .expect(1)
         .mount(&app.mem0)
@@ -427,5 +464,42 @@ async fn with_mem0_the_update_and_the_delete_reach_the_right_memories() {
         Some(parking_id),
         "the corrected memory keeps its Mem0 id"
     );
+
+    // Deleted in Mem0 meanwhile (its PUT answers 404): added again, with the corrected text.
+    let readded_id = "8f1c4b1e-0000-4000-8000-0000000000c3";
+    Mock::given(method("PUT"))
+        .and(path(format!("/v1/memories/{parking_id}/")))
+        .and(body_partial_json(json!({"text": "level 5"})))
+        .respond_with(
+            ResponseTemplate::new(404).set_body_json(json!({"error": "Memory not found!"})),
+        )
+        .expect(1)
+        .mount(&app.mem0)
+        .await;
+    mem0_adds(&app, "ev-readd", readded_id, "level 5").await;
+    Mock::given(method("PUT"))
+        .and(path(format!("/v1/memories/{readded_id}/")))
+        .and(body_partial_json(json!({"text": "level 5"})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": readded_id})))
+        .expect(1)
+        .mount(&app.mem0)
+        .await;
+    let again = say(&app, "No, level 5", Some(&parking.sid)).await;
+    assert!(again.reply.contains("“level 5”"), "{}", again.reply);
+    assert_eq!(
+        app.scalar("SELECT mem0_id FROM memories").await.as_deref(),
+        Some(readded_id)
+    );
+    let adds: Vec<Value> = app
+        .mem0
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.url.path() == "/v3/memories/add/")
+        .map(|r| r.body_json().unwrap())
+        .collect();
+    assert_eq!(adds.len(), 3, "two notes, one re-add");
+    assert_eq!(adds[2]["messages"][0]["content"], "level 5");
     app.mem0.verify().await;
 }

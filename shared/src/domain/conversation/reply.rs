@@ -33,7 +33,15 @@ pub enum ReplyAction {
 /// What the words mean, on their own (a forget phrase is at most this many words).
 const FORGET_MAX_WORDS: usize = 4;
 const FORGET_VERBS: &[&str] = &["forget", "delete", "remove", "erase"];
-const FORGET_OBJECTS: &[&str] = &["this", "it", "that", "this one", "that one", "this memory", "this note"];
+const FORGET_OBJECTS: &[&str] = &[
+    "this",
+    "it",
+    "that",
+    "this one",
+    "that one",
+    "this memory",
+    "this note",
+];
 
 /// Lead-ins of a correction that are not part of the new text. Those in the second list only
 /// count when punctuation follows ("no, …"), since "no" also starts plain notes.
@@ -118,9 +126,7 @@ fn strip_word<'a>(text: &'a str, word: &str, punctuated: bool) -> Option<&'a str
     let ok = match next {
         None => true,
         Some(c) if is_punct(c) => true,
-        Some(c) if c.is_whitespace() => {
-            !punctuated || after.trim_start().starts_with(is_punct)
-        }
+        Some(c) if c.is_whitespace() => !punctuated || after.trim_start().starts_with(is_punct),
         Some(_) => false,
     };
     ok.then(|| after.trim_start_matches(|c: char| c.is_whitespace() || is_punct(c)))
@@ -155,8 +161,12 @@ pub fn unchanged(text: &str) -> String {
 /// one forgotten already, or one we never saw): nothing was changed.
 pub fn no_memory(action: &ReplyAction) -> String {
     let what = match action {
-        ReplyAction::Forget => "so there's nothing to forget. To forget one from a list or an answer, send /forget with its number.",
-        _ => "so there's nothing to correct, and I haven't saved your text. To keep it as a new note, send it again without replying to a message.",
+        ReplyAction::Forget => {
+            "so there's nothing to forget. To forget one from a list or an answer, send /forget with its number."
+        }
+        _ => {
+            "so there's nothing to correct, and I haven't saved your text. To keep it as a new note, send it again without replying to a message."
+        }
     };
     format!("↩️ The message you replied to doesn't hold a memory, {what}")
 }
@@ -165,8 +175,7 @@ pub fn no_memory(action: &ReplyAction) -> String {
 pub const EMPTY_CORRECTION: &str = "✏️ What should it say instead? Reply to the memory with the corrected text, e.g. “actually it's level 4”, or with “forget this” to delete it.";
 
 /// The memory changed or went between reading and correcting it.
-pub const CHANGED_MEANWHILE: &str =
-    "↩️ That memory changed or was forgotten just now, so I left it as it is. Reply to it again if you still want to correct it.";
+pub const CHANGED_MEANWHILE: &str = "↩️ That memory changed or was forgotten just now, so I left it as it is. Reply to it again if you still want to correct it.";
 
 #[cfg(test)]
 mod tests {
