@@ -17,5 +17,6 @@ mod properties;
 mod reminders;
 mod robust;
 mod security;
+mod startup;
 mod voice;
 mod webhook;
