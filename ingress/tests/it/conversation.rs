@@ -247,7 +247,7 @@ async fn help_tz_stats_and_unknown(mem0: bool) {
     // Later replies don't repeat the welcome.
     let unknown = c.say("/frobnicate now").await;
     assert!(
-        unknown.starts_with("I don't know */frobnicate*"),
+        unknown.starts_with("I don't know “/frobnicate”."),
         "{unknown}"
     );
     assert!(
@@ -397,7 +397,7 @@ async fn list_pages_filters_and_forget(mem0: bool) {
     );
     let huh = c.say("/list dinosaurs").await;
     assert!(
-        huh.contains("I didn't get “dinosaurs”") && huh.contains("*/search dinosaurs*"),
+        huh.contains("I didn't get “dinosaurs”") && huh.contains("*/search* dinosaurs."),
         "{huh}"
     );
 
@@ -681,6 +681,9 @@ async fn every_kind_of_reply_reads_without_nested_markup() {
     assert!(list.ends_with("*/forget <n>* to delete"), "{list}");
     for text in [
         "/list gibberish",
+        // What the user wrote is echoed outside our markup, whatever markers it holds.
+        "/list _odd_ *words*",
+        "/_odd_",
         "/list more",
         "/search",
         "/search nothing like this",
@@ -695,6 +698,8 @@ async fn every_kind_of_reply_reads_without_nested_markup() {
         "/reminders frobnicate",
         "remind me to water the plants",
         "/remind tomorrow 9am water the plants",
+        // Read as 15:00, with a note that says how ("say *03:00* if you meant the morning").
+        "remind me to call mom tomorrow at 3",
         "/reminders cancel 1",
         "/export",
         "/disconnect",

@@ -140,7 +140,7 @@ mod tests {
     fn no_reply_nests_markup() {
         use crate::domain::conversation::answer::{self, Found, Item, Page};
         use crate::domain::markup::{nesting, spans};
-        use crate::domain::time::Problem;
+        use crate::domain::time::{Problem, moment};
         use crate::store::entities::reminder::{self, ReminderStatus};
         use crate::store::reminders;
         use chrono_tz::America::Los_Angeles as LA;
@@ -210,12 +210,16 @@ mod tests {
         };
         let once = reminder(None, ReminderStatus::Pending);
         let daily = reminder(Some("daily@08:00"), ReminderStatus::NeedsTemplate);
-        texts.push(reminders::confirmation(
-            &once,
-            LA,
-            &["no time given, so 09:00".into()],
-            true,
-        ));
+        // The notes as the parser words them ("say *03:00* if you meant the morning").
+        for request in [
+            "tomorrow at 3 call mom",
+            "tomorrow call mom",
+            "every Monday bins",
+        ] {
+            let parsed = moment::parse(request, at, LA).expect(request);
+            assert!(!parsed.notes.is_empty(), "{request}");
+            texts.push(reminders::confirmation(&once, LA, &parsed.notes, true));
+        }
         texts.push(reminders::confirmation(&daily, LA, &[], false));
         texts.push(reminders::listing(&[once, daily], LA));
         texts.push(reminders::listing(&[], LA));
