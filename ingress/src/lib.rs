@@ -191,7 +191,7 @@ pub async fn serve(
     if settings.console_enabled {
         let base = local_base_url(addr);
         let token = if settings.api_token.is_some() {
-            " (with API_TOKEN set: open one once with ?token=<API_TOKEN>)"
+            " (API_TOKEN is set: add ?token=<API_TOKEN> the first time)"
         } else {
             ""
         };
