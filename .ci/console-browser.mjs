@@ -62,6 +62,8 @@ try {
   await page.waitForFunction(() => document.querySelectorAll(".msg.outbound").length >= 1);
   const first = await outbound().last().innerText();
   check(/Saved/.test(first) && /blue flowerpot/.test(first), "text note is confirmed: " + JSON.stringify(first.split("\n")[0]));
+  check(first.includes("I'll use America/Los_Angeles time"), "the welcome names the zone inferred from +1 415");
+  check(!first.includes("*"), "the reply's markup is shown as formatting, not asterisks");
   await page.screenshot({ path: join(shots, "1-chat-text.png") });
 
   // 2. A photo generated on the fly, with a caption.
@@ -84,6 +86,11 @@ try {
   await page.waitForFunction(() => document.querySelectorAll(".msg.outbound").length >= 3, null, { timeout: 20000 });
   const third = await outbound().nth(2).innerText();
   check(/flowerpot/i.test(third), "the question is answered from the note: " + JSON.stringify(third.split("\n")[0]));
+  // The browser runs in UTC; the user is in Los Angeles. The note's bubble and the answer's
+  // "📝 note · Thu 3 Dec, 05:19" show the same local time.
+  const noteMeta = await page.locator(".msg.inbound", { hasText: "blue flowerpot" }).locator(".meta").innerText();
+  const noteClock = (noteMeta.split(" · ")[0].match(/\d\d:\d\d$/) || [""])[0];
+  check(noteClock !== "" && third.includes(", " + noteClock), `bubble time ${noteMeta} is the answer's time, in the user's zone`);
   await page.screenshot({ path: join(shots, "3-chat-question.png") });
 
   // 4. The dashboard: the chart renders with the right totals.
@@ -114,6 +121,33 @@ try {
   await page.waitForSelector("body[data-loaded=true]");
   check((await page.textContent("#scope")).includes(phone), "drill-down shows the user");
   await page.screenshot({ path: join(shots, "5-dashboard-user.png"), fullPage: true });
+
+  // 6. Rendering, on figures of our own: a tallest bar of 3 (gridlines 0, 1.5, 3), markup in the
+  // latest interactions, times in the dashboard's zone.
+  const fake = JSON.parse(JSON.stringify(api));
+  fake.timezone = "Asia/Kolkata";
+  fake.memories_by_day = [
+    { day: "2026-11-12", kind: "text", count: 2 }, { day: "2026-11-12", kind: "image", count: 1 },
+    { day: "2026-11-13", kind: "text", count: 1 }];
+  fake.latest = [Object.assign({}, api.latest[0], {
+    body: "🗂 *Your notes*, newest first:\n_soon_ ~old~ America/New_York 5 * 3", occurred_at: "2026-11-12T03:44:00Z" })];
+  await page.route("**/console/api/dashboard*", (route) => route.fulfill({ json: fake }));
+  await page.goto(base + "/console");
+  await page.waitForSelector("body[data-loaded=true]");
+  const ticks = await page.$$eval("svg#memory-chart text[text-anchor=end]", (ts) => ts.map((t) => t.textContent));
+  check(JSON.stringify(ticks) === JSON.stringify(["0", "1.5", "3"]), "gridlines are labelled exactly: " + ticks.join(", "));
+  const tops = await page.$$eval("svg#memory-chart text.day-total", (ts) => ts.map((t) => [t.textContent, t.getBBox().y]));
+  check(tops.length === 2 && tops.every((t) => t[1] >= 0), "every day's total is inside the chart: " + JSON.stringify(tops));
+  const cell = page.locator("#latest tbody tr td.body").first();
+  check(await cell.locator("b").innerText() === "Your notes" && await cell.locator("i").innerText() === "soon" &&
+    await cell.locator("s").innerText() === "old", "WhatsApp markup is shown as bold, italic and strikethrough");
+  const shown = await cell.innerText();
+  check(shown.includes("5 * 3") && !/[*_~]/.test(shown.replace("5 * 3", "").replace("America/New_York", "")),
+    "no raw markers; a lone * stays: " + JSON.stringify(shown));
+  check(shown.includes("America/New_York"), "an underscore inside a word is not markup");
+  check(await page.textContent("#latest tbody tr td") === "Thu 12 Nov, 09:14", "the latest interactions are timed in the dashboard's zone");
+  check((await page.textContent("#zone")).includes("Asia/Kolkata"), "the chart names its zone");
+  await page.screenshot({ path: join(shots, "6-dashboard-rendering.png"), fullPage: true });
 } catch (e) {
   failed = true;
   console.error("FAILED:", e.message);

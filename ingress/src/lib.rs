@@ -103,6 +103,17 @@ pub fn app(state: AppState) -> impl poem::Endpoint {
         .data(state)
 }
 
+/// The address to open on this machine for a listener's `addr`: its own, or loopback when it
+/// listens on every address (`0.0.0.0`, `[::]`).
+pub fn local_base_url(addr: std::net::SocketAddr) -> String {
+    let ip = match addr.ip() {
+        std::net::IpAddr::V4(v4) if v4.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(v6) if v6.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    format!("http://{}", std::net::SocketAddr::new(ip, addr.port()))
+}
+
 /// The most webhooks one group commit records.
 const INGEST_MAX_BATCH: usize = 128;
 
@@ -177,6 +188,15 @@ pub async fn serve(
     };
     let addr = listener.local_addr()?;
     info!(addr = %addr, public = %settings.public_base_url, "ingress listening");
+    if settings.console_enabled {
+        let base = local_base_url(addr);
+        let token = if settings.api_token.is_some() {
+            " (API_TOKEN is set: add ?token=<API_TOKEN> the first time)"
+        } else {
+            ""
+        };
+        info!("console: chat at {base}/console/chat, dashboard at {base}/console{token}");
+    }
     let mut rx = shutdown.clone();
     // Header-read and body-read timeouts on every connection (see `listener::serve`).
     let result = mnemo_worker::listener::serve(
@@ -192,4 +212,18 @@ pub async fn serve(
         let _ = w.await;
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_base_url;
+
+    #[test]
+    fn the_console_address_is_one_to_open_here() {
+        let url = |s: &str| local_base_url(s.parse().unwrap());
+        assert_eq!(url("127.0.0.1:8000"), "http://127.0.0.1:8000");
+        assert_eq!(url("0.0.0.0:8000"), "http://127.0.0.1:8000");
+        assert_eq!(url("[::]:8080"), "http://[::1]:8080");
+        assert_eq!(url("192.168.1.20:80"), "http://192.168.1.20:80");
+    }
 }

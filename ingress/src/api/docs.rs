@@ -1,18 +1,30 @@
 //! `/openapi.json` and `/docs`: the document poem-openapi generates from the REST operations,
-//! plus the Twilio webhook. The webhook is a plain poem handler (it must see the raw form to
-//! check Twilio's signature over every parameter), so its path item is added here by hand,
-//! describing exactly what `webhook::receive` accepts and answers.
+//! plus Twilio's two webhooks. They are plain poem handlers (they must see the raw form to
+//! check Twilio's signature over every parameter), so their path items are added here by hand,
+//! describing exactly what `webhook::receive` and `status_callback::receive` accept and answer.
 
 use serde_json::{Value, json};
 
-/// The webhook's path item.
+fn problem(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    })
+}
+
+/// The `X-Twilio-Signature` header both webhooks take.
+fn signature_header() -> Value {
+    json!({
+        "name": "X-Twilio-Signature",
+        "in": "header",
+        "required": false,
+        "description": "Twilio's request signature (required when TWILIO_AUTH_TOKEN is set).",
+        "schema": {"type": "string"}
+    })
+}
+
+/// The inbound webhook's path item.
 fn webhook_path() -> Value {
-    let problem = |description: &str| {
-        json!({
-            "description": description,
-            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-        })
-    };
     let probe = |method: &str| {
         json!({
             "tags": ["Webhooks"],
@@ -39,13 +51,7 @@ fn webhook_path() -> Value {
                 worker; the answer is an empty TwiML document for new and duplicate messages alike.",
             "operationId": "twilio_webhook",
             "security": [],
-            "parameters": [{
-                "name": "X-Twilio-Signature",
-                "in": "header",
-                "required": false,
-                "description": "Twilio's request signature (required when TWILIO_AUTH_TOKEN is set).",
-                "schema": {"type": "string"}
-            }],
+            "parameters": [signature_header()],
             "requestBody": {
                 "required": true,
                 "content": {"application/x-www-form-urlencoded": {"schema": {
@@ -83,7 +89,52 @@ fn webhook_path() -> Value {
     })
 }
 
-/// The generated document with the webhook added.
+/// The status callback's path item: Twilio posts the delivery status of each reply we sent
+/// (the `StatusCallback` of every send).
+fn status_path() -> Value {
+    json!({
+        "post": {
+            "tags": ["Webhooks"],
+            "summary": "Twilio delivery-status callback",
+            "description": "Called by Twilio as a reply mnemo sent moves through `queued`, `sent`, \
+                `delivered`, `read`, or ends `failed`/`undelivered`. Signed like the inbound webhook; \
+                no bearer token. The reply's status only moves forward, so late or repeated callbacks \
+                change nothing; a status mnemo does not track, or a `MessageSid` it never sent, is \
+                answered 200 too (and logged), so Twilio does not retry what can never match.",
+            "operationId": "twilio_status_callback",
+            "security": [],
+            "parameters": [signature_header()],
+            "requestBody": {
+                "required": true,
+                "content": {"application/x-www-form-urlencoded": {"schema": {
+                    "type": "object",
+                    "required": ["MessageSid", "MessageStatus"],
+                    "properties": {
+                        "MessageSid": {"type": "string", "description": "The SID Twilio gave our reply when it was sent (`SmsSid` is read when this is missing).", "example": "SM0123456789abcdef0123456789abcdef"},
+                        "MessageStatus": {"type": "string", "description": "`queued`, `sending`, `sent`, `delivered`, `read`, `failed`, `undelivered`, `canceled` (`SmsStatus` is read when this is missing).", "example": "delivered"},
+                        "ErrorCode": {"type": "string", "description": "Twilio's error code when the message failed.", "example": "63016"},
+                        "ChannelStatusMessage": {"type": "string", "description": "WhatsApp's reason, kept as the reply's error."},
+                        "ErrorMessage": {"type": "string"},
+                        "AccountSid": {"type": "string"},
+                        "From": {"type": "string", "example": "whatsapp:+14155238886"},
+                        "To": {"type": "string", "example": "whatsapp:+14155550123"}
+                    },
+                    "additionalProperties": {"type": "string"}
+                }}}
+            },
+            "responses": {
+                "200": {"description": "Applied, or ignored as late, repeated or unknown: an empty body."},
+                "400": problem("The form lacks `MessageSid` or `MessageStatus`."),
+                "403": problem("Missing or invalid `X-Twilio-Signature`; nothing changed."),
+                "413": problem("The body is over 64 KiB."),
+                "415": problem("The body is not `application/x-www-form-urlencoded`."),
+                "503": problem("The database is unavailable; Twilio retries.")
+            }
+        }
+    })
+}
+
+/// The generated document with Twilio's webhooks added.
 pub fn document(generated: &str) -> String {
     let mut doc: Value = match serde_json::from_str(generated) {
         Ok(v) => v,
@@ -91,6 +142,7 @@ pub fn document(generated: &str) -> String {
     };
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         paths.insert("/webhook".into(), webhook_path());
+        paths.insert("/webhook/status".into(), status_path());
     }
     if let Some(tags) = doc.get_mut("tags").and_then(Value::as_array_mut) {
         tags.push(json!({"name": "Webhooks", "description": "Called by Twilio; signed, no bearer token."}));
@@ -110,6 +162,10 @@ mod tests {
         assert_eq!(
             v["paths"]["/webhook"]["post"]["operationId"],
             "twilio_webhook"
+        );
+        assert_eq!(
+            v["paths"]["/webhook/status"]["post"]["operationId"],
+            "twilio_status_callback"
         );
         assert_eq!(v["tags"][0]["name"], "Webhooks");
     }

@@ -316,6 +316,9 @@ pub struct Conversation {
     pub phone: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<Uuid>,
+    /// The user's IANA zone: the page shows every time in it, as the replies do.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
     /// Oldest first (newest last), at most [`MESSAGES_LIMIT`].
     pub messages: Vec<ChatMessage>,
 }
@@ -326,6 +329,16 @@ fn raw_str(raw: &Option<serde_json::Value>, key: &str) -> Option<String> {
         serde_json::Value::Array(a) => a.first()?.as_str().map(str::to_string),
         _ => None,
     }
+}
+
+/// The zone a user's replies are written in (see the pipeline): theirs when it parses, else
+/// `DEFAULT_TIMEZONE`.
+fn zone_name(stored: &str, fallback: chrono_tz::Tz) -> String {
+    stored
+        .parse::<chrono_tz::Tz>()
+        .unwrap_or(fallback)
+        .name()
+        .to_string()
 }
 
 /// `GET /console/api/messages?phone=&after=`.
@@ -353,6 +366,7 @@ pub async fn messages(
         return Ok(Json(Conversation {
             phone,
             user_id: None,
+            timezone: None,
             messages: vec![],
         }));
     };
@@ -387,6 +401,7 @@ pub async fn messages(
     Ok(Json(Conversation {
         phone,
         user_id: Some(u.id),
+        timezone: Some(zone_name(&u.timezone, state.settings.default_timezone)),
         messages,
     }))
 }

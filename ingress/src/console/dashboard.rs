@@ -1,9 +1,15 @@
 //! `GET /console/api/dashboard[?user=]`: the dashboard's figures. The totals are the analytics
 //! endpoint's own (`api::analytics::summary`); the rest come from `store::dashboard`.
+//!
+//! Days and times are read in one zone, named in the answer's `timezone`: the user's own zone
+//! when drilled into one user (the zone their replies use), otherwise the server's
+//! `DEFAULT_TIMEZONE` (the zone the deployment serves; UTC unless set). Everyone's users may
+//! live in many zones, and one chart can only have one midnight.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use mnemo_shared::sea_orm::DatabaseConnection;
 use mnemo_shared::store::dashboard;
 use poem::handler;
@@ -30,7 +36,7 @@ pub struct DashboardQuery {
 
 #[derive(Debug, Serialize)]
 pub struct DayCount {
-    /// `YYYY-MM-DD` (UTC) of the memory's `occurred_at`.
+    /// `YYYY-MM-DD` of the memory's `occurred_at` in the dashboard's `timezone`.
     pub day: String,
     pub kind: String,
     pub count: i64,
@@ -71,6 +77,9 @@ pub struct Dashboard {
     pub summary: Summary,
     /// The user drilled into, by phone.
     pub phone: Option<String>,
+    /// The IANA zone days and times are shown in: the user's when drilled into one, else
+    /// `DEFAULT_TIMEZONE`.
+    pub timezone: String,
     pub memories_by_day: Vec<DayCount>,
     pub jobs: Jobs,
     pub latest: Vec<Latest>,
@@ -94,14 +103,19 @@ pub async fn data(
     let db = &state.db;
     let user =
         resolve_optional_user(db, q.user.as_deref().filter(|s| !s.trim().is_empty())).await?;
+    let fallback = state.settings.default_timezone;
+    let tz = user
+        .as_ref()
+        .map_or(fallback, |u| u.timezone.parse().unwrap_or(fallback));
     let uid = user.as_ref().map(|u| u.id);
-    Ok(Json(dashboard(db, uid, user.map(|u| u.phone)).await?))
+    Ok(Json(dashboard(db, uid, user.map(|u| u.phone), tz).await?))
 }
 
 pub async fn dashboard(
     db: &DatabaseConnection,
     user: Option<Uuid>,
     phone: Option<String>,
+    tz: Tz,
 ) -> Result<Dashboard, ApiError> {
     let limits = dashboard::Limits {
         latency_sample: LATENCY_SAMPLE,
@@ -109,7 +123,7 @@ pub async fn dashboard(
         users: USERS,
     };
     let (sum, rows) = tokio::try_join!(summary(db, user), async {
-        Ok::<_, ApiError>(dashboard::rows(db, user, limits).await?)
+        Ok::<_, ApiError>(dashboard::rows(db, user, tz, limits).await?)
     })?;
 
     let memories_by_day = rows
@@ -168,6 +182,7 @@ pub async fn dashboard(
     Ok(Dashboard {
         summary: sum,
         phone,
+        timezone: tz.name().to_string(),
         memories_by_day,
         jobs,
         latest,

@@ -39,6 +39,8 @@ pub const COOKIE: &str = "mnemo_console";
 const CHAT_HTML: &str = include_str!("../../console/chat.html");
 const DASHBOARD_HTML: &str = include_str!("../../console/dashboard.html");
 const STYLE_CSS: &str = include_str!("../../console/console.css");
+/// What both pages share: WhatsApp markup as formatting, times in the user's zone.
+const SCRIPT_JS: &str = include_str!("../../console/console.js");
 
 /// The console's routes, to nest at `/console`.
 pub fn routes() -> impl Endpoint {
@@ -46,6 +48,7 @@ pub fn routes() -> impl Endpoint {
         .at("/", get(dashboard_page))
         .at("/chat", get(chat_page))
         .at("/console.css", get(style))
+        .at("/console.js", get(script))
         .at("/api/send", post(chat::send))
         .at("/api/messages", get(chat::messages))
         .at("/api/dashboard", get(dashboard::data))
@@ -193,6 +196,13 @@ fn style() -> Response {
     Response::builder()
         .content_type("text/css; charset=utf-8")
         .body(STYLE_CSS)
+}
+
+#[poem::handler]
+fn script() -> Response {
+    Response::builder()
+        .content_type("text/javascript; charset=utf-8")
+        .body(SCRIPT_JS)
 }
 
 #[cfg(test)]

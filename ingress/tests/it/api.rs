@@ -449,7 +449,8 @@ async fn bearer_token_guards_every_rest_endpoint() {
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             let secured = op["security"] == json!([{"BearerAuth": []}]);
-            let public = ["/health", "/ready", "/webhook"].contains(&path.as_str());
+            let public =
+                ["/health", "/ready", "/webhook", "/webhook/status"].contains(&path.as_str());
             assert_eq!(secured, !public, "{method} {path}");
             if !public {
                 for status in ["400", "401", "404", "422"] {
@@ -931,6 +932,7 @@ async fn docs_describe_every_endpoint() {
         ("/users", "get"),
         ("/users/{id}", "get"),
         ("/webhook", "post"),
+        ("/webhook/status", "post"),
         ("/health", "get"),
         ("/ready", "get"),
     ] {
@@ -945,6 +947,27 @@ async fn docs_describe_every_endpoint() {
             ["required"],
         json!(["MessageSid", "From"])
     );
+    // Twilio's status callback: its form, no bearer token, and what it answers.
+    let status = &paths["/webhook/status"]["post"];
+    let form = &status["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"];
+    assert_eq!(form["required"], json!(["MessageSid", "MessageStatus"]));
+    assert!(form["properties"]["ErrorCode"].is_object());
+    assert_eq!(status["security"], json!([]));
+    for code in ["200", "400", "403", "413", "415", "503"] {
+        assert!(
+            status["responses"][code].is_object(),
+            "/webhook/status {code}"
+        );
+    }
+    // The document is what is served: a GET there names POST as the one method.
+    let res = app
+        .http
+        .get(app.url("/webhook/status"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 405);
+    assert_eq!(res.headers()["allow"], "POST");
     let html = app
         .http
         .get(app.url("/docs"))

@@ -77,6 +77,8 @@ async fn text_goes_through_the_signed_webhook_and_is_answered() {
     )
     .await;
     let conv = conversation(&app, "+14155550101", 2).await;
+    // The page shows times in the user's zone (inferred from +1 415), as the replies do.
+    assert_eq!(conv["timezone"], "America/Los_Angeles");
     let msgs = conv["messages"].as_array().unwrap();
     assert_eq!(msgs[0]["direction"], "inbound");
     assert_eq!(msgs[0]["body"], "Parked on level 3, spot 42");
@@ -260,6 +262,125 @@ async fn dashboard_json_has_the_totals() {
                 .starts_with("text/html")
         );
         assert!(res.text().await.unwrap().contains(marker), "{path}");
+    }
+}
+
+/// A text memory of `user` at `at`, through REST.
+async fn memory_at(app: &TestApp, user: &str, at: &str) {
+    let res = app
+        .api(reqwest::Method::POST, "/memories")
+        .json(&json!({"user": user, "kind": "text", "text": format!("note at {at}"), "occurred_at": at}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{at}");
+}
+
+fn days(d: &Value) -> Vec<(String, i64)> {
+    d["memories_by_day"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["day"].as_str().unwrap().to_string(),
+                r["count"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn dashboard_days_are_local_days_of_its_zone() {
+    // Everyone: the server's DEFAULT_TIMEZONE; one user: theirs.
+    let app = TestApp::spawn_with(console_on(vec![(
+        "DEFAULT_TIMEZONE",
+        "America/Los_Angeles".into(),
+    )]))
+    .await;
+    app.insert_user("+14155550106", "America/Los_Angeles").await;
+    app.insert_user("+919812345678", "Asia/Kolkata").await;
+    for at in [
+        // Sat 7 March 23:30 PST (UTC: the 8th).
+        "2026-03-08T07:30:00Z",
+        // Sun 8 March 01:30 PST, just before the clocks go forward at 10:00 UTC.
+        "2026-03-08T09:30:00Z",
+        // Mon 9 March 00:30 PDT (with PST's offset it would still be the 8th).
+        "2026-03-09T07:30:00Z",
+    ] {
+        memory_at(&app, "+14155550106", at).await;
+    }
+    // Mon 9 March 01:30 in Kolkata (UTC: the 8th; Los Angeles: the 8th).
+    memory_at(&app, "+919812345678", "2026-03-08T20:00:00Z").await;
+    let get = |q: &'static str| {
+        let app = &app;
+        async move {
+            let res = app
+                .api(reqwest::Method::GET, &format!("/console/api/dashboard{q}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200, "{q}");
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    let all = get("").await;
+    assert_eq!(all["timezone"], "America/Los_Angeles");
+    assert_eq!(
+        days(&all),
+        vec![
+            ("2026-03-07".to_string(), 1),
+            ("2026-03-08".to_string(), 2),
+            ("2026-03-09".to_string(), 1)
+        ]
+    );
+    let india = get("?user=%2B919812345678").await;
+    assert_eq!(india["timezone"], "Asia/Kolkata");
+    assert_eq!(days(&india), vec![("2026-03-09".to_string(), 1)]);
+    let none = TestApp::spawn_with(console_on(vec![])).await;
+    let empty: Value = none
+        .api(reqwest::Method::GET, "/console/api/dashboard")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(empty["timezone"], "UTC");
+    assert!(days(&empty).is_empty());
+}
+
+#[tokio::test]
+async fn both_pages_load_the_shared_script() {
+    let app = TestApp::spawn_with(console_on(vec![])).await;
+    let res = app
+        .api(reqwest::Method::GET, "/console/console.js")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    let js = res.text().await.unwrap();
+    assert!(js.contains("window.mnemoConsole") && js.contains("timeZone"));
+    for page in ["/console", "/console/chat"] {
+        let html = app
+            .api(reqwest::Method::GET, page)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            html.contains(r#"<script src="/console/console.js">"#),
+            "{page}"
+        );
+        assert!(html.contains("mnemoConsole.format("), "{page}");
     }
 }
 

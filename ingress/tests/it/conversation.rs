@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::harness::*;
 use chrono::{DateTime, Datelike, Days, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
+use mnemo_shared::domain::markup::nesting;
 use mnemo_shared::jobs::ProcessMessage;
 use mnemo_shared::sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement, Value,
@@ -132,14 +133,20 @@ impl Chat {
         }
     }
 
+    /// The reply to message `sid`; every reply is checked for markup WhatsApp cannot show.
     async fn reply_to(&self, sid: &str) -> String {
-        self.app
+        let body = self
+            .app
             .scalar(&format!(
                 "SELECT o.body FROM interactions o JOIN interactions i ON o.reply_to = i.id \
                  WHERE i.message_sid = '{sid}' AND o.purpose = 'reply'"
             ))
             .await
-            .expect("a reply")
+            .expect("a reply");
+        if let Some(n) = nesting(&body) {
+            panic!("nested markup ({n}) in the reply:\n{body}");
+        }
+        body
     }
 
     async fn user(&self) -> user::Model {
@@ -218,13 +225,20 @@ impl Chat {
 
 async fn help_tz_stats_and_unknown(mem0: bool) {
     let c = Chat::start(mem0).await;
-    // The first reply says in two lines what mnemo does and that /help exists.
+    // The first reply says in three lines what mnemo does, the zone it inferred from the
+    // number (named once) and that /help exists.
     let first = c.say(" /HELP ").await;
     let mut lines = first.lines();
     assert!(
         lines.next().unwrap().contains("your memory on WhatsApp"),
         "{first}"
     );
+    assert_eq!(
+        lines.next().unwrap(),
+        "🕒 I'll use America/Los_Angeles time; change it with */tz Area/City*.",
+        "{first}"
+    );
+    assert_eq!(first.matches("America/Los_Angeles").count(), 1, "{first}");
     assert!(lines.next().unwrap().contains("/help"), "{first}");
     assert!(
         first.contains("*/list*") && first.contains("*/forget*"),
@@ -233,7 +247,7 @@ async fn help_tz_stats_and_unknown(mem0: bool) {
     // Later replies don't repeat the welcome.
     let unknown = c.say("/frobnicate now").await;
     assert!(
-        unknown.starts_with("I don't know */frobnicate*"),
+        unknown.starts_with("I don't know “/frobnicate”."),
         "{unknown}"
     );
     assert!(
@@ -383,7 +397,7 @@ async fn list_pages_filters_and_forget(mem0: bool) {
     );
     let huh = c.say("/list dinosaurs").await;
     assert!(
-        huh.contains("I didn't get “dinosaurs”") && huh.contains("*/search dinosaurs*"),
+        huh.contains("I didn't get “dinosaurs”") && huh.contains("*/search* dinosaurs."),
         "{huh}"
     );
 
@@ -648,6 +662,56 @@ async fn reminder_requests_set_reminders_and_store_no_memory() {
     // "remind me what …" is a question.
     let q = c.say("remind me what the doctor said").await;
     assert!(q.contains("couldn't find anything"), "{q}");
+}
+
+/// The replies the pipeline words itself (confirmations, hints, refusals, questions back), one
+/// of each: none nests markup (`reply_to` checks every reply; these are the ones no other test
+/// reaches).
+#[tokio::test]
+async fn every_kind_of_reply_reads_without_nested_markup() {
+    let c = Chat::start(false).await;
+    let saved = c.say("Parked on level 3, spot 42").await;
+    assert!(saved.contains("✅ Saved"), "{saved}");
+    let answer = c.say("where did I park?").await;
+    assert!(
+        answer.contains("Reply */forget <n>* to delete one."),
+        "{answer}"
+    );
+    let list = c.say("/list").await;
+    assert!(list.ends_with("*/forget <n>* to delete"), "{list}");
+    for text in [
+        "/list gibberish",
+        // What the user wrote is echoed outside our markup, whatever markers it holds.
+        "/list _odd_ *words*",
+        "/_odd_",
+        "/list more",
+        "/search",
+        "/search nothing like this",
+        "/forget",
+        "/forget 99",
+        "/forget banana",
+        "/tz",
+        "/tz Mars/Olympus",
+        "/stats",
+        "/reminders",
+        "/reminders cancel x",
+        "/reminders frobnicate",
+        "remind me to water the plants",
+        "/remind tomorrow 9am water the plants",
+        // Read as 15:00, with a note that says how ("say *03:00* if you meant the morning").
+        "remind me to call mom tomorrow at 3",
+        "/reminders cancel 1",
+        "/export",
+        "/disconnect",
+        "/forget all",
+        "no",
+        "/frobnicate",
+        "/forget last",
+        "/forget last",
+    ] {
+        let reply = c.say(text).await;
+        assert!(!reply.trim().is_empty(), "{text}");
+    }
 }
 
 #[tokio::test]

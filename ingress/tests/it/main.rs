@@ -18,5 +18,6 @@ mod reminders;
 mod replies;
 mod robust;
 mod security;
+mod startup;
 mod voice;
 mod webhook;

@@ -3,6 +3,7 @@
 pub mod api_submission;
 pub mod conversation;
 pub mod inbound;
+pub mod markup;
 pub mod phone;
 pub mod phone_tz;
 pub mod replies;

@@ -10,12 +10,21 @@ pub const MAX_MESSAGE_CHARS: usize = 1600;
 /// The one reply to a message whose processing failed for good (DESIGN §7).
 pub const FAILED: &str = "😕 Sorry, something went wrong with that message. It's saved, but I couldn't handle it: please try rephrasing it or send it again.";
 
-pub const WELCOME: &str = "👋 I'm *mnemo*, your memory on WhatsApp: send me notes, photos or voice notes and ask me about them later.\nType */help* to see what I can do.";
+/// The first reply to a new user leads with this: what mnemo does, the zone it reads their
+/// times in (inferred from their number at first contact), and where help is.
+pub fn welcome(tz: Tz) -> String {
+    format!(
+        "👋 I'm *mnemo*, your memory on WhatsApp: send me notes, photos or voice notes and ask me about them later.\n\
+         🕒 I'll use {} time; change it with */tz Area/City*.\n\
+         Type */help* to see what I can do.",
+        tz.name()
+    )
+}
 
 pub const HELP: &str = "*mnemo* keeps what you send and finds it again.\n\
 • Send a note, photo or voice note → I remember it\n\
 • Ask a question → \"what did I plan for dinner?\", \"show me my haircut from last week\"\n\
-• */list* [last week | photos | voice] → your memories, newest first (*/list more* for older)\n\
+• */list* [photos | voice | notes] [today | last week | …] → your memories, newest first; */list more* for older\n\
 • */search* <words> → find memories\n\
 • */forget* <n|last> → delete a memory; */forget all* → delete everything (asks first)\n\
 • */export* → a download link to all your memories\n\
@@ -122,6 +131,132 @@ mod tests {
             split(&emoji)
                 .iter()
                 .all(|p| p.chars().count() <= MAX_MESSAGE_CHARS)
+        );
+    }
+
+    /// Every text the domain words (help, welcome, answers, listings, stats, reminders and
+    /// their questions), in each of its shapes: WhatsApp cannot show nested markup.
+    #[test]
+    fn no_reply_nests_markup() {
+        use crate::domain::conversation::answer::{self, Found, Item, Page};
+        use crate::domain::markup::{nesting, spans};
+        use crate::domain::time::{Problem, moment};
+        use crate::store::entities::reminder::{self, ReminderStatus};
+        use crate::store::reminders;
+        use chrono_tz::America::Los_Angeles as LA;
+
+        let at: DateTime<Utc> = "2026-11-12T03:44:00Z".parse().unwrap();
+        let items: Vec<Item> = ["text", "image", "audio"]
+            .iter()
+            .map(|kind| Item {
+                kind: kind.to_string(),
+                text: "pasta with Anna on Friday".into(),
+                labels: vec!["food".into()],
+                occurred_at: at,
+            })
+            .collect();
+        let mut texts = vec![
+            HELP.to_string(),
+            welcome(LA),
+            FAILED.to_string(),
+            answer::nothing_found("dinner plans?", Some("last week")),
+            answer::nothing_found("dinner plans?", None),
+            answer::stats(&[("text".into(), 3), ("image".into(), 1)], Some(at), LA),
+            answer::stats(&[], None, LA),
+        ];
+        for (range_label, outside_range, lead) in [
+            (None, false, None),
+            (Some("last week"), false, Some("You planned pasta [1].")),
+            (Some("last week"), true, None),
+        ] {
+            texts.push(answer::found(&Found {
+                items: &items,
+                tz: LA,
+                range_label,
+                outside_range,
+                lead,
+            }));
+        }
+        for (shown, first_number, kind, has_more) in [
+            (&items[..], 1, None, true),
+            (&items[..], 11, Some("image"), false),
+            (&items[..0], 1, Some("audio"), false),
+            (&items[..0], 11, None, false),
+        ] {
+            texts.push(answer::page(&Page {
+                items: shown,
+                tz: LA,
+                first_number,
+                range_label: Some("last week"),
+                kind,
+                has_more,
+            }));
+        }
+        let reminder = |recurrence: Option<&str>, status| reminder::Model {
+            id: uuid::Uuid::nil(),
+            user_id: uuid::Uuid::nil(),
+            text: "call mom".into(),
+            due_at: at,
+            timezone: "America/Los_Angeles".into(),
+            recurrence: recurrence.map(str::to_string),
+            status,
+            source_interaction_id: None,
+            sent_at: None,
+            error: None,
+            created_at: at,
+            updated_at: at,
+            locked_until: None,
+            attempts: 0,
+        };
+        let once = reminder(None, ReminderStatus::Pending);
+        let daily = reminder(Some("daily@08:00"), ReminderStatus::NeedsTemplate);
+        // The notes as the parser words them ("say *03:00* if you meant the morning").
+        for request in [
+            "tomorrow at 3 call mom",
+            "tomorrow call mom",
+            "every Monday bins",
+        ] {
+            let parsed = moment::parse(request, at, LA).expect(request);
+            assert!(!parsed.notes.is_empty(), "{request}");
+            texts.push(reminders::confirmation(&once, LA, &parsed.notes, true));
+        }
+        texts.push(reminders::confirmation(&daily, LA, &[], false));
+        texts.push(reminders::listing(&[once, daily], LA));
+        texts.push(reminders::listing(&[], LA));
+        for problem in [
+            Problem::NoTime,
+            Problem::NoText,
+            Problem::NoTimeToday,
+            Problem::Past { at, next: Some(at) },
+            Problem::Past { at, next: None },
+            Problem::AmbiguousHour {
+                morning: at,
+                evening: at,
+            },
+            Problem::AmbiguousDate {
+                first: at.date_naive(),
+                second: at.date_naive(),
+            },
+            Problem::Conflict,
+            Problem::Invalid("30 February does not exist".into()),
+            Problem::TooFar,
+        ] {
+            texts.push(problem.question(LA));
+        }
+        for text in &texts {
+            assert_eq!(nesting(text), None, "in:\n{text}");
+        }
+        // The checker does see the markup these texts use (/help's bold commands).
+        assert!(spans(HELP).len() >= 10, "{:?}", spans(HELP));
+    }
+
+    #[test]
+    fn the_welcome_names_the_zone_once() {
+        let w = welcome(chrono_tz::America::Los_Angeles);
+        assert_eq!(w.matches("America/Los_Angeles").count(), 1, "{w}");
+        assert!(
+            w.contains("I'll use America/Los_Angeles time; change it with */tz Area/City*."),
+            "{w}"
         );
     }
 

@@ -3,15 +3,18 @@
 //! Small GROUP BY queries, run concurrently.
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, Value};
 use uuid::Uuid;
 
+use crate::domain::time::{OffsetPeriod, offset_periods};
 use crate::store::analytics::{StatusCount, all};
+use crate::store::db::stmt;
 
 /// Memories of one kind on one day.
 #[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
 pub struct DayKindCount {
-    /// `YYYY-MM-DD` (UTC) of the memory's `occurred_at`.
+    /// `YYYY-MM-DD` of the memory's `occurred_at` in the zone [`rows`] was asked for.
     pub day: String,
     pub kind: String,
     pub n: i64,
@@ -68,17 +71,93 @@ pub struct Rows {
     pub users: Vec<UserActivity>,
 }
 
-/// `YYYY-MM-DD` (UTC) of a timestamp column, on either backend.
-fn day_expr(db: &impl ConnectionTrait, col: &str) -> String {
-    match db.get_database_backend() {
-        DbBackend::Postgres => format!("to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"),
-        _ => format!("substr({col}, 1, 10)"),
-    }
+/// `YYYY-MM-DD` of a timestamp column read with the offsets of `periods` (oldest first), on
+/// either backend: one `CASE` picks each row's offset, bound as parameters from `$first`
+/// on. Returns the expression and its values.
+fn local_day_expr(
+    db: &impl ConnectionTrait,
+    col: &str,
+    periods: &[OffsetPeriod],
+    first: usize,
+) -> (String, Vec<Value>) {
+    let mut values: Vec<Value> = Vec::new();
+    let mut param = |v: Value| {
+        values.push(v);
+        format!("${}", first + values.len() - 1)
+    };
+    let offset = match periods {
+        [] => "0".to_string(),
+        [only] => param(only.offset_secs.into()),
+        [head @ .., last] => {
+            let mut case = "CASE".to_string();
+            for (p, next) in head.iter().zip(periods.iter().skip(1)) {
+                let before = param(next.start.into());
+                let secs = param(p.offset_secs.into());
+                case.push_str(&format!(" WHEN {col} < {before} THEN {secs}"));
+            }
+            let secs = param(last.offset_secs.into());
+            case.push_str(&format!(" ELSE {secs} END"));
+            case
+        }
+    };
+    let expr = match db.get_database_backend() {
+        DbBackend::Postgres => format!(
+            "to_char(({col} AT TIME ZONE 'UTC') + make_interval(secs => {offset}), 'YYYY-MM-DD')"
+        ),
+        _ => format!("date({col}, ({offset}) || ' seconds')"),
+    };
+    (expr, values)
 }
 
+/// The oldest and newest `occurred_at` of the memories in scope.
+async fn memory_span(
+    db: &impl ConnectionTrait,
+    scope: &str,
+    values: &[Value],
+) -> Result<Option<(DateTime<Utc>, DateTime<Utc>)>, DbErr> {
+    let one = |order: &'static str| {
+        let sql = format!(
+            "SELECT occurred_at FROM memories WHERE 1 = 1{scope} ORDER BY occurred_at {order} LIMIT 1"
+        );
+        let values = values.to_vec();
+        async move {
+            db.query_one_raw(stmt(db, &sql, values))
+                .await?
+                .map(|r| r.try_get::<DateTime<Utc>>("", "occurred_at"))
+                .transpose()
+        }
+    };
+    let (first, last) = tokio::try_join!(one("ASC"), one("DESC"))?;
+    Ok(first.zip(last))
+}
+
+/// Memories per local day in `tz`, then kind.
+async fn memories_by_day(
+    db: &impl ConnectionTrait,
+    tz: Tz,
+    scope: &str,
+    values: &[Value],
+) -> Result<Vec<DayKindCount>, DbErr> {
+    let Some((first, last)) = memory_span(db, scope, values).await? else {
+        return Ok(Vec::new());
+    };
+    let periods = offset_periods(tz, first, last);
+    let (day, day_values) = local_day_expr(db, "occurred_at", &periods, values.len() + 1);
+    let sql = format!(
+        "SELECT day, kind, COUNT(*) AS n FROM \
+         (SELECT {day} AS day, kind FROM memories WHERE 1 = 1{scope}) local_days \
+         GROUP BY day, kind ORDER BY day, kind"
+    );
+    let mut all_values = values.to_vec();
+    all_values.extend(day_values);
+    all(db, sql, all_values).await
+}
+
+/// The dashboard's rows; memories are counted by local day in `tz`.
 pub async fn rows(
     db: &impl ConnectionTrait,
     user: Option<Uuid>,
+    tz: Tz,
     limits: Limits,
 ) -> Result<Rows, DbErr> {
     let Limits {
@@ -90,11 +169,6 @@ pub async fn rows(
         Some(id) => (" AND user_id = $1", " AND i.user_id = $1", vec![id.into()]),
         None => ("", "", vec![]),
     };
-    let day = day_expr(db, "occurred_at");
-    let by_day_sql = format!(
-        "SELECT {day} AS day, kind, COUNT(*) AS n FROM memories WHERE 1 = 1{scope} \
-         GROUP BY {day}, kind ORDER BY day, kind"
-    );
     let status_sql = format!(
         "SELECT status, COUNT(*) AS n FROM interactions WHERE direction = 'inbound'{scope} \
          GROUP BY status"
@@ -115,7 +189,7 @@ pub async fn rows(
          GROUP BY u.id, u.phone ORDER BY n DESC, u.phone LIMIT {users}"
     );
     let (memories_by_day, inbound_by_status, latency, latest, users) = tokio::try_join!(
-        all(db, by_day_sql, values.clone()),
+        memories_by_day(db, tz, scope, &values),
         all(db, status_sql, values.clone()),
         all(db, latency_sql, values.clone()),
         all(db, latest_sql, values.clone()),

@@ -178,8 +178,9 @@ pub fn confirmation(r: &reminder::Model, tz: Tz, notes: &[String], window_note: 
         ),
     }];
     lines.push(format!("“{}”", replies::clip(&r.text, 300)));
+    // Plain: a note may carry markup of its own ("say *03:00* if you meant the morning").
     for note in notes {
-        lines.push(format!("_({note})_"));
+        lines.push(format!("({note})"));
     }
     if window_note {
         lines.push(

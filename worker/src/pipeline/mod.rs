@@ -456,7 +456,7 @@ impl Pipeline {
         let reply = self.respond(&user, tz, &inbound, &media).await?;
         step_done("respond", step);
         let body = if self.claim_welcome(user.id).await? {
-            format!("{}\n\n{}", replies::WELCOME, reply.body)
+            format!("{}\n\n{}", replies::welcome(tz), reply.body)
         } else {
             reply.body
         };

@@ -54,7 +54,9 @@ impl Pipeline {
         Ok(match cmd {
             Command::Help => Reply::text(replies::HELP),
             Command::Unknown(name) => Reply::text(format!(
-                "I don't know */{name}*. Here's what I can do:\n\n{}",
+                // The name as sent, in quotes: inside bold, its own markers would nest.
+                "I don't know “/{}”. Here's what I can do:\n\n{}",
+                replies::clip(&name, 40),
                 replies::HELP
             )),
             Command::Remind(args) => self.remind(user, tz, inbound, &args, false).await?,
@@ -261,7 +263,7 @@ impl Pipeline {
             };
             if !rest.trim().is_empty() {
                 return Ok(Reply::text(format!(
-                    "I didn't get “{}”.\nTry */list last week*, */list photos*, */list voice notes yesterday*, or */search {}*.",
+                    "I didn't get “{}”.\nTry */list last week*, */list photos*, */list voice notes yesterday*, or */search* {}.",
                     replies::clip(&rest, 60),
                     replies::clip(&rest, 60)
                 )));

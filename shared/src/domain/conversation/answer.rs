@@ -95,7 +95,7 @@ pub fn found(f: &Found) -> String {
     for (i, item) in f.items.iter().enumerate() {
         lines.push(entry(i + 1, item, f.tz, 300));
     }
-    lines.push("_Reply */forget <n>* to delete one._".into());
+    lines.push("Reply */forget <n>* to delete one.".into());
     lines.join("\n")
 }
 
@@ -162,7 +162,7 @@ pub fn page(p: &Page) -> String {
         hints.push("*/list more* for older");
     }
     hints.push("*/forget <n>* to delete");
-    lines.push(format!("_{}_", hints.join(" · ")));
+    lines.push(hints.join(" · "));
     lines.join("\n")
 }
 

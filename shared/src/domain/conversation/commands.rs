@@ -264,6 +264,57 @@ mod tests {
         assert_eq!(ListArgs::parse("Notes").kind.as_deref(), Some("text"));
     }
 
+    /// The `[a | b]` groups of the `/list` line in a text (`/help`, the README).
+    fn list_filters(text: &str) -> Vec<Vec<String>> {
+        let line = text
+            .lines()
+            .find(|l| l.contains("*/list* [") || l.contains("`/list ["))
+            .expect("a /list line");
+        line.split('[')
+            .skip(1)
+            .filter_map(|part| part.split_once(']'))
+            .map(|(group, _)| {
+                group
+                    .replace("\\|", "|")
+                    .split('|')
+                    .map(|w| w.trim().to_string())
+                    .filter(|w| !w.is_empty() && w != "…")
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_list_filter_help_names_parses() {
+        use crate::domain::replies::HELP;
+        use crate::domain::time::parse_range;
+        let groups = list_filters(HELP);
+        assert_eq!(groups.len(), 2, "{groups:?}");
+        let now = "2026-11-12T03:44:00Z".parse().unwrap();
+        for filter in groups.iter().flatten() {
+            let args = ListArgs::parse(filter);
+            let understood = match &args.kind {
+                Some(_) => args.rest.is_empty(),
+                None => parse_range(&args.rest, now, chrono_tz::UTC)
+                    .is_some_and(|(_, rest)| rest.trim().is_empty()),
+            };
+            assert!(understood && !args.more, "/list {filter} → {args:?}");
+        }
+        // A kind and a time together, in either order, and the next page.
+        let both = ListArgs::parse("voice last week");
+        assert_eq!(
+            (both.kind.as_deref(), both.rest.as_str()),
+            (Some("audio"), "last week")
+        );
+        assert!(HELP.contains("*/list more*") && ListArgs::parse("more").more);
+        // The README's table says the same.
+        let readme = list_filters(include_str!("../../../../README.md"));
+        assert_eq!(
+            readme, groups,
+            "README and /help name different /list filters"
+        );
+    }
+
     #[test]
     fn zones_are_found_case_insensitively_with_aliases() {
         let name = |s: &str| find_zone(s).map(|tz| tz.name().to_string());

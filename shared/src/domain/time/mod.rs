@@ -12,16 +12,20 @@
 //! - [`range`]: phrases about the past → half-open UTC ranges `[start, end)`, for questions,
 //!   `/list` and the REST `range=` parameter ("last week", "since March 3");
 //! - [`moment`]: reminder requests → a moment or a [`recurrence`] ("tomorrow at 3pm", "every
-//!   Monday at 8am"), or a question back when something is missing, past or ambiguous.
+//!   Monday at 8am"), or a question back when something is missing, past or ambiguous;
+//! - [`offsets`]: a zone's offsets over a span, for grouping by local day where zones are not
+//!   known (SQL on SQLite).
 
 pub mod lexer;
 pub mod moment;
+pub mod offsets;
 pub mod range;
 pub mod recurrence;
 pub mod vocab;
 pub mod wall;
 
 pub use moment::{MAX_AHEAD_DAYS, Parsed, Problem, When, horizon};
+pub use offsets::{OffsetPeriod, offset_periods};
 pub use range::{Range, parse_range};
 pub use recurrence::{Every, Recurrence};
 pub use vocab::local_label;
