@@ -312,18 +312,12 @@ async fn finish(
         error,
         now,
     };
-    match rule {
-        Some(rule) => {
-            let next = rule.next_after(now.max(r.due_at), tz);
-            saved::reschedule(db, &done, next).await
-        }
-        None => {
-            let status = if error.is_none() {
-                ReminderStatus::Sent
-            } else {
-                ReminderStatus::Failed
-            };
-            saved::end(db, &done, status).await
-        }
-    }
+    let after = match rule {
+        Some(rule) => saved::After::Repeat {
+            next: rule.next_after(now.max(r.due_at), tz),
+        },
+        None if error.is_none() => saved::After::End(ReminderStatus::Sent),
+        None => saved::After::End(ReminderStatus::Failed),
+    };
+    saved::close(db, &done, after).await
 }

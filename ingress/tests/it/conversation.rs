@@ -133,13 +133,7 @@ impl Chat {
     }
 
     async fn reply_to(&self, sid: &str) -> String {
-        self.app
-            .scalar(&format!(
-                "SELECT o.body FROM interactions o JOIN interactions i ON o.reply_to = i.id \
-                 WHERE i.message_sid = '{sid}' AND o.purpose = 'reply'"
-            ))
-            .await
-            .expect("a reply")
+        self.app.reply_body(&sid).await.expect("a reply")
     }
 
     async fn user(&self) -> user::Model {
@@ -849,16 +843,14 @@ async fn questions_by_meaning_find_their_notes_with_the_local_model() {
     let user = chat.user().await;
     let body: Json = chat
         .app
-        .api(
+        .call(
             reqwest::Method::GET,
             &format!(
                 "/memories?user={}&query=internet%20code%20at%20grandmother%27s",
                 user.id
             ),
         )
-        .send()
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();

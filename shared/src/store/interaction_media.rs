@@ -8,7 +8,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::store::db::stmt;
+use crate::store::db::{exec, row, stmt};
 use crate::store::entities::interaction_media;
 
 /// One attachment and, once the worker stored its bytes, its object.
@@ -60,7 +60,7 @@ pub async fn ensure_link(
     content_type: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<interaction_media::Model>, DbErr> {
-    db.execute_raw(stmt(
+    exec(
         db,
         "INSERT INTO interaction_media (id, interaction_id, media_object_id, position, source_url, content_type, created_at) \
          VALUES ($1, $2, NULL, $3, $4, $5, $6) ON CONFLICT (interaction_id, position) DO NOTHING",
@@ -72,7 +72,7 @@ pub async fn ensure_link(
             content_type.into(),
             now.into(),
         ],
-    ))
+    )
     .await?;
     interaction_media::Entity::find()
         .filter(interaction_media::Column::InteractionId.eq(interaction_id))
@@ -90,21 +90,20 @@ pub async fn link_object(
     content_type: &str,
 ) -> Result<bool, DbErr> {
     let txn = db.begin().await?;
-    let set = txn
-        .execute_raw(stmt(
-            &txn,
-            "UPDATE interaction_media SET media_object_id = $2, content_type = $3 \
+    let set = exec(
+        &txn,
+        "UPDATE interaction_media SET media_object_id = $2, content_type = $3 \
              WHERE id = $1 AND media_object_id IS NULL",
-            vec![link_id.into(), object_id.into(), content_type.into()],
-        ))
-        .await?;
+        vec![link_id.into(), object_id.into(), content_type.into()],
+    )
+    .await?;
     let linked = set.rows_affected() == 1;
     if linked {
-        txn.execute_raw(stmt(
+        exec(
             &txn,
             "UPDATE media_objects SET ref_count = ref_count + 1 WHERE id = $1",
             vec![object_id.into()],
-        ))
+        )
         .await?;
     }
     txn.commit().await?;
@@ -147,14 +146,13 @@ pub async fn occurred_at(
     db: &impl ConnectionTrait,
     link_id: Uuid,
 ) -> Result<Option<DateTime<Utc>>, DbErr> {
-    let row = db
-        .query_one_raw(stmt(
-            db,
-            "SELECT i.occurred_at AS occurred_at FROM interaction_media im \
+    let row = row(
+        db,
+        "SELECT i.occurred_at AS occurred_at FROM interaction_media im \
              JOIN interactions i ON i.id = im.interaction_id WHERE im.id = $1",
-            vec![link_id.into()],
-        ))
-        .await?;
+        vec![link_id.into()],
+    )
+    .await?;
     row.map(|r| r.try_get("", "occurred_at")).transpose()
 }
 
@@ -164,11 +162,11 @@ pub async fn mark_duplicate(
     link_id: Uuid,
     of: Uuid,
 ) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
+    exec(
         db,
         "UPDATE interaction_media SET duplicate_of = $2 WHERE id = $1 AND duplicate_of IS NULL",
         vec![link_id.into(), of.into()],
-    ))
+    )
     .await?;
     Ok(())
 }

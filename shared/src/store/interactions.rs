@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Value};
 use uuid::Uuid;
 
-use crate::store::db::stmt;
+use crate::store::db::{exec, row, rows, stmt};
 use crate::store::entities::interaction::{self, Kind, MessageStatus};
 use crate::store::leases::{self, Leased};
 
@@ -98,7 +98,7 @@ pub async fn record_processed_text(
     db: &impl ConnectionTrait,
     msg: &ApiInbound,
 ) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
+    exec(
         db,
         "INSERT INTO interactions (id, user_id, message_sid, direction, kind, body, status, attempts, raw, \
          occurred_at, created_at, updated_at, processed_at) \
@@ -112,14 +112,14 @@ pub async fn record_processed_text(
             msg.occurred_at.into(),
             msg.now.into(),
         ],
-    ))
+    )
     .await?;
     Ok(())
 }
 
 /// Records a media submission as `received`, for the worker to process like a WhatsApp message.
 pub async fn record_received(db: &impl ConnectionTrait, msg: &ApiInbound) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
+    exec(
         db,
         "INSERT INTO interactions (id, user_id, message_sid, direction, kind, body, status, attempts, raw, \
          occurred_at, created_at, updated_at) \
@@ -134,7 +134,7 @@ pub async fn record_received(db: &impl ConnectionTrait, msg: &ApiInbound) -> Res
             msg.occurred_at.into(),
             msg.now.into(),
         ],
-    ))
+    )
     .await?;
     Ok(())
 }
@@ -176,8 +176,7 @@ pub async fn claim(
             row.try_get("", "user_id")?,
         ))
     };
-    let taken = db
-        .query_one_raw(stmt(
+    let taken = row(
             db,
             &format!(
                 "UPDATE interactions SET status = 'processing', attempts = attempts + 1, \
@@ -190,35 +189,33 @@ pub async fn claim(
                  RETURNING attempts, user_id"
             ),
             values(),
-        ))
+        )
         .await?;
     if let Some(row) = taken {
         let (attempts, user_id) = attempts_and_user(row)?;
         return Ok(Claim::Taken { attempts, user_id });
     }
     // Refused: past the cap (taken now, once, to be ended), waiting its turn, or not ours.
-    let exhausted = db
-        .query_one_raw(stmt(
-            db,
-            &format!(
-                "UPDATE interactions SET status = 'processing', locked_until = $3, updated_at = $2 \
+    let exhausted = row(
+        db,
+        &format!(
+            "UPDATE interactions SET status = 'processing', locked_until = $3, updated_at = $2 \
                  WHERE id = $1 AND {CLAIMABLE} AND attempts >= $4 \
                  RETURNING attempts, user_id"
-            ),
-            values(),
-        ))
-        .await?;
+        ),
+        values(),
+    )
+    .await?;
     if let Some(row) = exhausted {
         let (attempts, user_id) = attempts_and_user(row)?;
         return Ok(Claim::Exhausted { attempts, user_id });
     }
-    let waiting = db
-        .query_one_raw(stmt(
-            db,
-            &format!("SELECT 1 AS waiting FROM interactions WHERE id = $1 AND {CLAIMABLE}"),
-            vec![id.into(), now.into()],
-        ))
-        .await?;
+    let waiting = row(
+        db,
+        &format!("SELECT 1 AS waiting FROM interactions WHERE id = $1 AND {CLAIMABLE}"),
+        vec![id.into(), now.into()],
+    )
+    .await?;
     Ok(if waiting.is_some() {
         Claim::Waiting
     } else {
@@ -244,11 +241,11 @@ pub async fn begin_attempt(
     until: DateTime<Utc>,
     retry: bool,
 ) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
+    exec(
         db,
         "UPDATE interactions SET attempts = attempts + $3, locked_until = $2 WHERE id = $1",
         vec![id.into(), until.into(), i32::from(retry).into()],
-    ))
+    )
     .await?;
     Ok(())
 }
@@ -261,7 +258,7 @@ pub async fn finish(
     error: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
+    exec(
         db,
         "UPDATE interactions SET status = $2, error = $3, locked_until = NULL, \
          processed_at = $4, updated_at = $4 WHERE id = $1",
@@ -271,7 +268,7 @@ pub async fn finish(
             error.map(str::to_string).into(),
             now.into(),
         ],
-    ))
+    )
     .await?;
     Ok(())
 }
@@ -281,15 +278,14 @@ pub async fn next_waiting(
     db: &impl ConnectionTrait,
     user_id: Uuid,
 ) -> Result<Option<(Uuid, Option<String>)>, DbErr> {
-    let row = db
-        .query_one_raw(stmt(
-            db,
-            "SELECT id, message_sid FROM interactions WHERE user_id = $1 \
+    let row = row(
+        db,
+        "SELECT id, message_sid FROM interactions WHERE user_id = $1 \
              AND direction = 'inbound' AND status = 'received' \
              ORDER BY created_at, id LIMIT 1",
-            vec![user_id.into()],
-        ))
-        .await?;
+        vec![user_id.into()],
+    )
+    .await?;
     row.map(|r| Ok((r.try_get("", "id")?, r.try_get("", "message_sid")?)))
         .transpose()
 }
@@ -302,19 +298,18 @@ pub async fn record_transcript(
     language: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
-    let res = db
-        .execute_raw(stmt(
-            db,
-            "UPDATE interactions SET transcript = $2, transcript_language = $3, updated_at = $4 \
+    let res = exec(
+        db,
+        "UPDATE interactions SET transcript = $2, transcript_language = $3, updated_at = $4 \
              WHERE id = $1 AND transcript IS NULL",
-            vec![
-                id.into(),
-                text.into(),
-                language.map(str::to_string).into(),
-                now.into(),
-            ],
-        ))
-        .await?;
+        vec![
+            id.into(),
+            text.into(),
+            language.map(str::to_string).into(),
+            now.into(),
+        ],
+    )
+    .await?;
     Ok(res.rows_affected() == 1)
 }
 
@@ -345,9 +340,7 @@ pub async fn sweep_stale(
          RETURNING id, message_sid, status",
         lock = crate::store::reminders::skip_locked(db)
     );
-    let rows = db
-        .query_all_raw(stmt(db, &sql, vec![now.into(), cutoff.into()]))
-        .await?;
+    let rows = rows(db, &sql, vec![now.into(), cutoff.into()]).await?;
     rows.into_iter()
         .map(|row| {
             Ok(Stale {
@@ -361,12 +354,11 @@ pub async fn sweep_stale(
 
 /// Inbound messages not finished yet (`received` or `processing`): the queue depth.
 pub async fn unfinished_inbound(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
-    let row = db
-        .query_one_raw(stmt(
+    let row = row(
             db,
             "SELECT COUNT(*) AS n FROM interactions WHERE direction = 'inbound' AND status IN ('received', 'processing')",
             vec![],
-        ))
+        )
         .await?;
     Ok(row.map(|r| r.try_get("", "n")).transpose()?.unwrap_or(0))
 }
@@ -434,7 +426,7 @@ pub async fn record_outbound(
     new: &NewOutbound,
 ) -> Result<Option<interaction::Model>, DbErr> {
     let (column, id, purpose) = new.about.key();
-    db.execute_raw(stmt(
+    exec(
         db,
         &format!(
             "INSERT INTO interactions (id, user_id, direction, kind, body, status, attempts, {column}, purpose, media_url, occurred_at, created_at, updated_at) \
@@ -451,7 +443,7 @@ pub async fn record_outbound(
             new.media_url.clone().into(),
             new.now.into(),
         ],
-    ))
+    )
     .await?;
     outbound(db, &new.about).await
 }
@@ -464,27 +456,26 @@ pub async fn claim_send(
     until: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<Option<i32>, DbErr> {
-    let claimed = db
-        .query_one_raw(stmt(
-            db,
-            "UPDATE interactions SET attempts = attempts + 1, locked_until = $2, updated_at = $3 \
+    let claimed = row(
+        db,
+        "UPDATE interactions SET attempts = attempts + 1, locked_until = $2, updated_at = $3 \
              WHERE id = $1 AND status = 'sending' AND (locked_until IS NULL OR locked_until < $3) \
              RETURNING attempts",
-            vec![id.into(), until.into(), now.into()],
-        ))
-        .await?;
+        vec![id.into(), until.into(), now.into()],
+    )
+    .await?;
     claimed.map(|row| row.try_get_by_index(0)).transpose()
 }
 
 /// Gives a send lease back; `uncount` takes back the attempt it counted (it reached nobody).
 pub async fn release_send(db: &impl ConnectionTrait, id: Uuid, uncount: bool) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
+    exec(
         db,
         "UPDATE interactions SET locked_until = NULL, \
          attempts = CASE WHEN $2 THEN attempts - 1 ELSE attempts END \
          WHERE id = $1 AND status = 'sending'",
         vec![id.into(), uncount.into()],
-    ))
+    )
     .await?;
     Ok(())
 }
@@ -498,16 +489,15 @@ pub async fn known_sids(
         return Ok(Default::default());
     }
     let placeholders: Vec<String> = (1..=sids.len()).map(|i| format!("${i}")).collect();
-    let rows = db
-        .query_all_raw(stmt(
-            db,
-            &format!(
-                "SELECT message_sid FROM interactions WHERE message_sid IN ({})",
-                placeholders.join(", ")
-            ),
-            sids.iter().map(|s| s.clone().into()).collect(),
-        ))
-        .await?;
+    let rows = rows(
+        db,
+        &format!(
+            "SELECT message_sid FROM interactions WHERE message_sid IN ({})",
+            placeholders.join(", ")
+        ),
+        sids.iter().map(|s| s.clone().into()).collect(),
+    )
+    .await?;
     Ok(rows
         .into_iter()
         .filter_map(|row| row.try_get_by_index::<String>(0).ok())
@@ -532,7 +522,7 @@ pub async fn mark_sent(
     result: &SendResult<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
+    exec(
         db,
         "UPDATE interactions SET status = $2, message_sid = COALESCE($3, message_sid), \
          error = $4, error_code = $5, locked_until = NULL, updated_at = $6 WHERE id = $1",
@@ -544,7 +534,7 @@ pub async fn mark_sent(
             result.error_code.map(str::to_string).into(),
             now.into(),
         ],
-    ))
+    )
     .await?;
     Ok(())
 }

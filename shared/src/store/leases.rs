@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr, Value};
 use uuid::Uuid;
 
-use crate::store::db::stmt;
+use crate::store::db::exec;
 use crate::store::entities::states::{MessageStatus, ReminderStatus};
 
 /// The rows that are claimed with a lease.
@@ -56,8 +56,5 @@ pub async fn renew(
         "UPDATE {} SET locked_until = $1 WHERE status = $2 AND id IN ({placeholders})",
         what.table()
     );
-    Ok(db
-        .execute_raw(stmt(db, &sql, values))
-        .await?
-        .rows_affected())
+    Ok(exec(db, &sql, values).await?.rows_affected())
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use crate::store::db::stmt;
+use crate::store::db::exec;
 use crate::store::entities::media_object;
 
 /// The stored object with this SHA-256 (hex), if we hold one.
@@ -29,7 +29,7 @@ pub async fn upsert(
     storage_key: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<media_object::Model>, DbErr> {
-    db.execute_raw(stmt(
+    exec(
         db,
         "INSERT INTO media_objects (id, sha256, size_bytes, content_type, storage_key, ref_count, created_at) \
          VALUES ($1, $2, $3, $4, $5, 0, $6) ON CONFLICT (sha256) DO NOTHING",
@@ -41,18 +41,18 @@ pub async fn upsert(
             storage_key.into(),
             now.into(),
         ],
-    ))
+    )
     .await?;
     find_by_sha256(db, sha256).await
 }
 
 /// Records a photo's perceptual hash, once.
 pub async fn set_phash(db: &impl ConnectionTrait, id: Uuid, phash: &str) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
+    exec(
         db,
         "UPDATE media_objects SET phash = $2 WHERE id = $1 AND phash IS NULL",
         vec![id.into(), phash.into()],
-    ))
+    )
     .await?;
     Ok(())
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr, Value};
 use uuid::Uuid;
 
-use crate::store::db::stmt;
+use crate::store::db::{exec, row, rows};
 
 /// A vector as stored: little-endian f32s.
 pub fn encode(v: &[f32]) -> Vec<u8> {
@@ -22,13 +22,12 @@ pub fn decode(bytes: &[u8]) -> Vec<f32> {
 
 /// The model the memory's stored vector was made with, if it has one.
 pub async fn model_of(db: &impl ConnectionTrait, memory_id: Uuid) -> Result<Option<String>, DbErr> {
-    let row = db
-        .query_one_raw(stmt(
-            db,
-            "SELECT model FROM memory_embeddings WHERE memory_id = $1",
-            vec![memory_id.into()],
-        ))
-        .await?;
+    let row = row(
+        db,
+        "SELECT model FROM memory_embeddings WHERE memory_id = $1",
+        vec![memory_id.into()],
+    )
+    .await?;
     row.map(|r| r.try_get("", "model")).transpose()
 }
 
@@ -40,7 +39,7 @@ pub async fn upsert(
     model: &str,
     vector: &[f32],
 ) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
+    exec(
         db,
         "INSERT INTO memory_embeddings (memory_id, user_id, model, dim, vector, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6) \
@@ -54,18 +53,18 @@ pub async fn upsert(
             encode(vector).into(),
             Utc::now().into(),
         ],
-    ))
+    )
     .await?;
     Ok(())
 }
 
 /// Drops the memory's vector (its text changed; a new one is made from the new text).
 pub async fn remove(db: &impl ConnectionTrait, memory_id: Uuid) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
+    exec(
         db,
         "DELETE FROM memory_embeddings WHERE memory_id = $1",
         vec![memory_id.into()],
-    ))
+    )
     .await?;
     Ok(())
 }
@@ -84,16 +83,15 @@ pub async fn pending(
     model: &str,
     limit: u64,
 ) -> Result<Vec<Pending>, DbErr> {
-    let rows = db
-        .query_all_raw(stmt(
-            db,
-            "SELECT m.id, m.user_id, m.text FROM memories m \
+    let rows = rows(
+        db,
+        "SELECT m.id, m.user_id, m.text FROM memories m \
              LEFT JOIN memory_embeddings e ON e.memory_id = m.id \
              WHERE e.memory_id IS NULL OR e.model <> $1 \
              ORDER BY m.created_at DESC LIMIT $2",
-            vec![model.into(), (limit as i64).into()],
-        ))
-        .await?;
+        vec![model.into(), (limit as i64).into()],
+    )
+    .await?;
     rows.into_iter()
         .map(|r| {
             Ok(Pending {
@@ -107,15 +105,14 @@ pub async fn pending(
 
 /// How many memories still lack a vector of `model`.
 pub async fn pending_count(db: &impl ConnectionTrait, model: &str) -> Result<i64, DbErr> {
-    let row = db
-        .query_one_raw(stmt(
-            db,
-            "SELECT COUNT(*) AS n FROM memories m \
+    let row = row(
+        db,
+        "SELECT COUNT(*) AS n FROM memories m \
              LEFT JOIN memory_embeddings e ON e.memory_id = m.id \
              WHERE e.memory_id IS NULL OR e.model <> $1",
-            vec![model.into()],
-        ))
-        .await?;
+        vec![model.into()],
+    )
+    .await?;
     Ok(row
         .map(|r| r.try_get::<i64>("", "n"))
         .transpose()?
@@ -129,14 +126,13 @@ pub async fn version(
     user_id: Uuid,
     model: &str,
 ) -> Result<(i64, Option<DateTime<Utc>>), DbErr> {
-    let row = db
-        .query_one_raw(stmt(
-            db,
-            "SELECT COUNT(*) AS n, MAX(updated_at) AS last FROM memory_embeddings \
+    let row = row(
+        db,
+        "SELECT COUNT(*) AS n, MAX(updated_at) AS last FROM memory_embeddings \
              WHERE user_id = $1 AND model = $2",
-            vec![user_id.into(), model.into()],
-        ))
-        .await?;
+        vec![user_id.into(), model.into()],
+    )
+    .await?;
     Ok(match row {
         Some(r) => (r.try_get("", "n")?, r.try_get("", "last").ok().flatten()),
         None => (0, None),
@@ -158,19 +154,18 @@ pub async fn of_user(
     model: &str,
     since: Option<DateTime<Utc>>,
 ) -> Result<Vec<Stored>, DbErr> {
-    let rows = db
-        .query_all_raw(stmt(
-            db,
-            "SELECT e.memory_id, m.occurred_at, e.vector FROM memory_embeddings e \
+    let rows = rows(
+        db,
+        "SELECT e.memory_id, m.occurred_at, e.vector FROM memory_embeddings e \
              JOIN memories m ON m.id = e.memory_id \
              WHERE e.user_id = $1 AND e.model = $2 AND ($3 IS NULL OR e.updated_at >= $3)",
-            vec![
-                user_id.into(),
-                model.into(),
-                Value::ChronoDateTimeUtc(since),
-            ],
-        ))
-        .await?;
+        vec![
+            user_id.into(),
+            model.into(),
+            Value::ChronoDateTimeUtc(since),
+        ],
+    )
+    .await?;
     rows.into_iter()
         .map(|r| {
             let bytes: Vec<u8> = r.try_get("", "vector")?;

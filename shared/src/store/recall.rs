@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Value};
 use uuid::Uuid;
 
-use crate::store::db::stmt;
+use crate::store::db::{row, rows};
 
 /// A time range `[start, end)` in UTC.
 pub type Range = (DateTime<Utc>, DateTime<Utc>);
@@ -56,19 +56,18 @@ pub async fn full_text(
                 .join(" OR "),
         ),
     };
-    let rows = db
-        .query_all_raw(stmt(
-            db,
-            sql,
-            vec![
-                q.into(),
-                user_id.into(),
-                Value::ChronoDateTimeUtc(start),
-                Value::ChronoDateTimeUtc(end),
-                (limit as i64).into(),
-            ],
-        ))
-        .await?;
+    let rows = rows(
+        db,
+        sql,
+        vec![
+            q.into(),
+            user_id.into(),
+            Value::ChronoDateTimeUtc(start),
+            Value::ChronoDateTimeUtc(end),
+            (limit as i64).into(),
+        ],
+    )
+    .await?;
     rows.into_iter()
         .map(|r| {
             let score = r
@@ -95,7 +94,7 @@ pub async fn texts(
     );
     let mut values: Vec<Value> = vec![user_id.into()];
     values.extend(ids.iter().map(|id| Value::from(*id)));
-    let rows = db.query_all_raw(stmt(db, &sql, values)).await?;
+    let rows = rows(db, &sql, values).await?;
     rows.into_iter()
         .map(|r| {
             Ok((
@@ -113,19 +112,18 @@ pub async fn in_range(
     (start, end): Range,
     limit: u64,
 ) -> Result<Vec<Uuid>, DbErr> {
-    let rows = db
-        .query_all_raw(stmt(
-            db,
-            "SELECT id FROM memories WHERE user_id = $1 AND occurred_at >= $2 AND occurred_at < $3 \
+    let rows = rows(
+        db,
+        "SELECT id FROM memories WHERE user_id = $1 AND occurred_at >= $2 AND occurred_at < $3 \
              ORDER BY occurred_at DESC, id DESC LIMIT $4",
-            vec![
-                user_id.into(),
-                start.into(),
-                end.into(),
-                (limit as i64).into(),
-            ],
-        ))
-        .await?;
+        vec![
+            user_id.into(),
+            start.into(),
+            end.into(),
+            (limit as i64).into(),
+        ],
+    )
+    .await?;
     rows.into_iter().map(|r| r.try_get("", "id")).collect()
 }
 
@@ -137,25 +135,23 @@ pub async fn of_mem0_hit(
     memory_id: Option<Uuid>,
     mem0_id: &str,
 ) -> Result<Option<(Uuid, DateTime<Utc>)>, DbErr> {
-    let row = db
-        .query_one_raw(stmt(
-            db,
-            "SELECT id, occurred_at FROM memories WHERE user_id = $1 AND (id = $2 OR mem0_id = $3)",
-            vec![user_id.into(), Value::Uuid(memory_id), mem0_id.into()],
-        ))
-        .await?;
+    let row = row(
+        db,
+        "SELECT id, occurred_at FROM memories WHERE user_id = $1 AND (id = $2 OR mem0_id = $3)",
+        vec![user_id.into(), Value::Uuid(memory_id), mem0_id.into()],
+    )
+    .await?;
     row.map(|r| Ok((r.try_get("", "id")?, r.try_get("", "occurred_at")?)))
         .transpose()
 }
 
 /// How many memories the user has of each kind, most first (then by kind).
 pub async fn kinds(db: &impl ConnectionTrait, user_id: Uuid) -> Result<Vec<(String, i64)>, DbErr> {
-    let rows = db
-        .query_all_raw(stmt(
+    let rows = rows(
             db,
             "SELECT kind, COUNT(*) AS n FROM memories WHERE user_id = $1 GROUP BY kind ORDER BY n DESC, kind",
             vec![user_id.into()],
-        ))
+        )
         .await?;
     rows.iter()
         .map(|r| Ok((r.try_get("", "kind")?, r.try_get("", "n")?)))

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::domain::replies;
 use crate::domain::time::{Recurrence, When, local_label};
-use crate::store::db::stmt;
+use crate::store::db::{exec, stmt};
 use crate::store::entities::reminder::{self, ReminderStatus};
 use crate::store::leases::{self, Leased};
 
@@ -57,7 +57,7 @@ pub async fn create(
     now: DateTime<Utc>,
 ) -> Result<reminder::Model, DbErr> {
     let id = Uuid::now_v7();
-    db.execute_raw(stmt(
+    exec(
         db,
         "INSERT INTO reminders (id, user_id, text, due_at, timezone, recurrence, status, source_interaction_id, attempts, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, 0, $8, $8) \
@@ -72,7 +72,7 @@ pub async fn create(
             new.source_interaction_id.into(),
             now.into(),
         ],
-    ))
+    )
     .await?;
     let found = match new.source_interaction_id {
         Some(source) => {
@@ -134,14 +134,13 @@ pub async fn cancel(
     id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
-    let res = db
-        .execute_raw(stmt(
-            db,
-            "UPDATE reminders SET status = 'cancelled', locked_until = NULL, updated_at = $2 \
+    let res = exec(
+        db,
+        "UPDATE reminders SET status = 'cancelled', locked_until = NULL, updated_at = $2 \
              WHERE id = $1 AND status IN ('pending', 'sending', 'needs_template', 'failed')",
-            vec![id.into(), now.into()],
-        ))
-        .await?;
+        vec![id.into(), now.into()],
+    )
+    .await?;
     Ok(res.rows_affected() == 1)
 }
 
@@ -297,12 +296,12 @@ pub async fn park_needs_template(
     why: &str,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
+    exec(
         db,
         "UPDATE reminders SET status = 'needs_template', locked_until = NULL, error = $2, updated_at = $3 \
          WHERE id = $1 AND status = 'sending'",
         vec![id.into(), why.into(), now.into()],
-    ))
+    )
     .await?;
     Ok(())
 }
@@ -317,7 +316,7 @@ pub async fn retry_later(
     error: &str,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
+    exec(
         db,
         "UPDATE reminders SET attempts = $2, locked_until = $3, error = $4, updated_at = $5 \
          WHERE id = $1 AND status = 'sending'",
@@ -328,7 +327,7 @@ pub async fn retry_later(
             error.into(),
             now.into(),
         ],
-    ))
+    )
     .await?;
     Ok(())
 }
@@ -344,49 +343,46 @@ pub struct Occurrence<'a> {
     pub now: DateTime<Utc>,
 }
 
-/// A repeating reminder after an occurrence: `pending` again, due at `next`, attempts reset.
-pub async fn reschedule(
-    db: &impl ConnectionTrait,
-    done: &Occurrence<'_>,
-    next: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
-        db,
-        "UPDATE reminders SET status = 'pending', due_at = $2, sent_at = $3, error = $4, \
-         attempts = 0, locked_until = NULL, updated_at = $5 \
-         WHERE id = $1 AND status = 'sending' AND due_at = $6",
-        vec![
-            done.id.into(),
-            next.into(),
-            done.sent_at.into(),
-            done.error.map(str::to_string).into(),
-            done.now.into(),
-            done.due_at.into(),
-        ],
-    ))
-    .await?;
-    Ok(())
+/// What follows an occurrence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum After {
+    /// A repeating reminder: `pending` again, due at `next`, attempts reset.
+    Repeat { next: DateTime<Utc> },
+    /// A one-off: `sent` or `failed` for good.
+    End(ReminderStatus),
 }
 
-/// A one-off reminder after its occurrence: `status` (`sent` or `failed`) for good.
-pub async fn end(
+/// Closes a claimed occurrence (its lease released), unless the reminder moved on since.
+pub async fn close(
     db: &impl ConnectionTrait,
     done: &Occurrence<'_>,
-    status: ReminderStatus,
+    after: After,
 ) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
+    let (sql, value): (&str, sea_orm::Value) = match after {
+        After::Repeat { next } => (
+            "UPDATE reminders SET status = 'pending', due_at = $2, sent_at = $3, error = $4, \
+             attempts = 0, locked_until = NULL, updated_at = $5 \
+             WHERE id = $1 AND status = 'sending' AND due_at = $6",
+            next.into(),
+        ),
+        After::End(status) => (
+            "UPDATE reminders SET status = $2, sent_at = $3, error = $4, locked_until = NULL, \
+             updated_at = $5 WHERE id = $1 AND status = 'sending' AND due_at = $6",
+            status.as_str().into(),
+        ),
+    };
+    exec(
         db,
-        "UPDATE reminders SET status = $2, sent_at = $3, error = $4, locked_until = NULL, \
-         updated_at = $5 WHERE id = $1 AND status = 'sending' AND due_at = $6",
+        sql,
         vec![
             done.id.into(),
-            status.as_str().into(),
+            value,
             done.sent_at.into(),
             done.error.map(str::to_string).into(),
             done.now.into(),
             done.due_at.into(),
         ],
-    ))
+    )
     .await?;
     Ok(())
 }

@@ -8,7 +8,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::domain::phone::UserRef;
-use crate::store::db::stmt;
+use crate::store::db::{exec, stmt};
 use crate::store::entities::user;
 
 /// The user a [`UserRef`] names, if there is one.
@@ -79,13 +79,12 @@ pub async fn claim_welcome(
     user_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
-    let res = db
-        .execute_raw(stmt(
-            db,
-            "UPDATE users SET welcomed_at = $2 WHERE id = $1 AND welcomed_at IS NULL",
-            vec![user_id.into(), now.into()],
-        ))
-        .await?;
+    let res = exec(
+        db,
+        "UPDATE users SET welcomed_at = $2 WHERE id = $1 AND welcomed_at IS NULL",
+        vec![user_id.into(), now.into()],
+    )
+    .await?;
     Ok(res.rows_affected() == 1)
 }
 
@@ -96,11 +95,11 @@ pub async fn set_timezone(
     zone: &str,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
+    exec(
         db,
         "UPDATE users SET timezone = $2, updated_at = $3 WHERE id = $1",
         vec![user_id.into(), zone.into(), now.into()],
-    ))
+    )
     .await?;
     Ok(())
 }

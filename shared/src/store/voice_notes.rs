@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, FromQueryResult, TransactionTrait};
 use uuid::Uuid;
 
-use crate::store::db::stmt;
+use crate::store::db::{exec, stmt};
 use crate::store::{interactions, memory_embeddings};
 
 /// One stored voice note whose memory still holds the marker text.
@@ -74,17 +74,16 @@ pub async fn settle(
         interactions::record_transcript(&txn, note.id, text, language, now).await?;
     }
     memory_embeddings::remove(&txn, note.memory_id).await?;
-    let res = txn
-        .execute_raw(stmt(
-            &txn,
-            "UPDATE memories SET text = $2 WHERE id = $1 AND text = $3",
-            vec![
-                note.memory_id.into(),
-                settled.memory_text.into(),
-                marker.into(),
-            ],
-        ))
-        .await?;
+    let res = exec(
+        &txn,
+        "UPDATE memories SET text = $2 WHERE id = $1 AND text = $3",
+        vec![
+            note.memory_id.into(),
+            settled.memory_text.into(),
+            marker.into(),
+        ],
+    )
+    .await?;
     txn.commit().await?;
     Ok(res.rows_affected() == 1)
 }
