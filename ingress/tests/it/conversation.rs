@@ -133,7 +133,7 @@ impl Chat {
     }
 
     async fn reply_to(&self, sid: &str) -> String {
-        self.app.reply_body(&sid).await.expect("a reply")
+        self.app.reply_body(sid).await.expect("a reply")
     }
 
     async fn user(&self) -> user::Model {

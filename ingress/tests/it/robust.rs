@@ -267,7 +267,7 @@ async fn fifty_note_question_pairs_each_find_their_note() {
     .await;
     let mut missed = Vec::new();
     for (sid, place) in &pairs {
-        let answer = app.reply_body(&sid).await.unwrap_or_default();
+        let answer = app.reply_body(sid).await.unwrap_or_default();
         if !answer.contains(place.as_str()) {
             missed.push(answer);
         }
