@@ -4,6 +4,7 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod ddl;
 mod m20261121_000001_init;
 mod m20261121_000003_api;
 mod m20261121_000004_conversation;

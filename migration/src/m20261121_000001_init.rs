@@ -6,6 +6,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
+use crate::ddl::*;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -106,24 +108,6 @@ enum Reminders {
     UpdatedAt,
 }
 
-fn uuid_pk<T: IntoIden>(name: T) -> ColumnDef {
-    ColumnDef::new(name).uuid().not_null().primary_key().take()
-}
-
-fn ts<T: IntoIden>(name: T) -> ColumnDef {
-    ColumnDef::new(name)
-        .timestamp_with_time_zone()
-        .not_null()
-        .take()
-}
-
-fn ts_null<T: IntoIden>(name: T) -> ColumnDef {
-    ColumnDef::new(name)
-        .timestamp_with_time_zone()
-        .null()
-        .take()
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
@@ -181,50 +165,40 @@ impl MigrationTrait for Migration {
                 .col(ts(Interactions::CreatedAt))
                 .col(ts(Interactions::UpdatedAt))
                 .col(ts_null(Interactions::ProcessedAt))
-                .foreign_key(
-                    ForeignKey::create()
-                        .from(Interactions::Table, Interactions::UserId)
-                        .to(Users::Table, Users::Id)
-                        .on_delete(ForeignKeyAction::Cascade),
-                )
-                .foreign_key(
-                    ForeignKey::create()
-                        .from(Interactions::Table, Interactions::ReplyTo)
-                        .to(Interactions::Table, Interactions::Id)
-                        .on_delete(ForeignKeyAction::Cascade),
-                )
+                .foreign_key(&mut cascade(
+                    Interactions::Table,
+                    Interactions::UserId,
+                    Users::Table,
+                    Users::Id,
+                ))
+                .foreign_key(&mut cascade(
+                    Interactions::Table,
+                    Interactions::ReplyTo,
+                    Interactions::Table,
+                    Interactions::Id,
+                ))
                 .to_owned(),
         )
         .await?;
         // At most one reply per interaction and purpose.
-        m.create_index(
-            Index::create()
-                .name("ux_interactions_reply")
-                .table(Interactions::Table)
-                .col(Interactions::ReplyTo)
-                .col(Interactions::Purpose)
-                .unique()
-                .to_owned(),
-        )
+        m.create_index(unique_index(
+            "ux_interactions_reply",
+            Interactions::Table,
+            [Interactions::ReplyTo, Interactions::Purpose],
+        ))
         .await?;
-        m.create_index(
-            Index::create()
-                .name("ix_interactions_user_occurred")
-                .table(Interactions::Table)
-                .col(Interactions::UserId)
-                .col(Interactions::OccurredAt)
-                .to_owned(),
-        )
+        m.create_index(index(
+            "ix_interactions_user_occurred",
+            Interactions::Table,
+            [Interactions::UserId, Interactions::OccurredAt],
+        ))
         .await?;
         // The sweeper's scan: unfinished inbound work by age.
-        m.create_index(
-            Index::create()
-                .name("ix_interactions_status_updated")
-                .table(Interactions::Table)
-                .col(Interactions::Status)
-                .col(Interactions::UpdatedAt)
-                .to_owned(),
-        )
+        m.create_index(index(
+            "ix_interactions_status_updated",
+            Interactions::Table,
+            [Interactions::Status, Interactions::UpdatedAt],
+        ))
         .await?;
 
         m.create_table(
@@ -287,12 +261,12 @@ impl MigrationTrait for Migration {
                 )
                 .col(ColumnDef::new(InteractionMedia::DuplicateOf).uuid().null())
                 .col(ts(InteractionMedia::CreatedAt))
-                .foreign_key(
-                    ForeignKey::create()
-                        .from(InteractionMedia::Table, InteractionMedia::InteractionId)
-                        .to(Interactions::Table, Interactions::Id)
-                        .on_delete(ForeignKeyAction::Cascade),
-                )
+                .foreign_key(&mut cascade(
+                    InteractionMedia::Table,
+                    InteractionMedia::InteractionId,
+                    Interactions::Table,
+                    Interactions::Id,
+                ))
                 .foreign_key(
                     ForeignKey::create()
                         .from(InteractionMedia::Table, InteractionMedia::MediaObjectId)
@@ -302,15 +276,11 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(
-            Index::create()
-                .name("ux_interaction_media_position")
-                .table(InteractionMedia::Table)
-                .col(InteractionMedia::InteractionId)
-                .col(InteractionMedia::Position)
-                .unique()
-                .to_owned(),
-        )
+        m.create_index(unique_index(
+            "ux_interaction_media_position",
+            InteractionMedia::Table,
+            [InteractionMedia::InteractionId, InteractionMedia::Position],
+        ))
         .await?;
 
         m.create_table(
@@ -337,12 +307,12 @@ impl MigrationTrait for Migration {
                         .unique_key(),
                 )
                 .col(ColumnDef::new(Memories::Mem0EventId).string().null())
-                .foreign_key(
-                    ForeignKey::create()
-                        .from(Memories::Table, Memories::UserId)
-                        .to(Users::Table, Users::Id)
-                        .on_delete(ForeignKeyAction::Cascade),
-                )
+                .foreign_key(&mut cascade(
+                    Memories::Table,
+                    Memories::UserId,
+                    Users::Table,
+                    Users::Id,
+                ))
                 .foreign_key(
                     ForeignKey::create()
                         .from(Memories::Table, Memories::InteractionId)
@@ -352,14 +322,11 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(
-            Index::create()
-                .name("ix_memories_user_occurred")
-                .table(Memories::Table)
-                .col(Memories::UserId)
-                .col(Memories::OccurredAt)
-                .to_owned(),
-        )
+        m.create_index(index(
+            "ix_memories_user_occurred",
+            Memories::Table,
+            [Memories::UserId, Memories::OccurredAt],
+        ))
         .await?;
 
         m.create_table(
@@ -377,23 +344,20 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new(Reminders::Error).text().null())
                 .col(ts(Reminders::CreatedAt))
                 .col(ts(Reminders::UpdatedAt))
-                .foreign_key(
-                    ForeignKey::create()
-                        .from(Reminders::Table, Reminders::UserId)
-                        .to(Users::Table, Users::Id)
-                        .on_delete(ForeignKeyAction::Cascade),
-                )
+                .foreign_key(&mut cascade(
+                    Reminders::Table,
+                    Reminders::UserId,
+                    Users::Table,
+                    Users::Id,
+                ))
                 .to_owned(),
         )
         .await?;
-        m.create_index(
-            Index::create()
-                .name("ix_reminders_status_due")
-                .table(Reminders::Table)
-                .col(Reminders::Status)
-                .col(Reminders::DueAt)
-                .to_owned(),
-        )
+        m.create_index(index(
+            "ix_reminders_status_due",
+            Reminders::Table,
+            [Reminders::Status, Reminders::DueAt],
+        ))
         .await?;
 
         // Full-text search for the local memory engine.
@@ -417,11 +381,7 @@ impl MigrationTrait for Migration {
                     db.execute_unprepared(sql).await?;
                 }
             }
-            other => {
-                return Err(DbErr::Migration(format!(
-                    "unsupported database backend {other:?}"
-                )));
-            }
+            other => return Err(unsupported(other)),
         }
         Ok(())
     }

@@ -12,6 +12,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
+use crate::ddl::*;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -54,101 +56,93 @@ enum Interactions {
     Id,
 }
 
-#[derive(DeriveIden)]
-enum Users {
-    Table,
-    Id,
-}
-
 /// The listing and analytics indexes, by name.
 fn indexes() -> Vec<(&'static str, IndexCreateStatement)> {
     vec![
         (
             "ix_memories_user_occurred_id",
-            Index::create()
-                .name("ix_memories_user_occurred_id")
-                .table(Memories::Table)
-                .col(Memories::UserId)
-                .col(Memories::OccurredAt)
-                .col(Memories::Id)
-                .to_owned(),
+            index(
+                "ix_memories_user_occurred_id",
+                Memories::Table,
+                [Memories::UserId, Memories::OccurredAt, Memories::Id],
+            ),
         ),
         (
             "ix_memories_occurred_id",
-            Index::create()
-                .name("ix_memories_occurred_id")
-                .table(Memories::Table)
-                .col(Memories::OccurredAt)
-                .col(Memories::Id)
-                .to_owned(),
+            index(
+                "ix_memories_occurred_id",
+                Memories::Table,
+                [Memories::OccurredAt, Memories::Id],
+            ),
         ),
         (
             "ix_memories_user_kind_occurred_id",
-            Index::create()
-                .name("ix_memories_user_kind_occurred_id")
-                .table(Memories::Table)
-                .col(Memories::UserId)
-                .col(Memories::Kind)
-                .col(Memories::OccurredAt)
-                .col(Memories::Id)
-                .to_owned(),
+            index(
+                "ix_memories_user_kind_occurred_id",
+                Memories::Table,
+                [
+                    Memories::UserId,
+                    Memories::Kind,
+                    Memories::OccurredAt,
+                    Memories::Id,
+                ],
+            ),
         ),
         (
             "ix_memories_kind_occurred_id",
-            Index::create()
-                .name("ix_memories_kind_occurred_id")
-                .table(Memories::Table)
-                .col(Memories::Kind)
-                .col(Memories::OccurredAt)
-                .col(Memories::Id)
-                .to_owned(),
+            index(
+                "ix_memories_kind_occurred_id",
+                Memories::Table,
+                [Memories::Kind, Memories::OccurredAt, Memories::Id],
+            ),
         ),
         (
             "ix_interactions_occurred_id",
-            Index::create()
-                .name("ix_interactions_occurred_id")
-                .table(Interactions::Table)
-                .col(Interactions::OccurredAt)
-                .col(Interactions::Id)
-                .to_owned(),
+            index(
+                "ix_interactions_occurred_id",
+                Interactions::Table,
+                [Interactions::OccurredAt, Interactions::Id],
+            ),
         ),
         (
             "ix_interactions_direction_kind",
-            Index::create()
-                .name("ix_interactions_direction_kind")
-                .table(Interactions::Table)
-                .col(Interactions::Direction)
-                .col(Interactions::Kind)
-                .to_owned(),
+            index(
+                "ix_interactions_direction_kind",
+                Interactions::Table,
+                [Interactions::Direction, Interactions::Kind],
+            ),
         ),
         (
             "ix_interactions_user_direction_kind",
-            Index::create()
-                .name("ix_interactions_user_direction_kind")
-                .table(Interactions::Table)
-                .col(Interactions::UserId)
-                .col(Interactions::Direction)
-                .col(Interactions::Kind)
-                .to_owned(),
+            index(
+                "ix_interactions_user_direction_kind",
+                Interactions::Table,
+                [
+                    Interactions::UserId,
+                    Interactions::Direction,
+                    Interactions::Kind,
+                ],
+            ),
         ),
         (
             "ix_interactions_direction_created",
-            Index::create()
-                .name("ix_interactions_direction_created")
-                .table(Interactions::Table)
-                .col(Interactions::Direction)
-                .col(Interactions::CreatedAt)
-                .to_owned(),
+            index(
+                "ix_interactions_direction_created",
+                Interactions::Table,
+                [Interactions::Direction, Interactions::CreatedAt],
+            ),
         ),
         (
             "ix_interactions_user_direction_created",
-            Index::create()
-                .name("ix_interactions_user_direction_created")
-                .table(Interactions::Table)
-                .col(Interactions::UserId)
-                .col(Interactions::Direction)
-                .col(Interactions::CreatedAt)
-                .to_owned(),
+            index(
+                "ix_interactions_user_direction_created",
+                Interactions::Table,
+                [
+                    Interactions::UserId,
+                    Interactions::Direction,
+                    Interactions::CreatedAt,
+                ],
+            ),
         ),
     ]
 }
@@ -191,26 +185,16 @@ impl MigrationTrait for Migration {
                 // NULL while the first request is still running.
                 .col(ColumnDef::new(IdempotencyKeys::Status).integer().null())
                 .col(ColumnDef::new(IdempotencyKeys::Body).text().null())
-                .col(
-                    ColumnDef::new(IdempotencyKeys::CreatedAt)
-                        .timestamp_with_time_zone()
-                        .not_null(),
-                )
-                .col(
-                    ColumnDef::new(IdempotencyKeys::CompletedAt)
-                        .timestamp_with_time_zone()
-                        .null(),
-                )
+                .col(ts(IdempotencyKeys::CreatedAt))
+                .col(ts_null(IdempotencyKeys::CompletedAt))
                 .to_owned(),
         )
         .await?;
-        m.create_index(
-            Index::create()
-                .name("ix_idempotency_keys_created")
-                .table(IdempotencyKeys::Table)
-                .col(IdempotencyKeys::CreatedAt)
-                .to_owned(),
-        )
+        m.create_index(index(
+            "ix_idempotency_keys_created",
+            IdempotencyKeys::Table,
+            [IdempotencyKeys::CreatedAt],
+        ))
         .await?;
 
         m.create_table(
@@ -224,37 +208,32 @@ impl MigrationTrait for Migration {
                         .col(MemoryLabels::MemoryId)
                         .col(MemoryLabels::Label),
                 )
-                .foreign_key(
-                    ForeignKey::create()
-                        .from(MemoryLabels::Table, MemoryLabels::MemoryId)
-                        .to(Memories::Table, Memories::Id)
-                        .on_delete(ForeignKeyAction::Cascade),
-                )
-                .foreign_key(
-                    ForeignKey::create()
-                        .from(MemoryLabels::Table, MemoryLabels::UserId)
-                        .to(Users::Table, Users::Id)
-                        .on_delete(ForeignKeyAction::Cascade),
-                )
+                .foreign_key(&mut cascade(
+                    MemoryLabels::Table,
+                    MemoryLabels::MemoryId,
+                    Memories::Table,
+                    Memories::Id,
+                ))
+                .foreign_key(&mut cascade(
+                    MemoryLabels::Table,
+                    MemoryLabels::UserId,
+                    Users::Table,
+                    Users::Id,
+                ))
                 .to_owned(),
         )
         .await?;
-        m.create_index(
-            Index::create()
-                .name("ix_memory_labels_label")
-                .table(MemoryLabels::Table)
-                .col(MemoryLabels::Label)
-                .to_owned(),
-        )
+        m.create_index(index(
+            "ix_memory_labels_label",
+            MemoryLabels::Table,
+            [MemoryLabels::Label],
+        ))
         .await?;
-        m.create_index(
-            Index::create()
-                .name("ix_memory_labels_user_label")
-                .table(MemoryLabels::Table)
-                .col(MemoryLabels::UserId)
-                .col(MemoryLabels::Label)
-                .to_owned(),
-        )
+        m.create_index(index(
+            "ix_memory_labels_user_label",
+            MemoryLabels::Table,
+            [MemoryLabels::UserId, MemoryLabels::Label],
+        ))
         .await?;
 
         for (_, index) in indexes() {
@@ -294,11 +273,7 @@ impl MigrationTrait for Migration {
                     db.execute_unprepared(sql).await?;
                 }
             }
-            other => {
-                return Err(DbErr::Migration(format!(
-                    "unsupported database backend {other:?}"
-                )));
-            }
+            other => return Err(unsupported(other)),
         }
         Ok(())
     }

@@ -5,14 +5,10 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::ddl::*;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-#[derive(DeriveIden)]
-enum Users {
-    Table,
-    Id,
-}
 
 #[derive(DeriveIden)]
 enum ConversationState {
@@ -38,12 +34,7 @@ impl MigrationTrait for Migration {
         m.create_table(
             Table::create()
                 .table(ConversationState::Table)
-                .col(
-                    ColumnDef::new(ConversationState::UserId)
-                        .uuid()
-                        .not_null()
-                        .primary_key(),
-                )
+                .col(uuid_pk(ConversationState::UserId))
                 // JSON array of memory ids, numbered from `shown_start`.
                 .col(ColumnDef::new(ConversationState::Shown).json().not_null())
                 .col(
@@ -53,22 +44,10 @@ impl MigrationTrait for Migration {
                         .default(1),
                 )
                 .col(ColumnDef::new(ConversationState::ListKind).string().null())
-                .col(
-                    ColumnDef::new(ConversationState::ListStart)
-                        .timestamp_with_time_zone()
-                        .null(),
-                )
-                .col(
-                    ColumnDef::new(ConversationState::ListEnd)
-                        .timestamp_with_time_zone()
-                        .null(),
-                )
+                .col(ts_null(ConversationState::ListStart))
+                .col(ts_null(ConversationState::ListEnd))
                 .col(ColumnDef::new(ConversationState::ListLabel).string().null())
-                .col(
-                    ColumnDef::new(ConversationState::ListCursorAt)
-                        .timestamp_with_time_zone()
-                        .null(),
-                )
+                .col(ts_null(ConversationState::ListCursorAt))
                 .col(
                     ColumnDef::new(ConversationState::ListCursorId)
                         .uuid()
@@ -85,17 +64,13 @@ impl MigrationTrait for Migration {
                         .text()
                         .null(),
                 )
-                .col(
-                    ColumnDef::new(ConversationState::UpdatedAt)
-                        .timestamp_with_time_zone()
-                        .not_null(),
-                )
-                .foreign_key(
-                    ForeignKey::create()
-                        .from(ConversationState::Table, ConversationState::UserId)
-                        .to(Users::Table, Users::Id)
-                        .on_delete(ForeignKeyAction::Cascade),
-                )
+                .col(ts(ConversationState::UpdatedAt))
+                .foreign_key(&mut cascade(
+                    ConversationState::Table,
+                    ConversationState::UserId,
+                    Users::Table,
+                    Users::Id,
+                ))
                 .to_owned(),
         )
         .await

@@ -9,6 +9,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::ddl::*;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -54,14 +56,11 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(
-            Index::create()
-                .name("ux_reminders_source_interaction")
-                .table(Reminders::Table)
-                .col(Reminders::SourceInteractionId)
-                .unique()
-                .to_owned(),
-        )
+        m.create_index(unique_index(
+            "ux_reminders_source_interaction",
+            Reminders::Table,
+            [Reminders::SourceInteractionId],
+        ))
         .await?;
         m.alter_table(
             Table::alter()
@@ -70,15 +69,11 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(
-            Index::create()
-                .name("ux_interactions_reminder_occurrence")
-                .table(Interactions::Table)
-                .col(Interactions::ReminderId)
-                .col(Interactions::Purpose)
-                .unique()
-                .to_owned(),
-        )
+        m.create_index(unique_index(
+            "ux_interactions_reminder_occurrence",
+            Interactions::Table,
+            [Interactions::ReminderId, Interactions::Purpose],
+        ))
         .await?;
         Ok(())
     }

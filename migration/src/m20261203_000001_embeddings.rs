@@ -7,6 +7,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::ddl::*;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -27,12 +29,6 @@ enum Memories {
     Id,
 }
 
-#[derive(DeriveIden)]
-enum Users {
-    Table,
-    Id,
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
@@ -40,45 +36,36 @@ impl MigrationTrait for Migration {
             Table::create()
                 .table(MemoryEmbeddings::Table)
                 .if_not_exists()
-                .col(
-                    ColumnDef::new(MemoryEmbeddings::MemoryId)
-                        .uuid()
-                        .not_null()
-                        .primary_key(),
-                )
+                .col(uuid_pk(MemoryEmbeddings::MemoryId))
                 .col(ColumnDef::new(MemoryEmbeddings::UserId).uuid().not_null())
                 .col(ColumnDef::new(MemoryEmbeddings::Model).string().not_null())
                 .col(ColumnDef::new(MemoryEmbeddings::Dim).integer().not_null())
                 .col(ColumnDef::new(MemoryEmbeddings::Vector).blob().not_null())
-                .col(
-                    ColumnDef::new(MemoryEmbeddings::UpdatedAt)
-                        .timestamp_with_time_zone()
-                        .not_null(),
-                )
-                .foreign_key(
-                    ForeignKey::create()
-                        .from(MemoryEmbeddings::Table, MemoryEmbeddings::MemoryId)
-                        .to(Memories::Table, Memories::Id)
-                        .on_delete(ForeignKeyAction::Cascade),
-                )
-                .foreign_key(
-                    ForeignKey::create()
-                        .from(MemoryEmbeddings::Table, MemoryEmbeddings::UserId)
-                        .to(Users::Table, Users::Id)
-                        .on_delete(ForeignKeyAction::Cascade),
-                )
+                .col(ts(MemoryEmbeddings::UpdatedAt))
+                .foreign_key(&mut cascade(
+                    MemoryEmbeddings::Table,
+                    MemoryEmbeddings::MemoryId,
+                    Memories::Table,
+                    Memories::Id,
+                ))
+                .foreign_key(&mut cascade(
+                    MemoryEmbeddings::Table,
+                    MemoryEmbeddings::UserId,
+                    Users::Table,
+                    Users::Id,
+                ))
                 .to_owned(),
         )
         .await?;
-        m.create_index(
-            Index::create()
-                .name("idx_memory_embeddings_user_model")
-                .table(MemoryEmbeddings::Table)
-                .col(MemoryEmbeddings::UserId)
-                .col(MemoryEmbeddings::Model)
-                .col(MemoryEmbeddings::UpdatedAt)
-                .to_owned(),
-        )
+        m.create_index(index(
+            "idx_memory_embeddings_user_model",
+            MemoryEmbeddings::Table,
+            [
+                MemoryEmbeddings::UserId,
+                MemoryEmbeddings::Model,
+                MemoryEmbeddings::UpdatedAt,
+            ],
+        ))
         .await
     }
 

@@ -3,6 +3,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::ddl::*;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -14,12 +16,6 @@ enum Confirmations {
     RequestedAt,
 }
 
-#[derive(DeriveIden)]
-enum Users {
-    Table,
-    Id,
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
@@ -27,28 +23,19 @@ impl MigrationTrait for Migration {
             Table::create()
                 .table(Confirmations::Table)
                 .if_not_exists()
-                .col(
-                    ColumnDef::new(Confirmations::UserId)
-                        .uuid()
-                        .not_null()
-                        .primary_key(),
-                )
+                .col(uuid_pk(Confirmations::UserId))
                 .col(
                     ColumnDef::new(Confirmations::Action)
                         .string_len(32)
                         .not_null(),
                 )
-                .col(
-                    ColumnDef::new(Confirmations::RequestedAt)
-                        .timestamp_with_time_zone()
-                        .not_null(),
-                )
-                .foreign_key(
-                    ForeignKey::create()
-                        .from(Confirmations::Table, Confirmations::UserId)
-                        .to(Users::Table, Users::Id)
-                        .on_delete(ForeignKeyAction::Cascade),
-                )
+                .col(ts(Confirmations::RequestedAt))
+                .foreign_key(&mut cascade(
+                    Confirmations::Table,
+                    Confirmations::UserId,
+                    Users::Table,
+                    Users::Id,
+                ))
                 .to_owned(),
         )
         .await

@@ -3,6 +3,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::ddl::*;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -16,12 +18,6 @@ enum McpTokens {
     RevokedAt,
 }
 
-#[derive(DeriveIden)]
-enum Users {
-    Table,
-    Id,
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
@@ -29,12 +25,7 @@ impl MigrationTrait for Migration {
             Table::create()
                 .table(McpTokens::Table)
                 .if_not_exists()
-                .col(
-                    ColumnDef::new(McpTokens::Id)
-                        .uuid()
-                        .not_null()
-                        .primary_key(),
-                )
+                .col(uuid_pk(McpTokens::Id))
                 .col(ColumnDef::new(McpTokens::UserId).uuid().not_null())
                 .col(
                     ColumnDef::new(McpTokens::TokenHash)
@@ -42,32 +33,22 @@ impl MigrationTrait for Migration {
                         .not_null()
                         .unique_key(),
                 )
-                .col(
-                    ColumnDef::new(McpTokens::CreatedAt)
-                        .timestamp_with_time_zone()
-                        .not_null(),
-                )
-                .col(
-                    ColumnDef::new(McpTokens::RevokedAt)
-                        .timestamp_with_time_zone()
-                        .null(),
-                )
-                .foreign_key(
-                    ForeignKey::create()
-                        .from(McpTokens::Table, McpTokens::UserId)
-                        .to(Users::Table, Users::Id)
-                        .on_delete(ForeignKeyAction::Cascade),
-                )
+                .col(ts(McpTokens::CreatedAt))
+                .col(ts_null(McpTokens::RevokedAt))
+                .foreign_key(&mut cascade(
+                    McpTokens::Table,
+                    McpTokens::UserId,
+                    Users::Table,
+                    Users::Id,
+                ))
                 .to_owned(),
         )
         .await?;
-        m.create_index(
-            Index::create()
-                .name("idx_mcp_tokens_user")
-                .table(McpTokens::Table)
-                .col(McpTokens::UserId)
-                .to_owned(),
-        )
+        m.create_index(index(
+            "idx_mcp_tokens_user",
+            McpTokens::Table,
+            [McpTokens::UserId],
+        ))
         .await
     }
 

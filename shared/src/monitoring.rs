@@ -98,17 +98,7 @@ pub async fn record_db_gauges(db: &sea_orm::DatabaseConnection) {
 
 /// Inbound messages not yet processed (received or being processed), from the database.
 pub async fn record_queue_depth(db: &sea_orm::DatabaseConnection) {
-    use sea_orm::ConnectionTrait;
-    let row = db
-        .query_one_raw(crate::store::db::stmt(
-            db,
-            "SELECT COUNT(*) AS n FROM interactions WHERE direction = 'inbound' AND status IN ('received', 'processing')",
-            vec![],
-        ))
-        .await;
-    if let Ok(Some(row)) = row
-        && let Ok(n) = row.try_get::<i64>("", "n")
-    {
+    if let Ok(n) = crate::store::interactions::unfinished_inbound(db).await {
         metrics::gauge!("mnemo_queue_depth").set(n as f64);
     }
 }

@@ -135,7 +135,6 @@ impl JobQueue {
         db: &DatabaseConnection,
         older_than: std::time::Duration,
     ) -> Result<usize, QueueError> {
-        use sea_orm::ConnectionTrait;
         let secs = older_than.as_secs() as i64;
         match self {
             JobQueue::Redis(s) => {
@@ -149,30 +148,14 @@ impl JobQueue {
             // Not apalis's own vacuum for the database queues: it ends with a full `VACUUM`
             // of the whole database, which would lock SQLite for the duration.
             JobQueue::Sqlite(_) | JobQueue::Postgres(_) => {
-                let (backend, sql, older) = match self {
-                    JobQueue::Sqlite(_) => (
-                        DbBackend::Sqlite,
-                        "DELETE FROM Jobs WHERE (status IN ('Done', 'Killed') \
-                         OR (status = 'Failed' AND max_attempts <= attempts)) \
-                         AND done_at IS NOT NULL AND done_at < CAST(strftime('%s', 'now') AS INTEGER) - $1",
-                        sea_orm::Value::from(secs),
-                    ),
-                    _ => (
-                        DbBackend::Postgres,
-                        "DELETE FROM apalis.jobs WHERE (status IN ('Done', 'Killed') \
-                         OR (status = 'Failed' AND max_attempts <= attempts)) \
-                         AND done_at < now() - make_interval(secs => $1)",
-                        sea_orm::Value::from(secs as f64),
-                    ),
+                let backend = match self {
+                    JobQueue::Sqlite(_) => DbBackend::Sqlite,
+                    _ => DbBackend::Postgres,
                 };
-                db.execute_raw(sea_orm::Statement::from_sql_and_values(
-                    backend,
-                    sql,
-                    [older],
-                ))
-                .await
-                .map(|r| r.rows_affected() as usize)
-                .map_err(|e| QueueError::Database(e.to_string()))
+                crate::store::queue_jobs::delete_finished(db, backend, secs)
+                    .await
+                    .map(|n| n as usize)
+                    .map_err(|e| QueueError::Database(e.to_string()))
             }
         }
     }

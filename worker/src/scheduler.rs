@@ -26,17 +26,17 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
-};
+use sea_orm::{DbErr, EntityTrait};
 use tracing::{info, warn};
 use uuid::Uuid;
 
 use crate::pipeline::{Pipeline, Template};
 use mnemo_shared::domain::time::{Recurrence, local_label};
 use mnemo_shared::error::PipelineError;
-use mnemo_shared::store::db::stmt;
-use mnemo_shared::store::entities::{interaction, reminder, user};
+use mnemo_shared::store::entities::reminder::{self, ReminderStatus};
+use mnemo_shared::store::entities::states::Kind;
+use mnemo_shared::store::entities::user;
+use mnemo_shared::store::interactions::{self, About, NewOutbound};
 use mnemo_shared::store::reminders as saved;
 
 /// How often the worker scans for due reminders.
@@ -73,14 +73,6 @@ pub struct Scan {
     pub retrying: usize,
 }
 
-fn backend_lock(db: &impl ConnectionTrait) -> &'static str {
-    if db.get_database_backend() == DbBackend::Postgres {
-        "FOR UPDATE SKIP LOCKED"
-    } else {
-        ""
-    }
-}
-
 fn lease(p: &Pipeline, now: DateTime<Utc>) -> DateTime<Utc> {
     now + chrono::Duration::from_std(p.settings.job_lease).unwrap_or(chrono::Duration::minutes(2))
 }
@@ -88,36 +80,7 @@ fn lease(p: &Pipeline, now: DateTime<Utc>) -> DateTime<Utc> {
 /// Claims due reminders: pending ones whose time has come, `sending` ones whose claim
 /// expired, and `needs_template` ones whose user has written within the last 24 hours.
 pub async fn claim_due(p: &Pipeline, now: DateTime<Utc>) -> Result<Vec<reminder::Model>, DbErr> {
-    let db = &p.db;
-    let sql = format!(
-        "UPDATE reminders SET status = 'sending', locked_until = $2, updated_at = $1, \
-            attempts = CASE WHEN status = 'sending' THEN attempts ELSE 0 END \
-         WHERE id IN ( \
-            SELECT r.id FROM reminders r WHERE \
-                (r.status = 'pending' AND r.due_at <= $1) \
-                OR (r.status = 'sending' AND r.locked_until < $1) \
-                OR (r.status = 'needs_template' AND r.user_id IN \
-                    (SELECT u.id FROM users u WHERE u.last_inbound_at > $3)) \
-            ORDER BY r.due_at LIMIT {BATCH} {lock}) \
-         AND ((status = 'pending' AND due_at <= $1) \
-            OR (status = 'sending' AND locked_until < $1) OR status = 'needs_template') \
-         RETURNING *",
-        lock = backend_lock(db)
-    );
-    let rows = db
-        .query_all_raw(stmt(
-            db,
-            &sql,
-            vec![
-                now.into(),
-                lease(p, now).into(),
-                (now - SESSION_WINDOW).into(),
-            ],
-        ))
-        .await?;
-    rows.iter()
-        .map(|r| reminder::Model::from_query_result(r, ""))
-        .collect()
+    saved::claim_due(&p.db, now, lease(p, now), now - SESSION_WINDOW, BATCH).await
 }
 
 /// Claims one reminder to send it now, whatever its time (`POST /reminders/{id}/send-now`).
@@ -127,17 +90,7 @@ pub async fn claim_one(
     id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Option<reminder::Model>, DbErr> {
-    let db = &p.db;
-    let row = db
-        .query_one_raw(stmt(
-            db,
-            "UPDATE reminders SET status = 'sending', locked_until = $2, updated_at = $1, attempts = 0 \
-             WHERE id = $3 AND status IN ('pending', 'needs_template', 'failed') RETURNING *",
-            vec![now.into(), lease(p, now).into(), id.into()],
-        ))
-        .await?;
-    row.map(|r| reminder::Model::from_query_result(&r, ""))
-        .transpose()
+    saved::claim_one(&p.db, id, now, lease(p, now)).await
 }
 
 /// One scan at `now`: claims what is due and delivers each, one after another, while a
@@ -262,16 +215,12 @@ pub async fn deliver(
         (true, _) => None,
         (false, Some(sid)) => Some(sid.clone()),
         (false, None) => {
-            db.execute_raw(stmt(
+            saved::park_needs_template(
                 db,
-                "UPDATE reminders SET status = 'needs_template', locked_until = NULL, error = $2, updated_at = $3 \
-                 WHERE id = $1 AND status = 'sending'",
-                vec![
-                    r.id.into(),
-                    "outside WhatsApp's 24-hour window and no TWILIO_REMINDER_CONTENT_SID is set; sent when the user writes again".into(),
-                    now.into(),
-                ],
-            ))
+                r.id,
+                "outside WhatsApp's 24-hour window and no TWILIO_REMINDER_CONTENT_SID is set; sent when the user writes again",
+                now,
+            )
             .await?;
             info!(reminder_id = %r.id, "reminder needs a template: user silent for over 24 hours");
             return Ok(Delivery::NeedsTemplate);
@@ -279,27 +228,22 @@ pub async fn deliver(
     };
     let late = now - r.due_at > LATE_AFTER;
     let purpose = format!("reminder:{}", r.due_at.format("%Y-%m-%dT%H:%M:%SZ"));
-    db.execute_raw(stmt(
+    let row = interactions::record_outbound(
         db,
-        "INSERT INTO interactions (id, user_id, direction, kind, body, status, attempts, reminder_id, purpose, occurred_at, created_at, updated_at) \
-         VALUES ($1, $2, 'outbound', 'text', $3, 'sending', 0, $4, $5, $6, $6, $6) \
-         ON CONFLICT (reminder_id, purpose) DO NOTHING",
-        vec![
-            Uuid::now_v7().into(),
-            r.user_id.into(),
-            message(&r, tz, now).into(),
-            r.id.into(),
-            purpose.clone().into(),
-            now.into(),
-        ],
-    ))
+        &NewOutbound {
+            user_id: r.user_id,
+            kind: Kind::Text,
+            body: message(&r, tz, now),
+            media_url: None,
+            about: About::Reminder {
+                reminder_id: r.id,
+                purpose,
+            },
+            now,
+        },
+    )
     .await?;
-    let Some(row) = interaction::Entity::find()
-        .filter(interaction::Column::ReminderId.eq(r.id))
-        .filter(interaction::Column::Purpose.eq(purpose))
-        .one(db)
-        .await?
-    else {
+    let Some(row) = row else {
         return Ok(Delivery::Retrying("outbound row not visible yet".into()));
     };
     let variables = serde_json::json!({"1": r.text, "2": local_label(r.due_at, tz)}).to_string();
@@ -329,19 +273,7 @@ pub async fn deliver(
             }
             // Keep the claim; it expires after a growing pause and the next scan retries.
             let pause = chrono::Duration::seconds(15 << attempts.min(6));
-            db.execute_raw(stmt(
-                db,
-                "UPDATE reminders SET attempts = $2, locked_until = $3, error = $4, updated_at = $5 \
-                 WHERE id = $1 AND status = 'sending'",
-                vec![
-                    r.id.into(),
-                    attempts.into(),
-                    (now + pause).into(),
-                    msg.clone().into(),
-                    now.into(),
-                ],
-            ))
-            .await?;
+            saved::retry_later(db, r.id, attempts, now + pause, &msg, now).await?;
             warn!(reminder_id = %r.id, error = %msg, retry_in = ?pause, "reminder send failed, will retry");
             Ok(Delivery::Retrying(msg))
         }
@@ -373,41 +305,19 @@ async fn finish(
     } else {
         r.sent_at
     };
-    match rule {
-        Some(rule) => {
-            let next = rule.next_after(now.max(r.due_at), tz);
-            db.execute_raw(stmt(
-                db,
-                "UPDATE reminders SET status = 'pending', due_at = $2, sent_at = $3, error = $4, \
-                 attempts = 0, locked_until = NULL, updated_at = $5 \
-                 WHERE id = $1 AND status = 'sending' AND due_at = $6",
-                vec![
-                    r.id.into(),
-                    next.into(),
-                    sent_at.into(),
-                    error.map(str::to_string).into(),
-                    now.into(),
-                    r.due_at.into(),
-                ],
-            ))
-            .await?;
-        }
-        None => {
-            db.execute_raw(stmt(
-                db,
-                "UPDATE reminders SET status = $2, sent_at = $3, error = $4, locked_until = NULL, \
-                 updated_at = $5 WHERE id = $1 AND status = 'sending' AND due_at = $6",
-                vec![
-                    r.id.into(),
-                    if error.is_none() { "sent" } else { "failed" }.into(),
-                    sent_at.into(),
-                    error.map(str::to_string).into(),
-                    now.into(),
-                    r.due_at.into(),
-                ],
-            ))
-            .await?;
-        }
-    }
-    Ok(())
+    let done = saved::Occurrence {
+        id: r.id,
+        due_at: r.due_at,
+        sent_at,
+        error,
+        now,
+    };
+    let after = match rule {
+        Some(rule) => saved::After::Repeat {
+            next: rule.next_after(now.max(r.due_at), tz),
+        },
+        None if error.is_none() => saved::After::End(ReminderStatus::Sent),
+        None => saved::After::End(ReminderStatus::Failed),
+    };
+    saved::close(db, &done, after).await
 }

@@ -14,13 +14,13 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
+use sea_orm::DatabaseConnection;
 use tracing::{info, warn};
-use uuid::Uuid;
 
 use mnemo_shared::jobs::ProcessMessage;
 use mnemo_shared::queue::JobQueue;
-use mnemo_shared::store::db::stmt;
+use mnemo_shared::store::entities::interaction::MessageStatus;
+use mnemo_shared::store::interactions;
 
 const BATCH: i64 = 200;
 
@@ -55,30 +55,12 @@ pub async fn sweep_once_with(
 ) -> Result<usize, sea_orm::DbErr> {
     let now = Utc::now();
     let cutoff = now - chrono::Duration::from_std(older_than).unwrap_or_default();
-    let lock = if db.get_database_backend() == DbBackend::Postgres {
-        "FOR UPDATE SKIP LOCKED"
-    } else {
-        ""
-    };
-    let sql = format!(
-        "UPDATE interactions SET updated_at = $1 WHERE id IN ( \
-            SELECT id FROM interactions WHERE direction = 'inbound' AND ( \
-                (status = 'received' AND updated_at < $2) OR \
-                (status = 'processing' AND locked_until < $1 AND updated_at < $2)) \
-            ORDER BY CASE WHEN status = 'processing' THEN 0 ELSE 1 END, updated_at \
-            LIMIT {BATCH} {lock}) \
-         RETURNING id, message_sid, status"
-    );
-    let rows = db
-        .query_all_raw(stmt(db, &sql, vec![now.into(), cutoff.into()]))
-        .await?;
+    let rows = interactions::sweep_stale(db, now, cutoff, BATCH).await?;
     let mut pushed = 0;
     for row in rows {
-        let id: Uuid = row.try_get("", "id")?;
-        let sid: Option<String> = row.try_get("", "message_sid")?;
-        let sid = sid.unwrap_or_default();
-        let status: String = row.try_get("", "status")?;
-        if status == "processing"
+        let id = row.id;
+        let sid = row.message_sid.unwrap_or_default();
+        if row.status == MessageStatus::Processing
             && let Some(t) = takeover
             && let Ok(permit) = t.slots.clone().try_acquire_owned()
         {

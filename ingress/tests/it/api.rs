@@ -80,7 +80,7 @@ async fn note(app: &TestApp, user: &str, text: &str, extra: Value) -> Value {
 }
 
 async fn get(app: &TestApp, path: &str) -> (u16, Value) {
-    let (status, _, body) = json_of(app.api(Method::GET, path).send().await.unwrap()).await;
+    let (status, _, body) = json_of(app.call(Method::GET, path).await).await;
     (status, body)
 }
 
@@ -157,25 +157,11 @@ async fn text_memory_lifecycle() {
     assert_eq!(found["items"], json!([]), "the memory is from November 2nd");
 
     // Delete: gone from the API and the database; the message stays.
-    let res = app
-        .api(Method::DELETE, &format!("/memories/{id}"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.call(Method::DELETE, &format!("/memories/{id}")).await;
     assert_eq!(res.status(), 204);
+    assert_problem(app.call(Method::GET, &format!("/memories/{id}")).await, 404).await;
     assert_problem(
-        app.api(Method::GET, &format!("/memories/{id}"))
-            .send()
-            .await
-            .unwrap(),
-        404,
-    )
-    .await;
-    assert_problem(
-        app.api(Method::DELETE, &format!("/memories/{id}"))
-            .send()
-            .await
-            .unwrap(),
+        app.call(Method::DELETE, &format!("/memories/{id}")).await,
         404,
     )
     .await;
@@ -324,49 +310,36 @@ async fn invalid_media_is_refused() {
 async fn framework_errors_are_problems() {
     let app = app().await;
     app.insert_user(ALICE, "UTC").await;
-    let post = |body: &'static str, ct: &'static str| {
-        app.api(Method::POST, "/memories")
-            .header("content-type", ct)
-            .body(body)
-            .send()
-    };
-    assert_problem(post("{not json", "application/json").await.unwrap(), 400).await;
-    assert_problem(
-        post(r#"{"user": ["x"], "kind": "text"}"#, "application/json")
-            .await
-            .unwrap(),
-        400,
-    )
-    .await;
-    assert_problem(
-        post(r#"{"kind": "text", "text": "x"}"#, "application/json")
-            .await
-            .unwrap(),
-        400,
-    )
-    .await;
-    assert_problem(
-        post(
+    for (body, content_type, status) in [
+        ("{not json", "application/json", 400),
+        (
+            r#"{"user": ["x"], "kind": "text"}"#,
+            "application/json",
+            400,
+        ),
+        (r#"{"kind": "text", "text": "x"}"#, "application/json", 400),
+        (
             r#"{"user": "+14155550123", "kind": "video", "text": "x"}"#,
             "application/json",
-        )
-        .await
-        .unwrap(),
-        400,
-    )
-    .await;
-    assert_problem(
-        post(
+            400,
+        ),
+        (
             r#"{"user": "+14155550123", "kind": "text", "text": "x", "occurred_at": "yesterday"}"#,
             "application/json",
-        )
-        .await
-        .unwrap(),
-        400,
-    )
-    .await;
-    assert_problem(post("", "application/json").await.unwrap(), 400).await;
-    assert_problem(post("user=x", "text/plain").await.unwrap(), 415).await;
+            400,
+        ),
+        ("", "application/json", 400),
+        ("user=x", "text/plain", 415),
+    ] {
+        let res = app
+            .api(Method::POST, "/memories")
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_problem(res, status).await;
+    }
     for path in [
         "/memories/list?limit=abc",
         "/memories/list?limit=0",
@@ -375,7 +348,7 @@ async fn framework_errors_are_problems() {
         "/memories/not-a-uuid",
         "/memories?user=%2B14155550123",
     ] {
-        assert_problem(app.api(Method::GET, path).send().await.unwrap(), 400).await;
+        assert_problem(app.call(Method::GET, path).await, 400).await;
     }
     for path in [
         "/memories/list?cursor=garbage",
@@ -385,10 +358,10 @@ async fn framework_errors_are_problems() {
         "/memories?user=%2B14155550123&query=%20",
         "/users/not-a-user",
     ] {
-        assert_problem(app.api(Method::GET, path).send().await.unwrap(), 422).await;
+        assert_problem(app.call(Method::GET, path).await, 422).await;
     }
-    assert_problem(app.api(Method::GET, "/nope").send().await.unwrap(), 404).await;
-    let res = app.api(Method::PUT, "/memories").send().await.unwrap();
+    assert_problem(app.call(Method::GET, "/nope").await, 404).await;
+    let res = app.call(Method::PUT, "/memories").await;
     assert_eq!(res.headers()["allow"], "GET, POST");
     assert_problem(res, 405).await;
 }
@@ -431,7 +404,7 @@ async fn bearer_token_guards_every_rest_endpoint() {
     assert_eq!(status, 200);
     // Never guarded: probes, docs, the webhook.
     for path in ["/health", "/ready", "/openapi.json", "/docs"] {
-        let res = app.http.get(app.url(path)).send().await.unwrap();
+        let res = app.get(path).await;
         assert_eq!(res.status(), 200, "{path}");
     }
     let sid = new_sid();
@@ -441,7 +414,7 @@ async fn bearer_token_guards_every_rest_endpoint() {
     assert_eq!(res.status(), 200);
 
     // The document declares the scheme on every REST operation and none on the probes.
-    let (_, _, doc) = json_of(app.http.get(app.url("/openapi.json")).send().await.unwrap()).await;
+    let (_, _, doc) = json_of(app.get("/openapi.json").await).await;
     assert_eq!(
         doc["components"]["securitySchemes"]["BearerAuth"]["scheme"],
         "bearer"
@@ -468,7 +441,7 @@ async fn bearer_token_guards_every_rest_endpoint() {
 async fn without_api_token_the_api_is_open() {
     let app = TestApp::spawn_with(opts(false)).await;
     app.insert_user(ALICE, "UTC").await;
-    let res = app.http.get(app.url("/users")).send().await.unwrap();
+    let res = app.get("/users").await;
     assert_eq!(res.status(), 200);
     let res = app
         .http
@@ -605,21 +578,17 @@ async fn users_never_see_each_other() {
 
     // Another user's memory by id is a 404, for reading and for deleting.
     assert_problem(
-        app.api(Method::GET, &format!("/memories/{bid}?user={alice}"))
-            .send()
-            .await
-            .unwrap(),
+        app.call(Method::GET, &format!("/memories/{bid}?user={alice}"))
+            .await,
         404,
     )
     .await;
     assert_problem(
-        app.api(
+        app.call(
             Method::DELETE,
             &format!("/memories/{bid}?user=%2B14155550123"),
         )
-        .send()
-        .await
-        .unwrap(),
+        .await,
         404,
     )
     .await;
@@ -632,7 +601,7 @@ async fn users_never_see_each_other() {
         "/analytics/summary?user=%2B19999999999",
         "/users/%2B19999999999",
     ] {
-        assert_problem(app.api(Method::GET, path).send().await.unwrap(), 404).await;
+        assert_problem(app.call(Method::GET, path).await, 404).await;
     }
 }
 
@@ -784,11 +753,7 @@ async fn recent_interactions_and_users() {
     let sid = new_sid();
     app.post_webhook(&text_message(&sid, "whatsapp:+14155550123", "Buy oat milk"))
         .await;
-    app.wait_count(
-        "SELECT COUNT(*) FROM interactions WHERE direction = 'outbound' AND status = 'sent'",
-        1,
-    )
-    .await;
+    app.wait_sent(1).await;
 
     let (status, recent) = get(&app, "/interactions/recent?user=%2B14155550123").await;
     assert_eq!(status, 200);
@@ -919,7 +884,7 @@ async fn analytics_are_aggregates_of_the_database() {
 #[tokio::test]
 async fn docs_describe_every_endpoint() {
     let app = app().await;
-    let (_, _, doc) = json_of(app.http.get(app.url("/openapi.json")).send().await.unwrap()).await;
+    let (_, _, doc) = json_of(app.get("/openapi.json").await).await;
     let paths = doc["paths"].as_object().unwrap();
     for (path, method) in [
         ("/memories", "post"),
@@ -960,22 +925,9 @@ async fn docs_describe_every_endpoint() {
         );
     }
     // The document is what is served: a GET there names POST as the one method.
-    let res = app
-        .http
-        .get(app.url("/webhook/status"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get("/webhook/status").await;
     assert_eq!(res.status(), 405);
     assert_eq!(res.headers()["allow"], "POST");
-    let html = app
-        .http
-        .get(app.url("/docs"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.get("/docs").await.text().await.unwrap();
     assert!(html.contains("SwaggerUIBundle") && html.contains("twilio_webhook"));
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::harness::{Options, TestApp, try_wait_for};
+use crate::harness::{Options, TestApp, no_redirects, try_wait_for};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
@@ -29,13 +29,11 @@ async fn conversation(app: &TestApp, phone: &str, want: usize) -> Value {
     let last = std::cell::RefCell::new(Value::Null);
     let reached = try_wait_for(Duration::from_secs(15), || async {
         let res = app
-            .api(
+            .call(
                 reqwest::Method::GET,
                 &format!("/console/api/messages?phone={}", phone.replace('+', "%2B")),
             )
-            .send()
-            .await
-            .unwrap();
+            .await;
         assert_eq!(res.status(), 200);
         let v: Value = res.json().await.unwrap();
         let n = v["messages"].as_array().unwrap().len();
@@ -92,11 +90,7 @@ async fn text_goes_through_the_signed_webhook_and_is_answered() {
         msgs[1]
     );
     // The reply went to Twilio for this number (the outbound row is recorded before the send).
-    app.wait_count(
-        "SELECT COUNT(*) FROM interactions WHERE direction = 'outbound' AND status = 'sent'",
-        1,
-    )
-    .await;
+    app.wait_sent(1).await;
     let out = app.sent_messages().await;
     assert_eq!(out.len(), 1);
     assert_eq!(out[0]["To"], "whatsapp:+14155550101");
@@ -104,16 +98,14 @@ async fn text_goes_through_the_signed_webhook_and_is_answered() {
     // `after` returns only what was recorded later.
     let first_at = msgs[0]["created_at"].as_str().unwrap();
     let later: Value = app
-        .api(
+        .call(
             reqwest::Method::GET,
             &format!(
                 "/console/api/messages?phone=%2B14155550101&after={}",
                 first_at.replace('+', "%2B")
             ),
         )
-        .send()
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -149,17 +141,14 @@ async fn photo_is_served_at_a_twilio_like_url_and_posted_as_media() {
 
     // The media URL answers with the bytes and type (the path on our own listener).
     let path = url.trim_start_matches(&app.settings.public_base_url);
-    let got = app.http.get(app.url(path)).send().await.unwrap();
+    let got = app.get(path).await;
     assert_eq!(got.status(), 200);
     assert_eq!(got.headers()["content-type"], "image/png");
     assert_eq!(got.bytes().await.unwrap().to_vec(), bytes);
     // Unknown ids are 404s.
     let missing = app
-        .http
-        .get(app.url("/console/media/00000000000000000000000000000000"))
-        .send()
-        .await
-        .unwrap();
+        .get("/console/media/00000000000000000000000000000000")
+        .await;
     assert_eq!(missing.status(), 404);
 
     app.wait_count(
@@ -205,10 +194,8 @@ async fn dashboard_json_has_the_totals() {
     )
     .await;
     let d: Value = app
-        .api(reqwest::Method::GET, "/console/api/dashboard")
-        .send()
+        .call(reqwest::Method::GET, "/console/api/dashboard")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -233,13 +220,11 @@ async fn dashboard_json_has_the_totals() {
 
     // Drill-down.
     let u: Value = app
-        .api(
+        .call(
             reqwest::Method::GET,
             "/console/api/dashboard?user=%2B14155550104",
         )
-        .send()
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -253,7 +238,7 @@ async fn dashboard_json_has_the_totals() {
         ("/console", "memory-chart"),
         ("/console/chat", "/console/api/send"),
     ] {
-        let res = app.api(reqwest::Method::GET, path).send().await.unwrap();
+        let res = app.call(reqwest::Method::GET, path).await;
         assert_eq!(res.status(), 200, "{path}");
         assert!(
             res.headers()["content-type"]
@@ -427,7 +412,7 @@ async fn disabled_console_is_not_mounted() {
         "/console/api/messages?phone=%2B14155550106",
         "/console/media/00000000000000000000000000000000",
     ] {
-        let res = app.http.get(app.url(path)).send().await.unwrap();
+        let res = app.get(path).await;
         assert_eq!(res.status(), 404, "{path}");
     }
     let res = send(&app, json!({"phone": "+14155550106", "text": "hi"})).await;
@@ -437,10 +422,7 @@ async fn disabled_console_is_not_mounted() {
 #[tokio::test]
 async fn api_token_guards_the_console() {
     let app = TestApp::spawn_with(console_on(vec![("API_TOKEN", "s3cret; token".into())])).await;
-    let plain = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let plain = no_redirects();
     for path in ["/console", "/console/chat", "/console/api/dashboard"] {
         let res = plain.get(app.url(path)).send().await.unwrap();
         assert_eq!(res.status(), 401, "{path}");
@@ -452,7 +434,7 @@ async fn api_token_guards_the_console() {
             .unwrap();
         assert_eq!(res.status(), 401, "{path}");
         // The Bearer header works (app.api adds it).
-        let res = app.api(reqwest::Method::GET, path).send().await.unwrap();
+        let res = app.call(reqwest::Method::GET, path).await;
         assert_eq!(res.status(), 200, "{path}");
     }
     let res = plain

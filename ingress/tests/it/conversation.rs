@@ -135,14 +135,7 @@ impl Chat {
 
     /// The reply to message `sid`; every reply is checked for markup WhatsApp cannot show.
     async fn reply_to(&self, sid: &str) -> String {
-        let body = self
-            .app
-            .scalar(&format!(
-                "SELECT o.body FROM interactions o JOIN interactions i ON o.reply_to = i.id \
-                 WHERE i.message_sid = '{sid}' AND o.purpose = 'reply'"
-            ))
-            .await
-            .expect("a reply");
+        let body = self.app.reply_body(sid).await.expect("a reply");
         if let Some(n) = nesting(&body) {
             panic!("nested markup ({n}) in the reply:\n{body}");
         }
@@ -913,16 +906,14 @@ async fn questions_by_meaning_find_their_notes_with_the_local_model() {
     let user = chat.user().await;
     let body: Json = chat
         .app
-        .api(
+        .call(
             reqwest::Method::GET,
             &format!(
                 "/memories?user={}&query=internet%20code%20at%20grandmother%27s",
                 user.id
             ),
         )
-        .send()
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();

@@ -112,6 +112,24 @@ async fn reply_to(app: &TestApp, sid: &str, n: i64) -> String {
     .expect("a reply")
 }
 
+/// A media app whose transcription API (a wiremock stand-in, returned to keep it alive)
+/// answers `text` exactly once.
+async fn transcribing_app(text: &str) -> (TestApp, MockServer) {
+    let stt = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/audio/transcriptions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({ "text": text })))
+        .expect(1)
+        .mount(&stt)
+        .await;
+    let app = media_app(vec![
+        ("TRANSCRIBE_API_BASE", format!("{}/v1", stt.uri())),
+        ("TRANSCRIBE_API_KEY", "sk-test".into()),
+    ])
+    .await;
+    (app, stt)
+}
+
 async fn media_app(extra: Vec<(&'static str, String)>) -> TestApp {
     let app = TestApp::spawn_with(Options {
         extra,
@@ -376,20 +394,7 @@ async fn oversize_media_is_refused_with_a_reply() {
 
 #[tokio::test]
 async fn a_voice_note_is_transcribed_stored_and_remembered() {
-    let stt = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/audio/transcriptions"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "text": "Remember to book the dentist for Thursday."
-        })))
-        .expect(1)
-        .mount(&stt)
-        .await;
-    let app = media_app(vec![
-        ("TRANSCRIBE_API_BASE", format!("{}/v1", stt.uri())),
-        ("TRANSCRIBE_API_KEY", "sk-test".into()),
-    ])
-    .await;
+    let (app, stt) = transcribing_app("Remember to book the dentist for Thursday.").await;
     let url = serve_media(&app, "ME_voice", "audio/ogg", voice_note()).await;
     let sid = new_sid();
     post(&app, &media_message(&sid, "", &[(url, "audio/ogg")])).await;
@@ -400,11 +405,7 @@ async fn a_voice_note_is_transcribed_stored_and_remembered() {
         "{reply}"
     );
     assert_eq!(
-        app.scalar(&format!(
-            "SELECT transcript FROM interactions WHERE message_sid = '{sid}'"
-        ))
-        .await
-        .as_deref(),
+        app.transcript_of(&sid).await.as_deref(),
         Some("Remember to book the dentist for Thursday.")
     );
     assert_eq!(
@@ -433,13 +434,7 @@ async fn without_transcription_the_voice_note_is_kept_untranscribed() {
         app.scalar("SELECT text FROM memories").await.as_deref(),
         Some("voice note (not transcribed)")
     );
-    assert_eq!(
-        app.scalar(&format!(
-            "SELECT transcript FROM interactions WHERE message_sid = '{sid}'"
-        ))
-        .await,
-        None
-    );
+    assert_eq!(app.transcript_of(&sid).await, None);
 }
 
 #[tokio::test]
@@ -589,13 +584,7 @@ async fn photos_get_a_vision_description_and_go_to_mem0_as_an_image() {
     })
     .await;
     app.twilio_accepts_messages().await;
-    Mock::given(method("POST"))
-        .and(path("/v3/memories/"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "count": 0, "next": null, "previous": null, "results": []
-        })))
-        .mount(&app.mem0)
-        .await;
+    app.mem0_holds_nothing_yet().await;
     Mock::given(method("POST"))
         .and(path("/v3/memories/add/"))
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
@@ -736,11 +725,7 @@ async fn concurrent_identical_uploads_store_once_on_s3() {
     }
     // All six are queued together; the worker runs them concurrently.
     futures::future::join_all(messages.iter().map(|m| post(&app, m))).await;
-    app.wait_count(
-        "SELECT COUNT(*) FROM interactions WHERE direction = 'outbound' AND status = 'sent'",
-        6,
-    )
-    .await;
+    app.wait_sent(6).await;
     assert_eq!(app.count("SELECT COUNT(*) FROM media_objects").await, 1);
     assert_eq!(app.count("SELECT ref_count FROM media_objects").await, 6);
     assert_eq!(s3.object_files().len(), 1);
@@ -878,10 +863,8 @@ async fn rest_and_whatsapp_uploads_of_the_same_photo_are_one_object() {
         .expect("a memory")
         .id;
     let m: serde_json::Value = app
-        .api(reqwest::Method::GET, &format!("/memories/{memory_id}"))
-        .send()
+        .call(reqwest::Method::GET, &format!("/memories/{memory_id}"))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -899,20 +882,7 @@ async fn rest_and_whatsapp_uploads_of_the_same_photo_are_one_object() {
 /// Issue 15, finding 7: a voice note sent through REST is transcribed like a WhatsApp one.
 #[tokio::test]
 async fn a_rest_voice_note_is_transcribed() {
-    let stt = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/audio/transcriptions"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "text": "Pick up the parcel at five."
-        })))
-        .expect(1)
-        .mount(&stt)
-        .await;
-    let app = media_app(vec![
-        ("TRANSCRIBE_API_BASE", format!("{}/v1", stt.uri())),
-        ("TRANSCRIBE_API_KEY", "sk-test".into()),
-    ])
-    .await;
+    let (app, _stt) = transcribing_app("Pick up the parcel at five.").await;
     app.insert_user("+14155550123", "UTC").await;
     let data = format!(
         "data:audio/ogg;base64,{}",

@@ -18,8 +18,6 @@ use mnemo_worker::pipeline::Pipeline;
 use mnemo_worker::scheduler::{self, Scan};
 use serde_json::{Value as Json, json};
 use uuid::Uuid;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, ResponseTemplate};
 
 const FROM: &str = "whatsapp:+14155550123";
 
@@ -127,26 +125,9 @@ fn utc(s: &str) -> DateTime<Utc> {
 
 // ----------------------------------------------------------------------------------------------
 
+/// Sends `text` through the signed webhook and returns mnemo's reply once it went out.
 async fn say(app: &TestApp, text: &str) -> String {
-    let sid = new_sid();
-    let res = app.post_webhook(&text_message(&sid, FROM, text)).await;
-    assert_eq!(res.status(), 200);
-    let sql = format!(
-        "SELECT COUNT(*) FROM interactions o JOIN interactions i ON o.reply_to = i.id \
-         WHERE i.message_sid = '{sid}' AND o.purpose = 'reply' AND o.status = 'sent'"
-    );
-    wait_for(
-        &format!("a reply to {text:?}"),
-        Duration::from_secs(45),
-        || async { app.count(&sql).await >= 1 },
-    )
-    .await;
-    app.scalar(&format!(
-        "SELECT o.body FROM interactions o JOIN interactions i ON o.reply_to = i.id \
-         WHERE i.message_sid = '{sid}' AND o.purpose = 'reply'"
-    ))
-    .await
-    .unwrap()
+    app.say_from(FROM, text).await
 }
 
 #[tokio::test]
@@ -276,17 +257,7 @@ async fn due_reminders_are_sent_once_and_late_ones_say_so() {
 async fn exactly_once_with_three_racing_schedulers() {
     let app = app_without_worker(vec![]).await;
     // A slow Twilio widens every race window.
-    Mock::given(method("POST"))
-        .and(path(format!(
-            "/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
-        )))
-        .respond_with(|_: &wiremock::Request| {
-            ResponseTemplate::new(201)
-                .set_body_json(json!({"sid": new_sid(), "status": "queued"}))
-                .set_delay(Duration::from_millis(20))
-        })
-        .mount(&app.twilio)
-        .await;
+    app.twilio_accepts_slowly(Duration::from_millis(20)).await;
     let t0 = Utc::now();
     let u = make_user(&app, "+14155550102", "America/New_York", t0).await;
     // More than one scan's batch (50), so all three get a share to race over.
@@ -390,17 +361,7 @@ async fn a_killed_workers_claim_is_taken_over_after_its_lease() {
 #[tokio::test]
 async fn a_long_batch_keeps_its_leases_while_it_sends() {
     let app = app_without_worker(vec![("JOB_LEASE_SECS", "3".into())]).await;
-    Mock::given(method("POST"))
-        .and(path(format!(
-            "/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
-        )))
-        .respond_with(|_: &wiremock::Request| {
-            ResponseTemplate::new(201)
-                .set_body_json(json!({"sid": new_sid(), "status": "queued"}))
-                .set_delay(Duration::from_millis(500))
-        })
-        .mount(&app.twilio)
-        .await;
+    app.twilio_accepts_slowly(Duration::from_millis(500)).await;
     let t0 = Utc::now();
     let u = make_user(&app, "+14155550104", "Europe/Berlin", t0).await;
     for n in 0..16 {
@@ -491,11 +452,8 @@ async fn outside_the_window_without_a_template_it_waits_for_the_user() {
         "{listing}"
     );
     let res = app
-        .http
-        .get(app.url("/reminders?user=%2B14155550105&status=needs_template"))
-        .send()
-        .await
-        .unwrap();
+        .get("/reminders?user=%2B14155550105&status=needs_template")
+        .await;
     assert_eq!(res.status(), 200);
     let body: Json = res.json().await.unwrap();
     assert_eq!(body["items"][0]["id"], r.id.to_string());
@@ -754,58 +712,30 @@ async fn rest_creates_lists_cancels_and_sends_now() {
     assert_eq!(res.status(), 422);
 
     let list: Json = app
-        .http
-        .get(app.url("/reminders?user=%2B14155550107&status=pending"))
-        .send()
+        .get("/reminders?user=%2B14155550107&status=pending")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(list["items"].as_array().unwrap().len(), 3);
-    let res = app
-        .http
-        .get(app.url("/reminders?status=bogus"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get("/reminders?status=bogus").await;
     assert_eq!(res.status(), 422);
-    let res = app
-        .http
-        .get(app.url("/reminders?user=nobody"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get("/reminders?user=nobody").await;
     // Not a user id nor a number: malformed (422), as on every route that names a user.
     assert_eq!(res.status(), 422);
-    let res = app
-        .http
-        .get(app.url("/reminders?user=%2B19999999999"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get("/reminders?user=%2B19999999999").await;
     // Well formed, unknown: 404.
     assert_eq!(res.status(), 404);
 
     // Send now: goes out at once and is marked sent.
-    let res = app
-        .http
-        .post(app.url(&format!("/reminders/{id}/send-now")))
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_empty(&format!("/reminders/{id}/send-now")).await;
     assert_eq!(res.status(), 200);
     let out: Json = res.json().await.unwrap();
     assert_eq!(out["delivery"], "sent");
     assert_eq!(out["reminder"]["status"], "sent");
     assert_eq!(sent_about(&app, "call mom").await.len(), 1);
     // Again: nothing to send.
-    let res = app
-        .http
-        .post(app.url(&format!("/reminders/{id}/send-now")))
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_empty(&format!("/reminders/{id}/send-now")).await;
     assert_eq!(res.status(), 422);
     assert_eq!(sent_about(&app, "call mom").await.len(), 1);
 
@@ -828,26 +758,15 @@ async fn rest_creates_lists_cancels_and_sends_now() {
         .unwrap();
     assert_eq!(res.status(), 404);
     let list: Json = app
-        .http
-        .get(app.url("/reminders?status=cancelled"))
-        .send()
+        .get("/reminders?status=cancelled")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(list["items"][0]["id"], daily_id);
 
     // Documented with the other endpoints.
-    let spec: Json = app
-        .http
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let spec: Json = app.get("/openapi.json").await.json().await.unwrap();
     for p in [
         "/reminders",
         "/reminders/{id}",

@@ -77,10 +77,8 @@ async fn a_panicking_job_fails_once_with_one_reply_and_can_be_redriven() {
 
     // It shows in the dead letters.
     let failed: serde_json::Value = app
-        .api(reqwest::Method::GET, "/admin/jobs/failed")
-        .send()
+        .call(reqwest::Method::GET, "/admin/jobs/failed")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -96,10 +94,8 @@ async fn a_panicking_job_fails_once_with_one_reply_and_can_be_redriven() {
     // A redrive while it still panics: failed again, and no second apology.
     let id = item["id"].as_str().unwrap().to_string();
     let retried = app
-        .api(reqwest::Method::POST, &format!("/admin/jobs/{id}/retry"))
-        .send()
-        .await
-        .unwrap();
+        .call(reqwest::Method::POST, &format!("/admin/jobs/{id}/retry"))
+        .await;
     assert_eq!(retried.status(), 200);
     wait_for(
         "the redriven message to fail again",
@@ -111,10 +107,8 @@ async fn a_panicking_job_fails_once_with_one_reply_and_can_be_redriven() {
     // Fixed (the switch is off): a redrive answers it for real.
     POISON_ON.store(false, Ordering::SeqCst);
     let retried = app
-        .api(reqwest::Method::POST, &format!("/admin/jobs/{id}/retry"))
-        .send()
-        .await
-        .unwrap();
+        .call(reqwest::Method::POST, &format!("/admin/jobs/{id}/retry"))
+        .await;
     assert_eq!(retried.status(), 200);
     wait_for(
         "the redriven message to be processed",
@@ -141,11 +135,7 @@ async fn a_panicking_job_fails_once_with_one_reply_and_can_be_redriven() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attempts_are_capped_across_redeliveries() {
-    let app = TestApp::spawn_with(Options {
-        worker: false,
-        ..Options::default()
-    })
-    .await;
+    let app = TestApp::without_worker().await;
     app.twilio_accepts_messages().await;
     let sid = new_sid();
     app.post_webhook(&text_message(&sid, "whatsapp:+14155550178", "a note"))
@@ -277,13 +267,7 @@ async fn fifty_note_question_pairs_each_find_their_note() {
     .await;
     let mut missed = Vec::new();
     for (sid, place) in &pairs {
-        let answer = app
-            .scalar(&format!(
-                "SELECT o.body FROM interactions o JOIN interactions i ON o.reply_to = i.id \
-                 WHERE i.message_sid = '{sid}' AND o.purpose = 'reply'"
-            ))
-            .await
-            .unwrap_or_default();
+        let answer = app.reply_body(sid).await.unwrap_or_default();
         if !answer.contains(place.as_str()) {
             missed.push(answer);
         }
@@ -298,11 +282,7 @@ async fn fifty_note_question_pairs_each_find_their_note() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn slow_clients_are_dropped_and_do_not_delay_others() {
-    let app = TestApp::spawn_with(Options {
-        worker: false,
-        ..Options::default()
-    })
-    .await;
+    let app = TestApp::without_worker().await;
     let addr = app.base.trim_start_matches("http://").to_string();
     // 200 slowloris clients: headers started, never finished, one byte now and then.
     let mut slow = Vec::new();
@@ -328,7 +308,7 @@ async fn slow_clients_are_dropped_and_do_not_delay_others() {
     let mut worst = Duration::ZERO;
     while started.elapsed() < Duration::from_secs(3) {
         let t = Instant::now();
-        let res = app.http.get(app.url("/health")).send().await.unwrap();
+        let res = app.get("/health").await;
         assert_eq!(res.status(), 200);
         worst = worst.max(t.elapsed());
         for s in slow.iter_mut().take(20) {
@@ -365,11 +345,7 @@ async fn slow_clients_are_dropped_and_do_not_delay_others() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reminder_bodies_and_texts_are_capped() {
-    let app = TestApp::spawn_with(Options {
-        worker: false,
-        ..Options::default()
-    })
-    .await;
+    let app = TestApp::without_worker().await;
     app.insert_user("+14155550179", "Europe/London").await;
     let long = "x".repeat(1001);
     let res = app
@@ -425,13 +401,7 @@ async fn an_overflowing_reminder_gets_a_clear_reply() {
         app.scalar(&status_of(&sid)).await.as_deref() == Some("processed")
     })
     .await;
-    let reply = app
-        .scalar(&format!(
-            "SELECT o.body FROM interactions o JOIN interactions i ON o.reply_to = i.id \
-             WHERE i.message_sid = '{sid}' AND o.purpose = 'reply'"
-        ))
-        .await
-        .unwrap();
+    let reply = app.reply_body(&sid).await.unwrap();
     assert!(reply.contains("too far ahead"), "{reply}");
 }
 

@@ -77,7 +77,7 @@ async fn console_uploads_cannot_become_pages_on_our_origin() {
     let sent: Value = res.json().await.unwrap();
     let url = sent["media_url"].as_str().unwrap();
     let path = url.trim_start_matches(&app.settings.public_base_url);
-    let got = app.http.get(app.url(path)).send().await.unwrap();
+    let got = app.get(path).await;
     assert_eq!(got.status(), 200);
     assert_eq!(got.headers()["content-type"], "image/png");
     assert_eq!(got.headers()["x-content-type-options"], "nosniff");
@@ -93,12 +93,7 @@ async fn console_uploads_cannot_become_pages_on_our_origin() {
     let id = "0123456789abcdef0123456789abcdef";
     std::fs::write(dir.join(id), html).unwrap();
     std::fs::write(dir.join(format!("{id}.type")), "text/html").unwrap();
-    let got = app
-        .http
-        .get(app.url(&format!("/console/media/{id}")))
-        .send()
-        .await
-        .unwrap();
+    let got = app.get(&format!("/console/media/{id}")).await;
     assert_eq!(got.headers()["content-type"], "application/octet-stream");
     assert_eq!(got.headers()["content-disposition"], "attachment");
     assert_eq!(got.headers()["x-content-type-options"], "nosniff");
@@ -140,7 +135,7 @@ async fn media_links_never_serve_a_page() {
         .unwrap();
     let link = app.state.media.signed_url(&sha, "text/html").await;
     let path = link.trim_start_matches(&app.settings.public_base_url);
-    let got = app.http.get(app.url(path)).send().await.unwrap();
+    let got = app.get(path).await;
     assert_eq!(got.status(), 200);
     assert_eq!(got.headers()["content-type"], "application/octet-stream");
     assert_eq!(got.headers()["content-disposition"], "attachment");
@@ -179,10 +174,7 @@ fn captured_log() -> Arc<Mutex<Vec<u8>>> {
 async fn the_console_cookie_is_a_session_not_the_token() {
     const TOKEN: &str = "tok-9f8e7d6c5b4a-secret";
     let app = TestApp::spawn_with(console_on(vec![("API_TOKEN", TOKEN.into())])).await;
-    let plain = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let plain = no_redirects();
     let res = plain
         .get(app.url(&format!("/console?token={TOKEN}")))
         .send()
@@ -224,10 +216,7 @@ async fn the_api_token_stays_out_of_the_log() {
     let log = captured_log();
     const TOKEN: &str = "tok-1a2b3c4d5e6f-secret";
     let app = TestApp::spawn_with(console_on(vec![("API_TOKEN", TOKEN.into())])).await;
-    let plain = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let plain = no_redirects();
     let res = plain
         .get(app.url(&format!("/console/chat?token={TOKEN}")))
         .send()
@@ -327,11 +316,7 @@ async fn other_sites_cannot_use_the_open_api() {
 /// valid; the strict format refuses it, so it is not stored as a second message.
 #[tokio::test]
 async fn a_reshaped_signed_webhook_is_refused() {
-    let app = TestApp::spawn_with(Options {
-        worker: false,
-        ..Options::default()
-    })
-    .await;
+    let app = TestApp::without_worker().await;
     let sid = new_sid();
     let original: Vec<(String, String)> = text_message(&sid, "whatsapp:+14155550113", "hi")
         .into_iter()
@@ -416,7 +401,7 @@ async fn metrics_need_their_token() {
         ..Options::default()
     })
     .await;
-    let res = app.http.get(app.url("/metrics")).send().await.unwrap();
+    let res = app.get("/metrics").await;
     assert_eq!(res.status(), 401);
     let res = app
         .http
@@ -439,13 +424,9 @@ async fn metrics_need_their_token() {
 
 #[tokio::test]
 async fn metrics_scrapes_spare_the_database() {
-    let app = TestApp::spawn_with(Options {
-        worker: false,
-        ..Options::default()
-    })
-    .await;
+    let app = TestApp::without_worker().await;
     let scrape = || async {
-        let res = app.http.get(app.url("/metrics")).send().await.unwrap();
+        let res = app.get("/metrics").await;
         assert_eq!(res.status(), 200);
         res.text().await.unwrap()
     };

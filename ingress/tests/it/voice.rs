@@ -97,29 +97,6 @@ async fn send_media(app: &TestApp, from: &str, url: &str, content_type: &str) ->
     sid
 }
 
-async fn send_text(app: &TestApp, from: &str, body: &str) -> String {
-    let sid = new_sid();
-    assert_eq!(
-        app.post_webhook(&text_message(&sid, from, body))
-            .await
-            .status(),
-        200
-    );
-    sid
-}
-
-/// The reply to `sid`, waiting up to `within`.
-async fn reply(app: &TestApp, sid: &str, within: Duration) -> String {
-    wait_for_some(&format!("a reply to {sid}"), within, || async {
-        app.scalar(&format!(
-            "SELECT o.body FROM interactions o JOIN interactions i ON o.reply_to = i.id \
-             WHERE i.message_sid = '{sid}' AND o.status IN ('sent', 'dry_run')"
-        ))
-        .await
-    })
-    .await
-}
-
 /// An app with the local models on (`MODELS_DIR` = `models`, holding the embedding model).
 async fn app_with(models: &Path, extra: Vec<(&'static str, String)>) -> TestApp {
     let minilm = test_support::minilm_dir();
@@ -148,7 +125,7 @@ async fn an_opus_voice_note_is_transcribed_on_the_machine_and_found_by_a_questio
     let app = app_with(models.path(), vec![]).await;
     let url = serve(&app, "ME_note", "audio/ogg", clip("shopping.ogg")).await;
     let sid = send_media(&app, FROM, &url, "audio/ogg").await;
-    let r = reply(&app, &sid, Duration::from_secs(120)).await;
+    let r = app.reply_to(&sid, Duration::from_secs(120)).await;
     println!("reply: {r}");
     let lower = r.to_lowercase();
     assert!(lower.contains("🎙 voice note: “"), "{r}");
@@ -163,8 +140,8 @@ async fn an_opus_voice_note_is_transcribed_on_the_machine_and_found_by_a_questio
         .as_deref(),
         Some("en")
     );
-    let q = send_text(&app, FROM, "when is the dentist?").await;
-    let answer = reply(&app, &q, Duration::from_secs(30)).await;
+    let q = app.send_text(FROM, "when is the dentist?").await;
+    let answer = app.reply_to(&q, Duration::from_secs(30)).await;
     println!("question → {answer}");
     assert!(answer.to_lowercase().contains("dentist"), "{answer}");
     assert!(answer.contains("🎙"), "{answer}");
@@ -177,7 +154,7 @@ async fn a_forwarded_mp3_is_transcribed() {
     let app = app_with(models.path(), vec![]).await;
     let url = serve(&app, "ME_mp3", "audio/mpeg", clip("key.mp3")).await;
     let sid = send_media(&app, FROM, &url, "audio/mpeg").await;
-    let r = reply(&app, &sid, Duration::from_secs(120)).await;
+    let r = app.reply_to(&sid, Duration::from_secs(120)).await;
     println!("reply: {r}");
     assert!(r.to_lowercase().contains("flower"), "{r}");
 }
@@ -193,7 +170,7 @@ async fn a_damaged_note_is_kept_marked_and_answered_once() {
     }
     let url = serve(&app, "ME_bad", "audio/ogg", bytes).await;
     let sid = send_media(&app, FROM, &url, "audio/ogg").await;
-    let r = reply(&app, &sid, Duration::from_secs(60)).await;
+    let r = app.reply_to(&sid, Duration::from_secs(60)).await;
     println!("reply: {r}");
     assert!(r.contains("couldn't play it"), "{r}");
     assert_eq!(app.count("SELECT COUNT(*) FROM media_objects").await, 1);
@@ -234,7 +211,7 @@ async fn a_note_over_the_cap_is_refused_with_a_reply() {
     let url = serve(&app, "ME_long", "audio/ogg", clip("seventy.ogg")).await;
     let started = Instant::now();
     let sid = send_media(&app, FROM, &url, "audio/ogg").await;
-    let r = reply(&app, &sid, Duration::from_secs(60)).await;
+    let r = app.reply_to(&sid, Duration::from_secs(60)).await;
     println!("reply after {:?}: {r}", started.elapsed());
     assert!(
         r.contains("lasts 1:11 min") && r.contains("up to 1 min"),
@@ -244,13 +221,7 @@ async fn a_note_over_the_cap_is_refused_with_a_reply() {
         app.scalar("SELECT text FROM memories").await.as_deref(),
         Some("voice note (too long to transcribe)")
     );
-    assert_eq!(
-        app.scalar(&format!(
-            "SELECT transcript FROM interactions WHERE message_sid = '{sid}'"
-        ))
-        .await,
-        None
-    );
+    assert_eq!(app.transcript_of(&sid).await, None);
 }
 
 #[tokio::test]
@@ -259,7 +230,7 @@ async fn notes_kept_before_the_model_arrives_are_transcribed_by_the_backfill() {
     let app = app_with(models.path(), vec![]).await;
     let url = serve(&app, "ME_early", "audio/ogg", clip("shopping.ogg")).await;
     let sid = send_media(&app, FROM, &url, "audio/ogg").await;
-    let r = reply(&app, &sid, Duration::from_secs(30)).await;
+    let r = app.reply_to(&sid, Duration::from_secs(30)).await;
     assert!(r.contains("isn't installed yet"), "{r}");
     assert_eq!(
         app.scalar("SELECT text FROM memories").await.as_deref(),
@@ -294,8 +265,8 @@ async fn notes_kept_before_the_model_arrives_are_transcribed_by_the_backfill() {
     // Found by what was said, and the user was not messaged again.
     assert_eq!(app.sent_messages().await.len(), 1);
     assert_eq!(pipeline.backfill_transcripts(10).await.unwrap(), 0);
-    let q = send_text(&app, FROM, "what about bananas?").await;
-    let answer = reply(&app, &q, Duration::from_secs(30)).await;
+    let q = app.send_text(FROM, "what about bananas?").await;
+    let answer = app.reply_to(&q, Duration::from_secs(30)).await;
     assert!(answer.to_lowercase().contains("bananas"), "{answer}");
 }
 
@@ -321,20 +292,18 @@ async fn a_text_is_answered_within_a_second_during_a_two_minute_transcription() 
     )
     .await;
     let sent = Instant::now();
-    let text = send_text(&app, OTHER, "pick up the dry cleaning on friday").await;
-    let r = reply(&app, &text, Duration::from_secs(10)).await;
+    let text = app
+        .send_text(OTHER, "pick up the dry cleaning on friday")
+        .await;
+    let r = app.reply_to(&text, Duration::from_secs(10)).await;
     let took = sent.elapsed();
     println!("text answered in {took:?} while transcribing: {r}");
     assert!(
-        app.scalar(&format!(
-            "SELECT transcript FROM interactions WHERE message_sid = '{voice}'"
-        ))
-        .await
-        .is_none(),
+        app.transcript_of(&voice).await.is_none(),
         "the transcription had already finished: nothing was measured"
     );
     assert!(took < Duration::from_secs(1), "{took:?}");
-    let v = reply(&app, &voice, Duration::from_secs(300)).await;
+    let v = app.reply_to(&voice, Duration::from_secs(300)).await;
     println!("voice note done after {:?}", start.elapsed());
     assert!(v.to_lowercase().contains("plumber"), "{v}");
 }

@@ -27,23 +27,13 @@ async fn text_message_becomes_memory_and_reply() {
     let body = res.text().await.unwrap();
     assert!(body.contains("<Response/>"), "{body}");
 
-    app.wait_count(
-        "SELECT COUNT(*) FROM interactions WHERE direction = 'outbound' AND status = 'sent'",
-        1,
-    )
-    .await;
+    app.wait_sent(1).await;
     assert_eq!(app.count("SELECT COUNT(*) FROM memories").await, 1);
     assert_eq!(
         app.scalar("SELECT text FROM memories").await.as_deref(),
         Some("Dinner plan: pasta with Anna on Friday")
     );
-    app.wait_count(
-        &format!(
-            "SELECT COUNT(*) FROM interactions WHERE message_sid = '{sid}' AND status = 'processed'"
-        ),
-        1,
-    )
-    .await;
+    app.wait_status(&sid, "processed").await;
     // The user got the zone of a San Francisco number at first contact.
     assert_eq!(
         app.scalar("SELECT timezone FROM users").await.as_deref(),
@@ -81,15 +71,7 @@ async fn text_message_becomes_memory_and_reply() {
         .unwrap();
     assert!(out_sid.starts_with("SM"));
     // Analytics count the reply as sent (awaiting Twilio's delivery callbacks).
-    let summary: serde_json::Value = app
-        .http
-        .get(app.url("/analytics/summary"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let summary: serde_json::Value = app.get("/analytics/summary").await.json().await.unwrap();
     assert_eq!(summary["deliveries"]["sent"], 1, "{summary}");
     assert_eq!(summary["memories"]["total"], 1, "{summary}");
 }
@@ -123,11 +105,7 @@ async fn question_finds_the_memory() {
         3,
     )
     .await;
-    app.wait_count(
-        "SELECT COUNT(*) FROM interactions WHERE direction = 'outbound' AND status = 'sent'",
-        3,
-    )
-    .await;
+    app.wait_sent(3).await;
     // A question is not stored as a memory.
     assert_eq!(app.count("SELECT COUNT(*) FROM memories").await, 2);
     let sent = app.sent_messages().await;
@@ -145,11 +123,7 @@ async fn question_finds_the_memory() {
 
 #[tokio::test]
 async fn dry_run_without_twilio_credentials() {
-    let app = TestApp::spawn_with(Options {
-        twilio: false,
-        ..Default::default()
-    })
-    .await;
+    let app = TestApp::without_twilio().await;
     // Without a token the signature check is off: an unsigned post is accepted.
     let sid = new_sid();
     let res = app
@@ -177,11 +151,7 @@ async fn twenty_concurrent_copies_make_one_of_everything() {
     let posts = (0..20).map(|_| app.post_webhook(&params));
     let results = futures::future::join_all(posts).await;
     assert!(results.iter().all(|r| r.status() == 200));
-    app.wait_count(
-        "SELECT COUNT(*) FROM interactions WHERE direction = 'outbound' AND status = 'sent'",
-        1,
-    )
-    .await;
+    app.wait_sent(1).await;
     app.wait_count(
         "SELECT COUNT(*) FROM interactions WHERE direction = 'inbound' AND status = 'processed'",
         1,
@@ -209,11 +179,7 @@ async fn twenty_concurrent_copies_make_one_of_everything() {
 async fn a_burst_from_a_few_phones_is_recorded_whole() {
     // Concurrent webhooks share group commits: many messages of one phone in one batch, and
     // duplicates inside a batch, still make one user per phone and one row per MessageSid.
-    let app = TestApp::spawn_with(Options {
-        worker: false,
-        ..Options::default()
-    })
-    .await;
+    let app = TestApp::without_worker().await;
     let phones = [
         "whatsapp:+14155550101",
         "whatsapp:+447700900123",
@@ -252,11 +218,7 @@ async fn a_burst_from_a_few_phones_is_recorded_whole() {
 
 #[tokio::test]
 async fn one_batch_with_a_repeated_sid_records_it_once() {
-    let app = TestApp::spawn_with(Options {
-        worker: false,
-        ..Options::default()
-    })
-    .await;
+    let app = TestApp::without_worker().await;
     let new = |sid: &str, phone: &str| mnemo_shared::store::db::NewInbound {
         phone: phone.into(),
         wa_id: None,
@@ -291,11 +253,7 @@ async fn one_batch_with_a_repeated_sid_records_it_once() {
 
 #[tokio::test]
 async fn nul_characters_are_dropped_not_refused() {
-    let app = TestApp::spawn_with(Options {
-        worker: false,
-        ..Options::default()
-    })
-    .await;
+    let app = TestApp::without_worker().await;
     let sid = new_sid();
     let mut params = text_message(&sid, FROM, "gate\0 code\0 7788");
     params.retain(|(k, _)| *k != "ProfileName");
@@ -332,11 +290,7 @@ async fn a_burst_of_first_messages_is_welcomed_once() {
         .collect();
     let results = futures::future::join_all(params.iter().map(|p| app.post_webhook(p))).await;
     assert!(results.iter().all(|r| r.status() == 200));
-    app.wait_count(
-        "SELECT COUNT(*) FROM interactions WHERE direction = 'outbound' AND status = 'sent'",
-        6,
-    )
-    .await;
+    app.wait_sent(6).await;
     let welcomed = app
         .sent_messages()
         .await
@@ -358,11 +312,7 @@ async fn a_job_delivered_twice_repeats_nothing() {
     let sid = new_sid();
     app.post_webhook(&text_message(&sid, FROM, "gate code 4411"))
         .await;
-    app.wait_count(
-        "SELECT COUNT(*) FROM interactions WHERE direction = 'outbound' AND status = 'sent'",
-        1,
-    )
-    .await;
+    app.wait_sent(1).await;
     let id = {
         use mnemo_shared::sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
         mnemo_shared::store::entities::Interaction::find()
@@ -559,11 +509,7 @@ async fn vacuum_removes_finished_jobs(redis: bool) {
         app.post_webhook(&text_message(&new_sid(), FROM, body))
             .await;
     }
-    app.wait_count(
-        "SELECT COUNT(*) FROM interactions WHERE direction = 'outbound' AND status = 'sent'",
-        2,
-    )
-    .await;
+    app.wait_sent(2).await;
     // The queue marks a job done just after the handler returns; its clock has whole seconds.
     let removed = std::cell::Cell::new(0);
     let done = try_wait_for(Duration::from_secs(10), || async {
@@ -635,11 +581,7 @@ async fn sweeper_recovers_a_crash_between_commit_and_enqueue() {
         .await
         .unwrap();
     assert_eq!(n, 1);
-    app.wait_count(
-        "SELECT COUNT(*) FROM interactions WHERE direction = 'outbound' AND status = 'sent'",
-        1,
-    )
-    .await;
+    app.wait_sent(1).await;
     assert_eq!(app.count("SELECT COUNT(*) FROM memories").await, 1);
     // A second sweep finds nothing left to do.
     let n = mnemo_worker::sweeper::sweep_once(&app.db, &app.state.queue, Duration::from_secs(60))
@@ -665,11 +607,7 @@ async fn twilio_429_is_retried_and_400_fails_visibly() {
     app.twilio_accepts_messages().await;
     app.post_webhook(&text_message(&new_sid(), FROM, "retry me"))
         .await;
-    app.wait_count(
-        "SELECT COUNT(*) FROM interactions WHERE direction = 'outbound' AND status = 'sent'",
-        1,
-    )
-    .await;
+    app.wait_sent(1).await;
     assert_eq!(app.sent_messages().await.len(), 2, "one 429, one success");
     let lists = app
         .twilio
@@ -696,13 +634,7 @@ async fn twilio_429_is_retried_and_400_fails_visibly() {
     let sid = new_sid();
     app.post_webhook(&text_message(&sid, FROM, "this reply will fail"))
         .await;
-    app.wait_count(
-        &format!(
-            "SELECT COUNT(*) FROM interactions WHERE message_sid = '{sid}' AND status = 'failed'"
-        ),
-        1,
-    )
-    .await;
+    app.wait_status(&sid, "failed").await;
     let err = app
         .scalar(&format!(
             "SELECT error FROM interactions WHERE message_sid = '{sid}'"
@@ -719,20 +651,9 @@ async fn twilio_429_is_retried_and_400_fails_visibly() {
 
 #[tokio::test]
 async fn mem0_503_then_success_is_retried_and_stored() {
-    let app = TestApp::spawn_with(Options {
-        mem0: true,
-        ..Default::default()
-    })
-    .await;
+    let app = TestApp::with_mem0().await;
     app.twilio_accepts_messages().await;
-    // Nothing stored for this interaction yet.
-    Mock::given(method("POST"))
-        .and(path("/v3/memories/"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "count": 0, "next": null, "previous": null, "results": []
-        })))
-        .mount(&app.mem0)
-        .await;
+    app.mem0_holds_nothing_yet().await;
     Mock::given(method("POST"))
         .and(path("/v3/memories/add/"))
         .and(header("authorization", "Token m0-test-key"))
@@ -761,11 +682,7 @@ async fn mem0_503_then_success_is_retried_and_stored() {
         .await;
     app.post_webhook(&text_message(&new_sid(), FROM, "I like pasta"))
         .await;
-    app.wait_count(
-        "SELECT COUNT(*) FROM interactions WHERE direction = 'outbound' AND status = 'sent'",
-        1,
-    )
-    .await;
+    app.wait_sent(1).await;
     assert_eq!(
         app.scalar("SELECT mem0_id FROM memories").await.as_deref(),
         Some("a1b2c3d4-0000-4000-8000-0000000000aa")
@@ -913,15 +830,7 @@ async fn signature_checks_the_public_url_with_and_without_port() {
 #[tokio::test]
 async fn probes_and_console_validation() {
     let app = TestApp::spawn().await;
-    assert_eq!(
-        app.http
-            .get(app.url("/webhook"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.get("/webhook").await.status(), 200);
     assert_eq!(
         app.http
             .head(app.url("/webhook"))
@@ -931,41 +840,17 @@ async fn probes_and_console_validation() {
             .status(),
         200
     );
-    let h: serde_json::Value = app
-        .http
-        .get(app.url("/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let h: serde_json::Value = app.get("/health").await.json().await.unwrap();
     assert_eq!(h["status"], "ok");
-    let r = app.http.get(app.url("/ready")).send().await.unwrap();
+    let r = app.get("/ready").await;
     assert_eq!(r.status(), 200);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["status"], "ready");
-    let spec: serde_json::Value = app
-        .http
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let spec: serde_json::Value = app.get("/openapi.json").await.json().await.unwrap();
     assert!(spec["paths"]["/health"].is_object());
-    assert_eq!(
-        app.http
-            .get(app.url("/docs"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.get("/docs").await.status(), 200);
     // Unknown routes are problems too.
-    let r = app.http.get(app.url("/nope")).send().await.unwrap();
+    let r = app.get("/nope").await;
     assert_eq!(r.status(), 404);
     assert_eq!(r.headers()["content-type"], "application/problem+json");
 }
@@ -991,11 +876,7 @@ async fn database_queue_end_to_end() {
     // A duplicate is dropped by the queue's idempotency key too.
     app.post_webhook(&text_message(&sid, FROM, "database queue note"))
         .await;
-    app.wait_count(
-        "SELECT COUNT(*) FROM interactions WHERE direction = 'outbound' AND status = 'sent'",
-        1,
-    )
-    .await;
+    app.wait_sent(1).await;
     assert_eq!(app.count("SELECT COUNT(*) FROM memories").await, 1);
     assert_eq!(app.sent_messages().await.len(), 1);
 }
@@ -1021,21 +902,10 @@ async fn failed_jobs_are_listed_and_can_be_retried() {
     let sid = new_sid();
     app.post_webhook(&text_message(&sid, FROM, "retry me later"))
         .await;
-    app.wait_count(
-        &format!(
-            "SELECT COUNT(*) FROM interactions WHERE message_sid = '{sid}' AND status = 'failed'"
-        ),
-        1,
-    )
-    .await;
+    app.wait_status(&sid, "failed").await;
 
     // Behind the token.
-    let r = app
-        .http
-        .get(app.url("/admin/jobs/failed"))
-        .send()
-        .await
-        .unwrap();
+    let r = app.get("/admin/jobs/failed").await;
     assert_eq!(r.status(), 401);
     let list: serde_json::Value = app
         .http
@@ -1061,13 +931,7 @@ async fn failed_jobs_are_listed_and_can_be_retried() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    app.wait_count(
-        &format!(
-            "SELECT COUNT(*) FROM interactions WHERE message_sid = '{sid}' AND status = 'processed'"
-        ),
-        1,
-    )
-    .await;
+    app.wait_status(&sid, "processed").await;
     // The memory was made once; the reply went out on the retry.
     assert_eq!(app.count("SELECT COUNT(*) FROM memories").await, 1);
     assert_eq!(

@@ -737,6 +737,28 @@ mod tests {
             .and(header("accept", "application/json"))
     }
 
+    /// A stand-in answering `m p` (with our key) with `response`, as often as asked.
+    async fn stand_in(m: &'static str, p: &'static str, response: ResponseTemplate) -> MockServer {
+        let server = MockServer::start().await;
+        authed(m, p).respond_with(response).mount(&server).await;
+        server
+    }
+
+    /// [`stand_in`] that must be asked exactly once (checked when it is dropped).
+    async fn stand_in_once(
+        m: &'static str,
+        p: &'static str,
+        response: ResponseTemplate,
+    ) -> MockServer {
+        let server = MockServer::start().await;
+        authed(m, p)
+            .respond_with(response)
+            .expect(1)
+            .mount(&server)
+            .await;
+        server
+    }
+
     async fn only_request_body(server: &MockServer) -> Value {
         let requests = server.received_requests().await.unwrap();
         assert_eq!(requests.len(), 1, "expected exactly one request");
@@ -853,14 +875,12 @@ mod tests {
 
     #[tokio::test]
     async fn metadata_extras_are_kept_but_do_not_override_the_key() {
-        let server = MockServer::start().await;
-        authed("POST", "/v3/memories/add/")
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .set_body_json(json!({"event_id": "e", "status": "PENDING"})),
-            )
-            .mount(&server)
-            .await;
+        let server = stand_in(
+            "POST",
+            "/v3/memories/add/",
+            ResponseTemplate::new(200).set_body_json(json!({"event_id": "e", "status": "PENDING"})),
+        )
+        .await;
         let req = note()
             .with_metadata("labels", json!(["food"]))
             .with_metadata("interaction_id", json!("spoofed"));
@@ -916,14 +936,12 @@ mod tests {
 
     #[tokio::test]
     async fn image_without_text_sends_only_the_image_part() {
-        let server = MockServer::start().await;
-        authed("POST", "/v3/memories/add/")
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .set_body_json(json!({"event_id": "e", "status": "PENDING"})),
-            )
-            .mount(&server)
-            .await;
+        let server = stand_in(
+            "POST",
+            "/v3/memories/add/",
+            ResponseTemplate::new(200).set_body_json(json!({"event_id": "e", "status": "PENDING"})),
+        )
+        .await;
         let req = AddRequest::new("u", "i", "image", "  ", occurred())
             .with_image("data:image/png;base64,AA==");
         client(&server).add(&req).await.unwrap();
@@ -945,32 +963,30 @@ mod tests {
 
     #[tokio::test]
     async fn succeeded_event_with_no_results_is_an_empty_success() {
-        let server = MockServer::start().await;
-        authed("GET", "/v1/event/ev-dup/")
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .set_body_json(json!({"id": "ev-dup", "status": "SUCCEEDED", "results": []})),
-            )
-            .expect(1)
-            .mount(&server)
-            .await;
+        let server = stand_in_once(
+            "GET",
+            "/v1/event/ev-dup/",
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"id": "ev-dup", "status": "SUCCEEDED", "results": []})),
+        )
+        .await;
         let memories = client(&server).wait_event("ev-dup").await.unwrap();
         assert!(memories.is_empty());
     }
 
     #[tokio::test]
     async fn failed_event_is_permanent_with_its_error() {
-        let server = MockServer::start().await;
-        authed("GET", "/v1/event/ev-bad/")
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        let server = stand_in_once(
+            "GET",
+            "/v1/event/ev-bad/",
+            ResponseTemplate::new(200).set_body_json(json!({
                 "id": "ev-bad",
                 "status": "FAILED",
                 "results": [],
                 "error": "LLM extraction failed",
-            })))
-            .expect(1)
-            .mount(&server)
-            .await;
+            })),
+        )
+        .await;
         let err = client(&server).wait_event("ev-bad").await.unwrap_err();
         match err {
             ExternalError::Permanent {
@@ -985,14 +1001,12 @@ mod tests {
 
     #[tokio::test]
     async fn event_still_pending_at_the_timeout_is_transient() {
-        let server = MockServer::start().await;
-        authed("GET", "/v1/event/ev-slow/")
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .set_body_json(json!({"id": "ev-slow", "status": "PENDING"})),
-            )
-            .mount(&server)
-            .await;
+        let server = stand_in(
+            "GET",
+            "/v1/event/ev-slow/",
+            ResponseTemplate::new(200).set_body_json(json!({"id": "ev-slow", "status": "PENDING"})),
+        )
+        .await;
         let c = Mem0Client::new(&server.uri(), KEY, reqwest::Client::new())
             .with_polling(Duration::from_millis(20), Duration::from_millis(120));
         let started = std::time::Instant::now();
@@ -1029,14 +1043,14 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_event_is_permanent_at_once() {
-        let server = MockServer::start().await;
-        authed("GET", "/v1/event/nope/")
-            .respond_with(ResponseTemplate::new(404).set_body_json(json!({
+        let server = stand_in_once(
+            "GET",
+            "/v1/event/nope/",
+            ResponseTemplate::new(404).set_body_json(json!({
                 "error": "Event not found or you don't have permission to access it."
-            })))
-            .expect(1)
-            .mount(&server)
-            .await;
+            })),
+        )
+        .await;
         let err = client(&server).wait_event("nope").await.unwrap_err();
         match err {
             ExternalError::Permanent {
@@ -1096,14 +1110,14 @@ mod tests {
 
     #[tokio::test]
     async fn find_by_interaction_with_nothing_found() {
-        let server = MockServer::start().await;
-        authed("POST", "/v3/memories/")
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        let server = stand_in_once(
+            "POST",
+            "/v3/memories/",
+            ResponseTemplate::new(200).set_body_json(json!({
                 "count": 0, "next": null, "previous": null, "results": [],
-            })))
-            .expect(1)
-            .mount(&server)
-            .await;
+            })),
+        )
+        .await;
         let found = client(&server).find_by_interaction("u", "i").await.unwrap();
         assert!(found.is_empty());
     }
@@ -1159,12 +1173,12 @@ mod tests {
 
     #[tokio::test]
     async fn search_without_a_range_scopes_to_the_user_only() {
-        let server = MockServer::start().await;
-        authed("POST", "/v3/memories/search/")
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"results": []})))
-            .expect(1)
-            .mount(&server)
-            .await;
+        let server = stand_in_once(
+            "POST",
+            "/v3/memories/search/",
+            ResponseTemplate::new(200).set_body_json(json!({"results": []})),
+        )
+        .await;
         let hits = client(&server)
             .search("user-1", "haircut", None, 10)
             .await
@@ -1182,15 +1196,13 @@ mod tests {
 
     #[tokio::test]
     async fn delete_succeeds_and_404_counts_as_gone() {
-        let server = MockServer::start().await;
-        authed("DELETE", "/v1/memories/m-1/")
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .set_body_json(json!({"message": "Memory deleted successfully!"})),
-            )
-            .expect(1)
-            .mount(&server)
-            .await;
+        let server = stand_in_once(
+            "DELETE",
+            "/v1/memories/m-1/",
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"message": "Memory deleted successfully!"})),
+        )
+        .await;
         authed("DELETE", "/v1/memories/m-gone/")
             .respond_with(
                 ResponseTemplate::new(404).set_body_json(json!({"error": "Memory not found!"})),
@@ -1218,15 +1230,14 @@ mod tests {
 
     #[tokio::test]
     async fn service_unavailable_is_transient_with_retry_after() {
-        let server = MockServer::start().await;
-        authed("POST", "/v3/memories/search/")
-            .respond_with(
-                ResponseTemplate::new(503)
-                    .insert_header("retry-after", "7")
-                    .set_body_json(json!({"detail": "Service temporarily unavailable"})),
-            )
-            .mount(&server)
-            .await;
+        let server = stand_in(
+            "POST",
+            "/v3/memories/search/",
+            ResponseTemplate::new(503)
+                .insert_header("retry-after", "7")
+                .set_body_json(json!({"detail": "Service temporarily unavailable"})),
+        )
+        .await;
         let err = client(&server)
             .search("u", "q", None, 10)
             .await
@@ -1241,13 +1252,12 @@ mod tests {
 
     #[tokio::test]
     async fn rate_limit_is_transient() {
-        let server = MockServer::start().await;
-        authed("POST", "/v3/memories/add/")
-            .respond_with(
-                ResponseTemplate::new(429).set_body_json(json!({"detail": "Rate limit exceeded"})),
-            )
-            .mount(&server)
-            .await;
+        let server = stand_in(
+            "POST",
+            "/v3/memories/add/",
+            ResponseTemplate::new(429).set_body_json(json!({"detail": "Rate limit exceeded"})),
+        )
+        .await;
         let err = client(&server).add(&note()).await.unwrap_err();
         assert!(err.is_transient());
     }
@@ -1282,11 +1292,12 @@ mod tests {
             ),
         ];
         for (status, body, expected) in cases {
-            let server = MockServer::start().await;
-            authed("POST", "/v3/memories/add/")
-                .respond_with(ResponseTemplate::new(status).set_body_json(body.clone()))
-                .mount(&server)
-                .await;
+            let server = stand_in(
+                "POST",
+                "/v3/memories/add/",
+                ResponseTemplate::new(status).set_body_json(body.clone()),
+            )
+            .await;
             let err = client(&server).add(&note()).await.unwrap_err();
             match err {
                 ExternalError::Permanent {
@@ -1317,11 +1328,12 @@ mod tests {
 
     #[tokio::test]
     async fn unreadable_success_body_is_permanent() {
-        let server = MockServer::start().await;
-        authed("POST", "/v3/memories/add/")
-            .respond_with(ResponseTemplate::new(200).set_body_string("not json"))
-            .mount(&server)
-            .await;
+        let server = stand_in(
+            "POST",
+            "/v3/memories/add/",
+            ResponseTemplate::new(200).set_body_string("not json"),
+        )
+        .await;
         let err = client(&server).add(&note()).await.unwrap_err();
         assert!(!err.is_transient(), "{err:?}");
     }

@@ -14,12 +14,12 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, Value};
+use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use super::{Hit, MemoryEngine, Range, local, vectors};
 use crate::error::PipelineError;
-use crate::store::db::stmt;
+use crate::store::recall;
 
 /// The RRF constant: a leg's rank r contributes 1 / (K + r).
 pub const RRF_K: f64 = 60.0;
@@ -50,59 +50,29 @@ async fn candidates(
     user_id: Uuid,
     ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Candidate>, PipelineError> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
-    let sql = format!(
-        "SELECT id, text, occurred_at FROM memories WHERE user_id = $1 AND id IN ({})",
-        placeholders.join(", ")
-    );
-    let mut values: Vec<Value> = vec![user_id.into()];
-    values.extend(ids.iter().map(|id| Value::from(*id)));
-    let rows = db.query_all_raw(stmt(db, &sql, values)).await?;
-    let mut out = HashMap::new();
-    for r in rows {
-        out.insert(
-            r.try_get("", "id")?,
-            Candidate {
-                text: r.try_get("", "text")?,
-                at: r.try_get("", "occurred_at")?,
-            },
-        );
-    }
-    Ok(out)
+    let found = recall::texts(db, user_id, ids).await?;
+    Ok(found
+        .into_iter()
+        .map(|(id, (text, at))| (id, Candidate { text, at }))
+        .collect())
 }
 
 /// Lists the user's memories in `range`, newest first (a question without topic words).
 async fn list_range(
     db: &DatabaseConnection,
     user_id: Uuid,
-    (start, end): Range,
+    range: Range,
     limit: u64,
 ) -> Result<Vec<Hit>, PipelineError> {
-    let rows = db
-        .query_all_raw(stmt(
-            db,
-            "SELECT id FROM memories WHERE user_id = $1 AND occurred_at >= $2 AND occurred_at < $3 \
-             ORDER BY occurred_at DESC, id DESC LIMIT $4",
-            vec![
-                user_id.into(),
-                start.into(),
-                end.into(),
-                (limit as i64).into(),
-            ],
-        ))
-        .await?;
-    rows.into_iter()
-        .map(|r| {
-            Ok(Hit {
-                memory_id: r.try_get("", "id")?,
-                score: 0.0,
-                matched: Vec::new(),
-            })
+    let ids = recall::in_range(db, user_id, range, limit).await?;
+    Ok(ids
+        .into_iter()
+        .map(|memory_id| Hit {
+            memory_id,
+            score: 0.0,
+            matched: Vec::new(),
         })
-        .collect()
+        .collect())
 }
 
 /// True when `text` contains one of the question's exact rare tokens as a word.

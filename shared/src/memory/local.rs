@@ -6,13 +6,13 @@
 
 use std::collections::HashSet;
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Value};
+use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
 
 use super::{Hit, Range};
 use crate::clients::mem0::Mem0Hit;
 use crate::error::PipelineError;
-use crate::store::db::stmt;
+use crate::store::recall;
 
 const STOPWORDS: &[&str] = &[
     "a",
@@ -167,64 +167,15 @@ pub async fn search(
     if terms.is_empty() {
         return Ok(Vec::new());
     }
-    let (start, end) = match range {
-        Some((s, e)) => (Some(s), Some(e)),
-        None => (None, None),
-    };
-    let (sql, q) = match db.get_database_backend() {
-        DbBackend::Postgres => (
-            r#"SELECT m.id, ts_rank_cd(m.search, q) AS score
-               FROM memories m, to_tsquery('english', $1) q
-               WHERE m.user_id = $2 AND m.search @@ q
-                 AND ($3::timestamptz IS NULL OR m.occurred_at >= $3)
-                 AND ($4::timestamptz IS NULL OR m.occurred_at < $4)
-               ORDER BY score DESC, m.occurred_at DESC
-               LIMIT $5"#,
-            terms
-                .iter()
-                .map(|t| t.to_string())
-                .collect::<Vec<_>>()
-                .join(" | "),
-        ),
-        _ => (
-            r#"SELECT m.id AS id, -bm25(memories_fts) AS score
-               FROM memories_fts JOIN memories m ON m.rowid = memories_fts.rowid
-               WHERE memories_fts MATCH $1 AND m.user_id = $2
-                 AND ($3 IS NULL OR m.occurred_at >= $3)
-                 AND ($4 IS NULL OR m.occurred_at < $4)
-               ORDER BY score DESC, m.occurred_at DESC
-               LIMIT $5"#,
-            terms
-                .iter()
-                .map(|t| format!("\"{t}\""))
-                .collect::<Vec<_>>()
-                .join(" OR "),
-        ),
-    };
-    let rows = db
-        .query_all_raw(stmt(
-            db,
-            sql,
-            vec![
-                q.into(),
-                user_id.into(),
-                Value::ChronoDateTimeUtc(start),
-                Value::ChronoDateTimeUtc(end),
-                (limit as i64).into(),
-            ],
-        ))
-        .await?;
-    rows.into_iter()
-        .map(|r| {
-            Ok(Hit {
-                memory_id: r.try_get("", "id")?,
-                score: r
-                    .try_get::<f64>("", "score")
-                    .or_else(|_| r.try_get::<f32>("", "score").map(f64::from))?,
-                matched: vec!["text"],
-            })
+    let found = recall::full_text(db, user_id, &terms, range, limit).await?;
+    Ok(found
+        .into_iter()
+        .map(|(memory_id, score)| Hit {
+            memory_id,
+            score,
+            matched: vec!["text"],
         })
-        .collect()
+        .collect())
 }
 
 /// Maps Mem0's hits back to our memories (by `metadata.memory_id`, else `mem0_id`), keeping
@@ -246,20 +197,9 @@ pub async fn join_mem0_hits(
             .get("memory_id")
             .and_then(|v| v.as_str())
             .and_then(|s| Uuid::parse_str(s).ok());
-        let row = db
-            .query_one_raw(stmt(
-                db,
-                "SELECT id, occurred_at FROM memories WHERE user_id = $1 AND (id = $2 OR mem0_id = $3)",
-                vec![
-                    user_id.into(),
-                    Value::Uuid(by_meta),
-                    hit.id.clone().into(),
-                ],
-            ))
-            .await?;
-        let Some(row) = row else { continue };
-        let id: Uuid = row.try_get("", "id")?;
-        let at: chrono::DateTime<chrono::Utc> = row.try_get("", "occurred_at")?;
+        let Some((id, at)) = recall::of_mem0_hit(db, user_id, by_meta, &hit.id).await? else {
+            continue;
+        };
         if let Some((s, e)) = range
             && (at < s || at >= e)
         {

@@ -13,116 +13,18 @@ use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Value};
+use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
 
 use super::Range;
-use crate::store::db::stmt;
+use crate::store::memory_embeddings as stored;
 
 /// At most this many vectors are cached per process (~60 MB at 384 dimensions).
 const CACHE_MAX_VECTORS: usize = 40_000;
 
-pub fn encode(v: &[f32]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_le_bytes()).collect()
-}
-
-pub fn decode(bytes: &[u8]) -> Vec<f32> {
-    bytes
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
-}
-
-/// The model the memory's stored vector was made with, if it has one.
-pub async fn model_of(db: &DatabaseConnection, memory_id: Uuid) -> Result<Option<String>, DbErr> {
-    let row = db
-        .query_one_raw(stmt(
-            db,
-            "SELECT model FROM memory_embeddings WHERE memory_id = $1",
-            vec![memory_id.into()],
-        ))
-        .await?;
-    row.map(|r| r.try_get("", "model")).transpose()
-}
-
-/// Stores (or replaces) a memory's vector.
-pub async fn upsert(
-    db: &DatabaseConnection,
-    memory_id: Uuid,
-    user_id: Uuid,
-    model: &str,
-    vector: &[f32],
-) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
-        db,
-        "INSERT INTO memory_embeddings (memory_id, user_id, model, dim, vector, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) \
-         ON CONFLICT (memory_id) DO UPDATE SET model = excluded.model, dim = excluded.dim, \
-         vector = excluded.vector, updated_at = excluded.updated_at",
-        vec![
-            memory_id.into(),
-            user_id.into(),
-            model.into(),
-            (vector.len() as i32).into(),
-            encode(vector).into(),
-            Utc::now().into(),
-        ],
-    ))
-    .await?;
-    Ok(())
-}
-
-/// A memory still to embed with the current model.
-#[derive(Debug, Clone)]
-pub struct Pending {
-    pub memory_id: Uuid,
-    pub user_id: Uuid,
-    pub text: String,
-}
-
-/// Memories without a vector of `model` (none yet, or one of another model), newest first.
-pub async fn pending(
-    db: &DatabaseConnection,
-    model: &str,
-    limit: u64,
-) -> Result<Vec<Pending>, DbErr> {
-    let rows = db
-        .query_all_raw(stmt(
-            db,
-            "SELECT m.id, m.user_id, m.text FROM memories m \
-             LEFT JOIN memory_embeddings e ON e.memory_id = m.id \
-             WHERE e.memory_id IS NULL OR e.model <> $1 \
-             ORDER BY m.created_at DESC LIMIT $2",
-            vec![model.into(), (limit as i64).into()],
-        ))
-        .await?;
-    rows.into_iter()
-        .map(|r| {
-            Ok(Pending {
-                memory_id: r.try_get("", "id")?,
-                user_id: r.try_get("", "user_id")?,
-                text: r.try_get("", "text")?,
-            })
-        })
-        .collect()
-}
-
-/// How many memories still lack a vector of `model`.
-pub async fn pending_count(db: &DatabaseConnection, model: &str) -> Result<i64, DbErr> {
-    let row = db
-        .query_one_raw(stmt(
-            db,
-            "SELECT COUNT(*) AS n FROM memories m \
-             LEFT JOIN memory_embeddings e ON e.memory_id = m.id \
-             WHERE e.memory_id IS NULL OR e.model <> $1",
-            vec![model.into()],
-        ))
-        .await?;
-    Ok(row
-        .map(|r| r.try_get::<i64>("", "n"))
-        .transpose()?
-        .unwrap_or(0))
-}
+pub use crate::store::memory_embeddings::{
+    Pending, decode, encode, model_of, pending, pending_count, upsert,
+};
 
 /// One user's vectors of one model, as a matrix.
 struct UserVectors {
@@ -182,24 +84,8 @@ async fn load_rows(
     since: Option<DateTime<Utc>>,
     into: &mut UserVectors,
 ) -> Result<(), DbErr> {
-    let rows = db
-        .query_all_raw(stmt(
-            db,
-            "SELECT e.memory_id, m.occurred_at, e.vector FROM memory_embeddings e \
-             JOIN memories m ON m.id = e.memory_id \
-             WHERE e.user_id = $1 AND e.model = $2 AND ($3 IS NULL OR e.updated_at >= $3)",
-            vec![
-                user_id.into(),
-                model.into(),
-                Value::ChronoDateTimeUtc(since),
-            ],
-        ))
-        .await?;
-    for r in rows {
-        let id: Uuid = r.try_get("", "memory_id")?;
-        let at: DateTime<Utc> = r.try_get("", "occurred_at")?;
-        let bytes: Vec<u8> = r.try_get("", "vector")?;
-        into.put(id, at, &decode(&bytes));
+    for v in stored::of_user(db, user_id, model, since).await? {
+        into.put(v.memory_id, v.occurred_at, &v.vector);
     }
     Ok(())
 }
@@ -210,18 +96,7 @@ async fn user_vectors(
     user_id: Uuid,
     model: &str,
 ) -> Result<Arc<UserVectors>, DbErr> {
-    let row = db
-        .query_one_raw(stmt(
-            db,
-            "SELECT COUNT(*) AS n, MAX(updated_at) AS last FROM memory_embeddings \
-             WHERE user_id = $1 AND model = $2",
-            vec![user_id.into(), model.into()],
-        ))
-        .await?;
-    let (count, last): (i64, Option<DateTime<Utc>>) = match row {
-        Some(r) => (r.try_get("", "n")?, r.try_get("", "last").ok().flatten()),
-        None => (0, None),
-    };
+    let (count, last) = stored::version(db, user_id, model).await?;
     let key = (user_id, model.to_string());
     let cached = CACHE.lock().expect("vector cache").get(&key).cloned();
     if let Some(c) = &cached
@@ -305,16 +180,4 @@ pub async fn score(
         .collect();
     out.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.2.cmp(&a.2)));
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn vectors_round_trip_through_bytes() {
-        let v = vec![0.25f32, -1.5, 3.0e-7, f32::MAX];
-        assert_eq!(decode(&encode(&v)), v);
-        assert_eq!(encode(&v).len(), 16);
-    }
 }

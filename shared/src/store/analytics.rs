@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
 use uuid::Uuid;
 
-use crate::store::db::stmt;
+use crate::store::db::{row, stmt};
 use crate::store::delivery::{DeliveryCounts, delivery_counts};
 
 /// How many labels [`Figures::top_labels`] holds.
@@ -105,8 +105,7 @@ pub async fn figures(db: &impl ConnectionTrait, user: Option<Uuid>) -> Result<Fi
     let users_q = async {
         match user {
             Some(_) => Ok::<i64, DbErr>(1),
-            None => Ok(db
-                .query_one_raw(stmt(db, "SELECT COUNT(*) AS n FROM users", vec![]))
+            None => Ok(row(db, "SELECT COUNT(*) AS n FROM users", vec![])
                 .await?
                 .map(|r| r.try_get::<i64>("", "n"))
                 .transpose()?
@@ -155,7 +154,7 @@ pub async fn figures(db: &impl ConnectionTrait, user: Option<Uuid>) -> Result<Fi
             "SELECT created_at FROM interactions WHERE direction = 'inbound'{uw} \
              ORDER BY created_at DESC LIMIT 1"
         );
-        db.query_one_raw(stmt(db, &sql, uv.clone()))
+        row(db, &sql, uv.clone())
             .await?
             .map(|r| r.try_get::<DateTime<Utc>>("", "created_at"))
             .transpose()

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr};
 use uuid::Uuid;
 
-use crate::store::db::stmt;
+use crate::store::db::{exec, row};
 
 /// The action `/forget all` asks to confirm.
 pub const FORGET_ALL: &str = "forget_all";
@@ -16,12 +16,12 @@ pub async fn request(
     action: &str,
     at: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
+    exec(
         db,
         "INSERT INTO confirmations (user_id, action, requested_at) VALUES ($1, $2, $3) \
          ON CONFLICT (user_id) DO UPDATE SET action = excluded.action, requested_at = excluded.requested_at",
         vec![user_id.into(), action.into(), at.into()],
-    ))
+    )
     .await?;
     Ok(())
 }
@@ -31,24 +31,23 @@ pub async fn pending(
     db: &impl ConnectionTrait,
     user_id: Uuid,
 ) -> Result<Option<(String, DateTime<Utc>)>, DbErr> {
-    let row = db
-        .query_one_raw(stmt(
-            db,
-            "SELECT action, requested_at FROM confirmations WHERE user_id = $1",
-            vec![user_id.into()],
-        ))
-        .await?;
+    let row = row(
+        db,
+        "SELECT action, requested_at FROM confirmations WHERE user_id = $1",
+        vec![user_id.into()],
+    )
+    .await?;
     row.map(|r| Ok((r.try_get("", "action")?, r.try_get("", "requested_at")?)))
         .transpose()
 }
 
 /// Drops whatever waited for the user's answer.
 pub async fn clear(db: &impl ConnectionTrait, user_id: Uuid) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
+    exec(
         db,
         "DELETE FROM confirmations WHERE user_id = $1",
         vec![user_id.into()],
-    ))
+    )
     .await?;
     Ok(())
 }

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement,
-    TransactionTrait, Value,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, ExecResult,
+    QueryResult, Statement, TransactionTrait, Value,
 };
 use uuid::Uuid;
 
@@ -264,6 +264,33 @@ pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
 /// Placeholder-numbered SQL runs on both backends: sqlx's SQLite driver accepts `$N` too.
 pub fn stmt(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Statement {
     Statement::from_sql_and_values(db.get_database_backend(), sql, values)
+}
+
+/// Runs one statement (see [`stmt`]).
+pub async fn exec(
+    db: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<ExecResult, DbErr> {
+    db.execute_raw(stmt(db, sql, values)).await
+}
+
+/// The first row one query returns, if any.
+pub async fn row(
+    db: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<Option<QueryResult>, DbErr> {
+    db.query_one_raw(stmt(db, sql, values)).await
+}
+
+/// Every row one query returns.
+pub async fn rows(
+    db: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<Vec<QueryResult>, DbErr> {
+    db.query_all_raw(stmt(db, sql, values)).await
 }
 
 #[cfg(test)]

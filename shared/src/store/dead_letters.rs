@@ -7,7 +7,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::store::db::stmt;
+use crate::store::db::exec;
 use crate::store::entities::interaction;
 
 /// Failed inbound messages, most recently failed first, at most `limit`.
@@ -36,24 +36,23 @@ pub async fn find(
 /// was not `failed` (retried concurrently). Its reply, if Twilio refused it (no SID), goes back
 /// to `sending` so the job sends it again; one Twilio accepted is left alone.
 pub async fn retry(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> Result<bool, DbErr> {
-    let res = db
-        .execute_raw(stmt(
-            db,
-            "UPDATE interactions SET status = 'received', error = NULL, locked_until = NULL, \
+    let res = exec(
+        db,
+        "UPDATE interactions SET status = 'received', error = NULL, locked_until = NULL, \
              attempts = 0, updated_at = $2 WHERE id = $1 AND status = 'failed'",
-            vec![id.into(), now.into()],
-        ))
-        .await?;
+        vec![id.into(), now.into()],
+    )
+    .await?;
     if res.rows_affected() != 1 {
         return Ok(false);
     }
-    db.execute_raw(stmt(
+    exec(
         db,
         "UPDATE interactions SET status = 'sending', error = NULL, error_code = NULL, \
          updated_at = $2 WHERE reply_to = $1 AND purpose = 'reply' AND status = 'failed' \
          AND message_sid IS NULL",
         vec![id.into(), now.into()],
-    ))
+    )
     .await?;
     Ok(true)
 }

@@ -11,7 +11,7 @@ use sea_orm::{ConnectionTrait, DbErr};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::store::db::stmt;
+use crate::store::db::{exec, row, rows};
 
 /// The order of a status; None for one we do not track.
 pub fn rank(status: &str) -> Option<i32> {
@@ -62,36 +62,34 @@ pub async fn apply_status(
             error_code = COALESCE($3, error_code), error = COALESCE($4, error), updated_at = $5 \
          WHERE message_sid = $1 AND direction = 'outbound' AND ({RANK_SQL}) < $6"
     );
-    let res = db
-        .execute_raw(stmt(
-            db,
-            &sql,
-            vec![
-                message_sid.into(),
-                status.clone().into(),
-                error_code
-                    .filter(|c| !c.is_empty())
-                    .map(str::to_string)
-                    .into(),
-                error_message
-                    .filter(|c| !c.is_empty())
-                    .map(str::to_string)
-                    .into(),
-                now.into(),
-                new_rank.into(),
-            ],
-        ))
-        .await?;
+    let res = exec(
+        db,
+        &sql,
+        vec![
+            message_sid.into(),
+            status.clone().into(),
+            error_code
+                .filter(|c| !c.is_empty())
+                .map(str::to_string)
+                .into(),
+            error_message
+                .filter(|c| !c.is_empty())
+                .map(str::to_string)
+                .into(),
+            now.into(),
+            new_rank.into(),
+        ],
+    )
+    .await?;
     if res.rows_affected() > 0 {
         return Ok(Applied::Updated);
     }
-    let known = db
-        .query_one_raw(stmt(
-            db,
-            "SELECT id FROM interactions WHERE message_sid = $1 AND direction = 'outbound'",
-            vec![message_sid.into()],
-        ))
-        .await?;
+    let known = row(
+        db,
+        "SELECT id FROM interactions WHERE message_sid = $1 AND direction = 'outbound'",
+        vec![message_sid.into()],
+    )
+    .await?;
     Ok(if known.is_some() {
         Applied::Stale
     } else {
@@ -125,14 +123,13 @@ pub async fn delivery_counts(
         Some(id) => (" AND user_id = $1", vec![id.into()]),
         None => ("", vec![]),
     };
-    let rows = db
-        .query_all_raw(stmt(
+    let rows = rows(
             db,
             &format!(
                 "SELECT status, COUNT(*) AS n FROM interactions WHERE direction = 'outbound'{filter} GROUP BY status"
             ),
             values,
-        ))
+        )
         .await?;
     let mut c = DeliveryCounts::default();
     for row in rows {

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
 
-use crate::store::db::stmt;
+use crate::store::db::{exec, stmt};
 
 /// A key's row as stored.
 #[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
@@ -22,13 +22,12 @@ pub struct StoredKey {
 
 /// Forgets every key created before `cutoff`.
 pub async fn purge_before(db: &impl ConnectionTrait, cutoff: DateTime<Utc>) -> Result<u64, DbErr> {
-    let res = db
-        .execute_raw(stmt(
-            db,
-            "DELETE FROM idempotency_keys WHERE created_at < $1",
-            vec![cutoff.into()],
-        ))
-        .await?;
+    let res = exec(
+        db,
+        "DELETE FROM idempotency_keys WHERE created_at < $1",
+        vec![cutoff.into()],
+    )
+    .await?;
     Ok(res.rows_affected())
 }
 
@@ -39,14 +38,13 @@ pub async fn reserve(
     request_hash: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
-    let res = db
-        .execute_raw(stmt(
-            db,
-            "INSERT INTO idempotency_keys (key, request_hash, created_at) VALUES ($1, $2, $3) \
+    let res = exec(
+        db,
+        "INSERT INTO idempotency_keys (key, request_hash, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (key) DO NOTHING",
-            vec![key.into(), request_hash.into(), now.into()],
-        ))
-        .await?;
+        vec![key.into(), request_hash.into(), now.into()],
+    )
+    .await?;
     Ok(res.rows_affected() == 1)
 }
 
@@ -69,14 +67,13 @@ pub async fn take_over(
     seen_created_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
-    let res = db
-        .execute_raw(stmt(
-            db,
-            "UPDATE idempotency_keys SET created_at = $2 \
+    let res = exec(
+        db,
+        "UPDATE idempotency_keys SET created_at = $2 \
              WHERE key = $1 AND status IS NULL AND created_at = $3",
-            vec![key.into(), now.into(), seen_created_at.into()],
-        ))
-        .await?;
+        vec![key.into(), now.into(), seen_created_at.into()],
+    )
+    .await?;
     Ok(res.rows_affected() == 1)
 }
 
@@ -88,7 +85,7 @@ pub async fn complete(
     body: &str,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
+    exec(
         db,
         "UPDATE idempotency_keys SET status = $2, body = $3, completed_at = $4 WHERE key = $1",
         vec![
@@ -97,18 +94,18 @@ pub async fn complete(
             body.into(),
             now.into(),
         ],
-    ))
+    )
     .await?;
     Ok(())
 }
 
 /// Forgets a key still in progress (its request failed and created nothing).
 pub async fn release(db: &impl ConnectionTrait, key: &str) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
+    exec(
         db,
         "DELETE FROM idempotency_keys WHERE key = $1 AND status IS NULL",
         vec![key.into()],
-    ))
+    )
     .await?;
     Ok(())
 }

@@ -8,7 +8,7 @@ use sea_orm::{ConnectionTrait, DbErr};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::store::db::stmt;
+use crate::store::db::{exec, row};
 
 /// What every token starts with (lets secret scanners recognise one).
 pub const PREFIX: &str = "mnemo_";
@@ -20,7 +20,7 @@ fn hash(token: &str) -> String {
 /// Issues a new token for the user; returns it (the only time it exists in clear).
 pub async fn issue(db: &impl ConnectionTrait, user_id: Uuid) -> Result<String, DbErr> {
     let token = format!("{PREFIX}{}", hex::encode(rand::random::<[u8; 32]>()));
-    db.execute_raw(stmt(
+    exec(
         db,
         "INSERT INTO mcp_tokens (id, user_id, token_hash, created_at) VALUES ($1, $2, $3, $4)",
         vec![
@@ -29,7 +29,7 @@ pub async fn issue(db: &impl ConnectionTrait, user_id: Uuid) -> Result<String, D
             hash(&token).into(),
             Utc::now().into(),
         ],
-    ))
+    )
     .await?;
     Ok(token)
 }
@@ -39,24 +39,22 @@ pub async fn user_of(db: &impl ConnectionTrait, token: &str) -> Result<Option<Uu
     if !token.starts_with(PREFIX) || token.len() > 128 {
         return Ok(None);
     }
-    let row = db
-        .query_one_raw(stmt(
-            db,
-            "SELECT user_id FROM mcp_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
-            vec![hash(token).into()],
-        ))
-        .await?;
+    let row = row(
+        db,
+        "SELECT user_id FROM mcp_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+        vec![hash(token).into()],
+    )
+    .await?;
     row.map(|r| r.try_get("", "user_id")).transpose()
 }
 
 /// Revokes every live token of the user; returns how many.
 pub async fn revoke_all(db: &impl ConnectionTrait, user_id: Uuid) -> Result<u64, DbErr> {
-    Ok(db
-        .execute_raw(stmt(
-            db,
-            "UPDATE mcp_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
-            vec![user_id.into(), Utc::now().into()],
-        ))
-        .await?
-        .rows_affected())
+    Ok(exec(
+        db,
+        "UPDATE mcp_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
+        vec![user_id.into(), Utc::now().into()],
+    )
+    .await?
+    .rows_affected())
 }

@@ -4,7 +4,7 @@
 use sea_orm::{ConnectionTrait, DbErr};
 use serde::Serialize;
 
-use crate::store::db::stmt;
+use crate::store::db::row;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct MediaStats {
@@ -39,7 +39,7 @@ pub async fn media_stats(
             vec![u.into()],
         ),
     };
-    let row = db.query_one_raw(stmt(db, sql, values)).await?;
+    let row = row(db, sql, values).await?;
     let Some(row) = row else {
         return Ok(MediaStats::default());
     };

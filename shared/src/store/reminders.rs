@@ -4,14 +4,16 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
 use crate::domain::replies;
 use crate::domain::time::{Recurrence, When, local_label};
-use crate::store::db::stmt;
-use crate::store::entities::reminder;
+use crate::store::db::{exec, stmt};
+use crate::store::entities::reminder::{self, ReminderStatus};
+use crate::store::leases::{self, Leased};
 
 /// Statuses of a reminder still to come (listed and numbered by `/reminders`).
 pub const ACTIVE: [&str; 3] = ["pending", "sending", "needs_template"];
@@ -55,7 +57,7 @@ pub async fn create(
     now: DateTime<Utc>,
 ) -> Result<reminder::Model, DbErr> {
     let id = Uuid::now_v7();
-    db.execute_raw(stmt(
+    exec(
         db,
         "INSERT INTO reminders (id, user_id, text, due_at, timezone, recurrence, status, source_interaction_id, attempts, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, 0, $8, $8) \
@@ -70,7 +72,7 @@ pub async fn create(
             new.source_interaction_id.into(),
             now.into(),
         ],
-    ))
+    )
     .await?;
     let found = match new.source_interaction_id {
         Some(source) => {
@@ -132,14 +134,13 @@ pub async fn cancel(
     id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
-    let res = db
-        .execute_raw(stmt(
-            db,
-            "UPDATE reminders SET status = 'cancelled', locked_until = NULL, updated_at = $2 \
+    let res = exec(
+        db,
+        "UPDATE reminders SET status = 'cancelled', locked_until = NULL, updated_at = $2 \
              WHERE id = $1 AND status IN ('pending', 'sending', 'needs_template', 'failed')",
-            vec![id.into(), now.into()],
-        ))
-        .await?;
+        vec![id.into(), now.into()],
+    )
+    .await?;
     Ok(res.rows_affected() == 1)
 }
 
@@ -223,23 +224,166 @@ pub async fn renew_leases(
     ids: &[Uuid],
     until: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
-    if ids.is_empty() {
-        return Ok(0);
+    leases::renew(db, Leased::Reminder, ids, until).await
+}
+
+/// `FOR UPDATE SKIP LOCKED` on PostgreSQL (SQLite runs one writer at a time).
+pub(crate) fn skip_locked(db: &impl ConnectionTrait) -> &'static str {
+    if db.get_database_backend() == DbBackend::Postgres {
+        "FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
     }
-    let placeholders = (2..ids.len() + 2)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut values: Vec<sea_orm::Value> = vec![until.into()];
-    values.extend(ids.iter().map(|id| (*id).into()));
-    let done = db
-        .execute_raw(stmt(
-            db,
-            &format!(
-                "UPDATE reminders SET locked_until = $1 WHERE status = 'sending' AND id IN ({placeholders})"
-            ),
-            values,
-        ))
-        .await?;
-    Ok(done.rows_affected())
+}
+
+/// Claims up to `batch` due reminders, soonest first, with a lease until `until`: pending ones
+/// whose time has come, `sending` ones whose lease expired (their attempts kept), and
+/// `needs_template` ones whose user has written since `window_start`. Safe with many
+/// schedulers (rows another scan holds are skipped).
+pub async fn claim_due(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+    window_start: DateTime<Utc>,
+    batch: i64,
+) -> Result<Vec<reminder::Model>, DbErr> {
+    let sql = format!(
+        "UPDATE reminders SET status = 'sending', locked_until = $2, updated_at = $1, \
+            attempts = CASE WHEN status = 'sending' THEN attempts ELSE 0 END \
+         WHERE id IN ( \
+            SELECT r.id FROM reminders r WHERE \
+                (r.status = 'pending' AND r.due_at <= $1) \
+                OR (r.status = 'sending' AND r.locked_until < $1) \
+                OR (r.status = 'needs_template' AND r.user_id IN \
+                    (SELECT u.id FROM users u WHERE u.last_inbound_at > $3)) \
+            ORDER BY r.due_at LIMIT {batch} {lock}) \
+         AND ((status = 'pending' AND due_at <= $1) \
+            OR (status = 'sending' AND locked_until < $1) OR status = 'needs_template') \
+         RETURNING *",
+        lock = skip_locked(db)
+    );
+    reminder::Model::find_by_statement(stmt(
+        db,
+        &sql,
+        vec![now.into(), until.into(), window_start.into()],
+    ))
+    .all(db)
+    .await
+}
+
+/// Claims one reminder to send it now, whatever its time, with a lease until `until`. None
+/// when it is not waiting (already sent, cancelled, or being sent).
+pub async fn claim_one(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Option<reminder::Model>, DbErr> {
+    reminder::Model::find_by_statement(stmt(
+        db,
+        "UPDATE reminders SET status = 'sending', locked_until = $2, updated_at = $1, attempts = 0 \
+         WHERE id = $3 AND status IN ('pending', 'needs_template', 'failed') RETURNING *",
+        vec![now.into(), until.into(), id.into()],
+    ))
+    .one(db)
+    .await
+}
+
+/// A claimed reminder that cannot go out now (outside WhatsApp's 24-hour window, no
+/// template): `needs_template`, its lease released, `why` recorded.
+pub async fn park_needs_template(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    why: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    exec(
+        db,
+        "UPDATE reminders SET status = 'needs_template', locked_until = NULL, error = $2, updated_at = $3 \
+         WHERE id = $1 AND status = 'sending'",
+        vec![id.into(), why.into(), now.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// A claimed reminder whose send failed for now: keeps the claim until `until` (the next scan
+/// after that retries), counting `attempts` and recording `error`.
+pub async fn retry_later(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    attempts: i32,
+    until: DateTime<Utc>,
+    error: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    exec(
+        db,
+        "UPDATE reminders SET attempts = $2, locked_until = $3, error = $4, updated_at = $5 \
+         WHERE id = $1 AND status = 'sending'",
+        vec![
+            id.into(),
+            attempts.into(),
+            until.into(),
+            error.into(),
+            now.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The end of one occurrence of a claimed reminder (still `sending` and due at `due_at`).
+#[derive(Debug, Clone)]
+pub struct Occurrence<'a> {
+    pub id: Uuid,
+    /// The occurrence that was claimed: a reminder moved on since is left alone.
+    pub due_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub error: Option<&'a str>,
+    pub now: DateTime<Utc>,
+}
+
+/// What follows an occurrence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum After {
+    /// A repeating reminder: `pending` again, due at `next`, attempts reset.
+    Repeat { next: DateTime<Utc> },
+    /// A one-off: `sent` or `failed` for good.
+    End(ReminderStatus),
+}
+
+/// Closes a claimed occurrence (its lease released), unless the reminder moved on since.
+pub async fn close(
+    db: &impl ConnectionTrait,
+    done: &Occurrence<'_>,
+    after: After,
+) -> Result<(), DbErr> {
+    let (sql, value): (&str, sea_orm::Value) = match after {
+        After::Repeat { next } => (
+            "UPDATE reminders SET status = 'pending', due_at = $2, sent_at = $3, error = $4, \
+             attempts = 0, locked_until = NULL, updated_at = $5 \
+             WHERE id = $1 AND status = 'sending' AND due_at = $6",
+            next.into(),
+        ),
+        After::End(status) => (
+            "UPDATE reminders SET status = $2, sent_at = $3, error = $4, locked_until = NULL, \
+             updated_at = $5 WHERE id = $1 AND status = 'sending' AND due_at = $6",
+            status.as_str().into(),
+        ),
+    };
+    exec(
+        db,
+        sql,
+        vec![
+            done.id.into(),
+            value,
+            done.sent_at.into(),
+            done.error.map(str::to_string).into(),
+            done.now.into(),
+            done.due_at.into(),
+        ],
+    )
+    .await?;
+    Ok(())
 }

@@ -8,7 +8,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::domain::phone::UserRef;
-use crate::store::db::stmt;
+use crate::store::db::{exec, stmt};
 use crate::store::entities::user;
 
 /// The user a [`UserRef`] names, if there is one.
@@ -70,4 +70,36 @@ pub async fn totals(db: &impl ConnectionTrait, user_id: Uuid) -> Result<Option<T
     ))
     .one(db)
     .await
+}
+
+/// Takes the user's one-time welcome at `now`: true for exactly one caller, however many
+/// first messages are processed at once.
+pub async fn claim_welcome(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let res = exec(
+        db,
+        "UPDATE users SET welcomed_at = $2 WHERE id = $1 AND welcomed_at IS NULL",
+        vec![user_id.into(), now.into()],
+    )
+    .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+/// Sets the user's time zone (an IANA name, already validated).
+pub async fn set_timezone(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    zone: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    exec(
+        db,
+        "UPDATE users SET timezone = $2, updated_at = $3 WHERE id = $1",
+        vec![user_id.into(), zone.into(), now.into()],
+    )
+    .await?;
+    Ok(())
 }

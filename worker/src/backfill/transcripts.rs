@@ -10,26 +10,18 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use sea_orm::{ConnectionTrait, EntityTrait, TransactionTrait};
+use sea_orm::EntityTrait;
 use tracing::{info, warn};
-use uuid::Uuid;
 
 use crate::pipeline::NOT_TRANSCRIBED;
 use crate::pipeline::Pipeline;
 use mnemo_shared::clients::transcribe::LocalOutcome;
 use mnemo_shared::error::PipelineError;
-use mnemo_shared::store::db::stmt;
 use mnemo_shared::store::entities::memory;
+use mnemo_shared::store::voice_notes::{self, Settled, Waiting};
 
 /// How often the backfill looks for waiting notes (and for a newly installed model).
 pub const BACKFILL_INTERVAL: Duration = Duration::from_secs(30);
-
-struct Waiting {
-    id: Uuid,
-    memory_id: Uuid,
-    storage_key: String,
-    content_type: String,
-}
 
 impl Pipeline {
     /// Transcribes up to `limit` waiting voice notes; returns how many left the backlog.
@@ -44,34 +36,7 @@ impl Pipeline {
             Ok(None) => return Ok(0),
             Err(e) => return Err(PipelineError::transient(e.to_string())),
         };
-        let rows = self
-            .db
-            .query_all_raw(stmt(
-                &self.db,
-                "SELECT i.id AS id, m.id AS memory_id, mo.storage_key AS storage_key, \
-                 mo.content_type AS content_type \
-                 FROM interactions i \
-                 JOIN memories m ON m.interaction_id = i.id \
-                 JOIN interaction_media im ON im.interaction_id = i.id \
-                 JOIN media_objects mo ON mo.id = im.media_object_id \
-                 WHERE i.direction = 'inbound' AND i.transcript IS NULL AND m.text = $1 \
-                 AND i.status IN ('processed', 'failed') AND mo.content_type LIKE 'audio/%' \
-                 ORDER BY i.occurred_at, im.position LIMIT $2",
-                vec![NOT_TRANSCRIBED.into(), (limit as i64).into()],
-            ))
-            .await?;
-        let mut waiting = Vec::new();
-        for r in rows {
-            let w = Waiting {
-                id: r.try_get("", "id")?,
-                memory_id: r.try_get("", "memory_id")?,
-                storage_key: r.try_get("", "storage_key")?,
-                content_type: r.try_get("", "content_type")?,
-            };
-            if !waiting.iter().any(|x: &Waiting| x.id == w.id) {
-                waiting.push(w);
-            }
-        }
+        let waiting = voice_notes::waiting(&self.db, NOT_TRANSCRIBED, limit).await?;
         let mut done = 0;
         for w in waiting {
             let Some(file) = self.media.fetch_to_staging(&w.storage_key).await? else {
@@ -138,41 +103,11 @@ impl Pipeline {
         language: Option<&str>,
         memory_text: &str,
     ) -> Result<bool, PipelineError> {
-        let txn = self.db.begin().await?;
-        let now = Utc::now();
-        if let Some(t) = transcript {
-            txn.execute_raw(stmt(
-                &txn,
-                "UPDATE interactions SET transcript = $2, transcript_language = $3, updated_at = $4 \
-                 WHERE id = $1 AND transcript IS NULL",
-                vec![
-                    w.id.into(),
-                    t.to_string().into(),
-                    language.map(str::to_string).into(),
-                    now.into(),
-                ],
-            ))
-            .await?;
-        }
-        txn.execute_raw(stmt(
-            &txn,
-            "DELETE FROM memory_embeddings WHERE memory_id = $1",
-            vec![w.memory_id.into()],
-        ))
-        .await?;
-        let res = txn
-            .execute_raw(stmt(
-                &txn,
-                "UPDATE memories SET text = $2 WHERE id = $1 AND text = $3",
-                vec![
-                    w.memory_id.into(),
-                    memory_text.to_string().into(),
-                    NOT_TRANSCRIBED.into(),
-                ],
-            ))
-            .await?;
-        txn.commit().await?;
-        Ok(res.rows_affected() == 1)
+        let settled = Settled {
+            transcript: transcript.map(|t| (t, language)),
+            memory_text,
+        };
+        Ok(voice_notes::settle(&self.db, w, NOT_TRANSCRIBED, settled, Utc::now()).await?)
     }
 }
 

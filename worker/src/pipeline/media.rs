@@ -18,7 +18,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tracing::{info, warn};
 use uuid::Uuid;
 
@@ -32,8 +32,9 @@ use mnemo_shared::domain::inbound::{self, InboundMedia, Location};
 use mnemo_shared::error::PipelineError;
 use mnemo_shared::media::phash::{self, NEAR_DUPLICATE_BITS};
 use mnemo_shared::media::{MediaStore, human_size, kind_of, storage_key};
-use mnemo_shared::store::db::stmt;
 use mnemo_shared::store::entities::{interaction, interaction_media, media_object, memory, user};
+use mnemo_shared::store::interaction_media as links;
+use mnemo_shared::store::{interactions, media_objects};
 
 /// What the attachments of one message added to it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -383,13 +384,7 @@ impl Pipeline {
                     match tokio::task::spawn_blocking(move || phash::analyse(&path)).await {
                         Ok(Ok(a)) => {
                             if need_phash {
-                                self.db
-                                    .execute_raw(stmt(
-                                        &self.db,
-                                        "UPDATE media_objects SET phash = $2 WHERE id = $1 AND phash IS NULL",
-                                        vec![object.id.into(), a.phash.clone().into()],
-                                    ))
-                                    .await?;
+                                media_objects::set_phash(&self.db, object.id, &a.phash).await?;
                                 phash = Some(a.phash.clone());
                             }
                             if first_image && !a.data_url.is_empty() {
@@ -428,14 +423,7 @@ impl Pipeline {
                             match self.optional_step(result, work, "transcription")? {
                                 Some(text) if !text.is_empty() => {
                                     // Recorded before the memory is made from it.
-                                    self.db
-                                        .execute_raw(stmt(
-                                            &self.db,
-                                            "UPDATE interactions SET transcript = $2, updated_at = $3 \
-                                             WHERE id = $1 AND transcript IS NULL",
-                                            vec![inbound.id.into(), text.clone().into(), Utc::now().into()],
-                                        ))
-                                        .await?;
+                                    self.record_transcript(inbound.id, &text, None).await?;
                                     out.transcript = Some(text);
                                 }
                                 Some(_) => {
@@ -599,21 +587,7 @@ impl Pipeline {
         text: &str,
         language: Option<&str>,
     ) -> Result<bool, PipelineError> {
-        let res = self
-            .db
-            .execute_raw(stmt(
-                &self.db,
-                "UPDATE interactions SET transcript = $2, transcript_language = $3, updated_at = $4 \
-                 WHERE id = $1 AND transcript IS NULL",
-                vec![
-                    id.into(),
-                    text.to_string().into(),
-                    language.map(str::to_string).into(),
-                    Utc::now().into(),
-                ],
-            ))
-            .await?;
-        Ok(res.rows_affected() == 1)
+        Ok(interactions::record_transcript(&self.db, id, text, language, Utc::now()).await?)
     }
 
     /// Runs `work` while renewing this worker's claim on the interaction, so a long
@@ -628,13 +602,7 @@ impl Pipeline {
             loop {
                 tokio::time::sleep(lease / 3).await;
                 let until = Utc::now() + chrono::Duration::from_std(lease).unwrap_or_default();
-                self.db
-                    .execute_raw(stmt(
-                        &self.db,
-                        "UPDATE interactions SET locked_until = $2 WHERE id = $1 AND status = 'processing'",
-                        vec![id.into(), until.into()],
-                    ))
-                    .await?;
+                interactions::renew_lease(&self.db, id, until).await?;
             }
         };
         tokio::select! {
@@ -668,27 +636,16 @@ impl Pipeline {
         position: i32,
         media: &InboundMedia,
     ) -> Result<interaction_media::Model, PipelineError> {
-        self.db
-            .execute_raw(stmt(
-                &self.db,
-                "INSERT INTO interaction_media (id, interaction_id, media_object_id, position, source_url, content_type, created_at) \
-                 VALUES ($1, $2, NULL, $3, $4, $5, $6) ON CONFLICT (interaction_id, position) DO NOTHING",
-                vec![
-                    Uuid::now_v7().into(),
-                    interaction_id.into(),
-                    position.into(),
-                    media.url.clone().into(),
-                    media.content_type.clone().into(),
-                    Utc::now().into(),
-                ],
-            ))
-            .await?;
-        interaction_media::Entity::find()
-            .filter(interaction_media::Column::InteractionId.eq(interaction_id))
-            .filter(interaction_media::Column::Position.eq(position))
-            .one(&self.db)
-            .await?
-            .ok_or_else(|| PipelineError::transient("media link not visible yet"))
+        links::ensure_link(
+            &self.db,
+            interaction_id,
+            position,
+            &media.url,
+            &media.content_type,
+            Utc::now(),
+        )
+        .await?
+        .ok_or_else(|| PipelineError::transient("media link not visible yet"))
     }
 
     /// The object row of these bytes, created once (unique sha256) with no references yet.
@@ -699,26 +656,16 @@ impl Pipeline {
         content_type: &str,
         key: &str,
     ) -> Result<media_object::Model, PipelineError> {
-        self.db
-            .execute_raw(stmt(
-                &self.db,
-                "INSERT INTO media_objects (id, sha256, size_bytes, content_type, storage_key, ref_count, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, 0, $6) ON CONFLICT (sha256) DO NOTHING",
-                vec![
-                    Uuid::now_v7().into(),
-                    sha256.into(),
-                    (size as i64).into(),
-                    mnemo_shared::media::essence(content_type).into(),
-                    key.into(),
-                    Utc::now().into(),
-                ],
-            ))
-            .await?;
-        media_object::Entity::find()
-            .filter(media_object::Column::Sha256.eq(sha256))
-            .one(&self.db)
-            .await?
-            .ok_or_else(|| PipelineError::transient("media object not visible yet"))
+        media_objects::upsert(
+            &self.db,
+            sha256,
+            size as i64,
+            &mnemo_shared::media::essence(content_type),
+            key,
+            Utc::now(),
+        )
+        .await?
+        .ok_or_else(|| PipelineError::transient("media object not visible yet"))
     }
 
     /// Points the link at the object and counts the reference, in one transaction, only if
@@ -729,26 +676,7 @@ impl Pipeline {
         object: &media_object::Model,
         content_type: &str,
     ) -> Result<bool, PipelineError> {
-        let txn = self.db.begin().await?;
-        let set = txn
-            .execute_raw(stmt(
-                &txn,
-                "UPDATE interaction_media SET media_object_id = $2, content_type = $3 \
-                 WHERE id = $1 AND media_object_id IS NULL",
-                vec![link_id.into(), object.id.into(), content_type.into()],
-            ))
-            .await?;
-        let linked = set.rows_affected() == 1;
-        if linked {
-            txn.execute_raw(stmt(
-                &txn,
-                "UPDATE media_objects SET ref_count = ref_count + 1 WHERE id = $1",
-                vec![object.id.into()],
-            ))
-            .await?;
-        }
-        txn.commit().await?;
-        Ok(linked)
+        Ok(links::link_object(&self.db, link_id, object.id, content_type).await?)
     }
 
     /// Links a photo to the closest earlier photo of the same user within
@@ -761,63 +689,27 @@ impl Pipeline {
         tz: Tz,
         out: &mut MediaOutcome,
     ) -> Result<Option<Uuid>, PipelineError> {
-        let rows = self
-            .db
-            .query_all_raw(stmt(
-                &self.db,
-                "SELECT im.id AS link_id, mo.phash AS phash, i.occurred_at AS occurred_at \
-                 FROM interaction_media im \
-                 JOIN interactions i ON i.id = im.interaction_id \
-                 JOIN media_objects mo ON mo.id = im.media_object_id \
-                 WHERE i.user_id = $1 AND im.interaction_id <> $2 AND mo.phash IS NOT NULL \
-                 AND (i.occurred_at < $3 OR (i.occurred_at = $3 AND i.id < $2)) \
-                 ORDER BY i.occurred_at DESC LIMIT 2000",
-                vec![
-                    inbound.user_id.into(),
-                    inbound.id.into(),
-                    inbound.occurred_at.into(),
-                ],
-            ))
-            .await?;
+        let rows =
+            links::earlier_photos(&self.db, inbound.user_id, inbound.id, inbound.occurred_at)
+                .await?;
         let mut best: Option<(u32, Uuid, DateTime<Utc>)> = None;
         for row in rows {
-            let earlier: String = row.try_get("", "phash")?;
-            let Some(d) = phash::distance(phash, &earlier) else {
+            let Some(d) = phash::distance(phash, &row.phash) else {
                 continue;
             };
             // Newest first, so on equal distance the most recent earlier photo wins.
             if d <= NEAR_DUPLICATE_BITS && best.is_none_or(|(bd, _, _)| d < bd) {
-                best = Some((
-                    d,
-                    row.try_get("", "link_id")?,
-                    row.try_get("", "occurred_at")?,
-                ));
+                best = Some((d, row.link_id, row.occurred_at));
             }
         }
         let chosen = match (link.duplicate_of, best) {
             (Some(id), _) => {
                 // Decided on an earlier attempt: only the reply line is needed again.
-                let at = self
-                    .db
-                    .query_one_raw(stmt(
-                        &self.db,
-                        "SELECT i.occurred_at AS occurred_at FROM interaction_media im \
-                         JOIN interactions i ON i.id = im.interaction_id WHERE im.id = $1",
-                        vec![id.into()],
-                    ))
-                    .await?
-                    .map(|r| r.try_get::<DateTime<Utc>>("", "occurred_at"))
-                    .transpose()?;
+                let at = links::occurred_at(&self.db, id).await?;
                 at.map(|at| (id, at))
             }
             (None, Some((_, id, at))) => {
-                self.db
-                    .execute_raw(stmt(
-                        &self.db,
-                        "UPDATE interaction_media SET duplicate_of = $2 WHERE id = $1 AND duplicate_of IS NULL",
-                        vec![link.id.into(), id.into()],
-                    ))
-                    .await?;
+                links::mark_duplicate(&self.db, link.id, id).await?;
                 Some((id, at))
             }
             (None, None) => None,

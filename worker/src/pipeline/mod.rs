@@ -29,7 +29,7 @@ use backon::{ExponentialBuilder, Retryable};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use futures::FutureExt;
-use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait};
+use sea_orm::{DatabaseConnection, EntityTrait};
 use tracing::{error, warn};
 use uuid::Uuid;
 
@@ -39,8 +39,9 @@ use mnemo_shared::config::Settings;
 use mnemo_shared::error::PipelineError;
 use mnemo_shared::jobs::ProcessMessage;
 use mnemo_shared::memory::MemoryEngine;
-use mnemo_shared::store::db::stmt;
+use mnemo_shared::store::entities::interaction::MessageStatus;
 use mnemo_shared::store::entities::{interaction, user};
+use mnemo_shared::store::interactions::{self, Claim};
 
 mod compose;
 mod media;
@@ -82,18 +83,6 @@ pub enum Outcome {
     /// An earlier message of the same user is still unfinished: the job that finishes it
     /// goes on with this one (and the sweeper is the backstop).
     Waiting,
-}
-
-/// What a claim found.
-enum Claim {
-    /// Ours; `attempts` counts this claim; `user_id` for the per-user order.
-    Taken { attempts: u32, user_id: Uuid },
-    /// Done, held by a live lease elsewhere, or gone.
-    NotNow,
-    /// An earlier message of the same user is unfinished.
-    Waiting,
-    /// Past `JOB_MAX_ATTEMPTS`: ended `failed` by this call (exactly one caller sees this).
-    Exhausted { attempts: u32, user_id: Uuid },
 }
 
 /// Test-only fault injection: called with each claimed inbound message's text before its
@@ -184,7 +173,7 @@ impl Pipeline {
                     "gave up after {attempts} attempts (each one ended without an outcome, e.g. the worker stopped)"
                 );
                 warn!(message_sid = %job.message_sid, error = %msg, "giving up on message");
-                self.finish(id, "failed", Some(&msg)).await?;
+                self.finish(id, MessageStatus::Failed, Some(&msg)).await?;
                 self.apologise(id).await;
                 return Ok((Outcome::Failed(msg), self.next_waiting(user_id).await?));
             }
@@ -197,7 +186,7 @@ impl Pipeline {
         };
         let outcome = match result {
             Ok(Ok(())) => {
-                self.finish(id, "processed", None).await?;
+                self.finish(id, MessageStatus::Processed, None).await?;
                 Outcome::Processed
             }
             Ok(Err(PipelineError::Busy(why))) => {
@@ -209,7 +198,7 @@ impl Pipeline {
             Ok(Err(e)) => {
                 let msg = e.to_string();
                 warn!(message_sid = %job.message_sid, error = %msg, "giving up on message");
-                self.finish(id, "failed", Some(&msg)).await?;
+                self.finish(id, MessageStatus::Failed, Some(&msg)).await?;
                 self.apologise(id).await;
                 Outcome::Failed(msg)
             }
@@ -217,7 +206,7 @@ impl Pipeline {
                 let msg = format!("panic: {}", panic_message(panic.as_ref()));
                 metrics::counter!("mnemo_jobs_panicked_total").increment(1);
                 error!(message_sid = %job.message_sid, error = %msg, "job panicked; message failed");
-                self.finish(id, "failed", Some(&msg)).await?;
+                self.finish(id, MessageStatus::Failed, Some(&msg)).await?;
                 self.apologise(id).await;
                 Outcome::Failed(msg)
             }
@@ -255,15 +244,7 @@ impl Pipeline {
         loop {
             tokio::time::sleep(every).await;
             let until = lease_end(Utc::now(), self.settings.job_lease);
-            if let Err(e) = self
-                .db
-                .execute_raw(stmt(
-                    &self.db,
-                    "UPDATE interactions SET locked_until = $2 WHERE id = $1 AND status = 'processing'",
-                    vec![id.into(), until.into()],
-                ))
-                .await
-            {
+            if let Err(e) = interactions::renew_lease(&self.db, id, until).await {
                 warn!(interaction_id = %id, error = %e, "lease heartbeat failed");
             }
         }
@@ -274,95 +255,15 @@ impl Pipeline {
     async fn claim(&self, id: Uuid) -> Result<Claim, PipelineError> {
         let now = Utc::now();
         let max = i32::try_from(self.settings.job_max_attempts).unwrap_or(i32::MAX);
-        let claimable = "direction = 'inbound' AND (status = 'received' \
-             OR (status = 'processing' AND (locked_until IS NULL OR locked_until < $2)))";
-        let row = self
-            .db
-            .query_one_raw(stmt(
-                &self.db,
-                &format!(
-                    "UPDATE interactions SET status = 'processing', attempts = attempts + 1, \
-                     locked_until = $3, updated_at = $2 \
-                     WHERE id = $1 AND {claimable} AND attempts < $4 \
-                     AND NOT EXISTS (SELECT 1 FROM interactions e WHERE e.user_id = interactions.user_id \
-                        AND e.direction = 'inbound' AND e.status IN ('received', 'processing') \
-                        AND (e.created_at < interactions.created_at \
-                          OR (e.created_at = interactions.created_at AND e.id < interactions.id))) \
-                     RETURNING attempts, user_id"
-                ),
-                vec![
-                    id.into(),
-                    now.into(),
-                    lease_end(now, self.settings.job_lease).into(),
-                    max.into(),
-                ],
-            ))
-            .await?;
-        if let Some(row) = row {
-            let attempts: i32 = row.try_get("", "attempts")?;
-            return Ok(Claim::Taken {
-                attempts: u32::try_from(attempts).unwrap_or(0),
-                user_id: row.try_get("", "user_id")?,
-            });
-        }
-        // Refused: past the cap (end it now, once), waiting its turn, or not ours at all.
-        let row = self
-            .db
-            .query_one_raw(stmt(
-                &self.db,
-                &format!(
-                    "UPDATE interactions SET status = 'processing', locked_until = $3, updated_at = $2 \
-                     WHERE id = $1 AND {claimable} AND attempts >= $4 \
-                     RETURNING attempts, user_id"
-                ),
-                vec![
-                    id.into(),
-                    now.into(),
-                    lease_end(now, self.settings.job_lease).into(),
-                    max.into(),
-                ],
-            ))
-            .await?;
-        if let Some(row) = row {
-            let attempts: i32 = row.try_get("", "attempts")?;
-            return Ok(Claim::Exhausted {
-                attempts: u32::try_from(attempts).unwrap_or(0),
-                user_id: row.try_get("", "user_id")?,
-            });
-        }
-        let waiting = self
-            .db
-            .query_one_raw(stmt(
-                &self.db,
-                &format!("SELECT 1 AS waiting FROM interactions WHERE id = $1 AND {claimable}"),
-                vec![id.into(), now.into()],
-            ))
-            .await?;
-        Ok(if waiting.is_some() {
-            Claim::Waiting
-        } else {
-            Claim::NotNow
-        })
+        let until = lease_end(now, self.settings.job_lease);
+        Ok(interactions::claim(&self.db, id, now, until, max).await?)
     }
 
     /// The user's earliest message still waiting (`received`), to go on with in order.
     async fn next_waiting(&self, user_id: Uuid) -> Result<Option<ProcessMessage>, PipelineError> {
-        let row = self
-            .db
-            .query_one_raw(stmt(
-                &self.db,
-                "SELECT id, message_sid FROM interactions WHERE user_id = $1 \
-                 AND direction = 'inbound' AND status = 'received' \
-                 ORDER BY created_at, id LIMIT 1",
-                vec![user_id.into()],
-            ))
-            .await?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let sid: Option<String> = row.try_get("", "message_sid")?;
-        Ok(Some(ProcessMessage {
-            interaction_id: row.try_get("", "id")?,
+        let next = interactions::next_waiting(&self.db, user_id).await?;
+        Ok(next.map(|(interaction_id, sid)| ProcessMessage {
+            interaction_id,
             message_sid: sid.unwrap_or_default(),
         }))
     }
@@ -394,40 +295,16 @@ impl Pipeline {
     async fn finish(
         &self,
         id: Uuid,
-        status: &str,
+        status: MessageStatus,
         error: Option<&str>,
     ) -> Result<(), PipelineError> {
-        let now = Utc::now();
-        self.db
-            .execute_raw(stmt(
-                &self.db,
-                "UPDATE interactions SET status = $2, error = $3, locked_until = NULL, \
-                 processed_at = $4, updated_at = $4 WHERE id = $1",
-                vec![
-                    id.into(),
-                    status.into(),
-                    error.map(str::to_string).into(),
-                    now.into(),
-                ],
-            ))
-            .await?;
-        Ok(())
+        Ok(interactions::finish(&self.db, id, status, error, Utc::now()).await?)
     }
 
     /// One try at all remaining steps; `retry` counts it as one more attempt.
     async fn attempt(&self, id: Uuid, retry: bool) -> Result<(), PipelineError> {
-        let now = Utc::now();
-        self.db
-            .execute_raw(stmt(
-                &self.db,
-                "UPDATE interactions SET attempts = attempts + $3, locked_until = $2 WHERE id = $1",
-                vec![
-                    id.into(),
-                    lease_end(now, self.settings.job_lease).into(),
-                    i32::from(retry).into(),
-                ],
-            ))
-            .await?;
+        let until = lease_end(Utc::now(), self.settings.job_lease);
+        interactions::begin_attempt(&self.db, id, until, retry).await?;
         let inbound = interaction::Entity::find_by_id(id)
             .one(&self.db)
             .await?

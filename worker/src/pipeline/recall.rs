@@ -24,10 +24,11 @@ use mnemo_shared::domain::replies;
 use mnemo_shared::domain::time::{Range, parse_range};
 use mnemo_shared::error::PipelineError;
 use mnemo_shared::memory::local;
-use mnemo_shared::store::db::stmt;
 use mnemo_shared::store::entities::{
     conversation_state, interaction, interaction_media, media_object, memory, user,
 };
+use mnemo_shared::store::recall::kinds;
+use mnemo_shared::store::users;
 
 /// The result of [`Pipeline::recall`].
 #[derive(Debug, Clone)]
@@ -384,33 +385,12 @@ impl Pipeline {
                 replies::clip(name, 60)
             )));
         };
-        self.db
-            .execute_raw(stmt(
-                &self.db,
-                "UPDATE users SET timezone = $2, updated_at = $3 WHERE id = $1",
-                vec![
-                    user.id.into(),
-                    zone.name().to_string().into(),
-                    Utc::now().into(),
-                ],
-            ))
-            .await?;
+        users::set_timezone(&self.db, user.id, zone.name(), Utc::now()).await?;
         Ok(Reply::text(zone_line("✅ Time zone set to", zone, inbound)))
     }
 
     async fn stats(&self, user_id: Uuid, tz: Tz) -> Result<String, PipelineError> {
-        let rows = self
-            .db
-            .query_all_raw(stmt(
-                &self.db,
-                "SELECT kind, COUNT(*) AS n FROM memories WHERE user_id = $1 GROUP BY kind ORDER BY n DESC, kind",
-                vec![user_id.into()],
-            ))
-            .await?;
-        let by_kind = rows
-            .iter()
-            .map(|r| Ok((r.try_get::<String>("", "kind")?, r.try_get::<i64>("", "n")?)))
-            .collect::<Result<Vec<_>, sea_orm::DbErr>>()?;
+        let by_kind = kinds(&self.db, user_id).await?;
         let first = memory::Entity::find()
             .filter(memory::Column::UserId.eq(user_id))
             .order_by_asc(memory::Column::OccurredAt)

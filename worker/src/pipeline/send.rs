@@ -3,7 +3,7 @@
 //! not confirmed. Without Twilio credentials the reply is stored as `dry_run` and logged.
 
 use chrono::Utc;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::EntityTrait;
 use tracing::{info, warn};
 use uuid::Uuid;
 
@@ -11,8 +11,10 @@ use super::Pipeline;
 use mnemo_shared::clients::twilio::OutboundMessage;
 use mnemo_shared::domain::replies;
 use mnemo_shared::error::PipelineError;
-use mnemo_shared::store::db::stmt;
+use mnemo_shared::store::entities::interaction::{Kind, MessageStatus};
 use mnemo_shared::store::entities::{interaction, user};
+use mnemo_shared::store::interactions::{self, About, NewOutbound, SendResult};
+use mnemo_shared::store::users;
 
 /// How many of the user's latest messages are checked for an interrupted earlier send.
 const RECONCILE_PAGE: u32 = 50;
@@ -41,54 +43,38 @@ impl Pipeline {
     /// Takes the user's one-time welcome: true for exactly one caller, however many first
     /// messages are processed at once.
     pub(crate) async fn claim_welcome(&self, user_id: Uuid) -> Result<bool, PipelineError> {
-        let res = self
-            .db
-            .execute_raw(stmt(
-                &self.db,
-                "UPDATE users SET welcomed_at = $2 WHERE id = $1 AND welcomed_at IS NULL",
-                vec![user_id.into(), Utc::now().into()],
-            ))
-            .await?;
-        Ok(res.rows_affected() == 1)
+        Ok(users::claim_welcome(&self.db, user_id, Utc::now()).await?)
     }
 
     pub(crate) async fn existing_reply(
         &self,
         inbound_id: Uuid,
     ) -> Result<Option<interaction::Model>, PipelineError> {
-        Ok(interaction::Entity::find()
-            .filter(interaction::Column::ReplyTo.eq(inbound_id))
-            .filter(interaction::Column::Purpose.eq("reply"))
-            .one(&self.db)
-            .await?)
+        Ok(interactions::outbound(&self.db, &About::Reply { inbound_id }).await?)
     }
 
-    /// Records the reply before sending it: the unique (reply_to, purpose) index makes it one.
+    /// Records the reply before sending it: unique per inbound message and purpose.
     pub(crate) async fn create_reply(
         &self,
         inbound: &interaction::Model,
         body: &str,
         media_url: Option<&str>,
     ) -> Result<interaction::Model, PipelineError> {
-        let now = Utc::now();
-        self.db
-            .execute_raw(stmt(
-                &self.db,
-                "INSERT INTO interactions (id, user_id, direction, kind, body, status, attempts, reply_to, purpose, media_url, occurred_at, created_at, updated_at) \
-                 VALUES ($1, $2, 'outbound', $3, $4, 'sending', 0, $5, 'reply', $6, $7, $7, $7) \
-                 ON CONFLICT (reply_to, purpose) DO NOTHING",
-                vec![
-                    Uuid::now_v7().into(),
-                    inbound.user_id.into(),
-                    if media_url.is_some() { "image" } else { "text" }.into(),
-                    body.into(),
-                    inbound.id.into(),
-                    media_url.map(str::to_string).into(),
-                    now.into(),
-                ],
-            ))
-            .await?;
-        self.existing_reply(inbound.id)
+        let new = NewOutbound {
+            user_id: inbound.user_id,
+            kind: if media_url.is_some() {
+                Kind::Image
+            } else {
+                Kind::Text
+            },
+            body: body.to_string(),
+            media_url: media_url.map(str::to_string),
+            about: About::Reply {
+                inbound_id: inbound.id,
+            },
+            now: Utc::now(),
+        };
+        interactions::record_outbound(&self.db, &new)
             .await?
             .ok_or_else(|| PipelineError::transient("reply row not visible yet"))
     }
@@ -100,26 +86,17 @@ impl Pipeline {
         &self,
         inbound: &interaction::Model,
     ) -> Result<interaction::Model, PipelineError> {
-        let now = Utc::now();
-        self.db
-            .execute_raw(stmt(
-                &self.db,
-                "INSERT INTO interactions (id, user_id, direction, kind, body, status, attempts, reply_to, purpose, occurred_at, created_at, updated_at) \
-                 VALUES ($1, $2, 'outbound', 'text', $3, 'sending', 0, $4, 'failure', $5, $5, $5) \
-                 ON CONFLICT (reply_to, purpose) DO NOTHING",
-                vec![
-                    Uuid::now_v7().into(),
-                    inbound.user_id.into(),
-                    replies::FAILED.into(),
-                    inbound.id.into(),
-                    now.into(),
-                ],
-            ))
-            .await?;
-        interaction::Entity::find()
-            .filter(interaction::Column::ReplyTo.eq(inbound.id))
-            .filter(interaction::Column::Purpose.eq("failure"))
-            .one(&self.db)
+        let new = NewOutbound {
+            user_id: inbound.user_id,
+            kind: Kind::Text,
+            body: replies::FAILED.to_string(),
+            media_url: None,
+            about: About::Failure {
+                inbound_id: inbound.id,
+            },
+            now: Utc::now(),
+        };
+        interactions::record_outbound(&self.db, &new)
             .await?
             .ok_or_else(|| PipelineError::transient("failure reply row not visible yet"))
     }
@@ -153,7 +130,7 @@ impl Pipeline {
         }
         let Some(twilio) = &self.twilio else {
             info!(to = %user.phone, reply = %reply.body, template = template.is_some(), "dry-run reply (no Twilio credentials)");
-            self.mark_reply(reply.id, "dry_run", None, None, None)
+            self.mark_reply(reply.id, MessageStatus::DryRun, None, None)
                 .await?;
             return Ok(());
         };
@@ -222,13 +199,13 @@ impl Pipeline {
                 }
                 Err(e) => {
                     let msg = e.to_string();
-                    self.mark_reply(reply.id, "failed", None, Some(&msg), None)
+                    self.mark_reply(reply.id, MessageStatus::Failed, None, Some(&msg))
                         .await?;
                     return Err(PipelineError::Permanent(format!("reply not sent: {msg}")));
                 }
             }
         }
-        self.mark_reply(reply.id, "sent", first_sid.as_deref(), None, None)
+        self.mark_reply(reply.id, MessageStatus::Sent, first_sid.as_deref(), None)
             .await?;
         Ok(())
     }
@@ -237,22 +214,8 @@ impl Pipeline {
     /// and counts the attempt.
     async fn claim_send(&self, id: Uuid) -> Result<SendClaim, PipelineError> {
         let now = Utc::now();
-        let claimed = self
-            .db
-            .query_one_raw(stmt(
-                &self.db,
-                "UPDATE interactions SET attempts = attempts + 1, locked_until = $2, updated_at = $3 \
-                 WHERE id = $1 AND status = 'sending' AND (locked_until IS NULL OR locked_until < $3) \
-                 RETURNING attempts",
-                vec![
-                    id.into(),
-                    super::lease_end(now, self.settings.job_lease).into(),
-                    now.into(),
-                ],
-            ))
-            .await?;
-        if let Some(row) = claimed {
-            let attempts: i32 = row.try_get_by_index(0)?;
+        let until = super::lease_end(now, self.settings.job_lease);
+        if let Some(attempts) = interactions::claim_send(&self.db, id, until, now).await? {
             return Ok(SendClaim::Claimed { attempts });
         }
         let current = interaction::Entity::find_by_id(id).one(&self.db).await?;
@@ -268,16 +231,7 @@ impl Pipeline {
     /// `sent_nothing` uncounts the attempt (it provably reached nobody), so the retry sends
     /// without first checking Twilio. Best effort: if this fails too, the lease expires.
     async fn release_send(&self, id: Uuid, sent_nothing: bool) {
-        let released = self
-            .db
-            .execute_raw(stmt(
-                &self.db,
-                "UPDATE interactions SET locked_until = NULL, \
-                 attempts = CASE WHEN $2 THEN attempts - 1 ELSE attempts END \
-                 WHERE id = $1 AND status = 'sending'",
-                vec![id.into(), sent_nothing.into()],
-            ))
-            .await;
+        let released = interactions::release_send(&self.db, id, sent_nothing).await;
         if let Err(e) = released {
             warn!(error = %e, "could not release the reply's send lease; it will expire");
         }
@@ -304,22 +258,8 @@ impl Pipeline {
         if candidates.is_empty() {
             return Ok(found);
         }
-        let sids: Vec<sea_orm::Value> = candidates.iter().map(|m| m.sid.clone().into()).collect();
-        let placeholders: Vec<String> = (1..=sids.len()).map(|i| format!("${i}")).collect();
-        let recorded: std::collections::HashSet<String> = self
-            .db
-            .query_all_raw(stmt(
-                &self.db,
-                &format!(
-                    "SELECT message_sid FROM interactions WHERE message_sid IN ({})",
-                    placeholders.join(", ")
-                ),
-                sids,
-            ))
-            .await?
-            .into_iter()
-            .filter_map(|row| row.try_get_by_index::<String>(0).ok())
-            .collect();
+        let sids: Vec<String> = candidates.iter().map(|m| m.sid.clone()).collect();
+        let recorded = interactions::known_sids(&self.db, &sids).await?;
         let mut taken = std::collections::HashSet::new();
         for (i, part) in parts.iter().enumerate() {
             found[i] = candidates
@@ -337,26 +277,16 @@ impl Pipeline {
     pub(crate) async fn mark_reply(
         &self,
         id: Uuid,
-        status: &str,
+        status: MessageStatus,
         sid: Option<&str>,
         error: Option<&str>,
-        error_code: Option<&str>,
     ) -> Result<(), PipelineError> {
-        self.db
-            .execute_raw(stmt(
-                &self.db,
-                "UPDATE interactions SET status = $2, message_sid = COALESCE($3, message_sid), \
-                 error = $4, error_code = $5, locked_until = NULL, updated_at = $6 WHERE id = $1",
-                vec![
-                    id.into(),
-                    status.into(),
-                    sid.map(str::to_string).into(),
-                    error.map(str::to_string).into(),
-                    error_code.map(str::to_string).into(),
-                    Utc::now().into(),
-                ],
-            ))
-            .await?;
-        Ok(())
+        let result = SendResult {
+            status,
+            sid,
+            error,
+            error_code: None,
+        };
+        Ok(interactions::mark_sent(&self.db, id, &result, Utc::now()).await?)
     }
 }

@@ -21,6 +21,9 @@ use wiremock::MockServer;
 pub const ACCOUNT_SID: &str = "ACtest00000000000000000000000000";
 pub const AUTH_TOKEN: &str = "test-auth-token";
 pub const WA_NUMBER: &str = "whatsapp:+14155238886";
+/// How many outbound messages went out (`sent`).
+pub const SENT: &str =
+    "SELECT COUNT(*) FROM interactions WHERE direction = 'outbound' AND status = 'sent'";
 
 pub struct Options {
     pub twilio: bool,
@@ -123,6 +126,33 @@ impl TestApp {
         Self::spawn_with(Options::default()).await
     }
 
+    /// The ingress alone: messages are recorded and queued, nothing processes them.
+    pub async fn without_worker() -> TestApp {
+        Self::spawn_with(Options {
+            worker: false,
+            ..Options::default()
+        })
+        .await
+    }
+
+    /// No Twilio credentials: replies are recorded as `dry_run`, and signatures not checked.
+    pub async fn without_twilio() -> TestApp {
+        Self::spawn_with(Options {
+            twilio: false,
+            ..Options::default()
+        })
+        .await
+    }
+
+    /// Mem0 (the wiremock stand-in) as the memory engine.
+    pub async fn with_mem0() -> TestApp {
+        Self::spawn_with(Options {
+            mem0: true,
+            ..Options::default()
+        })
+        .await
+    }
+
     pub async fn spawn_with(opts: Options) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let twilio = MockServer::start().await;
@@ -203,6 +233,34 @@ impl TestApp {
     /// answers with what was created (the shared wire-format stand-in).
     pub async fn twilio_accepts_messages(&self) -> mnemo_faults::twilio::TwilioMessages {
         mnemo_faults::twilio::mount_messages(&self.twilio, ACCOUNT_SID, Duration::ZERO).await
+    }
+
+    /// Twilio's create-message call only (no list to reconcile against), answering 201 with a
+    /// fresh SID after `delay`: a slow Twilio widens every race window.
+    pub async fn twilio_accepts_slowly(&self, delay: Duration) {
+        wiremock::Mock::given(wiremock::matchers::method("POST"))
+            .and(wiremock::matchers::path(format!(
+                "/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
+            )))
+            .respond_with(move |_: &wiremock::Request| {
+                wiremock::ResponseTemplate::new(201)
+                    .set_body_json(serde_json::json!({"sid": new_sid(), "status": "queued"}))
+                    .set_delay(delay)
+            })
+            .mount(&self.twilio)
+            .await;
+    }
+
+    /// Mem0's list of memories (`POST /v3/memories/`) answers that nothing is stored yet (for
+    /// this interaction or any other).
+    pub async fn mem0_holds_nothing_yet(&self) {
+        wiremock::Mock::given(wiremock::matchers::method("POST"))
+            .and(wiremock::matchers::path("/v3/memories/"))
+            .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(
+                serde_json::json!({"count": 0, "next": null, "previous": null, "results": []}),
+            ))
+            .mount(&self.mem0)
+            .await;
     }
 
     /// Form fields of every message sent (`POST`) to the Twilio stand-in.
@@ -310,6 +368,84 @@ impl TestApp {
             .unwrap();
     }
 
+    /// `GET path` without credentials.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// `method path` with the API's bearer token and no body.
+    pub async fn call(&self, method: reqwest::Method, path: &str) -> reqwest::Response {
+        self.api(method, path).send().await.unwrap()
+    }
+
+    /// `POST path` with no body and no credentials.
+    pub async fn post_empty(&self, path: &str) -> reqwest::Response {
+        self.http.post(self.url(path)).send().await.unwrap()
+    }
+
+    /// Posts a signed text message from `from` (asserting Twilio gets a 200) and returns its
+    /// MessageSid.
+    pub async fn send_text(&self, from: &str, body: &str) -> String {
+        let sid = new_sid();
+        let res = self.post_webhook(&text_message(&sid, from, body)).await;
+        assert_eq!(res.status(), 200, "webhook for {body:?}");
+        sid
+    }
+
+    /// The text of the reply recorded for the inbound `sid`, if there is one yet.
+    pub async fn reply_body(&self, sid: &str) -> Option<String> {
+        self.scalar(&format!(
+            "SELECT o.body FROM interactions o JOIN interactions i ON o.reply_to = i.id \
+             WHERE i.message_sid = '{sid}' AND o.purpose = 'reply'"
+        ))
+        .await
+    }
+
+    /// The transcript recorded on the inbound `sid`, if any.
+    pub async fn transcript_of(&self, sid: &str) -> Option<String> {
+        self.scalar(&format!(
+            "SELECT transcript FROM interactions WHERE message_sid = '{sid}'"
+        ))
+        .await
+    }
+
+    /// Waits up to `within` until the reply to the inbound `sid` went out (sent, or dry-run
+    /// without Twilio) and returns its text.
+    pub async fn reply_to(&self, sid: &str, within: Duration) -> String {
+        wait_for_some(&format!("a reply to {sid}"), within, || async {
+            self.scalar(&format!(
+                "SELECT o.body FROM interactions o JOIN interactions i ON o.reply_to = i.id \
+                 WHERE i.message_sid = '{sid}' AND o.purpose = 'reply' \
+                 AND o.status IN ('sent', 'dry_run')"
+            ))
+            .await
+        })
+        .await
+    }
+
+    /// Sends `text` from `from` and returns mnemo's reply once it went out (45 s at most:
+    /// under parallel load a queue may wake a worker only at its heartbeat).
+    pub async fn say_from(&self, from: &str, text: &str) -> String {
+        let sid = self.send_text(from, text).await;
+        self.reply_to(&sid, Duration::from_secs(45)).await
+    }
+
+    /// Waits until `n` outbound messages are `sent` (panics after 15 s).
+    pub async fn wait_sent(&self, n: i64) {
+        self.wait_count(SENT, n).await
+    }
+
+    /// Waits until the inbound `sid` is in `status` (panics after 15 s).
+    pub async fn wait_status(&self, sid: &str, status: &str) {
+        self.wait_count(
+            &format!(
+                "SELECT COUNT(*) FROM interactions WHERE message_sid = '{sid}' AND status = '{status}'"
+            ),
+            1,
+        )
+        .await
+    }
+
     /// Polls until `sql` (a COUNT) reaches `want`, or panics after 15 s.
     pub async fn wait_count(&self, sql: &str, want: i64) {
         let last = std::cell::Cell::new(None);
@@ -391,6 +527,14 @@ impl TestApp {
             panic!("embeddings never became {state}: {}", last.borrow());
         }
     }
+}
+
+/// An HTTP client that shows redirects instead of following them.
+pub fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
 }
 
 pub fn new_sid() -> String {
