@@ -230,7 +230,7 @@ async fn semantic(
             local::join_mem0_hits(db, user_id, range, hits, pool).await?,
         ));
     }
-    let Some(model) = engine.embeddings.model_id() else {
+    let Some(model) = engine.vector_model() else {
         return Ok(Semantic::None);
     };
     let q = match engine.embeddings.query(query).await {

@@ -63,6 +63,15 @@ impl MemoryEngine {
         if self.mem0.is_some() { "mem0" } else { "local" }
     }
 
+    /// The model of our own sentence vectors, when they are the semantic leg: never with Mem0
+    /// (Mem0 ranks by meaning itself, so a local vector would be computed and never read).
+    pub fn vector_model(&self) -> Option<String> {
+        if self.mem0.is_some() {
+            return None;
+        }
+        self.embeddings.model_id()
+    }
+
     /// Computes and stores the memory's vector unless it already has one of the current model
     /// (so a retried job never embeds twice). Without a ready model it does nothing: the
     /// backfill embeds it later.
@@ -71,7 +80,7 @@ impl MemoryEngine {
         db: &DatabaseConnection,
         mem: &memory::Model,
     ) -> Result<(), PipelineError> {
-        let Some(model) = self.embeddings.model_id() else {
+        let Some(model) = self.vector_model() else {
             return Ok(());
         };
         if vectors::model_of(db, mem.id).await?.as_deref() == Some(model.as_str()) {
@@ -152,13 +161,7 @@ impl MemoryEngine {
             }
         };
         if let Some(first) = found.first() {
-            let mut am = memory::Entity::find_by_id(mem.id)
-                .one(db)
-                .await?
-                .ok_or_else(|| PipelineError::Permanent("memory vanished".into()))?
-                .into_active_model();
-            am.mem0_id = Set(Some(first.id.clone()));
-            am.update(db).await?;
+            crate::store::memories::set_mem0_id(db, mem.id, &first.id).await?;
         }
         Ok(())
     }

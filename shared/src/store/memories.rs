@@ -104,6 +104,19 @@ pub async fn remove(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
     Ok(())
 }
 
+/// Records the Mem0 id of an indexed memory (one statement: no read first).
+pub async fn set_mem0_id(db: &impl ConnectionTrait, id: Uuid, mem0_id: &str) -> Result<(), DbErr> {
+    memory::Entity::update_many()
+        .col_expr(
+            memory::Column::Mem0Id,
+            sea_orm::sea_query::Expr::value(mem0_id.to_string()),
+        )
+        .filter(memory::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// A text memory submitted through the REST API.
 #[derive(Debug, Clone)]
 pub struct NewTextMemory {

@@ -23,7 +23,7 @@ pub const IDLE: Duration = Duration::from_secs(5);
 /// One batch: embeds up to [`BATCH`] pending memories. Returns how many were done (0: none
 /// pending or no model ready).
 pub async fn step(db: &DatabaseConnection, engine: &MemoryEngine) -> Result<usize, String> {
-    let Some(model) = engine.embeddings.model_id() else {
+    let Some(model) = engine.vector_model() else {
         return Ok(0);
     };
     if engine.embeddings.state() != ModelState::Ready {
@@ -55,7 +55,7 @@ pub async fn step(db: &DatabaseConnection, engine: &MemoryEngine) -> Result<usiz
 
 /// Runs until `stop` resolves.
 pub async fn run(db: DatabaseConnection, engine: MemoryEngine, stop: impl Future<Output = ()>) {
-    let Some(model) = engine.embeddings.model_id() else {
+    let Some(model) = engine.vector_model() else {
         return;
     };
     tokio::pin!(stop);

@@ -303,8 +303,11 @@ impl Pipeline {
 
     /// One try at all remaining steps; `retry` counts it as one more attempt.
     async fn attempt(&self, id: Uuid, retry: bool) -> Result<(), PipelineError> {
-        let until = lease_end(Utc::now(), self.settings.job_lease);
-        interactions::begin_attempt(&self.db, id, until, retry).await?;
+        if retry {
+            // The claim counted and leased the first try; a retry counts itself and renews.
+            let until = lease_end(Utc::now(), self.settings.job_lease);
+            interactions::begin_attempt(&self.db, id, until, retry).await?;
+        }
         let inbound = interaction::Entity::find_by_id(id)
             .one(&self.db)
             .await?
@@ -332,7 +335,7 @@ impl Pipeline {
         let step = std::time::Instant::now();
         let reply = self.respond(&user, tz, &inbound, &media).await?;
         step_done("respond", step);
-        let body = if self.claim_welcome(user.id).await? {
+        let body = if user.welcomed_at.is_none() && self.claim_welcome(user.id).await? {
             format!("{}\n\n{}", replies::welcome(tz), reply.body)
         } else {
             reply.body
