@@ -14,6 +14,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use chrono_tz::Tz;
 use http_body_util::BodyExt;
+use mnemo_shared::ownership::forget;
 use mnemo_shared::store::entities::memory;
 use mnemo_shared::store::{mcp_tokens, ownership};
 use poem::http::request::Parts;
@@ -259,9 +260,12 @@ impl MemoryTools {
             return Err(not_found());
         };
         self.state.engine.forget(&m).await.map_err(internal)?;
-        ownership::delete_memory(db, user_id, m.id)
+        if let Some(done) = ownership::delete_memory(db, user_id, m.id)
             .await
-            .map_err(internal)?;
+            .map_err(internal)?
+        {
+            forget::remove_unreferenced(&self.state.media, &done.orphaned_keys).await;
+        }
         Ok(result(json!({ "forgotten": m.id })))
     }
 }

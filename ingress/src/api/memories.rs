@@ -11,9 +11,10 @@ use chrono::{DateTime, SubsecRound, Utc};
 use chrono_tz::Tz;
 use mnemo_shared::domain::api_submission;
 use mnemo_shared::jobs::ProcessMessage;
+use mnemo_shared::ownership::forget;
 use mnemo_shared::store::entities::{memory, user};
 use mnemo_shared::store::interactions::{self, ApiInbound};
-use mnemo_shared::store::{memories, memory_versions};
+use mnemo_shared::store::{memories, memory_versions, ownership};
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
@@ -479,7 +480,9 @@ impl MemoriesApi {
             warn!(memory_id = %m.id, error = %e, "memory engine delete failed");
             ApiError::Unavailable(format!("the memory engine could not delete it: {e}"))
         })?;
-        memories::remove(&state.db, m.id).await?;
+        if let Some(done) = ownership::delete_memory(&state.db, m.user_id, m.id).await? {
+            forget::remove_unreferenced(&state.media, &done.orphaned_keys).await;
+        }
         info!(memory_id = %m.id, "memory deleted through the API");
         Ok(DeleteResponse::Deleted)
     }

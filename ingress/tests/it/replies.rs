@@ -253,6 +253,47 @@ async fn forgetting_a_photo_by_reply_releases_its_stored_object() {
     );
 }
 
+/// `/forget last` in chat and `DELETE /memories/{id}` release attachments like a reply does.
+#[tokio::test]
+async fn every_way_of_forgetting_one_memory_releases_its_stored_object() {
+    let app = TestApp::spawn().await;
+    app.twilio_accepts_messages().await;
+    send_photo(&app, "Haircut with a fringe", "ME_a").await;
+    send_photo(&app, "Haircut again", "ME_b").await;
+    assert_eq!(app.count("SELECT ref_count FROM media_objects").await, 2);
+    let sha = app
+        .scalar("SELECT sha256 FROM media_objects")
+        .await
+        .unwrap();
+    let stored = std::path::Path::new(&app.settings.media_dir)
+        .join("sha256")
+        .join(&sha[..2])
+        .join(&sha);
+
+    let gone = say(&app, "/forget last", None).await;
+    assert!(gone.reply.starts_with("🗑 Forgotten: 📷"), "{}", gone.reply);
+    assert_eq!(app.count("SELECT ref_count FROM media_objects").await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM interaction_media").await, 1);
+    assert!(
+        stored.exists(),
+        "the first photo still references the bytes"
+    );
+
+    let id = memory_id(&app, "fringe").await;
+    let res = app
+        .api(reqwest::Method::DELETE, &format!("/memories/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    assert_eq!(app.count(MINE).await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM media_objects").await, 0);
+    assert!(
+        !stored.exists(),
+        "the unreferenced object is removed from the store"
+    );
+}
+
 #[tokio::test]
 async fn a_correction_replaces_the_text_and_keeps_the_earlier_one() {
     let app = TestApp::spawn().await;

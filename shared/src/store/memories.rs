@@ -104,6 +104,47 @@ pub async fn remove(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
     Ok(())
 }
 
+/// The memory made from an inbound message, created once: the insert returns the new row, and
+/// a repeated job (the row exists: unique per interaction) reads the one made before.
+#[allow(clippy::too_many_arguments)]
+pub async fn create_for_interaction(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    interaction_id: Uuid,
+    kind: &str,
+    text: &str,
+    labels: serde_json::Value,
+    occurred_at: DateTime<Utc>,
+    engine: &str,
+) -> Result<Option<memory::Model>, DbErr> {
+    use sea_orm::FromQueryResult;
+    let made = memory::Model::find_by_statement(stmt(
+        db,
+        "INSERT INTO memories (id, user_id, interaction_id, kind, text, labels, occurred_at, created_at, engine) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (interaction_id) DO NOTHING RETURNING *",
+        vec![
+            Uuid::now_v7().into(),
+            user_id.into(),
+            interaction_id.into(),
+            kind.into(),
+            text.into(),
+            Value::Json(Some(Box::new(labels))),
+            occurred_at.into(),
+            Utc::now().into(),
+            engine.into(),
+        ],
+    ))
+    .one(db)
+    .await?;
+    if made.is_some() {
+        return Ok(made);
+    }
+    memory::Entity::find()
+        .filter(memory::Column::InteractionId.eq(interaction_id))
+        .one(db)
+        .await
+}
+
 /// Records the Mem0 id of an indexed memory (one statement: no read first).
 pub async fn set_mem0_id(db: &impl ConnectionTrait, id: Uuid, mem0_id: &str) -> Result<(), DbErr> {
     memory::Entity::update_many()

@@ -544,29 +544,18 @@ pub async fn owned(
         .await
 }
 
-/// Deletes one memory of the user's (and its vector); false when it is not theirs or gone.
+/// Deletes one of the user's memories with its vector and attachment references, in one
+/// transaction (see [`crate::store::memories::forget_one`]); None if it was not theirs or is
+/// already gone. The caller removes the orphaned objects' bytes from the media store.
 pub async fn delete_memory(
     db: &DatabaseConnection,
     user_id: Uuid,
     id: Uuid,
-) -> Result<bool, DbErr> {
+) -> Result<Option<Forgotten>, DbErr> {
     let txn = db.begin().await?;
-    txn.execute_raw(stmt(
-        &txn,
-        "DELETE FROM memory_embeddings WHERE memory_id = $1 AND user_id = $2",
-        vec![id.into(), user_id.into()],
-    ))
-    .await?;
-    let n = txn
-        .execute_raw(stmt(
-            &txn,
-            "DELETE FROM memories WHERE id = $1 AND user_id = $2",
-            vec![id.into(), user_id.into()],
-        ))
-        .await?
-        .rows_affected();
+    let done = crate::store::memories::forget_one(&txn, user_id, id).await?;
     txn.commit().await?;
-    Ok(n == 1)
+    Ok(done)
 }
 
 /// The user with this (normalised) phone number, created with `timezone` if unknown: an

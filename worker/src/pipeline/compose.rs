@@ -1,17 +1,14 @@
 //! What mnemo answers to one inbound message: a command's output, a question's matches, or
 //! the confirmation of a new memory. The conversation issue grows this module.
 
-use chrono::Utc;
 use chrono_tz::Tz;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Value};
-use uuid::Uuid;
 
 use super::{MediaOutcome, Pipeline};
 use mnemo_shared::domain::conversation::{Command, Intent, classify};
 use mnemo_shared::domain::replies;
 use mnemo_shared::error::PipelineError;
-use mnemo_shared::store::db::stmt;
 use mnemo_shared::store::entities::{interaction, memory, user};
+use mnemo_shared::store::memories;
 
 /// A reply to send: text, and optionally one media URL (WhatsApp takes one per message).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,30 +90,17 @@ impl Pipeline {
         inbound: &interaction::Model,
         text: &str,
     ) -> Result<memory::Model, PipelineError> {
-        self.db
-            .execute_raw(stmt(
-                &self.db,
-                "INSERT INTO memories (id, user_id, interaction_id, kind, text, labels, occurred_at, created_at, engine) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (interaction_id) DO NOTHING",
-                vec![
-                    Uuid::now_v7().into(),
-                    inbound.user_id.into(),
-                    inbound.id.into(),
-                    inbound.kind.as_str().into(),
-                    text.to_string().into(),
-                    Value::Json(Some(Box::new(mnemo_shared::domain::api_submission::labels(
-                        inbound.raw.as_ref(),
-                    )))),
-                    inbound.occurred_at.into(),
-                    Utc::now().into(),
-                    self.engine.name().into(),
-                ],
-            ))
-            .await?;
-        memory::Entity::find()
-            .filter(memory::Column::InteractionId.eq(inbound.id))
-            .one(&self.db)
-            .await?
-            .ok_or_else(|| PipelineError::transient("memory row not visible yet"))
+        memories::create_for_interaction(
+            &self.db,
+            inbound.user_id,
+            inbound.id,
+            &inbound.kind.as_str(),
+            text,
+            mnemo_shared::domain::api_submission::labels(inbound.raw.as_ref()),
+            inbound.occurred_at,
+            self.engine.name(),
+        )
+        .await?
+        .ok_or_else(|| PipelineError::transient("memory row not visible yet"))
     }
 }

@@ -24,11 +24,12 @@ use mnemo_shared::domain::replies;
 use mnemo_shared::domain::time::{Range, parse_range};
 use mnemo_shared::error::PipelineError;
 use mnemo_shared::memory::local;
+use mnemo_shared::ownership::forget;
 use mnemo_shared::store::entities::{
     conversation_state, interaction, interaction_media, media_object, memory, user,
 };
 use mnemo_shared::store::recall::kinds;
-use mnemo_shared::store::users;
+use mnemo_shared::store::{memories, users};
 
 /// The result of [`Pipeline::recall`].
 #[derive(Debug, Clone)]
@@ -366,9 +367,12 @@ impl Pipeline {
             replies::clip(&mem.text, 200)
         ));
         let txn = self.db.begin().await?;
-        memory::Entity::delete_by_id(mem.id).exec(&txn).await?;
+        let done = memories::forget_one(&txn, user.id, mem.id).await?;
         self.save_state(&txn, state, inbound.id, &reply).await?;
         txn.commit().await?;
+        if let Some(done) = done {
+            forget::remove_unreferenced(&self.media, &done.orphaned_keys).await;
+        }
         Ok(reply)
     }
 
