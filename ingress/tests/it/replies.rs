@@ -309,7 +309,9 @@ async fn a_correction_replaces_the_text_and_keeps_the_earlier_one() {
     );
     assert!(
         fixed.reply.starts_with("✏️ Corrected.")
-            && fixed.reply.contains("“level 4 by the lifts”")
+            && fixed
+                .reply
+                .contains("“Parked on level 4, spot 12 (by the lifts)”")
             && fixed.reply.contains("“Parked on level 3, spot 12”"),
         "{}",
         fixed.reply
@@ -321,14 +323,16 @@ async fn a_correction_replaces_the_text_and_keeps_the_earlier_one() {
     );
     let (status, m) = get_memory(&app, &id).await;
     assert_eq!(status, 200);
-    assert_eq!(m["text"], "level 4 by the lifts");
+    assert_eq!(m["text"], "Parked on level 4, spot 12 (by the lifts)");
     let versions = m["versions"].as_array().unwrap();
     assert_eq!(versions.len(), 1, "{m}");
     assert_eq!(versions[0]["text"], "Parked on level 3, spot 12");
     assert!(versions[0]["replaced_at"].is_string());
-    // Recall finds the new text, no longer the old one.
-    assert_eq!(search(&app, "lifts").await, ["level 4 by the lifts"]);
-    assert!(search(&app, "spot").await.is_empty());
+    // Recall finds the new text.
+    assert_eq!(
+        search(&app, "lifts").await,
+        ["Parked on level 4, spot 12 (by the lifts)"]
+    );
     // A memory never corrected lists no versions; the correction touched no other memory.
     let (_, untouched) = get_memory(&app, &memory_id(&app, "Dentist").await).await;
     assert_eq!(untouched["versions"], json!([]));
@@ -339,12 +343,13 @@ async fn a_correction_replaces_the_text_and_keeps_the_earlier_one() {
     let confirmation = reply_sid(&app, &parked.sid).await;
     let full = say(&app, "Parking: level 4, spot 40", Some(&confirmation)).await;
     assert!(
-        full.reply.contains("“Parking: level 4, spot 40”"),
+        full.reply
+            .contains("“Parked on level 4, spot 40 (by the lifts)”"),
         "{}",
         full.reply
     );
     let (_, m) = get_memory(&app, &id).await;
-    assert_eq!(m["text"], "Parking: level 4, spot 40");
+    assert_eq!(m["text"], "Parked on level 4, spot 40 (by the lifts)");
     let texts: Vec<&str> = m["versions"]
         .as_array()
         .unwrap()
@@ -353,7 +358,10 @@ async fn a_correction_replaces_the_text_and_keeps_the_earlier_one() {
         .collect();
     assert_eq!(
         texts,
-        ["Parked on level 3, spot 12", "level 4 by the lifts"]
+        [
+            "Parked on level 3, spot 12",
+            "Parked on level 4, spot 12 (by the lifts)"
+        ]
     );
 
     // The same text again changes nothing; a bare "actually" asks for the text.
@@ -472,10 +480,10 @@ async fn with_mem0_the_update_and_the_delete_reach_the_right_memories() {
     );
     Mock::given(method("PUT"))
         .and(path(format!("/v1/memories/{parking_id}/")))
-        .and(body_partial_json(json!({"text": "it's level 4"})))
+        .and(body_partial_json(json!({"text": "Parking: level 4"})))
         .respond_with(
             ResponseTemplate::new(200)
-                .set_body_json(json!({"id": parking_id, "memory": "it's level 4"})),
+                .set_body_json(json!({"id": parking_id, "memory": "Parking: level 4"})),
         )
         .expect(1)
         .mount(&app.mem0)
@@ -491,14 +499,18 @@ async fn with_mem0_the_update_and_the_delete_reach_the_right_memories() {
         .await;
 
     let fixed = say(&app, "actually it's level 4", Some(&parking.sid)).await;
-    assert!(fixed.reply.contains("“it's level 4”"), "{}", fixed.reply);
+    assert!(
+        fixed.reply.contains("“Parking: level 4”"),
+        "{}",
+        fixed.reply
+    );
     let confirmation = reply_sid(&app, &dinner.sid).await;
     let gone = say(&app, "delete", Some(&confirmation)).await;
     assert!(gone.reply.starts_with("🗑 Forgotten:"), "{}", gone.reply);
 
     assert_eq!(
         app.scalar("SELECT text FROM memories").await.as_deref(),
-        Some("it's level 4")
+        Some("Parking: level 4")
     );
     assert_eq!(
         app.scalar("SELECT mem0_id FROM memories").await.as_deref(),
@@ -510,23 +522,27 @@ async fn with_mem0_the_update_and_the_delete_reach_the_right_memories() {
     let readded_id = "8f1c4b1e-0000-4000-8000-0000000000c3";
     Mock::given(method("PUT"))
         .and(path(format!("/v1/memories/{parking_id}/")))
-        .and(body_partial_json(json!({"text": "level 5"})))
+        .and(body_partial_json(json!({"text": "Parking: level 5"})))
         .respond_with(
             ResponseTemplate::new(404).set_body_json(json!({"error": "Memory not found!"})),
         )
         .expect(1)
         .mount(&app.mem0)
         .await;
-    mem0_adds(&app, "ev-readd", readded_id, "level 5").await;
+    mem0_adds(&app, "ev-readd", readded_id, "Parking: level 5").await;
     Mock::given(method("PUT"))
         .and(path(format!("/v1/memories/{readded_id}/")))
-        .and(body_partial_json(json!({"text": "level 5"})))
+        .and(body_partial_json(json!({"text": "Parking: level 5"})))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": readded_id})))
         .expect(1)
         .mount(&app.mem0)
         .await;
     let again = say(&app, "No, level 5", Some(&parking.sid)).await;
-    assert!(again.reply.contains("“level 5”"), "{}", again.reply);
+    assert!(
+        again.reply.contains("“Parking: level 5”"),
+        "{}",
+        again.reply
+    );
     assert_eq!(
         app.scalar("SELECT mem0_id FROM memories").await.as_deref(),
         Some(readded_id)
@@ -541,6 +557,6 @@ async fn with_mem0_the_update_and_the_delete_reach_the_right_memories() {
         .map(|r| r.body_json().unwrap())
         .collect();
     assert_eq!(adds.len(), 3, "two notes, one re-add");
-    assert_eq!(adds[2]["messages"][0]["content"], "level 5");
+    assert_eq!(adds[2]["messages"][0]["content"], "Parking: level 5");
     app.mem0.verify().await;
 }

@@ -150,10 +150,11 @@ impl Pipeline {
                 );
                 reply
             }
-            ReplyAction::Correct(text) if text == mem.text => {
-                return Ok(Some(Reply::text(reply::unchanged(&text))));
+            ReplyAction::Correct(fix) if reply::apply_correction(&mem.text, &fix) == mem.text => {
+                return Ok(Some(Reply::text(reply::unchanged(&mem.text))));
             }
-            ReplyAction::Correct(text) => {
+            ReplyAction::Correct(fix) => {
+                let text = reply::apply_correction(&mem.text, &fix);
                 self.engine.revise(&self.db, &mem, &text).await?;
                 let reply = Reply::text(reply::corrected(&mem.text, &text));
                 let state = self.state(user.id).await?;

@@ -8,11 +8,12 @@
 //!   reminder ("remind me …") stays a reminder, quoted or not;
 //! - a short forget phrase ("forget this", "forget it", "forget", "delete", "delete this",
 //!   "remove", "remove it", …; case, punctuation, emoji and a "please" ignored) forgets the memory;
-//! - any other text corrects it. The new text is the reply's, with a leading "actually",
-//!   "no," (only with its punctuation: "no parking here" is kept whole), "correction:" or
-//!   "I meant" taken off: "Actually it's level 4" makes the memory read "it's level 4", and a
-//!   full restatement ("Parking: level 4, spot 12") replaces it as written. The text it had is
-//!   kept as a version.
+//! - any other text corrects it, once a leading "actually", "no," (only with its punctuation:
+//!   "no parking here" is kept whole), "correction:" or "I meant" is taken off. How the
+//!   correction meets the old text is [`apply_correction`]'s: "it's level 4" on "Parked on
+//!   level 3 of the mall garage" makes it "Parked on level 4 of the mall garage"; a
+//!   restatement of three words or more that changes no such slot replaces it. The text it had
+//!   is kept as a version.
 
 use super::intent::{Intent, classify};
 use crate::domain::replies;
@@ -140,6 +141,114 @@ pub fn forgotten(what_and_when: &str, text: &str) -> String {
     )
 }
 
+/// The memory's text once `correction` (lead-in already off) is applied to `old`:
+/// 1. **slots**: each "word value" pair of the correction whose word the old text has, followed
+///    by another value, replaces that value ("level 4" on "… level 3 …", "spot 40" on "… spot
+///    12 …"; a value holds a digit, or both are capitalised names after a word of three letters
+///    or more: "with Maria" on "… with Anna …"). Words after the last slot that add something
+///    are kept in brackets ("level 4 by the lifts" → "… level 4 … (by the lifts)");
+/// 2. **one value**: a lone token with a digit replaces the old text's only such token ("5pm"
+///    on "Dentist at 4pm"), a lone capitalised word its only capitalised word after the first
+///    ("Wednesday" on "Dentist on Tuesday at 4pm");
+/// 3. a correction whose "word value" pairs the text already has changes nothing; otherwise
+///    one of three words or more is a restatement and replaces the text, and a shorter one is
+///    added in brackets, so nothing the old text said is lost.
+pub fn apply_correction(old: &str, correction: &str) -> String {
+    fn core(t: &str) -> &str {
+        t.trim_matches(|c: char| !c.is_alphanumeric())
+    }
+    fn key(t: &str) -> String {
+        core(t).to_lowercase()
+    }
+    fn has_digit(t: &str) -> bool {
+        t.chars().any(|c| c.is_ascii_digit())
+    }
+    fn capitalised(t: &str) -> bool {
+        core(t).chars().next().is_some_and(char::is_uppercase)
+    }
+    /// `old`'s token with its core swapped for `new`'s core, keeping its punctuation.
+    fn swap(old: &str, new: &str) -> String {
+        let c = core(old);
+        match old.find(c) {
+            Some(at) if !c.is_empty() => {
+                format!("{}{}{}", &old[..at], core(new), &old[at + c.len()..])
+            }
+            _ => new.to_string(),
+        }
+    }
+    let mut words: Vec<String> = old.split_whitespace().map(str::to_string).collect();
+    let fix: Vec<&str> = correction.split_whitespace().collect();
+    let mut last_slot = None;
+    let mut agreed = false;
+    let mut i = 0;
+    while i + 1 < fix.len() {
+        let (k, v) = (key(fix[i]), fix[i + 1]);
+        let slot = (!k.is_empty()).then(|| {
+            (0..words.len().saturating_sub(1)).find(|&j| {
+                let current = &words[j + 1];
+                key(&words[j]) == k
+                    && key(current) != key(v)
+                    && ((has_digit(v) && has_digit(current))
+                        || (k.chars().count() >= 3 && capitalised(v) && capitalised(current)))
+            })
+        });
+        if let Some(Some(j)) = slot {
+            words[j + 1] = swap(&words[j + 1], v);
+            last_slot = Some(i + 1);
+            i += 2;
+        } else {
+            agreed |= has_digit(v)
+                && (0..words.len().saturating_sub(1))
+                    .any(|j| key(&words[j]) == k && key(&words[j + 1]) == key(v));
+            i += 1;
+        }
+    }
+    if last_slot.is_none() && agreed {
+        // A restatement whose values the text already has ("level 4, spot 40" again).
+        return old.to_string();
+    }
+    if let Some(end) = last_slot {
+        let mut text = words.join(" ");
+        let rest: Vec<&str> = fix[end + 1..].to_vec();
+        let known: Vec<String> = words.iter().map(|w| key(w)).collect();
+        if rest
+            .iter()
+            .any(|w| core(w).chars().count() >= 3 && !known.contains(&key(w)))
+        {
+            let rest = rest.join(" ");
+            text = format!("{text} ({})", rest.trim_end_matches(['.', '!', ',', ';']));
+        }
+        return text;
+    }
+    if let [one] = fix.as_slice() {
+        let pick = |want: &dyn Fn(&str) -> bool, skip_first: bool| {
+            let at: Vec<usize> = (0..words.len())
+                .filter(|&j| !(skip_first && j == 0) && want(&words[j]))
+                .collect();
+            (at.len() == 1).then(|| at[0])
+        };
+        let slot = if has_digit(one) {
+            pick(&has_digit, false)
+        } else if capitalised(one) {
+            pick(&capitalised, true)
+        } else {
+            None
+        };
+        if let Some(j) = slot {
+            words[j] = swap(&words[j], one);
+            return words.join(" ");
+        }
+    }
+    if fix.len() >= 3 {
+        correction.to_string()
+    } else {
+        format!(
+            "{old} ({})",
+            correction.trim_end_matches(['.', '!', ',', ';'])
+        )
+    }
+}
+
 /// After a correction: the new text, and the one it replaces.
 pub fn corrected(old: &str, new: &str) -> String {
     format!(
@@ -234,6 +343,60 @@ mod tests {
         }
         for text in ["actually", "No!", "correction:", "no, actually."] {
             assert_eq!(reply_action(text), ReplyAction::EmptyCorrection, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn corrections_change_the_slot_they_name_and_keep_the_rest() {
+        for (old, fix, want) in [
+            (
+                "Parked the car on level 3 of the mall garage",
+                "it's level 4",
+                "Parked the car on level 4 of the mall garage",
+            ),
+            (
+                "Parked the car on level 3 of the mall garage",
+                "level 4 by the lifts",
+                "Parked the car on level 4 of the mall garage (by the lifts)",
+            ),
+            (
+                "Parked on level 4, spot 12",
+                "Parking: level 4, spot 40",
+                "Parked on level 4, spot 40",
+            ),
+            (
+                "Dinner with Anna on Friday",
+                "with Maria",
+                "Dinner with Maria on Friday",
+            ),
+            (
+                "Dentist on Tuesday at 4pm.",
+                "5pm",
+                "Dentist on Tuesday at 5pm.",
+            ),
+            (
+                "Dentist on Tuesday at 4pm",
+                "Wednesday",
+                "Dentist on Wednesday at 4pm",
+            ),
+            (
+                "Gate code 4411",
+                "the gate code changed to 5512 in March",
+                "the gate code changed to 5512 in March",
+            ),
+            (
+                "Call the plumber",
+                "tomorrow",
+                "Call the plumber (tomorrow)",
+            ),
+            ("Anna and Marco at 8", "9", "Anna and Marco at 9"),
+            (
+                "Parked on level 4, spot 40 (by the lifts)",
+                "Parking: level 4, spot 40",
+                "Parked on level 4, spot 40 (by the lifts)",
+            ),
+        ] {
+            assert_eq!(apply_correction(old, fix), want, "{fix:?} on {old:?}");
         }
     }
 
