@@ -236,6 +236,11 @@ impl OwnershipApi {
                     .filter(|b| !b.is_empty()),
                 transcript: m.source.as_ref().and_then(|s| s.transcript.clone()),
                 media,
+                versions: m
+                    .versions
+                    .iter()
+                    .map(|v| (v.text.clone(), v.replaced_at))
+                    .collect(),
             });
         }
         for staged in archive.media.values() {

@@ -7,6 +7,9 @@ use std::io::{Cursor, Read, Write};
 
 use crate::harness::*;
 use base64::Engine as _;
+use mnemo_shared::store::entities::memory;
+use mnemo_shared::store::memory_versions;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
@@ -135,7 +138,8 @@ fn summary(doc: &Value) -> Vec<Value> {
                     .unwrap()
                     .iter()
                     .map(|o| o["sha256"].clone())
-                    .collect::<Vec<_>>()
+                    .collect::<Vec<_>>(),
+                m["versions"]
             ])
         })
         .collect()
@@ -145,6 +149,21 @@ fn summary(doc: &Value) -> Vec<Value> {
 async fn export_then_import_into_a_fresh_database() {
     let app = TestApp::spawn().await;
     seed(&app).await;
+    // One memory was corrected (as a reply does): its earlier text travels with it.
+    let parking = memory::Entity::find()
+        .filter(memory::Column::Text.eq("Parking: level 4, spot 12"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let corrected_at = chrono::DateTime::parse_from_rfc3339("2026-12-01T08:00:00Z")
+        .unwrap()
+        .to_utc();
+    assert!(
+        memory_versions::correct(&app.db, &parking, "Parking: level 4, spot 40", corrected_at)
+            .await
+            .unwrap()
+    );
     let zip = export(&app).await;
     let files = entries(&zip);
     let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
@@ -173,6 +192,11 @@ async fn export_then_import_into_a_fresh_database() {
     assert_eq!(mems[1]["kind"], "image");
     assert_eq!(mems[1]["media"][0]["path"], format!("media/{sha}.png"));
     assert!(mems[1]["source"]["interaction_id"].is_string());
+    assert_eq!(mems[0]["versions"], json!([]));
+    assert_eq!(
+        mems[2]["versions"],
+        json!([{"text": "Parking: level 4, spot 12", "replaced_at": "2026-12-01T08:00:00Z"}])
+    );
     let md = String::from_utf8(file(&files, "memories/2026-11.md").to_vec()).unwrap();
     println!("--- memories/2026-11.md ---\n{md}");
     assert!(
@@ -181,7 +205,9 @@ async fn export_then_import_into_a_fresh_database() {
     );
     assert!(
         md.contains("## Monday 30 November")
-            && md.contains("- **23:30** 📝 note: Parking: level 4, spot 12"),
+            && md.contains(
+                "- **23:30** 📝 note: Parking: level 4, spot 40\n  Before 1 Dec 2026 00:00: Parking: level 4, spot 12\n"
+            ),
         "{md}"
     );
     assert!(md.contains(&format!("(../media/{sha}.png)")), "{md}");
@@ -199,6 +225,7 @@ async fn export_then_import_into_a_fresh_database() {
         (200, &json!({"imported": 0, "skipped": 4}))
     );
     assert_eq!(fresh.count("SELECT COUNT(*) FROM memories").await, 4);
+    assert_eq!(fresh.count("SELECT COUNT(*) FROM memory_versions").await, 1);
     assert_eq!(fresh.count("SELECT ref_count FROM media_objects").await, 1);
     // The user was created from the archive, in its zone.
     assert_eq!(

@@ -97,6 +97,16 @@ pub struct ExportedMemory {
     pub source: Option<ExportedSource>,
     #[serde(default)]
     pub media: Vec<ExportedMedia>,
+    /// Earlier texts, oldest first (each correction by reply keeps the text it replaced).
+    #[serde(default)]
+    pub versions: Vec<ExportedVersion>,
+}
+
+/// An earlier text of a memory, and when a correction replaced it (UTC).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExportedVersion {
+    pub text: String,
+    pub replaced_at: DateTime<Utc>,
 }
 
 /// `memories.json` as a whole (what the import reads).
@@ -145,6 +155,14 @@ fn exported(row: &ExportRow, tz: Tz) -> ExportedMemory {
                 content_type: o.content_type.clone(),
                 size_bytes: o.size_bytes,
                 path: media_path(&o.sha256, &o.content_type),
+            })
+            .collect(),
+        versions: row
+            .versions
+            .iter()
+            .map(|v| ExportedVersion {
+                text: v.text.clone(),
+                replaced_at: v.replaced_at,
             })
             .collect(),
     }
@@ -336,7 +354,8 @@ fn each_page(
     }
 }
 
-/// One memory as a Markdown list item: time, kind, text, transcript, labels, attachments.
+/// One memory as a Markdown list item: time, kind, text, transcript, labels, earlier texts,
+/// attachments.
 pub fn markdown_entry(row: &ExportRow, tz: Tz) -> String {
     let m = &row.memory;
     let local = m.occurred_at.with_timezone(&tz);
@@ -356,6 +375,13 @@ pub fn markdown_entry(row: &ExportRow, tz: Tz) -> String {
     let labels = labels(m);
     if !labels.is_empty() {
         out.push_str(&format!("  Labels: {}\n", labels.join(", ")));
+    }
+    for v in &row.versions {
+        out.push_str(&format!(
+            "  Before {}: {}\n",
+            v.replaced_at.with_timezone(&tz).format("%-d %b %Y %H:%M"),
+            indent(&v.text)
+        ));
     }
     for o in &row.media {
         out.push_str(&format!(

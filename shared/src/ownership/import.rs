@@ -17,6 +17,9 @@ use sha2::{Digest, Sha256};
 use super::export::{Document, FORMAT, VERSION};
 use crate::media::{essence, is_sha256_hex};
 
+/// Earlier texts one memory of an archive may carry.
+const MAX_VERSIONS: usize = 1000;
+
 /// What an archive may hold.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -281,6 +284,16 @@ fn check_document(doc: &Document, limits: &Limits) -> Result<(), ArchiveError> {
             return invalid(format!(
                 "{at}: at most {} labels of 1 to 100 characters",
                 limits.max_labels
+            ));
+        }
+        if m.versions.len() > MAX_VERSIONS
+            || m.versions
+                .iter()
+                .any(|v| v.text.trim().is_empty() || v.text.chars().count() > limits.max_text_chars)
+        {
+            return invalid(format!(
+                "{at}: at most {MAX_VERSIONS} versions of 1 to {} characters",
+                limits.max_text_chars
             ));
         }
         for o in &m.media {

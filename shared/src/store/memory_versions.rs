@@ -4,8 +4,10 @@
 //!
 //! Versions are numbered from 1 per memory; they go with their memory (`ON DELETE CASCADE`).
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::{ConnectionTrait, DbErr, Value};
 use uuid::Uuid;
 
 use crate::store::db::stmt;
@@ -38,6 +40,63 @@ pub async fn of_memory(db: &impl ConnectionTrait, memory_id: Uuid) -> Result<Vec
         })
     })
     .collect()
+}
+
+/// The earlier texts of each of `ids` that has any, oldest first (one query: an export page).
+pub async fn of_memories(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<Version>>, DbErr> {
+    let mut out: HashMap<Uuid, Vec<Version>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let rows = db
+        .query_all_raw(stmt(
+            db,
+            &format!(
+                "SELECT memory_id, version, text, replaced_at FROM memory_versions \
+                 WHERE memory_id IN ({}) ORDER BY memory_id, version",
+                marks.join(", ")
+            ),
+            ids.iter().map(|id| Value::from(*id)).collect(),
+        ))
+        .await?;
+    for row in rows {
+        out.entry(row.try_get("", "memory_id")?)
+            .or_default()
+            .push(Version {
+                version: row.try_get("", "version")?,
+                text: row.try_get("", "text")?,
+                replaced_at: row.try_get("", "replaced_at")?,
+            });
+    }
+    Ok(out)
+}
+
+/// Writes an imported memory's earlier texts, numbered from 1 in the order given.
+pub async fn insert_imported(
+    db: &impl ConnectionTrait,
+    memory_id: Uuid,
+    versions: &[(String, DateTime<Utc>)],
+) -> Result<(), DbErr> {
+    for (n, (text, replaced_at)) in versions.iter().enumerate() {
+        db.execute_raw(stmt(
+            db,
+            "INSERT INTO memory_versions (id, memory_id, version, text, replaced_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+            vec![
+                Uuid::now_v7().into(),
+                memory_id.into(),
+                (n as i32 + 1).into(),
+                text.clone().into(),
+                (*replaced_at).into(),
+            ],
+        ))
+        .await?;
+    }
+    Ok(())
 }
 
 /// Replaces the memory's text with `new_text`, keeping the text it has now as its next version

@@ -32,10 +32,12 @@ pub struct ExportRow {
     pub memory: memory::Model,
     pub source: Option<interaction::Model>,
     pub media: Vec<StoredMedia>,
+    /// Earlier texts (corrections), oldest first.
+    pub versions: Vec<crate::store::memory_versions::Version>,
 }
 
 /// The user's memories after `after` (`(occurred_at, id)`), oldest first, at most `limit`.
-/// Three queries, whatever the page size.
+/// Four queries, whatever the page size.
 pub async fn export_page(
     db: &DatabaseConnection,
     user_id: Uuid,
@@ -71,6 +73,8 @@ pub async fn export_page(
             .collect()
     };
     let mut media = media_by_interaction(db, &ids).await?;
+    let memory_ids: Vec<Uuid> = memories.iter().map(|m| m.id).collect();
+    let mut versions = crate::store::memory_versions::of_memories(db, &memory_ids).await?;
     Ok(memories
         .into_iter()
         .map(|m| {
@@ -79,10 +83,12 @@ pub async fn export_page(
                 .interaction_id
                 .and_then(|i| media.remove(&i))
                 .unwrap_or_default();
+            let versions = versions.remove(&m.id).unwrap_or_default();
             ExportRow {
                 memory: m,
                 source,
                 media,
+                versions,
             }
         })
         .collect())
@@ -154,6 +160,8 @@ pub struct ImportItem {
     pub transcript: Option<String>,
     /// Attachments already in the media store.
     pub media: Vec<StoredMedia>,
+    /// Earlier texts (corrections), oldest first, with when each was replaced.
+    pub versions: Vec<(String, DateTime<Utc>)>,
 }
 
 /// The source message id an imported memory gets: importing the same archive again for the
@@ -269,6 +277,7 @@ pub async fn import(
             ],
         ))
         .await?;
+        crate::store::memory_versions::insert_imported(&txn, memory_id, &item.versions).await?;
         for (position, m) in item.media.iter().enumerate() {
             txn.execute_raw(stmt(
                 &txn,
