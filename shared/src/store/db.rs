@@ -254,6 +254,25 @@ pub async fn record_inbound_batch(
 }
 
 /// Cheap liveness query for `/ready`.
+/// Begins a transaction that will write the user's rows, taking the write side first: on
+/// SQLite a transaction that reads before it writes cannot wait for a busy writer (its read
+/// snapshot would be stale, so the upgrade fails at once with "database is locked"), while one
+/// that writes first waits its turn under the busy timeout. On PostgreSQL the same statement
+/// locks the user's row, so two such transactions for one user run one after the other.
+pub async fn begin_for_user(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    let txn = db.begin().await?;
+    txn.execute_raw(stmt(
+        &txn,
+        "UPDATE users SET id = id WHERE id = $1",
+        vec![user_id.into()],
+    ))
+    .await?;
+    Ok(txn)
+}
+
 pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     match tokio::time::timeout(Duration::from_secs(3), db.execute_unprepared("SELECT 1")).await {
         Ok(res) => res.map(|_| ()),

@@ -179,7 +179,7 @@ pub async fn import(
     items: &[ImportItem],
     engine: &str,
 ) -> Result<(Vec<Uuid>, u64), DbErr> {
-    let txn = db.begin().await?;
+    let txn = crate::store::db::begin_for_user(db, user_id).await?;
     let now = Utc::now();
     let mut created = Vec::new();
     let mut skipped = 0;
@@ -358,7 +358,7 @@ pub async fn engine_held(
 /// text of their messages. The message rows stay, emptied, so analytics keep their counts; the
 /// user stays (they may go on talking to mnemo). Objects whose count reaches 0 are deleted.
 pub async fn forget_everything(db: &DatabaseConnection, user_id: Uuid) -> Result<Forgotten, DbErr> {
-    let txn = db.begin().await?;
+    let txn = crate::store::db::begin_for_user(db, user_id).await?;
     let uid = || -> Vec<Value> { vec![user_id.into()] };
     let objects: Vec<Uuid> = txn
         .query_all_raw(stmt(
@@ -561,7 +561,7 @@ pub async fn delete_memory(
     user_id: Uuid,
     id: Uuid,
 ) -> Result<Option<Forgotten>, DbErr> {
-    let txn = db.begin().await?;
+    let txn = crate::store::db::begin_for_user(db, user_id).await?;
     let done = crate::store::memories::forget_one(&txn, user_id, id).await?;
     txn.commit().await?;
     Ok(done)
