@@ -4,7 +4,7 @@
 
 use chrono::{Duration, Utc};
 use chrono_tz::Tz;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use tracing::info;
 
 use super::{Pipeline, Reply};
@@ -134,7 +134,7 @@ impl Pipeline {
                     &mem.text,
                 ));
                 let state = self.state(user.id).await?;
-                let txn = self.db.begin().await?;
+                let txn = mnemo_shared::store::db::begin_for_user(&self.db, user.id).await?;
                 let Some(done) = memories::forget_one(&txn, user.id, mem.id).await? else {
                     txn.rollback().await?;
                     return Ok(Some(Reply::text(reply::no_memory(&ReplyAction::Forget))));
@@ -158,7 +158,7 @@ impl Pipeline {
                 self.engine.revise(&self.db, &mem, &text).await?;
                 let reply = Reply::text(reply::corrected(&mem.text, &text));
                 let state = self.state(user.id).await?;
-                let txn = self.db.begin().await?;
+                let txn = mnemo_shared::store::db::begin_for_user(&self.db, user.id).await?;
                 if !memory_versions::correct(&txn, &mem, &text, Utc::now()).await? {
                     txn.rollback().await?;
                     return Ok(Some(Reply::text(reply::CHANGED_MEANWHILE)));

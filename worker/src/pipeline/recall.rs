@@ -12,7 +12,7 @@ use chrono_tz::Tz;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -366,7 +366,7 @@ impl Pipeline {
             answer::what_and_when(&item, tz),
             replies::clip(&mem.text, 200)
         ));
-        let txn = self.db.begin().await?;
+        let txn = mnemo_shared::store::db::begin_for_user(&self.db, user.id).await?;
         let done = memories::forget_one(&txn, user.id, mem.id).await?;
         self.save_state(&txn, state, inbound.id, &reply).await?;
         txn.commit().await?;
