@@ -228,6 +228,7 @@ pub async fn deliver(
     };
     let late = now - r.due_at > LATE_AFTER;
     let purpose = format!("reminder:{}", r.due_at.format("%Y-%m-%dT%H:%M:%SZ"));
+    let lease_until = crate::pipeline::lease_end(now, p.settings.job_lease);
     let row = interactions::record_outbound(
         db,
         &NewOutbound {
@@ -241,6 +242,7 @@ pub async fn deliver(
             },
             now,
         },
+        lease_until,
     )
     .await?;
     let Some(row) = row else {

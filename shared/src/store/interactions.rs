@@ -4,7 +4,9 @@
 //! outbound rows recorded before they are sent.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Value};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, Value,
+};
 use uuid::Uuid;
 
 use crate::store::db::{exec, row, rows, stmt};
@@ -146,10 +148,10 @@ const CLAIMABLE: &str = "direction = 'inbound' AND (status = 'received' \
      OR (status = 'processing' AND (locked_until IS NULL OR locked_until < $2)))";
 
 /// What a claim on an inbound found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Claim {
-    /// Ours; `attempts` counts this claim; `user_id` for the per-user order.
-    Taken { attempts: u32, user_id: Uuid },
+    /// Ours: the row as the claim left it (`attempts` counts this claim).
+    Taken(Box<interaction::Model>),
     /// Done, held by a live lease elsewhere, or gone.
     NotNow,
     /// An earlier message of the same user is unfinished.
@@ -176,7 +178,7 @@ pub async fn claim(
             row.try_get("", "user_id")?,
         ))
     };
-    let taken = row(
+    let taken = interaction::Model::find_by_statement(stmt(
             db,
             &format!(
                 "UPDATE interactions SET status = 'processing', attempts = attempts + 1, \
@@ -186,14 +188,14 @@ pub async fn claim(
                     AND e.direction = 'inbound' AND e.status IN ('received', 'processing') \
                     AND (e.created_at < interactions.created_at \
                       OR (e.created_at = interactions.created_at AND e.id < interactions.id))) \
-                 RETURNING attempts, user_id"
+                 RETURNING *"
             ),
             values(),
-        )
+        ))
+        .one(db)
         .await?;
-    if let Some(row) = taken {
-        let (attempts, user_id) = attempts_and_user(row)?;
-        return Ok(Claim::Taken { attempts, user_id });
+    if let Some(taken) = taken {
+        return Ok(Claim::Taken(Box::new(taken)));
     }
     // Refused: past the cap (taken now, once, to be ended), waiting its turn, or not ours.
     let exhausted = row(
@@ -391,7 +393,7 @@ impl About {
     }
 }
 
-/// An outbound message to record (status `sending`, no attempt yet).
+/// An outbound message to record (status `sending`).
 #[derive(Debug, Clone)]
 pub struct NewOutbound {
     pub user_id: Uuid,
@@ -419,19 +421,30 @@ pub async fn outbound(
         .await
 }
 
-/// Records the outbound message once (a second call for the same [`About`] writes nothing)
-/// and returns the recorded row (None only if it is not visible yet).
+/// An outbound row as [`record_outbound`] found it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded {
+    pub row: interaction::Model,
+    /// True when this call wrote the row: it already holds the send lease with its first
+    /// attempt counted, so the sender needs no separate [`claim_send`].
+    pub claimed: bool,
+}
+
+/// Records the outbound message once, holding its send lease until `lease_until` (a second
+/// call for the same [`About`] writes nothing and finds the recorded row, not claimed);
+/// None only if that row is not visible yet.
 pub async fn record_outbound(
     db: &impl ConnectionTrait,
     new: &NewOutbound,
-) -> Result<Option<interaction::Model>, DbErr> {
+    lease_until: DateTime<Utc>,
+) -> Result<Option<Recorded>, DbErr> {
     let (column, id, purpose) = new.about.key();
-    exec(
+    let written = interaction::Model::find_by_statement(stmt(
         db,
         &format!(
-            "INSERT INTO interactions (id, user_id, direction, kind, body, status, attempts, {column}, purpose, media_url, occurred_at, created_at, updated_at) \
-             VALUES ($1, $2, 'outbound', $3, $4, 'sending', 0, $5, $6, $7, $8, $8, $8) \
-             ON CONFLICT ({column}, purpose) DO NOTHING"
+            "INSERT INTO interactions (id, user_id, direction, kind, body, status, attempts, locked_until, {column}, purpose, media_url, occurred_at, created_at, updated_at) \
+             VALUES ($1, $2, 'outbound', $3, $4, 'sending', 1, $9, $5, $6, $7, $8, $8, $8) \
+             ON CONFLICT ({column}, purpose) DO NOTHING RETURNING *"
         ),
         vec![
             Uuid::now_v7().into(),
@@ -442,10 +455,18 @@ pub async fn record_outbound(
             purpose.into(),
             new.media_url.clone().into(),
             new.now.into(),
+            lease_until.into(),
         ],
-    )
+    ))
+    .one(db)
     .await?;
-    outbound(db, &new.about).await
+    if let Some(row) = written {
+        return Ok(Some(Recorded { row, claimed: true }));
+    }
+    Ok(outbound(db, &new.about).await?.map(|row| Recorded {
+        row,
+        claimed: false,
+    }))
 }
 
 /// Takes the send lease (until `until`) on an outbound row still `sending` whose lease is free

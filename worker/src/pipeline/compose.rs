@@ -28,15 +28,21 @@ impl Reply {
 
 impl Pipeline {
     /// Decides and performs what the message asks for; returns the reply to send.
+    /// `first_ever`: no earlier attempt at this message has run, so none can have left a
+    /// recorded answer to replay.
     pub(crate) async fn respond(
         &self,
         user: &user::Model,
         tz: Tz,
         inbound: &interaction::Model,
         media: &MediaOutcome,
+        first_ever: bool,
     ) -> Result<Reply, PipelineError> {
         let text_only = inbound.kind == interaction::Kind::Text;
-        if text_only && let Some(reply) = self.replayed(user.id, inbound.id).await? {
+        if text_only
+            && !first_ever
+            && let Some(reply) = self.replayed(user.id, inbound.id).await?
+        {
             // A retry of a command that already took effect: answer the same.
             return Ok(reply);
         }

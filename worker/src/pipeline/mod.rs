@@ -164,8 +164,8 @@ impl Pipeline {
         job: &ProcessMessage,
     ) -> Result<(Outcome, Option<ProcessMessage>), PipelineError> {
         let id = job.interaction_id;
-        let (attempts, user_id) = match self.claim(id).await? {
-            Claim::Taken { attempts, user_id } => (attempts, user_id),
+        let claimed = match self.claim(id).await? {
+            Claim::Taken(row) => row,
             Claim::NotNow => return Ok((Outcome::Skipped, None)),
             Claim::Waiting => return Ok((Outcome::Waiting, None)),
             Claim::Exhausted { attempts, user_id } => {
@@ -178,7 +178,8 @@ impl Pipeline {
                 return Ok((Outcome::Failed(msg), self.next_waiting(user_id).await?));
             }
         };
-        let work = AssertUnwindSafe(self.run_claimed(job, attempts)).catch_unwind();
+        let user_id = claimed.user_id;
+        let work = AssertUnwindSafe(self.run_claimed(job, *claimed)).catch_unwind();
         tokio::pin!(work);
         let result = tokio::select! {
             r = &mut work => r,
@@ -214,19 +215,26 @@ impl Pipeline {
         Ok((outcome, self.next_waiting(user_id).await?))
     }
 
-    /// The steps with their retries; `attempts` is how many the claim has counted so far.
-    async fn run_claimed(&self, job: &ProcessMessage, attempts: u32) -> Result<(), PipelineError> {
+    /// The steps with their retries; `claimed` is the row as the claim left it (its
+    /// `attempts` counts the claim).
+    async fn run_claimed(
+        &self,
+        job: &ProcessMessage,
+        claimed: interaction::Model,
+    ) -> Result<(), PipelineError> {
+        let attempts = u32::try_from(claimed.attempts).unwrap_or(u32::MAX);
         let left = self.settings.job_max_attempts.saturating_sub(attempts);
         let backoff = ExponentialBuilder::default()
             .with_min_delay(self.settings.job_retry_base)
             .with_max_delay(self.settings.job_retry_max)
             .with_max_times(left as usize)
             .with_jitter();
-        let tries = std::sync::atomic::AtomicU32::new(0);
+        let first = std::sync::Mutex::new(Some(claimed));
         (|| async {
-            // The claim counted the first try; each retry counts one more.
-            let retry = tries.fetch_add(1, std::sync::atomic::Ordering::Relaxed) > 0;
-            self.attempt(job.interaction_id, retry).await
+            // The claim counted the first try and read the row; each retry counts one more
+            // and reads it again.
+            let claimed = first.lock().map(|mut f| f.take()).unwrap_or(None);
+            self.attempt(job.interaction_id, claimed).await
         })
         .retry(backoff)
         .when(PipelineError::is_transient)
@@ -301,17 +309,30 @@ impl Pipeline {
         Ok(interactions::finish(&self.db, id, status, error, Utc::now()).await?)
     }
 
-    /// One try at all remaining steps; `retry` counts it as one more attempt.
-    async fn attempt(&self, id: Uuid, retry: bool) -> Result<(), PipelineError> {
-        if retry {
-            // The claim counted and leased the first try; a retry counts itself and renews.
-            let until = lease_end(Utc::now(), self.settings.job_lease);
-            interactions::begin_attempt(&self.db, id, until, retry).await?;
-        }
-        let inbound = interaction::Entity::find_by_id(id)
-            .one(&self.db)
-            .await?
-            .ok_or_else(|| PipelineError::Permanent(format!("interaction {id} not found")))?;
+    /// One try at all remaining steps: the first with the row the claim returned, a retry
+    /// (`claimed` None) counting itself as one more attempt.
+    async fn attempt(
+        &self,
+        id: Uuid,
+        claimed: Option<interaction::Model>,
+    ) -> Result<(), PipelineError> {
+        let inbound = match claimed {
+            Some(row) => row,
+            None => {
+                // The claim counted and leased the first try; a retry counts itself and renews.
+                let until = lease_end(Utc::now(), self.settings.job_lease);
+                interactions::begin_attempt(&self.db, id, until, true).await?;
+                interaction::Entity::find_by_id(id)
+                    .one(&self.db)
+                    .await?
+                    .ok_or_else(|| {
+                        PipelineError::Permanent(format!("interaction {id} not found"))
+                    })?
+            }
+        };
+        // The very first attempt at this message (never ended, so never redriven either):
+        // nothing of it can be recorded yet.
+        let first_ever = inbound.attempts <= 1 && inbound.processed_at.is_none();
         let user = user::Entity::find_by_id(inbound.user_id)
             .one(&self.db)
             .await?
@@ -324,7 +345,7 @@ impl Pipeline {
         if let Some(hook) = BEFORE_STEPS.get() {
             hook(&inbound.body);
         }
-        if let Some(reply) = self.existing_reply(id).await? {
+        if !first_ever && let Some(reply) = self.existing_reply(id).await? {
             // Everything before the reply is done; only (re)sending may remain.
             return self.deliver(&user, reply).await;
         }
@@ -333,7 +354,9 @@ impl Pipeline {
         let media = self.ingest_media(&inbound).await?;
         step_done("media", step);
         let step = std::time::Instant::now();
-        let reply = self.respond(&user, tz, &inbound, &media).await?;
+        let reply = self
+            .respond(&user, tz, &inbound, &media, first_ever)
+            .await?;
         step_done("respond", step);
         let body = if user.welcomed_at.is_none() && self.claim_welcome(user.id).await? {
             format!("{}\n\n{}", replies::welcome(tz), reply.body)
@@ -356,7 +379,7 @@ fn step_done(step: &'static str, started: std::time::Instant) {
 }
 
 /// A claim keeps other workers off an interaction until this time; renewed at every attempt.
-fn lease_end(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
+pub(crate) fn lease_end(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
     chrono::Duration::from_std(lease)
         .ok()
         .and_then(|d| now.checked_add_signed(d))

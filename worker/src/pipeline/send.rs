@@ -13,7 +13,7 @@ use mnemo_shared::domain::replies;
 use mnemo_shared::error::PipelineError;
 use mnemo_shared::store::entities::interaction::{Kind, MessageStatus};
 use mnemo_shared::store::entities::{interaction, user};
-use mnemo_shared::store::interactions::{self, About, NewOutbound, SendResult};
+use mnemo_shared::store::interactions::{self, About, NewOutbound, Recorded, SendResult};
 use mnemo_shared::store::users;
 
 /// How many of the user's latest messages are checked for an interrupted earlier send.
@@ -49,8 +49,25 @@ impl Pipeline {
     pub(crate) async fn existing_reply(
         &self,
         inbound_id: Uuid,
-    ) -> Result<Option<interaction::Model>, PipelineError> {
-        Ok(interactions::outbound(&self.db, &About::Reply { inbound_id }).await?)
+    ) -> Result<Option<Recorded>, PipelineError> {
+        Ok(
+            interactions::outbound(&self.db, &About::Reply { inbound_id })
+                .await?
+                .map(|row| Recorded {
+                    row,
+                    claimed: false,
+                }),
+        )
+    }
+
+    /// Records an outbound row (once per [`About`]) holding its send lease when this call
+    /// wrote it.
+    pub(crate) async fn record_outbound(
+        &self,
+        new: &NewOutbound,
+    ) -> Result<Option<Recorded>, PipelineError> {
+        let until = super::lease_end(new.now, self.settings.job_lease);
+        Ok(interactions::record_outbound(&self.db, new, until).await?)
     }
 
     /// Records the reply before sending it: unique per inbound message and purpose.
@@ -59,7 +76,7 @@ impl Pipeline {
         inbound: &interaction::Model,
         body: &str,
         media_url: Option<&str>,
-    ) -> Result<interaction::Model, PipelineError> {
+    ) -> Result<Recorded, PipelineError> {
         let new = NewOutbound {
             user_id: inbound.user_id,
             kind: if media_url.is_some() {
@@ -74,7 +91,7 @@ impl Pipeline {
             },
             now: Utc::now(),
         };
-        interactions::record_outbound(&self.db, &new)
+        self.record_outbound(&new)
             .await?
             .ok_or_else(|| PipelineError::transient("reply row not visible yet"))
     }
@@ -85,7 +102,7 @@ impl Pipeline {
     pub(crate) async fn create_failure_reply(
         &self,
         inbound: &interaction::Model,
-    ) -> Result<interaction::Model, PipelineError> {
+    ) -> Result<Recorded, PipelineError> {
         let new = NewOutbound {
             user_id: inbound.user_id,
             kind: Kind::Text,
@@ -96,7 +113,7 @@ impl Pipeline {
             },
             now: Utc::now(),
         };
-        interactions::record_outbound(&self.db, &new)
+        self.record_outbound(&new)
             .await?
             .ok_or_else(|| PipelineError::transient("failure reply row not visible yet"))
     }
@@ -105,7 +122,7 @@ impl Pipeline {
     pub(crate) async fn deliver(
         &self,
         user: &user::Model,
-        reply: interaction::Model,
+        reply: Recorded,
     ) -> Result<(), PipelineError> {
         self.send_recorded(user, reply, None).await
     }
@@ -122,9 +139,13 @@ impl Pipeline {
     pub(crate) async fn send_recorded(
         &self,
         user: &user::Model,
-        reply: interaction::Model,
+        recorded: Recorded,
         template: Option<Template<'_>>,
     ) -> Result<(), PipelineError> {
+        let Recorded {
+            row: reply,
+            claimed,
+        } = recorded;
         if reply.status != interaction::MessageStatus::Sending {
             return Ok(());
         }
@@ -134,7 +155,15 @@ impl Pipeline {
                 .await?;
             return Ok(());
         };
-        let attempts = match self.claim_send(reply.id).await? {
+        let claim = if claimed {
+            // Written by this job just now, lease and first attempt included.
+            SendClaim::Claimed {
+                attempts: reply.attempts,
+            }
+        } else {
+            self.claim_send(reply.id).await?
+        };
+        let attempts = match claim {
             SendClaim::Claimed { attempts } => attempts,
             SendClaim::AlreadyDone => return Ok(()),
             SendClaim::HeldByAnother => {
