@@ -1,9 +1,17 @@
 //! Pipeline scaling benchmark: webhook → worker → reply sent, with 1, 2 and 4 worker processes
 //! on PostgreSQL + Redis. Twilio and Mem0 are local stand-ins answering every call after a fixed
-//! 50 ms, so a job is latency-bound (Mem0 lookup + add + event poll + Twilio send ≈ 4 calls).
-//! Reports throughput, webhook-to-reply p50/p99 and each process's peak RSS.
+//! latency (50 ms unless given), so a job is latency-bound (Mem0 lookup + add + event poll +
+//! Twilio send ≈ 4 calls). Reports throughput, webhook-to-reply p50/p99, each process's peak
+//! RSS and the machine's CPU per message. The burst sends two notes per user, so each user's
+//! messages are handled in order (one after the other) and the users are what runs in parallel.
 //!
-//!   cargo build --release --bins && target/release/mnemo-bench-scaling [messages per worker=400]
+//!   cargo build --release --bins && target/release/mnemo-bench-scaling [messages per worker=400] [latency ms=50]
+//!
+//! At 50 ms, four workers on a 2-core machine run out of CPU before they run out of latency
+//! (the ingress, the workers, PostgreSQL, Redis, the stand-ins and the client share two cores);
+//! a longer latency (e.g. 250 ms, nearer what Mem0 and Twilio answer in) measures scaling
+//! where the workers, not the machine, are the bound. Each run prints the CPU the whole
+//! machine spent per message, so the two bounds can be told apart.
 //!
 //! Needs `TEST_DATABASE_URL` (or BENCH_PG, default postgres://postgres@127.0.0.1:5432/postgres)
 //! and `redis-server` on PATH. Run by `bench/scaling.sh`.
@@ -14,7 +22,6 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use mnemo_faults::*;
 
-const LATENCY: Duration = Duration::from_millis(50);
 const CONCURRENCY: usize = 16;
 
 #[tokio::main]
@@ -23,6 +30,11 @@ async fn main() {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(400);
+    let latency_ms: u64 = std::env::args()
+        .nth(2)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(50);
+    let latency = Duration::from_millis(latency_ms);
     let admin = std::env::var("BENCH_PG")
         .or_else(|_| std::env::var("TEST_DATABASE_URL"))
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
@@ -33,7 +45,7 @@ async fn main() {
             std::env::temp_dir().join(format!("mnemo-scaling-{}", uuid::Uuid::now_v7().simple()));
         std::fs::create_dir_all(&tmp).unwrap();
         let redis = Redis::start(&tmp);
-        let outside = Outside::start_with_latency(LATENCY).await;
+        let outside = Outside::start_with_latency(latency).await;
         let env: Vec<(String, String)> = [
             ("REDIS_URL", redis.url.as_str()),
             ("QUEUE_NAME", "bench:scaling"),
@@ -53,10 +65,13 @@ async fn main() {
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
 
-        let hooks = signed_webhooks(&stack.base, n, 200);
+        // Two notes per user, sent back to back: each user's pair is handled in order, while
+        // the users (more of them as the load grows) run in parallel.
+        let hooks = signed_webhooks(&stack.base, n, (n / 2).max(1));
         let mut sent_at: HashMap<usize, Instant> = HashMap::new();
         let http = reqwest::Client::new();
         let url = format!("{}/webhook", stack.base);
+        let cpu_before = machine_cpu();
         let start = Instant::now();
         // Post at a steady pace well above the ideal rate, so the workers are never starved.
         {
@@ -95,6 +110,7 @@ async fn main() {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        let cpu = machine_cpu().since(&cpu_before);
         let replies: Vec<(String, Instant)> = outside
             .messages
             .created()
@@ -114,7 +130,7 @@ async fn main() {
         }
         let elapsed = last.duration_since(start).as_secs_f64();
         let rate = replies.len() as f64 / elapsed;
-        let ideal = (workers * CONCURRENCY) as f64 / (4.0 * LATENCY.as_secs_f64());
+        let ideal = (workers * CONCURRENCY) as f64 / (4.0 * latency.as_secs_f64());
         let speedup = base_rate.map(|b: f64| rate / b).unwrap_or(1.0);
         if workers == 1 {
             base_rate = Some(rate);
@@ -128,23 +144,68 @@ async fn main() {
         println!(
             "workers={workers} messages={n} replies={} in {elapsed:.1}s: {rate:.1} msg/s \
              (latency-bound ideal {ideal:.0}/s, {:.0}%; ×{speedup:.2} vs 1 worker); \
-             webhook→reply under the burst (queueing included) p50 {} ms, p99 {} ms; peak RSS: {rss}",
+             webhook→reply under the burst (queueing included) p50 {} ms, p99 {} ms; peak RSS: {rss}; \
+             machine CPU {:.0}% busy, {:.1} ms of CPU per message (all processes)",
             replies.len(),
             100.0 * rate / ideal,
             hist.value_at_quantile(0.5),
             hist.value_at_quantile(0.99),
+            100.0 * cpu.busy_share(),
+            cpu.busy_ms() / n.max(1) as f64,
         );
         let paced = paced_latency(&stack.base, &outside, ideal * 0.5).await;
         println!(
             "workers={workers} paced at {:.0} msg/s (half the ideal) for 4 s: webhook→reply p50 {} ms, \
-             p99 {} ms (the reply reaches the Twilio stand-in after three 50 ms calls: 150 ms is the floor)",
+             p99 {} ms (the reply reaches the Twilio stand-in after three {latency_ms} ms calls: {} ms is the floor)",
             ideal * 0.5,
             paced.value_at_quantile(0.5),
             paced.value_at_quantile(0.99),
+            3 * latency_ms,
         );
         drop(stack);
         drop(redis);
         let _ = std::fs::remove_dir_all(&tmp);
+    }
+}
+
+/// The machine's CPU time so far, from `/proc/stat` (clock ticks of 10 ms).
+struct CpuTicks {
+    busy: u64,
+    total: u64,
+}
+
+fn machine_cpu() -> CpuTicks {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal …
+    let at = |i: usize| ticks.get(i).copied().unwrap_or(0);
+    let idle = at(3) + at(4);
+    let total: u64 = ticks.iter().take(8).sum();
+    CpuTicks {
+        busy: total - idle,
+        total,
+    }
+}
+
+impl CpuTicks {
+    fn since(&self, before: &CpuTicks) -> CpuTicks {
+        CpuTicks {
+            busy: self.busy.saturating_sub(before.busy),
+            total: self.total.saturating_sub(before.total),
+        }
+    }
+    fn busy_share(&self) -> f64 {
+        self.busy as f64 / self.total.max(1) as f64
+    }
+    fn busy_ms(&self) -> f64 {
+        self.busy as f64 * 10.0
     }
 }
 

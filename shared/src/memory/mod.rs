@@ -12,9 +12,7 @@ pub mod local;
 pub mod vectors;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait, IntoActiveModel,
-};
+use sea_orm::{DatabaseConnection, EntityTrait};
 use uuid::Uuid;
 
 use crate::clients::external::ExternalError;
@@ -152,9 +150,7 @@ impl MemoryEngine {
                     AddOutcome::Done { memories } => memories,
                     AddOutcome::Pending { event_id } => {
                         // Record the event first: a retry resumes polling it.
-                        let mut am = mem.clone().into_active_model();
-                        am.mem0_event_id = Set(Some(event_id.clone()));
-                        am.update(db).await?;
+                        crate::store::memories::set_mem0_event_id(db, mem.id, &event_id).await?;
                         client.wait_event(&event_id).await?
                     }
                 }

@@ -147,11 +147,26 @@ pub async fn create_for_interaction(
 
 /// Records the Mem0 id of an indexed memory (one statement: no read first).
 pub async fn set_mem0_id(db: &impl ConnectionTrait, id: Uuid, mem0_id: &str) -> Result<(), DbErr> {
+    set_text_column(db, id, memory::Column::Mem0Id, mem0_id).await
+}
+
+/// Records the Mem0 event an add is pending on, so a retry polls it instead of adding again.
+pub async fn set_mem0_event_id(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    event_id: &str,
+) -> Result<(), DbErr> {
+    set_text_column(db, id, memory::Column::Mem0EventId, event_id).await
+}
+
+async fn set_text_column(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    column: memory::Column,
+    value: &str,
+) -> Result<(), DbErr> {
     memory::Entity::update_many()
-        .col_expr(
-            memory::Column::Mem0Id,
-            sea_orm::sea_query::Expr::value(mem0_id.to_string()),
-        )
+        .col_expr(column, sea_orm::sea_query::Expr::value(value.to_string()))
         .filter(memory::Column::Id.eq(id))
         .exec(db)
         .await?;
