@@ -115,15 +115,10 @@ impl MigrationTrait for Migration {
             Table::create()
                 .table(Users::Table)
                 .col(uuid_pk(Users::Id))
-                .col(
-                    ColumnDef::new(Users::Phone)
-                        .string()
-                        .not_null()
-                        .unique_key(),
-                )
-                .col(ColumnDef::new(Users::WaId).string().null())
-                .col(ColumnDef::new(Users::DisplayName).string().null())
-                .col(ColumnDef::new(Users::Timezone).string().not_null())
+                .col(string(Users::Phone).unique_key())
+                .col(string_null(Users::WaId))
+                .col(string_null(Users::DisplayName))
+                .col(string(Users::Timezone))
                 .col(ts(Users::CreatedAt))
                 .col(ts(Users::UpdatedAt))
                 .col(ts_null(Users::LastInboundAt))
@@ -135,41 +130,29 @@ impl MigrationTrait for Migration {
             Table::create()
                 .table(Interactions::Table)
                 .col(uuid_pk(Interactions::Id))
-                .col(ColumnDef::new(Interactions::UserId).uuid().not_null())
+                .col(uuid(Interactions::UserId))
                 // Twilio's MessageSid: unique for inbound (idempotency) and for sent replies.
-                .col(
-                    ColumnDef::new(Interactions::MessageSid)
-                        .string()
-                        .null()
-                        .unique_key(),
-                )
-                .col(ColumnDef::new(Interactions::Direction).string().not_null())
-                .col(ColumnDef::new(Interactions::Kind).string().not_null())
-                .col(ColumnDef::new(Interactions::Body).text().not_null())
-                .col(ColumnDef::new(Interactions::Transcript).text().null())
-                .col(ColumnDef::new(Interactions::Status).string().not_null())
-                .col(ColumnDef::new(Interactions::Error).text().null())
-                .col(ColumnDef::new(Interactions::ErrorCode).string().null())
-                .col(
-                    ColumnDef::new(Interactions::Attempts)
-                        .integer()
-                        .not_null()
-                        .default(0),
-                )
+                .col(string_null(Interactions::MessageSid).unique_key())
+                .col(string(Interactions::Direction))
+                .col(string(Interactions::Kind))
+                .col(text(Interactions::Body))
+                .col(text_null(Interactions::Transcript))
+                .col(string(Interactions::Status))
+                .col(text_null(Interactions::Error))
+                .col(string_null(Interactions::ErrorCode))
+                .col(integer(Interactions::Attempts).default(0))
                 .col(ts_null(Interactions::LockedUntil))
-                .col(ColumnDef::new(Interactions::ReplyTo).uuid().null())
-                .col(ColumnDef::new(Interactions::Purpose).string().null())
-                .col(ColumnDef::new(Interactions::MediaUrl).text().null())
-                .col(ColumnDef::new(Interactions::Raw).json().null())
+                .col(uuid_null(Interactions::ReplyTo))
+                .col(string_null(Interactions::Purpose))
+                .col(text_null(Interactions::MediaUrl))
+                .col(json_null(Interactions::Raw))
                 .col(ts(Interactions::OccurredAt))
                 .col(ts(Interactions::CreatedAt))
                 .col(ts(Interactions::UpdatedAt))
                 .col(ts_null(Interactions::ProcessedAt))
-                .foreign_key(&mut cascade(
+                .foreign_key(&mut owned_by_user(
                     Interactions::Table,
                     Interactions::UserId,
-                    Users::Table,
-                    Users::Id,
                 ))
                 .foreign_key(&mut cascade(
                     Interactions::Table,
@@ -205,30 +188,12 @@ impl MigrationTrait for Migration {
             Table::create()
                 .table(MediaObjects::Table)
                 .col(uuid_pk(MediaObjects::Id))
-                .col(
-                    ColumnDef::new(MediaObjects::Sha256)
-                        .string()
-                        .not_null()
-                        .unique_key(),
-                )
-                .col(
-                    ColumnDef::new(MediaObjects::SizeBytes)
-                        .big_integer()
-                        .not_null(),
-                )
-                .col(
-                    ColumnDef::new(MediaObjects::ContentType)
-                        .string()
-                        .not_null(),
-                )
-                .col(ColumnDef::new(MediaObjects::StorageKey).string().not_null())
-                .col(
-                    ColumnDef::new(MediaObjects::RefCount)
-                        .big_integer()
-                        .not_null()
-                        .default(0),
-                )
-                .col(ColumnDef::new(MediaObjects::Phash).string().null())
+                .col(string(MediaObjects::Sha256).unique_key())
+                .col(big_integer(MediaObjects::SizeBytes))
+                .col(string(MediaObjects::ContentType))
+                .col(string(MediaObjects::StorageKey))
+                .col(big_integer(MediaObjects::RefCount).default(0))
+                .col(string_null(MediaObjects::Phash))
                 .col(ts(MediaObjects::CreatedAt))
                 .to_owned(),
         )
@@ -238,28 +203,12 @@ impl MigrationTrait for Migration {
             Table::create()
                 .table(InteractionMedia::Table)
                 .col(uuid_pk(InteractionMedia::Id))
-                .col(
-                    ColumnDef::new(InteractionMedia::InteractionId)
-                        .uuid()
-                        .not_null(),
-                )
-                .col(
-                    ColumnDef::new(InteractionMedia::MediaObjectId)
-                        .uuid()
-                        .null(),
-                )
-                .col(
-                    ColumnDef::new(InteractionMedia::Position)
-                        .integer()
-                        .not_null(),
-                )
-                .col(ColumnDef::new(InteractionMedia::SourceUrl).text().null())
-                .col(
-                    ColumnDef::new(InteractionMedia::ContentType)
-                        .string()
-                        .null(),
-                )
-                .col(ColumnDef::new(InteractionMedia::DuplicateOf).uuid().null())
+                .col(uuid(InteractionMedia::InteractionId))
+                .col(uuid_null(InteractionMedia::MediaObjectId))
+                .col(integer(InteractionMedia::Position))
+                .col(text_null(InteractionMedia::SourceUrl))
+                .col(string_null(InteractionMedia::ContentType))
+                .col(uuid_null(InteractionMedia::DuplicateOf))
                 .col(ts(InteractionMedia::CreatedAt))
                 .foreign_key(&mut cascade(
                     InteractionMedia::Table,
@@ -287,32 +236,17 @@ impl MigrationTrait for Migration {
             Table::create()
                 .table(Memories::Table)
                 .col(uuid_pk(Memories::Id))
-                .col(ColumnDef::new(Memories::UserId).uuid().not_null())
-                .col(
-                    ColumnDef::new(Memories::InteractionId)
-                        .uuid()
-                        .null()
-                        .unique_key(),
-                )
-                .col(ColumnDef::new(Memories::Kind).string().not_null())
-                .col(ColumnDef::new(Memories::Text).text().not_null())
-                .col(ColumnDef::new(Memories::Labels).json().not_null())
+                .col(uuid(Memories::UserId))
+                .col(uuid_null(Memories::InteractionId).unique_key())
+                .col(string(Memories::Kind))
+                .col(text(Memories::Text))
+                .col(json(Memories::Labels))
                 .col(ts(Memories::OccurredAt))
                 .col(ts(Memories::CreatedAt))
-                .col(ColumnDef::new(Memories::Engine).string().not_null())
-                .col(
-                    ColumnDef::new(Memories::Mem0Id)
-                        .string()
-                        .null()
-                        .unique_key(),
-                )
-                .col(ColumnDef::new(Memories::Mem0EventId).string().null())
-                .foreign_key(&mut cascade(
-                    Memories::Table,
-                    Memories::UserId,
-                    Users::Table,
-                    Users::Id,
-                ))
+                .col(string(Memories::Engine))
+                .col(string_null(Memories::Mem0Id).unique_key())
+                .col(string_null(Memories::Mem0EventId))
+                .foreign_key(&mut owned_by_user(Memories::Table, Memories::UserId))
                 .foreign_key(
                     ForeignKey::create()
                         .from(Memories::Table, Memories::InteractionId)
@@ -333,23 +267,18 @@ impl MigrationTrait for Migration {
             Table::create()
                 .table(Reminders::Table)
                 .col(uuid_pk(Reminders::Id))
-                .col(ColumnDef::new(Reminders::UserId).uuid().not_null())
-                .col(ColumnDef::new(Reminders::Text).text().not_null())
+                .col(uuid(Reminders::UserId))
+                .col(text(Reminders::Text))
                 .col(ts(Reminders::DueAt))
-                .col(ColumnDef::new(Reminders::Timezone).string().not_null())
-                .col(ColumnDef::new(Reminders::Recurrence).string().null())
-                .col(ColumnDef::new(Reminders::Status).string().not_null())
-                .col(ColumnDef::new(Reminders::SourceInteractionId).uuid().null())
+                .col(string(Reminders::Timezone))
+                .col(string_null(Reminders::Recurrence))
+                .col(string(Reminders::Status))
+                .col(uuid_null(Reminders::SourceInteractionId))
                 .col(ts_null(Reminders::SentAt))
-                .col(ColumnDef::new(Reminders::Error).text().null())
+                .col(text_null(Reminders::Error))
                 .col(ts(Reminders::CreatedAt))
                 .col(ts(Reminders::UpdatedAt))
-                .foreign_key(&mut cascade(
-                    Reminders::Table,
-                    Reminders::UserId,
-                    Users::Table,
-                    Users::Id,
-                ))
+                .foreign_key(&mut owned_by_user(Reminders::Table, Reminders::UserId))
                 .to_owned(),
         )
         .await?;
@@ -406,8 +335,7 @@ impl MigrationTrait for Migration {
             Interactions::Table.into_iden(),
             Users::Table.into_iden(),
         ] {
-            m.drop_table(Table::drop().table(table).if_exists().to_owned())
-                .await?;
+            drop_table(m, table).await?;
         }
         Ok(())
     }

@@ -171,20 +171,11 @@ impl MigrationTrait for Migration {
         m.create_table(
             Table::create()
                 .table(IdempotencyKeys::Table)
-                .col(
-                    ColumnDef::new(IdempotencyKeys::Key)
-                        .string()
-                        .not_null()
-                        .primary_key(),
-                )
-                .col(
-                    ColumnDef::new(IdempotencyKeys::RequestHash)
-                        .string()
-                        .not_null(),
-                )
+                .col(string(IdempotencyKeys::Key).primary_key())
+                .col(string(IdempotencyKeys::RequestHash))
                 // NULL while the first request is still running.
-                .col(ColumnDef::new(IdempotencyKeys::Status).integer().null())
-                .col(ColumnDef::new(IdempotencyKeys::Body).text().null())
+                .col(integer_null(IdempotencyKeys::Status))
+                .col(text_null(IdempotencyKeys::Body))
                 .col(ts(IdempotencyKeys::CreatedAt))
                 .col(ts_null(IdempotencyKeys::CompletedAt))
                 .to_owned(),
@@ -200,9 +191,9 @@ impl MigrationTrait for Migration {
         m.create_table(
             Table::create()
                 .table(MemoryLabels::Table)
-                .col(ColumnDef::new(MemoryLabels::MemoryId).uuid().not_null())
-                .col(ColumnDef::new(MemoryLabels::UserId).uuid().not_null())
-                .col(ColumnDef::new(MemoryLabels::Label).string().not_null())
+                .col(uuid(MemoryLabels::MemoryId))
+                .col(uuid(MemoryLabels::UserId))
+                .col(string(MemoryLabels::Label))
                 .primary_key(
                     Index::create()
                         .col(MemoryLabels::MemoryId)
@@ -214,11 +205,9 @@ impl MigrationTrait for Migration {
                     Memories::Table,
                     Memories::Id,
                 ))
-                .foreign_key(&mut cascade(
+                .foreign_key(&mut owned_by_user(
                     MemoryLabels::Table,
                     MemoryLabels::UserId,
-                    Users::Table,
-                    Users::Id,
                 ))
                 .to_owned(),
         )
@@ -303,15 +292,13 @@ impl MigrationTrait for Migration {
                 "interactions"
             };
             drop(index);
-            m.drop_index(Index::drop().name(name).table(Alias::new(table)).to_owned())
-                .await?;
+            drop_index(m, name, Alias::new(table)).await?;
         }
         for table in [
             MemoryLabels::Table.into_iden(),
             IdempotencyKeys::Table.into_iden(),
         ] {
-            m.drop_table(Table::drop().table(table).if_exists().to_owned())
-                .await?;
+            drop_table(m, table).await?;
         }
         Ok(())
     }

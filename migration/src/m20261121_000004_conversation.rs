@@ -36,40 +36,21 @@ impl MigrationTrait for Migration {
                 .table(ConversationState::Table)
                 .col(uuid_pk(ConversationState::UserId))
                 // JSON array of memory ids, numbered from `shown_start`.
-                .col(ColumnDef::new(ConversationState::Shown).json().not_null())
-                .col(
-                    ColumnDef::new(ConversationState::ShownStart)
-                        .integer()
-                        .not_null()
-                        .default(1),
-                )
-                .col(ColumnDef::new(ConversationState::ListKind).string().null())
+                .col(json(ConversationState::Shown))
+                .col(integer(ConversationState::ShownStart).default(1))
+                .col(string_null(ConversationState::ListKind))
                 .col(ts_null(ConversationState::ListStart))
                 .col(ts_null(ConversationState::ListEnd))
-                .col(ColumnDef::new(ConversationState::ListLabel).string().null())
+                .col(string_null(ConversationState::ListLabel))
                 .col(ts_null(ConversationState::ListCursorAt))
-                .col(
-                    ColumnDef::new(ConversationState::ListCursorId)
-                        .uuid()
-                        .null(),
-                )
-                .col(
-                    ColumnDef::new(ConversationState::LastInteractionId)
-                        .uuid()
-                        .null(),
-                )
-                .col(ColumnDef::new(ConversationState::LastReply).text().null())
-                .col(
-                    ColumnDef::new(ConversationState::LastMediaUrl)
-                        .text()
-                        .null(),
-                )
+                .col(uuid_null(ConversationState::ListCursorId))
+                .col(uuid_null(ConversationState::LastInteractionId))
+                .col(text_null(ConversationState::LastReply))
+                .col(text_null(ConversationState::LastMediaUrl))
                 .col(ts(ConversationState::UpdatedAt))
-                .foreign_key(&mut cascade(
+                .foreign_key(&mut owned_by_user(
                     ConversationState::Table,
                     ConversationState::UserId,
-                    Users::Table,
-                    Users::Id,
                 ))
                 .to_owned(),
         )
@@ -77,12 +58,6 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.drop_table(
-            Table::drop()
-                .table(ConversationState::Table)
-                .if_exists()
-                .to_owned(),
-        )
-        .await
+        drop_table(m, ConversationState::Table).await
     }
 }

@@ -32,43 +32,15 @@ enum Interactions {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        // SQLite takes one column per ALTER TABLE.
-        m.alter_table(
-            Table::alter()
-                .table(Reminders::Table)
-                .add_column(
-                    ColumnDef::new(Reminders::LockedUntil)
-                        .timestamp_with_time_zone()
-                        .null(),
-                )
-                .to_owned(),
-        )
-        .await?;
-        m.alter_table(
-            Table::alter()
-                .table(Reminders::Table)
-                .add_column(
-                    ColumnDef::new(Reminders::Attempts)
-                        .integer()
-                        .not_null()
-                        .default(0),
-                )
-                .to_owned(),
-        )
-        .await?;
+        add_column(m, Reminders::Table, ts_null(Reminders::LockedUntil)).await?;
+        add_column(m, Reminders::Table, integer(Reminders::Attempts).default(0)).await?;
         m.create_index(unique_index(
             "ux_reminders_source_interaction",
             Reminders::Table,
             [Reminders::SourceInteractionId],
         ))
         .await?;
-        m.alter_table(
-            Table::alter()
-                .table(Interactions::Table)
-                .add_column(ColumnDef::new(Interactions::ReminderId).uuid().null())
-                .to_owned(),
-        )
-        .await?;
+        add_column(m, Interactions::Table, uuid_null(Interactions::ReminderId)).await?;
         m.create_index(unique_index(
             "ux_interactions_reminder_occurrence",
             Interactions::Table,
@@ -79,35 +51,16 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.drop_index(
-            Index::drop()
-                .name("ux_interactions_reminder_occurrence")
-                .table(Interactions::Table)
-                .to_owned(),
+        drop_index(
+            m,
+            "ux_interactions_reminder_occurrence",
+            Interactions::Table,
         )
         .await?;
-        m.alter_table(
-            Table::alter()
-                .table(Interactions::Table)
-                .drop_column(Interactions::ReminderId)
-                .to_owned(),
-        )
-        .await?;
-        m.drop_index(
-            Index::drop()
-                .name("ux_reminders_source_interaction")
-                .table(Reminders::Table)
-                .to_owned(),
-        )
-        .await?;
+        drop_column(m, Interactions::Table, Interactions::ReminderId).await?;
+        drop_index(m, "ux_reminders_source_interaction", Reminders::Table).await?;
         for col in [Reminders::Attempts, Reminders::LockedUntil] {
-            m.alter_table(
-                Table::alter()
-                    .table(Reminders::Table)
-                    .drop_column(col)
-                    .to_owned(),
-            )
-            .await?;
+            drop_column(m, Reminders::Table, col).await?;
         }
         Ok(())
     }

@@ -4,6 +4,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::ddl::*;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -16,17 +18,7 @@ enum Users {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.alter_table(
-            Table::alter()
-                .table(Users::Table)
-                .add_column(
-                    ColumnDef::new(Users::WelcomedAt)
-                        .timestamp_with_time_zone()
-                        .null(),
-                )
-                .to_owned(),
-        )
-        .await?;
+        add_column(m, Users::Table, ts_null(Users::WelcomedAt)).await?;
         m.get_connection()
             .execute_unprepared(
                 "UPDATE users SET welcomed_at = created_at WHERE EXISTS \
@@ -37,13 +29,6 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.alter_table(
-            Table::alter()
-                .table(Users::Table)
-                .drop_column(Users::WelcomedAt)
-                .to_owned(),
-        )
-        .await?;
-        Ok(())
+        drop_column(m, Users::Table, Users::WelcomedAt).await
     }
 }

@@ -37,10 +37,10 @@ impl MigrationTrait for Migration {
                 .table(MemoryEmbeddings::Table)
                 .if_not_exists()
                 .col(uuid_pk(MemoryEmbeddings::MemoryId))
-                .col(ColumnDef::new(MemoryEmbeddings::UserId).uuid().not_null())
-                .col(ColumnDef::new(MemoryEmbeddings::Model).string().not_null())
-                .col(ColumnDef::new(MemoryEmbeddings::Dim).integer().not_null())
-                .col(ColumnDef::new(MemoryEmbeddings::Vector).blob().not_null())
+                .col(uuid(MemoryEmbeddings::UserId))
+                .col(string(MemoryEmbeddings::Model))
+                .col(integer(MemoryEmbeddings::Dim))
+                .col(blob(MemoryEmbeddings::Vector))
                 .col(ts(MemoryEmbeddings::UpdatedAt))
                 .foreign_key(&mut cascade(
                     MemoryEmbeddings::Table,
@@ -48,11 +48,9 @@ impl MigrationTrait for Migration {
                     Memories::Table,
                     Memories::Id,
                 ))
-                .foreign_key(&mut cascade(
+                .foreign_key(&mut owned_by_user(
                     MemoryEmbeddings::Table,
                     MemoryEmbeddings::UserId,
-                    Users::Table,
-                    Users::Id,
                 ))
                 .to_owned(),
         )

@@ -4,6 +4,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::ddl::*;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -16,26 +18,11 @@ enum Interactions {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.alter_table(
-            Table::alter()
-                .table(Interactions::Table)
-                .add_column(
-                    ColumnDef::new(Interactions::TranscriptLanguage)
-                        .string_len(16)
-                        .null(),
-                )
-                .to_owned(),
-        )
-        .await
+        let language = varchar_null(Interactions::TranscriptLanguage, 16);
+        add_column(m, Interactions::Table, language).await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.alter_table(
-            Table::alter()
-                .table(Interactions::Table)
-                .drop_column(Interactions::TranscriptLanguage)
-                .to_owned(),
-        )
-        .await
+        drop_column(m, Interactions::Table, Interactions::TranscriptLanguage).await
     }
 }

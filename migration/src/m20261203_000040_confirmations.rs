@@ -24,17 +24,11 @@ impl MigrationTrait for Migration {
                 .table(Confirmations::Table)
                 .if_not_exists()
                 .col(uuid_pk(Confirmations::UserId))
-                .col(
-                    ColumnDef::new(Confirmations::Action)
-                        .string_len(32)
-                        .not_null(),
-                )
+                .col(varchar(Confirmations::Action, 32))
                 .col(ts(Confirmations::RequestedAt))
-                .foreign_key(&mut cascade(
+                .foreign_key(&mut owned_by_user(
                     Confirmations::Table,
                     Confirmations::UserId,
-                    Users::Table,
-                    Users::Id,
                 ))
                 .to_owned(),
         )
@@ -42,12 +36,6 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.drop_table(
-            Table::drop()
-                .table(Confirmations::Table)
-                .if_exists()
-                .to_owned(),
-        )
-        .await
+        drop_table(m, Confirmations::Table).await
     }
 }

@@ -26,21 +26,11 @@ impl MigrationTrait for Migration {
                 .table(McpTokens::Table)
                 .if_not_exists()
                 .col(uuid_pk(McpTokens::Id))
-                .col(ColumnDef::new(McpTokens::UserId).uuid().not_null())
-                .col(
-                    ColumnDef::new(McpTokens::TokenHash)
-                        .string_len(64)
-                        .not_null()
-                        .unique_key(),
-                )
+                .col(uuid(McpTokens::UserId))
+                .col(varchar(McpTokens::TokenHash, 64).unique_key())
                 .col(ts(McpTokens::CreatedAt))
                 .col(ts_null(McpTokens::RevokedAt))
-                .foreign_key(&mut cascade(
-                    McpTokens::Table,
-                    McpTokens::UserId,
-                    Users::Table,
-                    Users::Id,
-                ))
+                .foreign_key(&mut owned_by_user(McpTokens::Table, McpTokens::UserId))
                 .to_owned(),
         )
         .await?;
@@ -53,7 +43,6 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.drop_table(Table::drop().table(McpTokens::Table).if_exists().to_owned())
-            .await
+        drop_table(m, McpTokens::Table).await
     }
 }

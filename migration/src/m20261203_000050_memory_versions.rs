@@ -10,6 +10,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::ddl::*;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -38,70 +40,36 @@ enum Memories {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.alter_table(
-            Table::alter()
-                .table(Interactions::Table)
-                .add_column(
-                    ColumnDef::new(Interactions::RepliedToSid)
-                        .string_len(64)
-                        .null(),
-                )
-                .to_owned(),
-        )
-        .await?;
+        let replied_to = varchar_null(Interactions::RepliedToSid, 64);
+        add_column(m, Interactions::Table, replied_to).await?;
         m.create_table(
             Table::create()
                 .table(MemoryVersions::Table)
                 .if_not_exists()
-                .col(
-                    ColumnDef::new(MemoryVersions::Id)
-                        .uuid()
-                        .not_null()
-                        .primary_key(),
-                )
-                .col(ColumnDef::new(MemoryVersions::MemoryId).uuid().not_null())
-                .col(ColumnDef::new(MemoryVersions::Version).integer().not_null())
-                .col(ColumnDef::new(MemoryVersions::Text).text().not_null())
-                .col(
-                    ColumnDef::new(MemoryVersions::ReplacedAt)
-                        .timestamp_with_time_zone()
-                        .not_null(),
-                )
-                .foreign_key(
-                    ForeignKey::create()
-                        .from(MemoryVersions::Table, MemoryVersions::MemoryId)
-                        .to(Memories::Table, Memories::Id)
-                        .on_delete(ForeignKeyAction::Cascade),
-                )
+                .col(uuid_pk(MemoryVersions::Id))
+                .col(uuid(MemoryVersions::MemoryId))
+                .col(integer(MemoryVersions::Version))
+                .col(text(MemoryVersions::Text))
+                .col(ts(MemoryVersions::ReplacedAt))
+                .foreign_key(&mut cascade(
+                    MemoryVersions::Table,
+                    MemoryVersions::MemoryId,
+                    Memories::Table,
+                    Memories::Id,
+                ))
                 .to_owned(),
         )
         .await?;
-        m.create_index(
-            Index::create()
-                .name("idx_memory_versions_memory_version")
-                .table(MemoryVersions::Table)
-                .col(MemoryVersions::MemoryId)
-                .col(MemoryVersions::Version)
-                .unique()
-                .to_owned(),
-        )
+        m.create_index(unique_index(
+            "idx_memory_versions_memory_version",
+            MemoryVersions::Table,
+            [MemoryVersions::MemoryId, MemoryVersions::Version],
+        ))
         .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.drop_table(
-            Table::drop()
-                .table(MemoryVersions::Table)
-                .if_exists()
-                .to_owned(),
-        )
-        .await?;
-        m.alter_table(
-            Table::alter()
-                .table(Interactions::Table)
-                .drop_column(Interactions::RepliedToSid)
-                .to_owned(),
-        )
-        .await
+        drop_table(m, MemoryVersions::Table).await?;
+        drop_column(m, Interactions::Table, Interactions::RepliedToSid).await
     }
 }

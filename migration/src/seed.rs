@@ -3,9 +3,10 @@
 //! changes nothing (fixed MessageSids, unique index).
 
 use chrono::{Duration, Utc};
-use mnemo_shared::sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Value};
+use mnemo_shared::sea_orm::{DatabaseConnection, DbErr};
 use mnemo_shared::store::db::{NewInbound, record_inbound};
-use uuid::Uuid;
+use mnemo_shared::store::entities::states::MessageStatus;
+use mnemo_shared::store::{interactions, memories};
 
 pub const DEMO_PHONE: &str = "+14155550100";
 
@@ -59,36 +60,25 @@ pub async fn seed(db: &DatabaseConnection) -> Result<String, DbErr> {
         .await?;
         let Some(rec) = rec else { continue };
         created += 1;
+        if !transcript.is_empty() {
+            interactions::record_transcript(db, rec.interaction_id, transcript, None, at).await?;
+        }
+        interactions::finish(db, rec.interaction_id, MessageStatus::Processed, None, at).await?;
         let text = if transcript.is_empty() {
-            *body
+            body
         } else {
-            *transcript
+            transcript
         };
-        let backend = db.get_database_backend();
-        db.execute_raw(mnemo_shared::sea_orm::Statement::from_sql_and_values(
-            backend,
-            "UPDATE interactions SET status = 'processed', processed_at = $2, transcript = $3 WHERE id = $1",
-            [
-                rec.interaction_id.into(),
-                at.into(),
-                Value::String(if transcript.is_empty() { None } else { Some(transcript.to_string()) }),
-            ],
-        ))
-        .await?;
-        db.execute_raw(mnemo_shared::sea_orm::Statement::from_sql_and_values(
-            backend,
-            "INSERT INTO memories (id, user_id, interaction_id, kind, text, labels, occurred_at, created_at, engine) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, 'local') ON CONFLICT (interaction_id) DO NOTHING",
-            [
-                Uuid::now_v7().into(),
-                rec.user_id.into(),
-                rec.interaction_id.into(),
-                (*kind).into(),
-                text.into(),
-                Value::Json(Some(Box::new(serde_json::json!(["demo"])))),
-                at.into(),
-            ],
-        ))
+        memories::create_for_interaction(
+            db,
+            rec.user_id,
+            rec.interaction_id,
+            kind,
+            text,
+            serde_json::json!(["demo"]),
+            at,
+            "local",
+        )
         .await?;
     }
     Ok(format!(

@@ -92,24 +92,21 @@ async fn up_down_up_and_seed() {
         .await;
         assert!(n >= 2, "{kind}: {n}");
     }
-    // The local engine's full-text index follows the rows.
-    let hits = mnemo_shared::memory::local::search(
-        &db,
-        {
-            use mnemo_shared::sea_orm::EntityTrait;
-            mnemo_shared::store::entities::User::find()
-                .one(&db)
-                .await
-                .unwrap()
-                .unwrap()
-                .id
-        },
-        "what's the wifi password?",
-        None,
-        3,
-    )
-    .await
-    .unwrap();
+    // The local engine's full-text index follows the rows (its query for "what's the wifi
+    // password?").
+    let user = {
+        use mnemo_shared::sea_orm::EntityTrait;
+        mnemo_shared::store::entities::User::find()
+            .one(&db)
+            .await
+            .unwrap()
+            .unwrap()
+            .id
+    };
+    let terms = ["wifi".to_string(), "password".to_string()];
+    let hits = mnemo_shared::store::recall::full_text(&db, user, &terms, None, 3)
+        .await
+        .unwrap();
     assert_eq!(hits.len(), 1);
 }
 

@@ -11,17 +11,28 @@
 //!
 //! The job side (pipeline, sweeper, reminder scheduler, backfills) is in the `mnemo-worker` crate;
 //! HTTP is in `mnemo-ingress`. See ARCHITECTURE.md at the repository root.
+//!
+//! The `clients` feature (default) gates what talks to or computes for the outside — the clients,
+//! the memory engine, media and audio processing, the queue, metrics, ownership exports. Without
+//! it the crate is the domain, the store, the settings and logging: what `mnemo-migration` needs.
 
+#[cfg(feature = "clients")]
 pub mod audio;
 pub mod clients;
 pub mod config;
 pub mod domain;
+#[cfg(feature = "clients")]
 pub mod error;
+#[cfg(feature = "clients")]
 pub mod jobs;
 pub mod media;
+#[cfg(feature = "clients")]
 pub mod memory;
+#[cfg(feature = "clients")]
 pub mod monitoring;
+#[cfg(feature = "clients")]
 pub mod ownership;
+#[cfg(feature = "clients")]
 pub mod queue;
 pub mod shutdown;
 pub mod store;

@@ -23,6 +23,46 @@ fn signature_header() -> Value {
     })
 }
 
+/// A POST Twilio signs (both webhooks): a form of `properties`, `required` among them and any
+/// other string parameter allowed, no bearer token; `responses` plus the rejections both share.
+fn signed_form_post(
+    operation_id: &str,
+    summary: &str,
+    description: &str,
+    required: &[&str],
+    properties: Value,
+    mut responses: Value,
+) -> Value {
+    for (status, why) in [
+        ("413", "The body is over 64 KiB."),
+        (
+            "415",
+            "The body is not `application/x-www-form-urlencoded`.",
+        ),
+        ("503", "The database is unavailable; Twilio retries."),
+    ] {
+        responses[status] = problem(why);
+    }
+    json!({
+        "tags": ["Webhooks"],
+        "summary": summary,
+        "description": description,
+        "operationId": operation_id,
+        "security": [],
+        "parameters": [signature_header()],
+        "requestBody": {
+            "required": true,
+            "content": {"application/x-www-form-urlencoded": {"schema": {
+                "type": "object",
+                "required": required,
+                "properties": properties,
+                "additionalProperties": {"type": "string"}
+            }}}
+        },
+        "responses": responses
+    })
+}
+
 /// The inbound webhook's path item.
 fn webhook_path() -> Value {
     let probe = |method: &str| {
@@ -38,100 +78,70 @@ fn webhook_path() -> Value {
             }}
         })
     };
-    json!({
-        "get": probe("get"),
-        "head": probe("head"),
-        "post": {
-            "tags": ["Webhooks"],
-            "summary": "Twilio inbound-message webhook",
-            "description": "Called by Twilio for every WhatsApp message sent to mnemo. Signed with \
-                `X-Twilio-Signature` (HMAC-SHA1 of the public URL and the sorted form parameters) \
-                when `TWILIO_AUTH_TOKEN` is set; no bearer token. The message is committed in one \
-                transaction (unique `MessageSid`: a duplicate creates nothing) and processed by the \
-                worker; the answer is an empty TwiML document for new and duplicate messages alike.",
-            "operationId": "twilio_webhook",
-            "security": [],
-            "parameters": [signature_header()],
-            "requestBody": {
-                "required": true,
-                "content": {"application/x-www-form-urlencoded": {"schema": {
-                    "type": "object",
-                    "required": ["MessageSid", "From"],
-                    "properties": {
-                        "MessageSid": {"type": "string", "description": "Twilio's message id; the idempotency key.", "example": "SM0123456789abcdef0123456789abcdef"},
-                        "From": {"type": "string", "description": "The sender, `whatsapp:+E164`.", "example": "whatsapp:+14155550123"},
-                        "To": {"type": "string", "example": "whatsapp:+14155238886"},
-                        "Body": {"type": "string", "example": "Dinner plan: pasta with Anna on Friday"},
-                        "ProfileName": {"type": "string", "example": "Ada"},
-                        "WaId": {"type": "string", "example": "14155550123"},
-                        "NumMedia": {"type": "string", "example": "0"},
-                        "MediaUrl0": {"type": "string", "description": "First attachment (fetched with Basic auth)."},
-                        "MediaContentType0": {"type": "string", "example": "image/jpeg"},
-                        "Latitude": {"type": "string"},
-                        "Longitude": {"type": "string"},
-                        "AccountSid": {"type": "string"}
-                    },
-                    "additionalProperties": {"type": "string"}
-                }}}
+    let post = signed_form_post(
+        "twilio_webhook",
+        "Twilio inbound-message webhook",
+        "Called by Twilio for every WhatsApp message sent to mnemo. Signed with \
+         `X-Twilio-Signature` (HMAC-SHA1 of the public URL and the sorted form parameters) \
+         when `TWILIO_AUTH_TOKEN` is set; no bearer token. The message is committed in one \
+         transaction (unique `MessageSid`: a duplicate creates nothing) and processed by the \
+         worker; the answer is an empty TwiML document for new and duplicate messages alike.",
+        &["MessageSid", "From"],
+        json!({
+            "MessageSid": {"type": "string", "description": "Twilio's message id; the idempotency key.", "example": "SM0123456789abcdef0123456789abcdef"},
+            "From": {"type": "string", "description": "The sender, `whatsapp:+E164`.", "example": "whatsapp:+14155550123"},
+            "To": {"type": "string", "example": "whatsapp:+14155238886"},
+            "Body": {"type": "string", "example": "Dinner plan: pasta with Anna on Friday"},
+            "ProfileName": {"type": "string", "example": "Ada"},
+            "WaId": {"type": "string", "example": "14155550123"},
+            "NumMedia": {"type": "string", "example": "0"},
+            "MediaUrl0": {"type": "string", "description": "First attachment (fetched with Basic auth)."},
+            "MediaContentType0": {"type": "string", "example": "image/jpeg"},
+            "Latitude": {"type": "string"},
+            "Longitude": {"type": "string"},
+            "AccountSid": {"type": "string"}
+        }),
+        json!({
+            "200": {
+                "description": "Accepted (new or duplicate): an empty TwiML response.",
+                "content": {"text/xml": {"schema": {"type": "string", "example": "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>"}}}
             },
-            "responses": {
-                "200": {
-                    "description": "Accepted (new or duplicate): an empty TwiML response.",
-                    "content": {"text/xml": {"schema": {"type": "string", "example": "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>"}}}
-                },
-                "400": problem("The form lacks `MessageSid`/`From` or has an invalid value."),
-                "403": problem("Missing or invalid `X-Twilio-Signature`; nothing stored."),
-                "413": problem("The body is over 64 KiB."),
-                "415": problem("The body is not `application/x-www-form-urlencoded`."),
-                "503": problem("The database is unavailable; Twilio retries.")
-            }
-        }
-    })
+            "400": problem("The form lacks `MessageSid`/`From` or has an invalid value."),
+            "403": problem("Missing or invalid `X-Twilio-Signature`; nothing stored.")
+        }),
+    );
+    json!({"get": probe("get"), "head": probe("head"), "post": post})
 }
 
 /// The status callback's path item: Twilio posts the delivery status of each reply we sent
 /// (the `StatusCallback` of every send).
 fn status_path() -> Value {
-    json!({
-        "post": {
-            "tags": ["Webhooks"],
-            "summary": "Twilio delivery-status callback",
-            "description": "Called by Twilio as a reply mnemo sent moves through `queued`, `sent`, \
-                `delivered`, `read`, or ends `failed`/`undelivered`. Signed like the inbound webhook; \
-                no bearer token. The reply's status only moves forward, so late or repeated callbacks \
-                change nothing; a status mnemo does not track, or a `MessageSid` it never sent, is \
-                answered 200 too (and logged), so Twilio does not retry what can never match.",
-            "operationId": "twilio_status_callback",
-            "security": [],
-            "parameters": [signature_header()],
-            "requestBody": {
-                "required": true,
-                "content": {"application/x-www-form-urlencoded": {"schema": {
-                    "type": "object",
-                    "required": ["MessageSid", "MessageStatus"],
-                    "properties": {
-                        "MessageSid": {"type": "string", "description": "The SID Twilio gave our reply when it was sent (`SmsSid` is read when this is missing).", "example": "SM0123456789abcdef0123456789abcdef"},
-                        "MessageStatus": {"type": "string", "description": "`queued`, `sending`, `sent`, `delivered`, `read`, `failed`, `undelivered`, `canceled` (`SmsStatus` is read when this is missing).", "example": "delivered"},
-                        "ErrorCode": {"type": "string", "description": "Twilio's error code when the message failed.", "example": "63016"},
-                        "ChannelStatusMessage": {"type": "string", "description": "WhatsApp's reason, kept as the reply's error."},
-                        "ErrorMessage": {"type": "string"},
-                        "AccountSid": {"type": "string"},
-                        "From": {"type": "string", "example": "whatsapp:+14155238886"},
-                        "To": {"type": "string", "example": "whatsapp:+14155550123"}
-                    },
-                    "additionalProperties": {"type": "string"}
-                }}}
-            },
-            "responses": {
-                "200": {"description": "Applied, or ignored as late, repeated or unknown: an empty body."},
-                "400": problem("The form lacks `MessageSid` or `MessageStatus`."),
-                "403": problem("Missing or invalid `X-Twilio-Signature`; nothing changed."),
-                "413": problem("The body is over 64 KiB."),
-                "415": problem("The body is not `application/x-www-form-urlencoded`."),
-                "503": problem("The database is unavailable; Twilio retries.")
-            }
-        }
-    })
+    let post = signed_form_post(
+        "twilio_status_callback",
+        "Twilio delivery-status callback",
+        "Called by Twilio as a reply mnemo sent moves through `queued`, `sent`, \
+         `delivered`, `read`, or ends `failed`/`undelivered`. Signed like the inbound webhook; \
+         no bearer token. The reply's status only moves forward, so late or repeated callbacks \
+         change nothing; a status mnemo does not track, or a `MessageSid` it never sent, is \
+         answered 200 too (and logged), so Twilio does not retry what can never match.",
+        &["MessageSid", "MessageStatus"],
+        json!({
+            "MessageSid": {"type": "string", "description": "The SID Twilio gave our reply when it was sent (`SmsSid` is read when this is missing).", "example": "SM0123456789abcdef0123456789abcdef"},
+            "MessageStatus": {"type": "string", "description": "`queued`, `sending`, `sent`, `delivered`, `read`, `failed`, `undelivered`, `canceled` (`SmsStatus` is read when this is missing).", "example": "delivered"},
+            "ErrorCode": {"type": "string", "description": "Twilio's error code when the message failed.", "example": "63016"},
+            "ChannelStatusMessage": {"type": "string", "description": "WhatsApp's reason, kept as the reply's error."},
+            "ErrorMessage": {"type": "string"},
+            "AccountSid": {"type": "string"},
+            "From": {"type": "string", "example": "whatsapp:+14155238886"},
+            "To": {"type": "string", "example": "whatsapp:+14155550123"}
+        }),
+        json!({
+            "200": {"description": "Applied, or ignored as late, repeated or unknown: an empty body."},
+            "400": problem("The form lacks `MessageSid` or `MessageStatus`."),
+            "403": problem("Missing or invalid `X-Twilio-Signature`; nothing changed.")
+        }),
+    );
+    json!({"post": post})
 }
 
 /// The generated document with Twilio's webhooks added.

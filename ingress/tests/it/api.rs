@@ -744,11 +744,7 @@ async fn pages_stay_stable_while_memories_arrive() {
 
 #[tokio::test]
 async fn recent_interactions_and_users() {
-    let app = TestApp::spawn_with(Options {
-        extra: vec![("API_TOKEN", TOKEN.into())],
-        ..Options::default()
-    })
-    .await;
+    let app = TestApp::with_env(vec![("API_TOKEN", TOKEN.into())]).await;
     app.twilio_accepts_messages().await;
     let sid = new_sid();
     app.post_webhook(&text_message(&sid, "whatsapp:+14155550123", "Buy oat milk"))

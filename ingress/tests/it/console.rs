@@ -3,18 +3,9 @@
 
 use std::time::Duration;
 
-use crate::harness::{Options, TestApp, no_redirects, try_wait_for};
+use crate::harness::{TestApp, console_on, no_redirects, try_wait_for};
 use base64::Engine as _;
 use serde_json::{Value, json};
-
-fn console_on(extra: Vec<(&'static str, String)>) -> Options {
-    let mut e = vec![("CONSOLE_ENABLED", "true".to_string())];
-    e.extend(extra);
-    Options {
-        extra: e,
-        ..Options::default()
-    }
-}
 
 async fn send(app: &TestApp, body: Value) -> reqwest::Response {
     app.api(reqwest::Method::POST, "/console/api/send")
@@ -399,11 +390,7 @@ async fn bad_sends_are_rejected_before_the_webhook() {
 
 #[tokio::test]
 async fn disabled_console_is_not_mounted() {
-    let app = TestApp::spawn_with(Options {
-        extra: vec![("CONSOLE_ENABLED", "false".into())],
-        ..Options::default()
-    })
-    .await;
+    let app = TestApp::with_env(vec![("CONSOLE_ENABLED", "false".into())]).await;
     assert!(!app.settings.console_enabled);
     for path in [
         "/console",

@@ -89,11 +89,7 @@ fn media_message(sid: &str, body: &str, media: &[(String, &str)]) -> Vec<(String
 }
 
 async fn post(app: &TestApp, params: &[(String, String)]) {
-    let borrowed: Vec<(&str, &str)> = params
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let res = app.post_webhook(&borrowed).await;
+    let res = app.post_webhook(params).await;
     assert_eq!(res.status(), 200);
 }
 
@@ -131,11 +127,7 @@ async fn transcribing_app(text: &str) -> (TestApp, MockServer) {
 }
 
 async fn media_app(extra: Vec<(&'static str, String)>) -> TestApp {
-    let app = TestApp::spawn_with(Options {
-        extra,
-        ..Default::default()
-    })
-    .await;
+    let app = TestApp::with_env(extra).await;
     app.twilio_accepts_messages().await;
     app
 }
@@ -354,19 +346,7 @@ async fn an_off_host_media_url_is_never_fetched_and_the_message_is_answered() {
     assert!(elsewhere.received_requests().await.unwrap().is_empty());
     assert_eq!(app.count("SELECT COUNT(*) FROM media_objects").await, 0);
     // The status is set just after the reply went out.
-    wait_for(
-        "the message to be processed",
-        std::time::Duration::from_secs(10),
-        || async {
-            app.scalar(&format!(
-                "SELECT status FROM interactions WHERE message_sid = '{sid}'"
-            ))
-            .await
-            .as_deref()
-                == Some("processed")
-        },
-    )
-    .await;
+    app.wait_status(&sid, "processed").await;
 }
 
 #[tokio::test]

@@ -262,11 +262,7 @@ fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
 
 #[tokio::test]
 async fn hostile_archives_are_refused_and_nothing_is_written() {
-    let app = TestApp::spawn_with(Options {
-        extra: vec![("IMPORT_MAX_BYTES", "1000000".into())],
-        ..Default::default()
-    })
-    .await;
+    let app = TestApp::with_env(vec![("IMPORT_MAX_BYTES", "1000000".into())]).await;
     app.insert_user(PHONE, "UTC").await;
     let good = |media: Value| {
         serde_json::to_vec(&json!({"format": "mnemo-export", "version": 1, "memories": [
@@ -381,14 +377,7 @@ async fn forget_all_asks_for_yes_then_deletes_everything() {
         json!({"user": other, "kind": "text", "text": "someone else's note"}),
     )
     .await;
-    let sha = app
-        .scalar("SELECT sha256 FROM media_objects")
-        .await
-        .unwrap();
-    let stored = std::path::Path::new(&app.settings.media_dir)
-        .join("sha256")
-        .join(&sha[..2])
-        .join(&sha);
+    let stored = app.stored_object().await;
     assert!(stored.exists());
     say(&app, "/remind tomorrow 9am dentist").await;
     assert_eq!(app.count("SELECT COUNT(*) FROM reminders").await, 1);
@@ -436,11 +425,7 @@ async fn forget_all_asks_for_yes_then_deletes_everything() {
 
 #[tokio::test]
 async fn delete_user_forgets_in_mem0_and_keeps_shared_media() {
-    let app = TestApp::spawn_with(Options {
-        mem0: true,
-        ..Default::default()
-    })
-    .await;
+    let app = TestApp::with_mem0().await;
     let uid = app.insert_user(PHONE, "UTC").await;
     let other = app.insert_user("+14155550199", "UTC").await;
     let now = chrono::Utc::now();

@@ -27,11 +27,7 @@ struct Said {
 
 /// Sends `params` (a message as Twilio posts it) and waits for mnemo's reply to it.
 async fn send(app: &TestApp, sid: String, params: Vec<(String, String)>) -> Said {
-    let borrowed: Vec<(&str, &str)> = params
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let res = app.post_webhook(&borrowed).await;
+    let res = app.post_webhook(&params).await;
     assert_eq!(res.status(), 200);
     let replied = format!(
         "FROM interactions o JOIN interactions i ON o.reply_to = i.id \
@@ -146,6 +142,21 @@ async fn send_photo(app: &TestApp, caption: &str, name: &str) -> Said {
     send(app, sid, params).await
 }
 
+/// Two photo messages with the same bytes (one stored object, referenced twice), and where the
+/// store keeps that object.
+async fn the_same_photo_twice(
+    app: &TestApp,
+    first: &str,
+    second: &str,
+) -> (Said, Said, std::path::PathBuf) {
+    let first = send_photo(app, first, "ME_a").await;
+    let second = send_photo(app, second, "ME_b").await;
+    assert_eq!(app.count("SELECT ref_count FROM media_objects").await, 2);
+    let stored = app.stored_object().await;
+    assert!(stored.exists());
+    (first, second, stored)
+}
+
 #[tokio::test]
 async fn forget_this_to_the_note_or_delete_to_the_confirmation() {
     let app = TestApp::spawn().await;
@@ -221,18 +232,8 @@ async fn forget_this_to_the_note_or_delete_to_the_confirmation() {
 async fn forgetting_a_photo_by_reply_releases_its_stored_object() {
     let app = TestApp::spawn().await;
     app.twilio_accepts_messages().await;
-    let first = send_photo(&app, "Haircut, before", "ME_a").await;
-    let second = send_photo(&app, "Haircut again", "ME_b").await;
-    assert_eq!(app.count("SELECT ref_count FROM media_objects").await, 2);
-    let sha = app
-        .scalar("SELECT sha256 FROM media_objects")
-        .await
-        .unwrap();
-    let stored = std::path::Path::new(&app.settings.media_dir)
-        .join("sha256")
-        .join(&sha[..2])
-        .join(&sha);
-    assert!(stored.exists());
+    let (first, second, stored) =
+        the_same_photo_twice(&app, "Haircut, before", "Haircut again").await;
 
     let gone = say(&app, "remove it", Some(&first.sid)).await;
     assert!(gone.reply.starts_with("🗑 Forgotten: 📷"), "{}", gone.reply);
@@ -258,17 +259,7 @@ async fn forgetting_a_photo_by_reply_releases_its_stored_object() {
 async fn every_way_of_forgetting_one_memory_releases_its_stored_object() {
     let app = TestApp::spawn().await;
     app.twilio_accepts_messages().await;
-    send_photo(&app, "Haircut with a fringe", "ME_a").await;
-    send_photo(&app, "Haircut again", "ME_b").await;
-    assert_eq!(app.count("SELECT ref_count FROM media_objects").await, 2);
-    let sha = app
-        .scalar("SELECT sha256 FROM media_objects")
-        .await
-        .unwrap();
-    let stored = std::path::Path::new(&app.settings.media_dir)
-        .join("sha256")
-        .join(&sha[..2])
-        .join(&sha);
+    let (_, _, stored) = the_same_photo_twice(&app, "Haircut with a fringe", "Haircut again").await;
 
     let gone = say(&app, "/forget last", None).await;
     assert!(gone.reply.starts_with("🗑 Forgotten: 📷"), "{}", gone.reply);
@@ -453,11 +444,7 @@ async fn mem0_adds(app: &TestApp, event: &str, mem0_id: &str, text: &str) {
 
 #[tokio::test]
 async fn with_mem0_the_update_and_the_delete_reach_the_right_memories() {
-    let app = TestApp::spawn_with(Options {
-        mem0: true,
-        ..Default::default()
-    })
-    .await;
+    let app = TestApp::with_mem0().await;
     app.twilio_accepts_messages().await;
     // Nothing stored in Mem0 for an interaction before its first add.
     Mock::given(method("POST"))

@@ -11,15 +11,6 @@ use base64::Engine as _;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-fn console_on(extra: Vec<(&'static str, String)>) -> Options {
-    let mut e = vec![("CONSOLE_ENABLED", "true".to_string())];
-    e.extend(extra);
-    Options {
-        extra: e,
-        ..Options::default()
-    }
-}
-
 /// A real 2×2 PNG.
 fn png() -> Vec<u8> {
     let img = image::RgbImage::from_pixel(2, 2, image::Rgb([200, 10, 10]));

@@ -109,11 +109,7 @@ async fn app_with(models: &Path, extra: Vec<(&'static str, String)>) -> TestApp 
     let mut extra = extra;
     extra.push(("LOCAL_MODELS", "auto".into()));
     extra.push(("MODELS_DIR", models.display().to_string()));
-    let app = TestApp::spawn_with(Options {
-        extra,
-        ..Default::default()
-    })
-    .await;
+    let app = TestApp::with_env(extra).await;
     app.twilio_accepts_messages().await;
     app
 }
@@ -180,19 +176,7 @@ async fn a_damaged_note_is_kept_marked_and_answered_once() {
     );
     // No retry storm: one attempt, one reply, processed (the status is set just after the
     // reply went out).
-    wait_for(
-        "the voice note to be processed",
-        Duration::from_secs(10),
-        || async {
-            app.scalar(&format!(
-                "SELECT status FROM interactions WHERE message_sid = '{sid}'"
-            ))
-            .await
-            .as_deref()
-                == Some("processed")
-        },
-    )
-    .await;
+    app.wait_status(&sid, "processed").await;
     assert_eq!(
         app.count(&format!(
             "SELECT CAST(attempts AS BIGINT) FROM interactions WHERE message_sid = '{sid}'"

@@ -783,10 +783,10 @@ async fn bad_requests_are_refused_with_problems_and_store_nothing() {
 
 #[tokio::test]
 async fn signature_checks_the_public_url_with_and_without_port() {
-    let app = TestApp::spawn_with(Options {
-        extra: vec![("PUBLIC_BASE_URL", "https://mnemo.example.com".into())],
-        ..Default::default()
-    })
+    let app = TestApp::with_env(vec![(
+        "PUBLIC_BASE_URL",
+        "https://mnemo.example.com".into(),
+    )])
     .await;
     app.twilio_accepts_messages().await;
     for (i, signed_url) in [
@@ -883,11 +883,7 @@ async fn database_queue_end_to_end() {
 
 #[tokio::test]
 async fn failed_jobs_are_listed_and_can_be_retried() {
-    let app = TestApp::spawn_with(Options {
-        extra: vec![("API_TOKEN", "admin-token".into())],
-        ..Default::default()
-    })
-    .await;
+    let app = TestApp::with_env(vec![("API_TOKEN", "admin-token".into())]).await;
     let messages = format!("/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json");
     // Twilio refuses the first reply permanently, then recovers.
     Mock::given(method("POST"))

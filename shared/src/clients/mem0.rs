@@ -751,12 +751,18 @@ mod tests {
         response: ResponseTemplate,
     ) -> MockServer {
         let server = MockServer::start().await;
-        authed(m, p)
-            .respond_with(response)
-            .expect(1)
-            .mount(&server)
-            .await;
+        answer_once(&server, authed(m, p), response).await;
         server
+    }
+
+    /// Mounts `mock` (an [`authed`] request, maybe narrowed) on `server`, answering `response`
+    /// to exactly one request (checked when the server is dropped).
+    async fn answer_once(
+        server: &MockServer,
+        mock: wiremock::MockBuilder,
+        response: ResponseTemplate,
+    ) {
+        mock.respond_with(response).expect(1).mount(server).await;
     }
 
     async fn only_request_body(server: &MockServer) -> Value {
@@ -806,8 +812,10 @@ mod tests {
             .expect(1)
             .mount(&server)
             .await;
-        authed("GET", "/v1/event/ev-1/")
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        answer_once(
+            &server,
+            authed("GET", "/v1/event/ev-1/"),
+            ResponseTemplate::new(200).set_body_json(json!({
                 "id": "ev-1",
                 "event_type": "ADD",
                 "status": "SUCCEEDED",
@@ -816,10 +824,9 @@ mod tests {
                     {"id": "m-2", "memory": "Cooks on Fridays", "event": "ADD"},
                 ],
                 "error": null,
-            })))
-            .expect(1)
-            .mount(&server)
-            .await;
+            })),
+        )
+        .await;
 
         let c = client(&server);
         let outcome = c.add(&note()).await.unwrap();
@@ -846,18 +853,18 @@ mod tests {
     #[tokio::test]
     async fn sync_add_returns_results() {
         let server = MockServer::start().await;
-        authed("POST", "/v3/memories/add/")
-            .and(body_partial_json(json!({"infer": false})))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        answer_once(
+            &server,
+            authed("POST", "/v3/memories/add/").and(body_partial_json(json!({"infer": false}))),
+            ResponseTemplate::new(200).set_body_json(json!({
                 "message": "ok",
                 "results": [
                     {"id": "m-9", "data": {"memory": "Dinner plan: lasagne on Friday"}, "event": "ADD"},
                     {"id": "m-old", "data": {"memory": "stale"}, "event": "DELETE"},
                 ],
-            })))
-            .expect(1)
-            .mount(&server)
-            .await;
+            })),
+        )
+        .await;
         let outcome = client(&server)
             .add(&note().with_infer(false))
             .await
@@ -1029,14 +1036,15 @@ mod tests {
             .expect(1)
             .mount(&server)
             .await;
-        authed("GET", "/v1/event/ev-flaky/")
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        answer_once(
+            &server,
+            authed("GET", "/v1/event/ev-flaky/"),
+            ResponseTemplate::new(200).set_body_json(json!({
                 "status": "SUCCEEDED",
                 "results": [{"id": "m-3", "memory": "x", "event": "ADD"}],
-            })))
-            .expect(1)
-            .mount(&server)
-            .await;
+            })),
+        )
+        .await;
         let memories = client(&server).wait_event("ev-flaky").await.unwrap();
         assert_eq!(memories.len(), 1);
     }
@@ -1073,11 +1081,13 @@ mod tests {
             {"user_id": "user-1"},
             {"metadata": {"interaction_id": "int-1"}},
         ]});
-        authed("POST", "/v3/memories/")
-            .and(query_param("page", "1"))
-            .and(query_param("page_size", "100"))
-            .and(body_partial_json(json!({"filters": filters})))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        answer_once(
+            &server,
+            authed("POST", "/v3/memories/")
+                .and(query_param("page", "1"))
+                .and(query_param("page_size", "100"))
+                .and(body_partial_json(json!({"filters": filters}))),
+            ResponseTemplate::new(200).set_body_json(json!({
                 "count": 1,
                 "next": null,
                 "previous": null,
@@ -1087,10 +1097,9 @@ mod tests {
                     "user_id": "user-1",
                     "metadata": {"interaction_id": "int-1", "kind": "text"},
                 }],
-            })))
-            .expect(1)
-            .mount(&server)
-            .await;
+            })),
+        )
+        .await;
         let found = client(&server)
             .find_by_interaction("user-1", "int-1")
             .await
@@ -1125,9 +1134,11 @@ mod tests {
     #[tokio::test]
     async fn search_with_a_time_range() {
         let server = MockServer::start().await;
-        authed("POST", "/v3/memories/search/")
-            .and(body_partial_json(json!({"query": "dinner", "top_k": 5})))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        answer_once(
+            &server,
+            authed("POST", "/v3/memories/search/")
+                .and(body_partial_json(json!({"query": "dinner", "top_k": 5}))),
+            ResponseTemplate::new(200).set_body_json(json!({
                 "results": [
                     {
                         "id": "m-1",
@@ -1140,10 +1151,9 @@ mod tests {
                     },
                     {"id": "m-2", "memory": "Cooks on Fridays", "score": 0.4},
                 ],
-            })))
-            .expect(1)
-            .mount(&server)
-            .await;
+            })),
+        )
+        .await;
         let start = Utc.with_ymd_and_hms(2026, 11, 9, 23, 0, 0).unwrap();
         let end = Utc.with_ymd_and_hms(2026, 11, 16, 23, 0, 0).unwrap();
         let hits = client(&server)
@@ -1203,20 +1213,20 @@ mod tests {
                 .set_body_json(json!({"message": "Memory deleted successfully!"})),
         )
         .await;
-        authed("DELETE", "/v1/memories/m-gone/")
-            .respond_with(
-                ResponseTemplate::new(404).set_body_json(json!({"error": "Memory not found!"})),
-            )
-            .expect(1)
-            .mount(&server)
-            .await;
-        authed("DELETE", "/v1/memories/not-a-uuid/")
-            .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+        answer_once(
+            &server,
+            authed("DELETE", "/v1/memories/m-gone/"),
+            ResponseTemplate::new(404).set_body_json(json!({"error": "Memory not found!"})),
+        )
+        .await;
+        answer_once(
+            &server,
+            authed("DELETE", "/v1/memories/not-a-uuid/"),
+            ResponseTemplate::new(400).set_body_json(json!({
                 "error": "memory_id should be a valid UUID"
-            })))
-            .expect(1)
-            .mount(&server)
-            .await;
+            })),
+        )
+        .await;
         let c = client(&server);
         c.delete("m-1").await.unwrap();
         c.delete("m-gone").await.unwrap();
@@ -1393,28 +1403,27 @@ mod tests {
     #[tokio::test]
     async fn update_puts_the_text_and_404_says_gone() {
         let server = MockServer::start().await;
-        authed("PUT", "/v1/memories/m-1/")
-            .and(header("content-type", "application/json"))
-            .and(body_partial_json(json!({"text": "Parking: level 4"})))
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .set_body_json(json!({"id": "m-1", "memory": "Parking: level 4"})),
-            )
-            .expect(1)
-            .mount(&server)
-            .await;
-        authed("PUT", "/v1/memories/m-gone/")
-            .respond_with(
-                ResponseTemplate::new(404).set_body_json(json!({"error": "Memory not found!"})),
-            )
-            .expect(1)
-            .mount(&server)
-            .await;
-        authed("PUT", "/v1/memories/m-busy/")
-            .respond_with(ResponseTemplate::new(503).set_body_json(json!({"detail": "busy"})))
-            .expect(1)
-            .mount(&server)
-            .await;
+        answer_once(
+            &server,
+            authed("PUT", "/v1/memories/m-1/")
+                .and(header("content-type", "application/json"))
+                .and(body_partial_json(json!({"text": "Parking: level 4"}))),
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"id": "m-1", "memory": "Parking: level 4"})),
+        )
+        .await;
+        answer_once(
+            &server,
+            authed("PUT", "/v1/memories/m-gone/"),
+            ResponseTemplate::new(404).set_body_json(json!({"error": "Memory not found!"})),
+        )
+        .await;
+        answer_once(
+            &server,
+            authed("PUT", "/v1/memories/m-busy/"),
+            ResponseTemplate::new(503).set_body_json(json!({"detail": "busy"})),
+        )
+        .await;
         let c = client(&server);
         assert!(c.update("m-1", "Parking: level 4").await.unwrap());
         assert!(!c.update("m-gone", "x").await.unwrap());

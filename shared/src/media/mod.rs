@@ -11,9 +11,11 @@
 //! - [`types`]: the media types accepted and how each is served (no stored XSS).
 
 pub mod links;
+#[cfg(feature = "clients")]
 pub mod phash;
 pub mod types;
 
+#[cfg(feature = "clients")]
 pub use crate::clients::media_store::MediaStore;
 
 /// The storage key of a blob: `sha256/ab/abcdef…` (fan-out by the first byte).

