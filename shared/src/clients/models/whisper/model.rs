@@ -118,6 +118,19 @@ struct Block {
 }
 
 impl Block {
+    /// The `layers.{i}` blocks of one stack (the encoder's, or the decoder's with `cross`).
+    fn load_stack(
+        layers: usize,
+        n: usize,
+        heads: usize,
+        cross: bool,
+        vb: &VarBuilder,
+    ) -> Result<Vec<Self>> {
+        (0..layers)
+            .map(|i| Block::load(n, heads, cross, vb.pp(format!("layers.{i}"))))
+            .collect()
+    }
+
     fn load(n: usize, heads: usize, cross: bool, vb: VarBuilder) -> Result<Self> {
         Ok(Block {
             attn: Attention::load(n, heads, vb.pp("self_attn"))?,
@@ -204,29 +217,23 @@ impl Whisper {
             conv1: conv1d(cfg.num_mel_bins, n, 1, enc.pp("conv1"))?,
             conv2: conv1d(n, n, 2, enc.pp("conv2"))?,
             enc_pos,
-            enc_blocks: (0..cfg.encoder_layers)
-                .map(|i| {
-                    Block::load(
-                        n,
-                        cfg.encoder_attention_heads,
-                        false,
-                        enc.pp(format!("layers.{i}")),
-                    )
-                })
-                .collect::<Result<_>>()?,
+            enc_blocks: Block::load_stack(
+                cfg.encoder_layers,
+                n,
+                cfg.encoder_attention_heads,
+                false,
+                &enc,
+            )?,
             enc_ln: layer_norm(n, enc.pp("layer_norm"))?,
             tok_emb: Embedding::new(emb, n),
             dec_pos: dec.get((cfg.max_target_positions, n), "embed_positions.weight")?,
-            dec_blocks: (0..cfg.decoder_layers)
-                .map(|i| {
-                    Block::load(
-                        n,
-                        cfg.decoder_attention_heads,
-                        true,
-                        dec.pp(format!("layers.{i}")),
-                    )
-                })
-                .collect::<Result<_>>()?,
+            dec_blocks: Block::load_stack(
+                cfg.decoder_layers,
+                n,
+                cfg.decoder_attention_heads,
+                true,
+                &dec,
+            )?,
             dec_ln: layer_norm(n, dec.pp("layer_norm"))?,
             n_ctx: cfg.max_target_positions,
         })
