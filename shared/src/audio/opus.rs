@@ -1,12 +1,13 @@
-//! Ogg/Opus (RFC 7845) to 16 kHz mono: `ogg` splits the pages into packets, `opus-decoder`
-//! decodes each one straight to 16 kHz mono (stereo streams are downmixed by the decoder).
+//! Ogg/Opus (RFC 7845) to 16 kHz mono: `ogg` splits the pages into packets, `ropus` (a
+//! bit-exact Rust port of libopus) decodes each one straight to 16 kHz mono (stereo streams are
+//! downmixed by the decoder).
 //! Granule positions count 48 kHz samples; the header's pre-skip is dropped from the start
 //! and the last page's granule position trims the end.
 
 use std::io::Cursor;
 
 use ogg::PacketReader;
-use opus_decoder::OpusDecoder;
+use ropus::{Channels, DecodeMode, Decoder};
 
 use super::{AudioError, Pcm, SAMPLE_RATE, too_long};
 
@@ -87,7 +88,7 @@ pub(super) fn decode(bytes: &[u8], max_secs: u32) -> Result<Pcm, AudioError> {
         too_long(t as f64 / 48_000.0, max_secs)?;
     }
     let cap = max_secs as usize * SAMPLE_RATE as usize;
-    let mut decoder = OpusDecoder::new(SAMPLE_RATE, 1).map_err(corrupt)?;
+    let mut decoder = Decoder::new(SAMPLE_RATE, Channels::Mono).map_err(corrupt)?;
     let _ = h.channels; // the decoder downmixes from the packets' own channel flag
     let mut reader = PacketReader::new(Cursor::new(bytes));
     let mut samples: Vec<f32> = Vec::with_capacity(
@@ -122,7 +123,7 @@ pub(super) fn decode(bytes: &[u8], max_secs: u32) -> Result<Pcm, AudioError> {
             continue;
         }
         let n = decoder
-            .decode_float(&packet.data, &mut buf, false)
+            .decode_float(&packet.data, &mut buf, DecodeMode::Normal)
             .map_err(|e| corrupt(format!("Opus packet {index}: {e}")))?;
         samples.extend_from_slice(&buf[..n]);
         if samples.len() > cap + (h.pre_skip / GRANULE_PER_SAMPLE) as usize {

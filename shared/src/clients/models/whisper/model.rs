@@ -11,6 +11,50 @@ use candle_core::{D, DType, Device, Module, Result, Tensor};
 use candle_nn::{Conv1d, Conv1dConfig, Embedding, LayerNorm, Linear, VarBuilder};
 use candle_transformers::models::whisper::Config;
 
+/// PyTorch's exact GELU, `x·(1 + erf(x/√2))/2`, computed on the inference pool's threads:
+/// candle's own `gelu_erf` runs on one thread, and the encoder applies it to 10 M values per
+/// window (the same values, to the bit).
+struct GeluErf;
+
+impl candle_core::CustomOp1 for GeluErf {
+    fn name(&self) -> &'static str {
+        "gelu-erf-parallel"
+    }
+
+    fn cpu_fwd(
+        &self,
+        storage: &candle_core::CpuStorage,
+        layout: &candle_core::Layout,
+    ) -> Result<(candle_core::CpuStorage, candle_core::Shape)> {
+        use rayon::prelude::*;
+        let (candle_core::CpuStorage::F32(src), Some((start, end))) =
+            (storage, layout.contiguous_offsets())
+        else {
+            candle_core::bail!("gelu-erf-parallel: contiguous f32 only")
+        };
+        let src = &src[start..end];
+        let mut dst = vec![0f32; src.len()];
+        dst.par_chunks_mut(1 << 14)
+            .zip(src.par_chunks(1 << 14))
+            .for_each(|(dst, src)| {
+                for (d, &x) in dst.iter_mut().zip(src) {
+                    let e = candle_core::cpu::erf::erf_f32(x * std::f32::consts::FRAC_1_SQRT_2);
+                    *d = (e + 1.) * 0.5 * x;
+                }
+            });
+        Ok((candle_core::CpuStorage::F32(dst), layout.shape().clone()))
+    }
+}
+
+/// Exact GELU of a tensor (contiguous f32 on the CPU in parallel; else candle's own).
+fn gelu(x: &Tensor) -> Result<Tensor> {
+    if x.dtype() == DType::F32 && x.device().is_cpu() && x.is_contiguous() {
+        x.apply_op1_no_bwd(&GeluErf)
+    } else {
+        x.gelu_erf()
+    }
+}
+
 fn linear(i: usize, o: usize, bias: bool, vb: VarBuilder) -> Result<Linear> {
     let w = vb.get((o, i), "weight")?;
     let b = if bias { Some(vb.get(o, "bias")?) } else { None };
@@ -150,7 +194,7 @@ impl Block {
     }
 
     fn mlp(&self, x: &Tensor) -> Result<Tensor> {
-        let h = self.fc1.forward(&self.mlp_ln.forward(x)?)?.gelu_erf()?;
+        let h = gelu(&self.fc1.forward(&self.mlp_ln.forward(x)?)?)?;
         x + self.fc2.forward(&h)?
     }
 }
@@ -246,8 +290,8 @@ impl Whisper {
 
     /// Log-mel (1, mels, 3000) → audio features (1, 1500, state).
     pub fn encode(&self, mel: &Tensor) -> Result<Tensor> {
-        let x = self.conv1.forward(mel)?.gelu_erf()?;
-        let x = self.conv2.forward(&x)?.gelu_erf()?;
+        let x = gelu(&self.conv1.forward(mel)?)?;
+        let x = gelu(&self.conv2.forward(&x)?)?;
         let x = x.transpose(1, 2)?;
         let t = x.dim(1)?;
         let mut x = x.broadcast_add(&self.enc_pos.narrow(0, 0, t)?)?;
