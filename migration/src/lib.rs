@@ -17,6 +17,7 @@ mod m20261203_000030_transcript_language;
 mod m20261203_000040_confirmations;
 mod m20261203_000041_mcp_tokens;
 mod m20261203_000050_memory_versions;
+mod m20261203_000060_labels_search;
 pub mod seed;
 
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000040_confirmations::Migration),
             Box::new(m20261203_000041_mcp_tokens::Migration),
             Box::new(m20261203_000050_memory_versions::Migration),
+            Box::new(m20261203_000060_labels_search::Migration),
         ]
     }
 }

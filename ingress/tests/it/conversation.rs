@@ -935,8 +935,8 @@ async fn questions_by_meaning_find_their_notes_with_the_local_model() {
     assert!(first["score"].as_f64().unwrap() > 0.0, "{body}");
 }
 
-/// Without models (lexical only): terms are words, not prefixes, and a question that names
-/// only a time lists that time.
+/// Without models (lexical only): terms are words, not prefixes, a question that names only a
+/// time lists that time, and a label is a word full text finds.
 #[tokio::test]
 async fn lexical_recall_matches_words_and_a_bare_range_lists_it() {
     let chat = Chat::start(false).await;
@@ -970,6 +970,22 @@ async fn lexical_recall_matches_words_and_a_bare_range_lists_it() {
     assert!(
         listed.find("Oat milk").unwrap() < listed.find("Booked").unwrap(),
         "{listed}"
+    );
+
+    // Full text covers labels: the note filed under `work` is found by the word, the other
+    // notes of the day are not.
+    chat.seed(
+        "text",
+        "Claim travel reimbursement for the Pune trip",
+        ist_at(yesterday, 12, 0),
+        &["work"],
+    )
+    .await;
+    let work = chat.say("any work stuff from yesterday?").await;
+    assert!(work.contains("reimbursement"), "{work}");
+    assert!(
+        !work.contains("Oat milk") && !work.contains("dentist"),
+        "{work}"
     );
 }
 

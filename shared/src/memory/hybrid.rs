@@ -8,7 +8,9 @@
 //!   nothing rather than noise;
 //! - with vectors available, a full-text match must either be somewhat related
 //!   ([`SUPPORT_FLOOR`]) or contain an exact rare token of the question (a word with a digit,
-//!   such as a code "C12", a flight number or a password), which is never lost;
+//!   such as a code "C12", a flight number or a password), which is never lost, or carry one
+//!   of the question's words as a label (full-text covers labels: "work stuff" finds the notes
+//!   labelled `work`);
 //! - a question with no topic words ("what did I save on Sunday?") lists its range, newest first.
 
 use std::collections::HashMap;
@@ -39,22 +41,12 @@ pub enum Legs {
     SemanticOnly,
 }
 
-/// A memory's text and time, for the precision rules and the tie-break.
-struct Candidate {
-    text: String,
-    at: DateTime<Utc>,
-}
-
 async fn candidates(
     db: &DatabaseConnection,
     user_id: Uuid,
     ids: &[Uuid],
-) -> Result<HashMap<Uuid, Candidate>, PipelineError> {
-    let found = recall::texts(db, user_id, ids).await?;
-    Ok(found
-        .into_iter()
-        .map(|(id, (text, at))| (id, Candidate { text, at }))
-        .collect())
+) -> Result<HashMap<Uuid, recall::Candidate>, PipelineError> {
+    Ok(recall::texts(db, user_id, ids).await?)
 }
 
 /// Lists the user's memories in `range`, newest first (a question without topic words).
@@ -73,6 +65,14 @@ async fn list_range(
             matched: Vec::new(),
         })
         .collect())
+}
+
+/// True when one of the memory's labels is a word of the question ("work stuff since
+/// Monday" and the label `work`): the user's own filing, as strong as an exact token.
+fn has_label(labels: &[String], terms: &[String]) -> bool {
+    labels
+        .iter()
+        .any(|l| terms.iter().any(|t| l.eq_ignore_ascii_case(t)))
 }
 
 /// True when `text` contains one of the question's exact rare tokens as a word.
@@ -149,7 +149,7 @@ pub async fn search_with(
         if let Some(similarity) = &similarity {
             let sim = similarity.get(&hit.memory_id).copied();
             let supported = sim.is_some_and(|s| s >= SUPPORT_FLOOR);
-            let exact = has_rare_token(&c.text, &rare);
+            let exact = has_rare_token(&c.text, &rare) || has_label(&c.labels, &terms);
             if !supported && !exact {
                 continue;
             }
@@ -253,7 +253,15 @@ async fn semantic(
 
 #[cfg(test)]
 mod tests {
-    use super::has_rare_token;
+    use super::{has_label, has_rare_token};
+
+    #[test]
+    fn labels_match_whole_question_words() {
+        let terms = vec!["work".to_string(), "stuff".to_string()];
+        assert!(has_label(&["Work".to_string()], &terms));
+        assert!(!has_label(&["workout".to_string()], &terms));
+        assert!(!has_label(&[], &terms));
+    }
 
     #[test]
     fn rare_tokens_match_whole_words_only() {

@@ -1,5 +1,5 @@
 //! The queries recall runs over `memories`: the full-text leg (PostgreSQL's `tsvector`, or
-//! SQLite's FTS5 with BM25), the candidates' texts and times for the fusion, a time range
+//! SQLite's FTS5 with BM25), the candidates' texts, labels and times for the fusion, a time range
 //! listed newest first, Mem0's hits mapped back to our rows, and the counts `/stats` shows.
 //! The semantic leg's vectors are `memory_embeddings.rs`.
 
@@ -78,18 +78,25 @@ pub async fn full_text(
         .collect()
 }
 
-/// The text and time of those of `ids` that are the user's.
+/// What the fusion needs of a candidate: its text, labels and time.
+pub struct Candidate {
+    pub text: String,
+    pub labels: Vec<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// The text, labels and time of those of `ids` that are the user's.
 pub async fn texts(
     db: &impl ConnectionTrait,
     user_id: Uuid,
     ids: &[Uuid],
-) -> Result<HashMap<Uuid, (String, DateTime<Utc>)>, DbErr> {
+) -> Result<HashMap<Uuid, Candidate>, DbErr> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
     let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
     let sql = format!(
-        "SELECT id, text, occurred_at FROM memories WHERE user_id = $1 AND id IN ({})",
+        "SELECT id, text, labels, occurred_at FROM memories WHERE user_id = $1 AND id IN ({})",
         placeholders.join(", ")
     );
     let mut values: Vec<Value> = vec![user_id.into()];
@@ -97,9 +104,22 @@ pub async fn texts(
     let rows = rows(db, &sql, values).await?;
     rows.into_iter()
         .map(|r| {
+            let labels: serde_json::Value = r.try_get("", "labels")?;
+            let labels = labels
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|l| l.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
             Ok((
                 r.try_get("", "id")?,
-                (r.try_get("", "text")?, r.try_get("", "occurred_at")?),
+                Candidate {
+                    text: r.try_get("", "text")?,
+                    labels,
+                    at: r.try_get("", "occurred_at")?,
+                },
             ))
         })
         .collect()
