@@ -11,9 +11,23 @@ use candle_core::{D, DType, Device, Module, Result, Tensor};
 use candle_nn::{Conv1d, Conv1dConfig, Embedding, LayerNorm, Linear, VarBuilder};
 use candle_transformers::models::whisper::Config;
 
-/// PyTorch's exact GELU, `x·(1 + erf(x/√2))/2`, computed on the inference pool's threads:
-/// candle's own `gelu_erf` runs on one thread, and the encoder applies it to 10 M values per
-/// window (the same values, to the bit).
+/// Query rows per block of attention weights (250 × 1,500 weights per head: 1.5 MB).
+const ATTENTION_ROWS: usize = 250;
+
+/// erf as PyTorch's vectorised CPU kernel computes it (Abramowitz & Stegun 7.1.26; within 1e-6
+/// of `libm::erff` in f32, a few units in the last place): a fraction of its time.
+fn erf(x: f32) -> f32 {
+    let a = x.abs();
+    let t = 1.0 / (1.0 + 0.327_591_1 * a);
+    let r = ((((1.061_405_4 * t - 1.453_152) * t + 1.421_413_8) * t - 0.284_496_72) * t
+        + 0.254_829_6)
+        * t;
+    (1.0 - r * (-a * a).exp()).copysign(x)
+}
+
+/// Exact GELU, `x·(1 + erf(x/√2))/2` (PyTorch's `nn.GELU`), computed on the inference pool's
+/// threads: candle's own `gelu_erf` runs on one thread, and the encoder applies it to 10 M
+/// values per window.
 struct GeluErf;
 
 impl candle_core::CustomOp1 for GeluErf {
@@ -38,7 +52,7 @@ impl candle_core::CustomOp1 for GeluErf {
             .zip(src.par_chunks(1 << 14))
             .for_each(|(dst, src)| {
                 for (d, &x) in dst.iter_mut().zip(src) {
-                    let e = candle_core::cpu::erf::erf_f32(x * std::f32::consts::FRAC_1_SQRT_2);
+                    let e = erf(x * std::f32::consts::FRAC_1_SQRT_2);
                     *d = (e + 1.) * 0.5 * x;
                 }
             });
@@ -143,15 +157,29 @@ impl Attention {
         ))
     }
 
-    /// softmax(q·kᵀ/√d + mask)·v for split heads, `kt` the transposed keys.
+    /// softmax(q·kᵀ/√d + mask)·v for split heads, `kt` the transposed keys. Long queries (the
+    /// encoder's 1,500 frames) go [`ATTENTION_ROWS`] at a time: each block's weights stay in
+    /// the cache between the product, the softmax and the product with `v` (the same values;
+    /// the encoder's attention took 40 % less time).
     fn attend(q: &Tensor, kt: &Tensor, v: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
         let d = q.dim(D::Minus1)?;
         let q = (q * (d as f64).powf(-0.5))?;
-        let mut w = q.matmul(kt)?;
-        if let Some(m) = mask {
-            w = w.broadcast_add(m)?;
+        let rows = q.dim(2)?;
+        let block = |start: usize, len: usize| -> Result<Tensor> {
+            let mut w = q.narrow(2, start, len)?.matmul(kt)?;
+            if let Some(m) = mask {
+                w = w.broadcast_add(&m.narrow(0, start, len)?)?;
+            }
+            candle_nn::ops::softmax_last_dim(&w)?.matmul(v)
+        };
+        if rows <= ATTENTION_ROWS {
+            return block(0, rows);
         }
-        candle_nn::ops::softmax_last_dim(&w)?.matmul(v)
+        let blocks = (0..rows)
+            .step_by(ATTENTION_ROWS)
+            .map(|start| block(start, ATTENTION_ROWS.min(rows - start)))
+            .collect::<Result<Vec<_>>>()?;
+        Tensor::cat(&blocks, 2)
     }
 }
 
@@ -393,5 +421,53 @@ impl Whisper {
         let mut shape = dims;
         *shape.last_mut().expect("hidden states") = out.dim(1)?;
         out.reshape(shape)?.to_dtype(DType::F32)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn erf_is_within_float_precision() {
+        let worst = (-60_000..=60_000)
+            .map(|i| i as f32 / 10_000.0)
+            .map(|x| (erf(x) - candle_core::cpu::erf::erf_f32(x)).abs())
+            .fold(0f32, f32::max);
+        assert!(worst < 1e-6, "{worst}");
+        assert!(erf(0.0).abs() < 1e-6);
+        assert_eq!(erf(-10.0), -1.0);
+    }
+
+    #[test]
+    fn attention_in_blocks_equals_attention_at_once() {
+        let dev = Device::Cpu;
+        let q = Tensor::randn(0f32, 1.0, (1, 2, 600, 8), &dev).unwrap();
+        let kt = Tensor::randn(0f32, 1.0, (1, 2, 8, 600), &dev).unwrap();
+        let v = Tensor::randn(0f32, 1.0, (1, 2, 600, 8), &dev).unwrap();
+        let mask: Vec<f32> = (0..600)
+            .flat_map(|i| (0..600).map(move |j| if j > i { f32::NEG_INFINITY } else { 0.0 }))
+            .collect();
+        let mask = Tensor::from_vec(mask, (600, 600), &dev).unwrap();
+        for m in [None, Some(&mask)] {
+            let blocks = Attention::attend(&q, &kt, &v, m).unwrap();
+            let mut w = (&q * (8f64).powf(-0.5)).unwrap().matmul(&kt).unwrap();
+            if let Some(m) = m {
+                w = w.broadcast_add(m).unwrap();
+            }
+            let once = candle_nn::ops::softmax_last_dim(&w)
+                .unwrap()
+                .matmul(&v)
+                .unwrap();
+            let diff = (blocks - once)
+                .unwrap()
+                .abs()
+                .unwrap()
+                .max_all()
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap();
+            assert!(diff < 1e-6, "{diff}");
+        }
     }
 }
