@@ -83,8 +83,10 @@ pub struct Decoding {
 impl Default for Decoding {
     /// OpenAI's `whisper.transcribe()` with 3 beams at temperature 0, then best of 5 samples
     /// at 0.2 … 1.0 while the checks fail. On the WER bench (24 notes, tiny.en, release build)
-    /// 3 beams made 12.1 % errors at 4.0–4.9× real time; greedy 15.1 % at 4.9–5.2×; 5 beams
-    /// (the command line's default) 11.8 % at 3.9–4.5×, under the 4× a note needs here.
+    /// 3 beams made 12.1 % errors at 5.5× real time, greedy 15.1 % at 7.0× (a decoder step
+    /// reads the weights once for all beams, so beams cost little). 5 beams (the `whisper`
+    /// command's default) made 11.8 % at 5.6× but raised the average log-probability of German
+    /// speech heard by tiny.en above −1, so it was no longer flagged as low confidence.
     fn default() -> Self {
         Decoding {
             beam_size: 3,
