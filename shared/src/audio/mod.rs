@@ -2,7 +2,8 @@
 //! `f32` samples, the input Whisper wants.
 //!
 //! - Ogg/Opus (what WhatsApp sends) is demuxed with `ogg` and decoded with `ropus` (a
-//!   bit-exact pure-Rust port of libopus), straight to 16 kHz (Opus decodes at any of its rates; no resampling).
+//!   bit-exact pure-Rust port of libopus), straight to 16 kHz (Opus decodes at any of its
+//!   rates; no resampling).
 //! - MP3, AAC/M4A and WAV go through symphonia, then are mixed to mono and resampled.
 //!
 //! The length is read from the container first (the last Ogg page's granule position, the

@@ -132,7 +132,7 @@ fn exported(row: &ExportRow, tz: Tz) -> ExportedMemory {
         id: m.id,
         kind: m.kind.to_string(),
         text: m.text.clone(),
-        labels: labels(m),
+        labels: m.label_list(),
         occurred_at: m.occurred_at,
         occurred_at_local: Some(m.occurred_at.with_timezone(&tz).to_rfc3339()),
         created_at: Some(m.created_at),
@@ -166,17 +166,6 @@ fn exported(row: &ExportRow, tz: Tz) -> ExportedMemory {
             })
             .collect(),
     }
-}
-
-fn labels(m: &crate::store::entities::memory::Model) -> Vec<String> {
-    m.labels
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// A chunk of the archive, or the error that cut it short.
@@ -372,7 +361,7 @@ pub fn markdown_entry(row: &ExportRow, tz: Tz) -> String {
     {
         out.push_str(&format!("  Transcript: {}\n", indent(t)));
     }
-    let labels = labels(m);
+    let labels = m.label_list();
     if !labels.is_empty() {
         out.push_str(&format!("  Labels: {}\n", labels.join(", ")));
     }

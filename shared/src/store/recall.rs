@@ -10,6 +10,7 @@ use sea_orm::{ConnectionTrait, DbBackend, DbErr, Value};
 use uuid::Uuid;
 
 use crate::store::db::{row, rows};
+use crate::store::entities::memory;
 
 /// A time range `[start, end)` in UTC.
 pub type Range = (DateTime<Utc>, DateTime<Utc>);
@@ -105,19 +106,11 @@ pub async fn texts(
     rows.into_iter()
         .map(|r| {
             let labels: serde_json::Value = r.try_get("", "labels")?;
-            let labels = labels
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|l| l.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default();
             Ok((
                 r.try_get("", "id")?,
                 Candidate {
                     text: r.try_get("", "text")?,
-                    labels,
+                    labels: memory::label_list(&labels),
                     at: r.try_get("", "occurred_at")?,
                 },
             ))

@@ -27,3 +27,22 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// The strings of a `labels` column (a JSON array of strings; anything else reads as none).
+pub fn label_list(labels: &Json) -> Vec<String> {
+    labels
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl Model {
+    /// The memory's labels.
+    pub fn label_list(&self) -> Vec<String> {
+        label_list(&self.labels)
+    }
+}

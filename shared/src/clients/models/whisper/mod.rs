@@ -13,9 +13,10 @@
 //! - decodes without timestamps from `<|startoftranscript|><|notimestamps|>` (language and task
 //!   tokens only for a multilingual model), with the model's suppress-list, no blank or end
 //!   at the first step, by beam search with 3 beams (scores normalised by length; greedily or
-//!   with other beams through [`Decoding`]); when the result looks wrong (gzip compression ratio over 2.4: a repetition loop; mean
-//!   log-probability under −1) it decodes again by sampling at rising temperatures (0.2 …
-//!   1.0, best of 5), and a window the model judges silent is dropped;
+//!   with other beams through [`Decoding`]); when the result looks wrong (gzip compression
+//!   ratio over 2.4: a repetition loop; mean log-probability under −1) it decodes again by
+//!   sampling at rising temperatures (0.2 … 1.0, best of 5), and a window the model judges
+//!   silent is dropped;
 //! - with a multilingual model, detects the language on the first window and transcribes in
 //!   it; with an English-only model, flags a transcript whose average token log-probability is
 //!   below Whisper's own threshold as low confidence (what non-English speech looks like).
