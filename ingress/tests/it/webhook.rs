@@ -376,6 +376,9 @@ async fn inbound_id(app: &TestApp, sid: &str) -> uuid::Uuid {
 /// Puts a processed message back into the state a worker killed mid-send leaves: the inbound
 /// `processing` with an expired lease, its reply `sending` with no SID after one attempt.
 async fn interrupt_reply(app: &TestApp, sid: &str, reply_lock: &str) {
+    // The worker records the message's end state just after the reply is sent; wait for it, or
+    // that write could land after the rewind below and end the message again.
+    app.wait_status(sid, "processed").await;
     app.exec(&format!(
         "UPDATE interactions SET status = 'processing', locked_until = '2000-01-01T00:00:00Z' \
          WHERE message_sid = '{sid}'"
