@@ -17,7 +17,7 @@ pub mod twilio;
 
 use mnemo_shared::sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use wiremock::matchers::{method, path, path_regex};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
 
 pub const ACCOUNT_SID: &str = "ACfaults000000000000000000000000";
 pub const AUTH_TOKEN: &str = "faults-token";
@@ -129,67 +129,40 @@ impl Outside {
         let mem0 = MockServer::start().await;
         let down = Arc::new(AtomicBool::new(false));
         let adds = Arc::new(AtomicUsize::new(0));
-        let unavailable = || {
-            ResponseTemplate::new(503).set_body_json(serde_json::json!({"detail": "unavailable"}))
-        };
-        {
-            let down = down.clone();
-            Mock::given(method("POST"))
-                .and(path("/v3/memories/"))
-                .respond_with(move |_: &Request| {
-                    if down.load(Ordering::SeqCst) {
-                        return unavailable();
-                    }
-                    ResponseTemplate::new(200).set_delay(latency).set_body_json(serde_json::json!({"count": 0, "next": null, "previous": null, "results": []}))
-                })
-                .mount(&mem0)
-                .await;
-        }
-        {
-            let down = down.clone();
-            let adds = adds.clone();
-            Mock::given(method("POST"))
-                .and(path("/v3/memories/add/"))
-                .respond_with(move |_: &Request| {
-                    if down.load(Ordering::SeqCst) {
-                        return unavailable();
-                    }
-                    adds.fetch_add(1, Ordering::SeqCst);
-                    ResponseTemplate::new(200)
-                        .set_delay(latency)
-                        .set_body_json(serde_json::json!({
-                            "event_id": uuid::Uuid::now_v7().to_string(), "status": "PENDING"
-                        }))
-                })
-                .mount(&mem0)
-                .await;
-        }
-        {
-            let down = down.clone();
-            Mock::given(method("GET"))
-                .and(path_regex(r"^/v1/event/[0-9a-f-]+/$"))
-                .respond_with(move |req: &Request| {
-                    if down.load(Ordering::SeqCst) {
-                        return unavailable();
-                    }
-                    let event = req
-                        .url
-                        .path()
-                        .trim_end_matches('/')
-                        .rsplit('/')
-                        .next()
-                        .unwrap_or("")
-                        .to_string();
-                    ResponseTemplate::new(200)
-                        .set_delay(latency)
-                        .set_body_json(serde_json::json!({
-                            "id": event, "event_type": "ADD", "status": "SUCCEEDED",
-                            "results": [{"id": event, "data": {"memory": "stored"}, "event": "ADD"}]
-                        }))
-                })
-                .mount(&mem0)
-                .await;
-        }
+        mount_mem0(&mem0, "POST", path("/v3/memories/"), &down, move |_| {
+            ResponseTemplate::new(200).set_delay(latency).set_body_json(
+                serde_json::json!({"count": 0, "next": null, "previous": null, "results": []}),
+            )
+        })
+        .await;
+        let counted = adds.clone();
+        mount_mem0(&mem0, "POST", path("/v3/memories/add/"), &down, move |_| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            ResponseTemplate::new(200)
+                .set_delay(latency)
+                .set_body_json(serde_json::json!({
+                    "event_id": uuid::Uuid::now_v7().to_string(), "status": "PENDING"
+                }))
+        })
+        .await;
+        let event_path = path_regex(r"^/v1/event/[0-9a-f-]+/$");
+        mount_mem0(&mem0, "GET", event_path, &down, move |req| {
+            let event = req
+                .url
+                .path()
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or("")
+                .to_string();
+            ResponseTemplate::new(200)
+                .set_delay(latency)
+                .set_body_json(serde_json::json!({
+                    "id": event, "event_type": "ADD", "status": "SUCCEEDED",
+                    "results": [{"id": event, "data": {"memory": "stored"}, "event": "ADD"}]
+                }))
+        })
+        .await;
         Outside {
             twilio,
             mem0,
@@ -207,6 +180,28 @@ impl Outside {
             .map(|c| c.form)
             .collect()
     }
+}
+
+/// Mounts a Mem0 route on `server` that answers with `respond`, or 503 while `down` is set.
+async fn mount_mem0(
+    server: &MockServer,
+    verb: &str,
+    route: impl Match + 'static,
+    down: &Arc<AtomicBool>,
+    respond: impl Fn(&Request) -> ResponseTemplate + Send + Sync + 'static,
+) {
+    let down = down.clone();
+    Mock::given(method(verb))
+        .and(route)
+        .respond_with(move |req: &Request| {
+            if down.load(Ordering::SeqCst) {
+                return ResponseTemplate::new(503)
+                    .set_body_json(serde_json::json!({"detail": "unavailable"}));
+            }
+            respond(req)
+        })
+        .mount(server)
+        .await;
 }
 
 /// The processes and the database of one fault test.
@@ -368,13 +363,19 @@ impl Stack {
             .unwrap()
     }
 
+    /// How many inbound messages are in `status` (`received`, `processing`, `processed`, …).
+    pub async fn inbound_with_status(&self, status: &str) -> i64 {
+        self.count(&format!(
+            "SELECT COUNT(*) FROM interactions WHERE direction = 'inbound' AND status = '{status}'"
+        ))
+        .await
+    }
+
     /// Waits until every inbound message is processed (or `limit` passes), returning the count.
     pub async fn wait_processed(&self, want: i64, limit: Duration) -> i64 {
         let start = Instant::now();
         loop {
-            let n = self
-                .count("SELECT COUNT(*) FROM interactions WHERE direction = 'inbound' AND status = 'processed'")
-                .await;
+            let n = self.inbound_with_status("processed").await;
             if n >= want || start.elapsed() > limit {
                 return n;
             }

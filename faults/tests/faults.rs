@@ -26,6 +26,28 @@ fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A stack named `name` on `database_url` with its ingress up (no worker yet), queueing on
+/// `redis` under `queue` and sending through the Twilio stand-in, `extra` settings on top.
+async fn stack_with_ingress(
+    name: &str,
+    database_url: &str,
+    redis: &Redis,
+    outside: &Outside,
+    queue: &str,
+    extra: &[(&str, &str)],
+) -> Stack {
+    let twilio = outside.twilio.uri();
+    let mut settings = vec![
+        ("REDIS_URL", redis.url.as_str()),
+        ("QUEUE_NAME", queue),
+        ("TWILIO_API_BASE", twilio.as_str()),
+    ];
+    settings.extend_from_slice(extra);
+    let mut stack = Stack::new(name, database_url, env(&settings)).await;
+    stack.start_ingress().await;
+    stack
+}
+
 /// Watches messages a fault left unfinished from the moment a worker is up again: returns how
 /// long each took to be answered (`processed`), or `None` for one still unanswered after 60 s.
 fn watch_recovery(
@@ -129,18 +151,9 @@ async fn killing_workers_loses_nothing() {
     let tmp = tempdir();
     let redis = Redis::start(&tmp);
     let outside = Outside::start().await;
-    let mut stack = Stack::new(
-        "kill",
-        &admin_url(),
-        env(&[
-            ("REDIS_URL", &redis.url),
-            ("QUEUE_NAME", "faults:kill"),
-            ("TWILIO_API_BASE", &outside.twilio.uri()),
-            // Everything else at its default: the lease, heartbeat, sweeper and attempts.
-        ]),
-    )
-    .await;
-    stack.start_ingress().await;
+    // Everything else at its default: the lease, heartbeat, sweeper and attempts.
+    let mut stack =
+        stack_with_ingress("kill", &admin_url(), &redis, &outside, "faults:kill", &[]).await;
     stack.start_worker();
     stack.start_worker();
 
@@ -155,9 +168,7 @@ async fn killing_workers_loses_nothing() {
     let mut backlog_watches = Vec::new();
     let start = Instant::now();
     while kills < 2 && start.elapsed() < Duration::from_secs(120) {
-        let done = stack
-            .count("SELECT COUNT(*) FROM interactions WHERE direction = 'inbound' AND status = 'processed'")
-            .await;
+        let done = stack.inbound_with_status("processed").await;
         if (kills == 0 && done >= 100) || (kills == 1 && done >= 300) {
             stack.kill_worker(0);
             // In flight on the killed worker (and, conservatively, on the other one); the
@@ -167,9 +178,7 @@ async fn killing_workers_loses_nothing() {
             tokio::time::sleep(Duration::from_millis(300)).await;
             stack.restart_worker(0);
             // Measured from the restart (the other worker was up all along: stricter still).
-            let processing = stack
-                .count("SELECT COUNT(*) FROM interactions WHERE direction = 'inbound' AND status = 'processing'")
-                .await;
+            let processing = stack.inbound_with_status("processing").await;
             println!("kill {}: {processing} message(s) in flight", kills + 1);
             let up = Instant::now();
             watches.push(watch_recovery(stack.db.clone(), affected, up));
@@ -246,18 +255,16 @@ async fn redis_flushall_mid_burst_loses_nothing() {
     let tmp = tempdir();
     let redis = Redis::start(&tmp);
     let outside = Outside::start().await;
-    let mut stack = Stack::new(
+    // Everything else at its default: the sweeper's interval and age.
+    let mut stack = stack_with_ingress(
         "flushall",
         &admin_url(),
-        env(&[
-            ("REDIS_URL", &redis.url),
-            ("QUEUE_NAME", "faults:flush"),
-            ("TWILIO_API_BASE", &outside.twilio.uri()),
-            // Everything else at its default: the sweeper's interval and age.
-        ]),
+        &redis,
+        &outside,
+        "faults:flush",
+        &[],
     )
     .await;
-    stack.start_ingress().await;
     stack.start_worker();
 
     const N: i64 = 300;
@@ -296,13 +303,13 @@ async fn mem0_down_for_30_seconds_loses_nothing() {
     let tmp = tempdir();
     let redis = Redis::start(&tmp);
     let outside = Outside::start().await;
-    let mut stack = Stack::new(
+    let mut stack = stack_with_ingress(
         "mem0-down",
         &admin_url(),
-        env(&[
-            ("REDIS_URL", &redis.url),
-            ("QUEUE_NAME", "faults:mem0"),
-            ("TWILIO_API_BASE", &outside.twilio.uri()),
+        &redis,
+        &outside,
+        "faults:mem0",
+        &[
             ("MEM0_API_KEY", "m0-faults"),
             ("MEM0_API_BASE", &outside.mem0.uri()),
             ("WORKER_CONCURRENCY", "16"),
@@ -310,10 +317,9 @@ async fn mem0_down_for_30_seconds_loses_nothing() {
             ("JOB_RETRY_BASE_MS", "500"),
             ("JOB_RETRY_MAX_SECS", "5"),
             ("JOB_LEASE_SECS", "15"),
-        ]),
+        ],
     )
     .await;
-    stack.start_ingress().await;
     stack.start_worker();
 
     outside.mem0_down.store(true, Ordering::SeqCst);
@@ -322,7 +328,7 @@ async fn mem0_down_for_30_seconds_loses_nothing() {
     assert_eq!(post_all(&stack.base, hooks, 8).await, N as usize);
     tokio::time::sleep(Duration::from_secs(30)).await;
     assert_eq!(
-        stack.count("SELECT COUNT(*) FROM interactions WHERE direction = 'inbound' AND status = 'processed'").await,
+        stack.inbound_with_status("processed").await,
         0,
         "nothing can finish while Mem0 is down"
     );
@@ -439,17 +445,8 @@ async fn postgres_restart_gives_503_then_recovers() {
     let pg = PrivatePostgres::start(&tmp);
     let redis = Redis::start(&tmp);
     let outside = Outside::start().await;
-    let mut stack = Stack::new(
-        "pg-restart",
-        &pg.url(),
-        env(&[
-            ("REDIS_URL", &redis.url),
-            ("QUEUE_NAME", "faults:pg"),
-            ("TWILIO_API_BASE", &outside.twilio.uri()),
-        ]),
-    )
-    .await;
-    stack.start_ingress().await;
+    let mut stack =
+        stack_with_ingress("pg-restart", &pg.url(), &redis, &outside, "faults:pg", &[]).await;
     stack.start_worker();
     let http = reqwest::Client::new();
     let hooks = signed_webhooks(&stack.base, 3, 1);

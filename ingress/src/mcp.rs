@@ -14,9 +14,10 @@ use std::sync::Arc;
 use chrono::Utc;
 use chrono_tz::Tz;
 use http_body_util::BodyExt;
+use mnemo_shared::domain::phone::UserRef;
 use mnemo_shared::ownership::forget;
 use mnemo_shared::store::entities::memory;
-use mnemo_shared::store::{mcp_tokens, ownership};
+use mnemo_shared::store::{mcp_tokens, ownership, users};
 use poem::http::request::Parts;
 use poem::{Endpoint, IntoResponse, Request, Response};
 use rmcp::handler::server::router::tool::ToolRouter;
@@ -31,6 +32,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::api::range::resolve_range_phrase;
+use crate::api::user_zone;
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -117,15 +119,11 @@ fn result(v: serde_json::Value) -> CallToolResult {
 
 impl MemoryTools {
     async fn zone(&self, user_id: Uuid) -> Result<Tz, ErrorData> {
-        use mnemo_shared::sea_orm::EntityTrait;
-        let u = mnemo_shared::store::entities::user::Entity::find_by_id(user_id)
-            .one(&self.state.db)
+        let u = users::find(&self.state.db, &UserRef::Id(user_id))
             .await
             .map_err(internal)?
             .ok_or_else(|| ErrorData::invalid_request("the user is gone", None))?;
-        Ok(u.timezone
-            .parse()
-            .unwrap_or(self.state.settings.default_timezone))
+        Ok(user_zone(&u, self.state.settings.default_timezone))
     }
 
     fn range(

@@ -63,6 +63,14 @@ impl poem_openapi::types::Example for Problem {
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 impl ApiError {
+    /// A body that could not be read whole under `limit` bytes: 413 past the cap, else 400.
+    pub fn unreadable_body(e: poem::error::ReadBodyError, limit: usize) -> Self {
+        match e {
+            poem::error::ReadBodyError::PayloadTooLarge => ApiError::PayloadTooLarge(limit),
+            other => ApiError::BadRequest(format!("could not read the body: {other}")),
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,

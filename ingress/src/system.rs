@@ -49,6 +49,7 @@ pub enum ReadyResponse {
     Unavailable(Json<Readiness>),
 }
 
+#[derive(Default)]
 pub struct SystemApi;
 
 #[OpenApi(tag = "ApiTags::System")]

@@ -65,12 +65,7 @@ pub async fn signed_form(
     let bytes = body
         .into_bytes_limit(MAX_WEBHOOK_BYTES)
         .await
-        .map_err(|e| match e {
-            poem::error::ReadBodyError::PayloadTooLarge => {
-                ApiError::PayloadTooLarge(MAX_WEBHOOK_BYTES)
-            }
-            other => ApiError::BadRequest(format!("could not read the body: {other}")),
-        })?;
+        .map_err(|e| ApiError::unreadable_body(e, MAX_WEBHOOK_BYTES))?;
     let params: Vec<(String, String)> = form_urlencoded::parse(&bytes)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();

@@ -46,6 +46,7 @@ pub struct RetriedJob {
     pub status: String,
 }
 
+#[derive(Default)]
 pub struct AdminApi;
 
 #[OpenApi(tag = "RestTags::Admin")]

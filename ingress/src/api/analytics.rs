@@ -145,6 +145,7 @@ impl Example for Summary {
     }
 }
 
+#[derive(Default)]
 pub struct AnalyticsApi;
 
 #[OpenApi(tag = "RestTags::Analytics")]
@@ -172,28 +173,25 @@ impl AnalyticsApi {
     }
 }
 
+/// Counts keyed by `keys`, each at zero: the keys an answer always lists, counted or not.
+pub(crate) fn zero_counts(keys: &[&str]) -> BTreeMap<String, i64> {
+    keys.iter().map(|k| (k.to_string(), 0)).collect()
+}
+
 /// The summary for everyone, or for one user (its figures from `store::analytics`).
 pub async fn summary(db: &DatabaseConnection, user: Option<Uuid>) -> Result<Summary, ApiError> {
     let figures = analytics::figures(db, user).await?;
 
-    let base_kinds = || -> BTreeMap<String, i64> {
-        ["text", "image", "audio"]
-            .into_iter()
-            .map(|k| (k.to_string(), 0))
-            .collect()
-    };
-    let mut by_kind = base_kinds();
-    let mut by_direction: BTreeMap<String, i64> =
-        [("inbound".to_string(), 0), ("outbound".to_string(), 0)]
-            .into_iter()
-            .collect();
+    const MAIN_KINDS: [&str; 3] = ["text", "image", "audio"];
+    let mut by_kind = zero_counts(&MAIN_KINDS);
+    let mut by_direction = zero_counts(&["inbound", "outbound"]);
     let mut total = 0;
     for r in figures.interactions {
         total += r.n;
         *by_kind.entry(r.kind).or_default() += r.n;
         *by_direction.entry(r.direction).or_default() += r.n;
     }
-    let mut mem_by_kind = base_kinds();
+    let mut mem_by_kind = zero_counts(&MAIN_KINDS);
     let mut mem_total = 0;
     for r in figures.memories {
         mem_total += r.n;

@@ -5,12 +5,9 @@ use poem::web::Data;
 use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
-use uuid::Uuid;
 
 use super::auth::BearerAuth;
-use super::{
-    Interaction, RestTags, example_user, interaction_out, media_of, resolve_optional_user,
-};
+use super::{Interaction, RestTags, example_user, interactions_out, resolve_optional_user};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -20,6 +17,7 @@ pub struct InteractionList {
     pub items: Vec<Interaction>,
 }
 
+#[derive(Default)]
 pub struct InteractionsApi;
 
 #[OpenApi(tag = "RestTags::Interactions")]
@@ -48,15 +46,8 @@ impl InteractionsApi {
         let user = resolve_optional_user(db, user.0.as_deref()).await?;
         let limit = limit.0.unwrap_or(20) as i64;
         let rows = interactions::recent(db, user.map(|u| u.id), limit).await?;
-        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-        let mut media = media_of(db, &ids).await?;
-        let items = rows
-            .into_iter()
-            .map(|r| {
-                let m = media.remove(&r.id).unwrap_or_default();
-                interaction_out(r, m)
-            })
-            .collect();
-        Ok(Json(InteractionList { items }))
+        Ok(Json(InteractionList {
+            items: interactions_out(db, rows).await?,
+        }))
     }
 }

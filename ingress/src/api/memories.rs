@@ -8,11 +8,10 @@
 //! failed enqueue is left to the sweeper, as for the webhook.
 
 use chrono::{DateTime, SubsecRound, Utc};
-use chrono_tz::Tz;
 use mnemo_shared::domain::api_submission;
 use mnemo_shared::jobs::ProcessMessage;
 use mnemo_shared::ownership::forget;
-use mnemo_shared::store::entities::{memory, user};
+use mnemo_shared::store::entities::memory;
 use mnemo_shared::store::interactions::{self, ApiInbound};
 use mnemo_shared::store::{memories, memory_versions, ownership};
 use poem::web::Data;
@@ -28,8 +27,8 @@ use super::auth::BearerAuth;
 use super::memory_body::{MemoryBody, Staged};
 use super::range::{TimeRange, requested_range};
 use super::{
-    Interaction, Memory, RestTags, decode_cursor, encode_cursor, example_user, interaction_out,
-    media_of, memories_out, resolve_optional_user, resolve_user,
+    Interaction, Memory, RestTags, decode_cursor, example_user, interactions_out, memories_out,
+    next_page_cursor, resolve_optional_user, resolve_user, user_zone,
 };
 use crate::api::idempotency::{self, Begin};
 use crate::problem::ApiError;
@@ -224,11 +223,8 @@ pub enum DeleteResponse {
     Deleted,
 }
 
+#[derive(Default)]
 pub struct MemoriesApi;
-
-fn user_zone(u: Option<&user::Model>, default: Tz) -> Tz {
-    u.and_then(|u| u.timezone.parse().ok()).unwrap_or(default)
-}
 
 fn now_micros() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
@@ -312,7 +308,7 @@ impl MemoriesApi {
         if q.is_empty() {
             return Err(ApiError::Unprocessable("`query` must not be empty".into()));
         }
-        let tz = user_zone(Some(&user), state.settings.default_timezone);
+        let tz = user_zone(&user, state.settings.default_timezone);
         let range = requested_range(range.0.as_deref(), start.0, end.0, tz, Utc::now())?;
         let limit = limit.0.unwrap_or(10) as u64;
         let hits = state
@@ -333,8 +329,8 @@ impl MemoriesApi {
         let rows = memories::of_user(db, user.id, ids).await?;
         let memories = memories_out(db, rows).await?;
         let interaction_ids: Vec<Uuid> = memories.iter().filter_map(|m| m.interaction_id).collect();
-        let interactions = interactions::of_user(db, user.id, interaction_ids.clone()).await?;
-        let mut media = media_of(db, &interaction_ids).await?;
+        let sources = interactions::of_user(db, user.id, interaction_ids).await?;
+        let interactions = interactions_out(db, sources).await?;
         let mut items = Vec::with_capacity(hits.len());
         for hit in hits {
             let Some(memory) = memories.iter().find(|m| m.id == hit.memory_id).cloned() else {
@@ -342,11 +338,7 @@ impl MemoriesApi {
             };
             let interaction = memory
                 .interaction_id
-                .and_then(|iid| interactions.iter().find(|i| i.id == iid).cloned())
-                .map(|i| {
-                    let m = media.remove(&i.id).unwrap_or_default();
-                    interaction_out(i, m)
-                });
+                .and_then(|iid| interactions.iter().find(|i| i.id == iid).cloned());
             items.push(SearchHit {
                 score: hit.score,
                 matched: hit.matched.iter().map(|m| m.to_string()).collect(),
@@ -403,7 +395,8 @@ impl MemoriesApi {
                 KINDS.join(", ")
             )));
         }
-        let tz = user_zone(user.as_ref(), state.settings.default_timezone);
+        let default = state.settings.default_timezone;
+        let tz = user.as_ref().map_or(default, |u| user_zone(u, default));
         let range = requested_range(range.0.as_deref(), start.0, end.0, tz, Utc::now())?;
         let after = cursor.0.as_deref().map(decode_cursor).transpose()?;
         let limit = limit.0.unwrap_or(20) as usize;
@@ -415,12 +408,7 @@ impl MemoriesApi {
             after,
         };
         let mut rows = memories::page(db, &filter, (limit + 1) as i64).await?;
-        let next_cursor = if rows.len() > limit {
-            rows.truncate(limit);
-            rows.last().map(|m| encode_cursor(m.occurred_at, m.id))
-        } else {
-            None
-        };
+        let next_cursor = next_page_cursor(&mut rows, limit, |m| (m.occurred_at, m.id));
         Ok(Json(MemoryPage {
             items: memories_out(db, rows).await?,
             next_cursor,

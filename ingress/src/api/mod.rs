@@ -25,6 +25,7 @@ use std::collections::HashMap;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use mnemo_shared::domain::phone::UserRef;
 use mnemo_shared::sea_orm::DatabaseConnection;
 use mnemo_shared::store::entities::{interaction, memory, user};
@@ -34,7 +35,8 @@ use uuid::Uuid;
 
 use crate::problem::ApiError;
 
-/// The tuple of every API served under `/` and documented in `/openapi.json`.
+/// The tuple of every API served under `/` and documented in `/openapi.json`. Each is a unit
+/// struct, so [`apis`] is the tuple's `Default`.
 pub type Apis = (
     crate::system::SystemApi,
     memories::MemoriesApi,
@@ -48,17 +50,7 @@ pub type Apis = (
 );
 
 pub fn apis() -> Apis {
-    (
-        crate::system::SystemApi,
-        memories::MemoriesApi,
-        interactions::InteractionsApi,
-        analytics::AnalyticsApi,
-        users::UsersApi,
-        reminders::RemindersApi,
-        admin::AdminApi,
-        ownership::OwnershipApi,
-        ownership::McpTokensApi,
-    )
+    Apis::default()
 }
 
 #[derive(Tags)]
@@ -95,6 +87,12 @@ pub async fn resolve_user(db: &DatabaseConnection, given: &str) -> Result<user::
     mnemo_shared::store::users::find(db, &who)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no user {}", given.trim())))
+}
+
+/// The zone a user's days and times are read in: their own, or `default` when theirs is not
+/// a zone name.
+pub fn user_zone(u: &user::Model, default: Tz) -> Tz {
+    u.timezone.parse().unwrap_or(default)
 }
 
 /// Resolves an optional `user` parameter.
@@ -191,17 +189,6 @@ pub struct Interaction {
     pub media: Vec<Media>,
 }
 
-pub fn memory_labels(m: &memory::Model) -> Vec<String> {
-    m.labels
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 pub fn interaction_out(i: interaction::Model, media: Vec<Media>) -> Interaction {
     Interaction {
         id: i.id,
@@ -237,6 +224,22 @@ pub async fn media_of(
     Ok(out)
 }
 
+/// Interactions in the shape of the API, with their attachments. One extra query.
+pub async fn interactions_out(
+    db: &DatabaseConnection,
+    rows: Vec<interaction::Model>,
+) -> Result<Vec<Interaction>, ApiError> {
+    let ids: Vec<Uuid> = rows.iter().map(|i| i.id).collect();
+    let mut media = media_of(db, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|i| {
+            let m = media.remove(&i.id).unwrap_or_default();
+            interaction_out(i, m)
+        })
+        .collect())
+}
+
 /// Memories in the shape of the API, with their first attachment. One extra query.
 pub async fn memories_out(
     db: &DatabaseConnection,
@@ -252,7 +255,7 @@ pub async fn memories_out(
                 .and_then(|i| media.get_mut(&i))
                 .and_then(|list| (!list.is_empty()).then(|| list.remove(0)));
             Memory {
-                labels: memory_labels(&m),
+                labels: m.label_list(),
                 id: m.id,
                 user_id: m.user_id,
                 kind: m.kind.to_string(),
@@ -273,6 +276,23 @@ pub fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {
         "{}|{id}",
         at.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
     ))
+}
+
+/// Cuts a page fetched with one row more than `limit` back to `limit`, and returns the cursor
+/// of the next page (over the `key` of the last row kept), or `None` on the last page.
+pub fn next_page_cursor<T>(
+    rows: &mut Vec<T>,
+    limit: usize,
+    key: impl Fn(&T) -> (DateTime<Utc>, Uuid),
+) -> Option<String> {
+    if rows.len() <= limit {
+        return None;
+    }
+    rows.truncate(limit);
+    rows.last().map(|row| {
+        let (at, id) = key(row);
+        encode_cursor(at, id)
+    })
 }
 
 pub fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {

@@ -20,7 +20,7 @@ use tracing::{info, warn};
 use uuid::Uuid;
 
 use super::auth::BearerAuth;
-use super::{RestTags, resolve_user};
+use super::{RestTags, resolve_user, user_zone};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -49,15 +49,9 @@ pub enum ForgetResponse {
     Forgotten,
 }
 
-fn zone(u: &user::Model, state: &AppState) -> Tz {
-    u.timezone
-        .parse()
-        .unwrap_or(state.settings.default_timezone)
-}
-
 /// The archive of `u` as a streamed response.
 fn archive(state: &AppState, u: user::Model) -> ExportResponse {
-    let tz = zone(&u, state);
+    let tz = user_zone(&u, state.settings.default_timezone);
     let name = format!(
         "attachment; filename=\"mnemo-{}-{}.zip\"",
         u.phone.trim_start_matches('+'),
@@ -71,6 +65,7 @@ fn archive(state: &AppState, u: user::Model) -> ExportResponse {
     ExportResponse::Zip(Binary(Body::from_bytes_stream(chunks.boxed())), name)
 }
 
+#[derive(Default)]
 pub struct OwnershipApi;
 
 #[OpenApi(tag = "RestTags::Users")]
@@ -267,10 +262,7 @@ impl OwnershipApi {
         let ids = created.clone();
         tokio::spawn(async move {
             for id in ids {
-                use mnemo_shared::sea_orm::EntityTrait;
-                if let Ok(Some(m)) = mnemo_shared::store::entities::memory::Entity::find_by_id(id)
-                    .one(&db)
-                    .await
+                if let Ok(Some(m)) = mnemo_shared::store::memories::find(&db, id, None).await
                     && let Err(e) = engine.index(&db, &m, None).await
                 {
                     warn!(memory_id = %id, error = %e, "imported memory not indexed yet");
@@ -305,6 +297,7 @@ pub enum RevokeResponse {
     Revoked,
 }
 
+#[derive(Default)]
 pub struct McpTokensApi;
 
 #[OpenApi(tag = "RestTags::Users")]

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use mnemo_shared::domain::time::moment::parse_when;
 use mnemo_shared::domain::time::{Recurrence, When, local_label};
-use mnemo_shared::store::entities::{reminder, user};
+use mnemo_shared::store::entities::reminder;
 use mnemo_shared::store::reminders::{self as saved, NewReminder, STATUSES};
 use mnemo_worker::pipeline::Pipeline;
 use mnemo_worker::scheduler::{self, Delivery};
@@ -118,13 +118,8 @@ pub enum DeletedResponse {
     Cancelled,
 }
 
+#[derive(Default)]
 pub struct RemindersApi;
-
-fn user_zone(state: &AppState, u: &user::Model) -> Tz {
-    u.timezone
-        .parse()
-        .unwrap_or(state.settings.default_timezone)
-}
 
 async fn find_reminder(state: &AppState, id: Uuid) -> Result<reminder::Model, ApiError> {
     saved::find(&state.db, id)
@@ -145,7 +140,7 @@ impl RemindersApi {
         body: crate::api::small_json::SmallJson<NewReminderIn>,
     ) -> Result<CreatedResponse, ApiError> {
         let u = super::resolve_user(&state.db, &body.user).await?;
-        let tz = user_zone(&state, &u);
+        let tz = super::user_zone(&u, state.settings.default_timezone);
         let text = body.text.trim();
         if text.is_empty() {
             return Err(ApiError::Unprocessable("text must not be empty".into()));

@@ -49,12 +49,7 @@ impl<T: ParseFromJSON> ParsePayload for SmallJson<T> {
             .take()?
             .into_bytes_limit(SMALL_JSON_BYTES)
             .await
-            .map_err(|e| match e {
-                poem::error::ReadBodyError::PayloadTooLarge => {
-                    ApiError::PayloadTooLarge(SMALL_JSON_BYTES)
-                }
-                other => ApiError::BadRequest(format!("could not read the body: {other}")),
-            })?;
+            .map_err(|e| ApiError::unreadable_body(e, SMALL_JSON_BYTES))?;
         if bytes.is_empty() {
             return Err(ApiError::BadRequest("the request body is empty".into()).into());
         }

@@ -10,7 +10,7 @@ use poem_openapi::{Object, OpenApi};
 use uuid::Uuid;
 
 use super::auth::BearerAuth;
-use super::{RestTags, decode_cursor, encode_cursor, resolve_user};
+use super::{RestTags, decode_cursor, next_page_cursor, resolve_user};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -62,6 +62,7 @@ pub struct UserPage {
     pub next_cursor: Option<String>,
 }
 
+#[derive(Default)]
 pub struct UsersApi;
 
 #[OpenApi(tag = "RestTags::Users")]
@@ -84,12 +85,7 @@ impl UsersApi {
         let limit = limit.0.unwrap_or(50) as usize;
         let after = cursor.0.as_deref().map(decode_cursor).transpose()?;
         let mut rows = users::page(db, after, (limit + 1) as i64).await?;
-        let next_cursor = if rows.len() > limit {
-            rows.truncate(limit);
-            rows.last().map(|u| encode_cursor(u.created_at, u.id))
-        } else {
-            None
-        };
+        let next_cursor = next_page_cursor(&mut rows, limit, |u| (u.created_at, u.id));
         Ok(Json(UserPage {
             items: rows.into_iter().map(User::from).collect(),
             next_cursor,

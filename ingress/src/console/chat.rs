@@ -80,10 +80,10 @@ pub async fn send(
         .saturating_mul(4)
         .div_ceil(3)
         .saturating_add(64 * 1024);
-    let bytes = body.into_bytes_limit(limit).await.map_err(|e| match e {
-        poem::error::ReadBodyError::PayloadTooLarge => ApiError::PayloadTooLarge(limit),
-        other => ApiError::BadRequest(format!("could not read the body: {other}")),
-    })?;
+    let bytes = body
+        .into_bytes_limit(limit)
+        .await
+        .map_err(|e| ApiError::unreadable_body(e, limit))?;
     let input: SendRequest = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::BadRequest(format!("expected JSON {{phone, text, file?}}: {e}")))?;
     let phone = normalize_phone(&input.phone).ok_or_else(|| {

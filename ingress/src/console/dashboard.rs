@@ -17,8 +17,8 @@ use poem::web::{Data, Json, Query};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::api::analytics::{Summary, summary};
-use crate::api::resolve_optional_user;
+use crate::api::analytics::{Summary, summary, zero_counts};
+use crate::api::{resolve_optional_user, user_zone};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -104,9 +104,7 @@ pub async fn data(
     let user =
         resolve_optional_user(db, q.user.as_deref().filter(|s| !s.trim().is_empty())).await?;
     let fallback = state.settings.default_timezone;
-    let tz = user
-        .as_ref()
-        .map_or(fallback, |u| u.timezone.parse().unwrap_or(fallback));
+    let tz = user.as_ref().map_or(fallback, |u| user_zone(u, fallback));
     let uid = user.as_ref().map(|u| u.id);
     Ok(Json(dashboard(db, uid, user.map(|u| u.phone), tz).await?))
 }
@@ -135,10 +133,7 @@ pub async fn dashboard(
             count: r.n,
         })
         .collect();
-    let mut by_status: BTreeMap<String, i64> = ["received", "processing", "processed", "failed"]
-        .into_iter()
-        .map(|s| (s.to_string(), 0))
-        .collect();
+    let mut by_status = zero_counts(&["received", "processing", "processed", "failed"]);
     for r in rows.inbound_by_status {
         *by_status.entry(r.status).or_default() += r.n;
     }
