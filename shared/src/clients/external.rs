@@ -139,6 +139,26 @@ impl ExternalError {
         }
         Self::from_status(service, status, message, retry_after)
     }
+
+    /// Sends `req`, with `api_key` as its bearer token when there is one: the response when
+    /// it is a success, else the error it amounts to (see [`Self::from_response`]).
+    pub async fn send_authed(
+        service: Service,
+        mut req: reqwest::RequestBuilder,
+        api_key: Option<&str>,
+    ) -> Result<reqwest::Response, Self> {
+        if let Some(key) = api_key {
+            req = req.bearer_auth(key);
+        }
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| Self::from_reqwest(service, e))?;
+        if !resp.status().is_success() {
+            return Err(Self::from_response(service, resp).await);
+        }
+        Ok(resp)
+    }
 }
 
 #[cfg(test)]

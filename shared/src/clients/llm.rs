@@ -215,6 +215,23 @@ mod tests {
         }))
     }
 
+    /// Answers the next POST with `response`; later ones go to the mocks mounted after it.
+    async fn answer_one(server: &MockServer, response: ResponseTemplate) {
+        Mock::given(method("POST"))
+            .respond_with(response)
+            .up_to_n_times(1)
+            .mount(server)
+            .await;
+    }
+
+    /// Answers every POST that the mocks mounted before it leave.
+    async fn answer_rest(server: &MockServer, response: ResponseTemplate) {
+        Mock::given(method("POST"))
+            .respond_with(response)
+            .mount(server)
+            .await;
+    }
+
     #[tokio::test]
     async fn settles_an_intent_with_a_chat_completion() {
         let server = MockServer::start().await;
@@ -239,20 +256,13 @@ mod tests {
     #[tokio::test]
     async fn any_failure_keeps_the_rules_answer() {
         let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(completion("QUESTION").set_delay(Duration::from_secs(2)))
-            .up_to_n_times(1)
-            .mount(&server)
-            .await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(500))
-            .up_to_n_times(1)
-            .mount(&server)
-            .await;
-        Mock::given(method("POST"))
-            .respond_with(completion("I think it is probably a note"))
-            .mount(&server)
-            .await;
+        answer_one(
+            &server,
+            completion("QUESTION").set_delay(Duration::from_secs(2)),
+        )
+        .await;
+        answer_one(&server, ResponseTemplate::new(500)).await;
+        answer_rest(&server, completion("I think it is probably a note")).await;
         let c = client(&server);
         let started = std::time::Instant::now();
         // Timeout
@@ -270,15 +280,8 @@ mod tests {
     #[tokio::test]
     async fn answer_is_one_sentence_or_none() {
         let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(completion("You planned pasta\nwith Anna [1]."))
-            .up_to_n_times(1)
-            .mount(&server)
-            .await;
-        Mock::given(method("POST"))
-            .respond_with(completion("NONE"))
-            .mount(&server)
-            .await;
+        answer_one(&server, completion("You planned pasta\nwith Anna [1].")).await;
+        answer_rest(&server, completion("NONE")).await;
         let c = client(&server);
         let matches = vec!["[1] 📝 note · Tue 12 Nov, 09:14: pasta with Anna".to_string()];
         assert_eq!(

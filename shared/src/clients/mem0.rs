@@ -765,57 +765,94 @@ mod tests {
         mock.respond_with(response).expect(1).mount(server).await;
     }
 
+    /// Mounts `mock` like [`answer_once`], but it answers only the first request: a later one
+    /// falls through to the mocks mounted after it.
+    async fn answer_first_once(
+        server: &MockServer,
+        mock: wiremock::MockBuilder,
+        response: ResponseTemplate,
+    ) {
+        mock.respond_with(response)
+            .up_to_n_times(1)
+            .expect(1)
+            .mount(server)
+            .await;
+    }
+
+    /// A `status` answer with this JSON body.
+    fn json_reply(status: u16, body: Value) -> ResponseTemplate {
+        ResponseTemplate::new(status).set_body_json(body)
+    }
+
+    /// Mem0's answer about a memory id it does not (or no longer) know.
+    fn memory_not_found() -> ResponseTemplate {
+        json_reply(404, json!({"error": "Memory not found!"}))
+    }
+
+    /// The error adding [`note`] comes to when Mem0 answers `response`.
+    async fn add_answered(response: ResponseTemplate) -> ExternalError {
+        let server = stand_in("POST", "/v3/memories/add/", response).await;
+        client(&server).add(&note()).await.unwrap_err()
+    }
+
     async fn only_request_body(server: &MockServer) -> Value {
         let requests = server.received_requests().await.unwrap();
         assert_eq!(requests.len(), 1, "expected exactly one request");
         requests[0].body_json().unwrap()
     }
 
+    /// The body the client sends to add `req` (Mem0 answers that it is pending).
+    async fn body_sent_to_add(req: &AddRequest) -> Value {
+        let server = stand_in(
+            "POST",
+            "/v3/memories/add/",
+            json_reply(200, json!({"event_id": "e", "status": "PENDING"})),
+        )
+        .await;
+        client(&server).add(req).await.unwrap();
+        only_request_body(&server).await
+    }
+
     #[tokio::test]
     async fn async_add_then_event_polling_until_succeeded() {
         let server = MockServer::start().await;
-        authed("POST", "/v3/memories/add/")
-            .and(header("content-type", "application/json"))
-            .and(body_partial_json(json!({
-                "messages": [{"role": "user", "content": "Dinner plan: lasagne on Friday"}],
-                "user_id": "user-1",
-                "metadata": {
-                    "interaction_id": "int-1",
-                    "kind": "text",
-                    "occurred_at": "2026-11-12T09:14:00Z",
-                },
-                "timestamp": 1794474840,
-                "infer": true,
-            })))
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .set_body_json(json!({"event_id": "ev-1", "status": "PENDING"})),
-            )
-            .expect(1)
-            .mount(&server)
-            .await;
-        authed("GET", "/v1/event/ev-1/")
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .set_body_json(json!({"id": "ev-1", "status": "PENDING"})),
-            )
-            .up_to_n_times(1)
-            .expect(1)
-            .mount(&server)
-            .await;
-        authed("GET", "/v1/event/ev-1/")
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .set_body_json(json!({"id": "ev-1", "status": "RUNNING", "results": null})),
-            )
-            .up_to_n_times(1)
-            .expect(1)
-            .mount(&server)
-            .await;
+        answer_once(
+            &server,
+            authed("POST", "/v3/memories/add/")
+                .and(header("content-type", "application/json"))
+                .and(body_partial_json(json!({
+                    "messages": [{"role": "user", "content": "Dinner plan: lasagne on Friday"}],
+                    "user_id": "user-1",
+                    "metadata": {
+                        "interaction_id": "int-1",
+                        "kind": "text",
+                        "occurred_at": "2026-11-12T09:14:00Z",
+                    },
+                    "timestamp": 1794474840,
+                    "infer": true,
+                }))),
+            json_reply(200, json!({"event_id": "ev-1", "status": "PENDING"})),
+        )
+        .await;
+        answer_first_once(
+            &server,
+            authed("GET", "/v1/event/ev-1/"),
+            json_reply(200, json!({"id": "ev-1", "status": "PENDING"})),
+        )
+        .await;
+        answer_first_once(
+            &server,
+            authed("GET", "/v1/event/ev-1/"),
+            json_reply(
+                200,
+                json!({"id": "ev-1", "status": "RUNNING", "results": null}),
+            ),
+        )
+        .await;
         answer_once(
             &server,
             authed("GET", "/v1/event/ev-1/"),
-            ResponseTemplate::new(200).set_body_json(json!({
+            json_reply(200, json!({
                 "id": "ev-1",
                 "event_type": "ADD",
                 "status": "SUCCEEDED",
@@ -856,7 +893,7 @@ mod tests {
         answer_once(
             &server,
             authed("POST", "/v3/memories/add/").and(body_partial_json(json!({"infer": false}))),
-            ResponseTemplate::new(200).set_body_json(json!({
+            json_reply(200, json!({
                 "message": "ok",
                 "results": [
                     {"id": "m-9", "data": {"memory": "Dinner plan: lasagne on Friday"}, "event": "ADD"},
@@ -882,17 +919,10 @@ mod tests {
 
     #[tokio::test]
     async fn metadata_extras_are_kept_but_do_not_override_the_key() {
-        let server = stand_in(
-            "POST",
-            "/v3/memories/add/",
-            ResponseTemplate::new(200).set_body_json(json!({"event_id": "e", "status": "PENDING"})),
-        )
-        .await;
         let req = note()
             .with_metadata("labels", json!(["food"]))
             .with_metadata("interaction_id", json!("spoofed"));
-        client(&server).add(&req).await.unwrap();
-        let body = only_request_body(&server).await;
+        let body = body_sent_to_add(&req).await;
         assert_eq!(
             body["metadata"],
             json!({
@@ -908,19 +938,17 @@ mod tests {
     async fn image_is_sent_as_an_image_url_content_part() {
         let server = MockServer::start().await;
         let data_url = "data:image/jpeg;base64,/9j/4AAQSkZJRg==";
-        authed("POST", "/v3/memories/add/")
-            .and(body_partial_json(json!({
+        answer_once(
+            &server,
+            authed("POST", "/v3/memories/add/").and(body_partial_json(json!({
                 "messages": [
                     {"role": "user", "content": "my new haircut"},
                     {"role": "user", "content": {"type": "image_url", "image_url": {"url": data_url}}},
                 ],
-            })))
-            .respond_with(
-                ResponseTemplate::new(200).set_body_json(json!({"event_id": "ev-i", "status": "PENDING"})),
-            )
-            .expect(1)
-            .mount(&server)
-            .await;
+            }))),
+            json_reply(200, json!({"event_id": "ev-i", "status": "PENDING"})),
+        )
+        .await;
         let req = AddRequest::new("user-1", "int-7", "image", "my new haircut", occurred())
             .with_image(data_url);
         let outcome = client(&server).add(&req).await.unwrap();
@@ -943,16 +971,9 @@ mod tests {
 
     #[tokio::test]
     async fn image_without_text_sends_only_the_image_part() {
-        let server = stand_in(
-            "POST",
-            "/v3/memories/add/",
-            ResponseTemplate::new(200).set_body_json(json!({"event_id": "e", "status": "PENDING"})),
-        )
-        .await;
         let req = AddRequest::new("u", "i", "image", "  ", occurred())
             .with_image("data:image/png;base64,AA==");
-        client(&server).add(&req).await.unwrap();
-        let body = only_request_body(&server).await;
+        let body = body_sent_to_add(&req).await;
         assert_eq!(
             body["messages"],
             json!([{"role": "user", "content": {"type": "image_url", "image_url": {"url": "data:image/png;base64,AA=="}}}])
@@ -973,8 +994,10 @@ mod tests {
         let server = stand_in_once(
             "GET",
             "/v1/event/ev-dup/",
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"id": "ev-dup", "status": "SUCCEEDED", "results": []})),
+            json_reply(
+                200,
+                json!({"id": "ev-dup", "status": "SUCCEEDED", "results": []}),
+            ),
         )
         .await;
         let memories = client(&server).wait_event("ev-dup").await.unwrap();
@@ -986,12 +1009,15 @@ mod tests {
         let server = stand_in_once(
             "GET",
             "/v1/event/ev-bad/",
-            ResponseTemplate::new(200).set_body_json(json!({
-                "id": "ev-bad",
-                "status": "FAILED",
-                "results": [],
-                "error": "LLM extraction failed",
-            })),
+            json_reply(
+                200,
+                json!({
+                    "id": "ev-bad",
+                    "status": "FAILED",
+                    "results": [],
+                    "error": "LLM extraction failed",
+                }),
+            ),
         )
         .await;
         let err = client(&server).wait_event("ev-bad").await.unwrap_err();
@@ -1011,7 +1037,7 @@ mod tests {
         let server = stand_in(
             "GET",
             "/v1/event/ev-slow/",
-            ResponseTemplate::new(200).set_body_json(json!({"id": "ev-slow", "status": "PENDING"})),
+            json_reply(200, json!({"id": "ev-slow", "status": "PENDING"})),
         )
         .await;
         let c = Mem0Client::new(&server.uri(), KEY, reqwest::Client::new())
@@ -1030,19 +1056,22 @@ mod tests {
     #[tokio::test]
     async fn transient_errors_while_polling_are_waited_out() {
         let server = MockServer::start().await;
-        authed("GET", "/v1/event/ev-flaky/")
-            .respond_with(ResponseTemplate::new(502).set_body_string("bad gateway"))
-            .up_to_n_times(1)
-            .expect(1)
-            .mount(&server)
-            .await;
+        answer_first_once(
+            &server,
+            authed("GET", "/v1/event/ev-flaky/"),
+            ResponseTemplate::new(502).set_body_string("bad gateway"),
+        )
+        .await;
         answer_once(
             &server,
             authed("GET", "/v1/event/ev-flaky/"),
-            ResponseTemplate::new(200).set_body_json(json!({
-                "status": "SUCCEEDED",
-                "results": [{"id": "m-3", "memory": "x", "event": "ADD"}],
-            })),
+            json_reply(
+                200,
+                json!({
+                    "status": "SUCCEEDED",
+                    "results": [{"id": "m-3", "memory": "x", "event": "ADD"}],
+                }),
+            ),
         )
         .await;
         let memories = client(&server).wait_event("ev-flaky").await.unwrap();
@@ -1054,9 +1083,12 @@ mod tests {
         let server = stand_in_once(
             "GET",
             "/v1/event/nope/",
-            ResponseTemplate::new(404).set_body_json(json!({
-                "error": "Event not found or you don't have permission to access it."
-            })),
+            json_reply(
+                404,
+                json!({
+                    "error": "Event not found or you don't have permission to access it."
+                }),
+            ),
         )
         .await;
         let err = client(&server).wait_event("nope").await.unwrap_err();
@@ -1087,17 +1119,20 @@ mod tests {
                 .and(query_param("page", "1"))
                 .and(query_param("page_size", "100"))
                 .and(body_partial_json(json!({"filters": filters}))),
-            ResponseTemplate::new(200).set_body_json(json!({
-                "count": 1,
-                "next": null,
-                "previous": null,
-                "results": [{
-                    "id": "m-1",
-                    "memory": "Plans lasagne for Friday dinner",
-                    "user_id": "user-1",
-                    "metadata": {"interaction_id": "int-1", "kind": "text"},
-                }],
-            })),
+            json_reply(
+                200,
+                json!({
+                    "count": 1,
+                    "next": null,
+                    "previous": null,
+                    "results": [{
+                        "id": "m-1",
+                        "memory": "Plans lasagne for Friday dinner",
+                        "user_id": "user-1",
+                        "metadata": {"interaction_id": "int-1", "kind": "text"},
+                    }],
+                }),
+            ),
         )
         .await;
         let found = client(&server)
@@ -1122,9 +1157,12 @@ mod tests {
         let server = stand_in_once(
             "POST",
             "/v3/memories/",
-            ResponseTemplate::new(200).set_body_json(json!({
-                "count": 0, "next": null, "previous": null, "results": [],
-            })),
+            json_reply(
+                200,
+                json!({
+                    "count": 0, "next": null, "previous": null, "results": [],
+                }),
+            ),
         )
         .await;
         let found = client(&server).find_by_interaction("u", "i").await.unwrap();
@@ -1138,20 +1176,23 @@ mod tests {
             &server,
             authed("POST", "/v3/memories/search/")
                 .and(body_partial_json(json!({"query": "dinner", "top_k": 5}))),
-            ResponseTemplate::new(200).set_body_json(json!({
-                "results": [
-                    {
-                        "id": "m-1",
-                        "memory": "Plans lasagne for Friday dinner",
-                        "score": 0.82,
-                        "score_breakdown": {"semantic": 0.7, "bm25": 0.1, "entity": 0.02},
-                        "user_id": "user-1",
-                        "metadata": {"interaction_id": "int-1", "kind": "text"},
-                        "created_at": "2026-11-12T09:14:00Z",
-                    },
-                    {"id": "m-2", "memory": "Cooks on Fridays", "score": 0.4},
-                ],
-            })),
+            json_reply(
+                200,
+                json!({
+                    "results": [
+                        {
+                            "id": "m-1",
+                            "memory": "Plans lasagne for Friday dinner",
+                            "score": 0.82,
+                            "score_breakdown": {"semantic": 0.7, "bm25": 0.1, "entity": 0.02},
+                            "user_id": "user-1",
+                            "metadata": {"interaction_id": "int-1", "kind": "text"},
+                            "created_at": "2026-11-12T09:14:00Z",
+                        },
+                        {"id": "m-2", "memory": "Cooks on Fridays", "score": 0.4},
+                    ],
+                }),
+            ),
         )
         .await;
         let start = Utc.with_ymd_and_hms(2026, 11, 9, 23, 0, 0).unwrap();
@@ -1186,7 +1227,7 @@ mod tests {
         let server = stand_in_once(
             "POST",
             "/v3/memories/search/",
-            ResponseTemplate::new(200).set_body_json(json!({"results": []})),
+            json_reply(200, json!({"results": []})),
         )
         .await;
         let hits = client(&server)
@@ -1209,22 +1250,24 @@ mod tests {
         let server = stand_in_once(
             "DELETE",
             "/v1/memories/m-1/",
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"message": "Memory deleted successfully!"})),
+            json_reply(200, json!({"message": "Memory deleted successfully!"})),
         )
         .await;
         answer_once(
             &server,
             authed("DELETE", "/v1/memories/m-gone/"),
-            ResponseTemplate::new(404).set_body_json(json!({"error": "Memory not found!"})),
+            memory_not_found(),
         )
         .await;
         answer_once(
             &server,
             authed("DELETE", "/v1/memories/not-a-uuid/"),
-            ResponseTemplate::new(400).set_body_json(json!({
-                "error": "memory_id should be a valid UUID"
-            })),
+            json_reply(
+                400,
+                json!({
+                    "error": "memory_id should be a valid UUID"
+                }),
+            ),
         )
         .await;
         let c = client(&server);
@@ -1262,13 +1305,7 @@ mod tests {
 
     #[tokio::test]
     async fn rate_limit_is_transient() {
-        let server = stand_in(
-            "POST",
-            "/v3/memories/add/",
-            ResponseTemplate::new(429).set_body_json(json!({"detail": "Rate limit exceeded"})),
-        )
-        .await;
-        let err = client(&server).add(&note()).await.unwrap_err();
+        let err = add_answered(json_reply(429, json!({"detail": "Rate limit exceeded"}))).await;
         assert!(err.is_transient());
     }
 
@@ -1302,13 +1339,7 @@ mod tests {
             ),
         ];
         for (status, body, expected) in cases {
-            let server = stand_in(
-                "POST",
-                "/v3/memories/add/",
-                ResponseTemplate::new(status).set_body_json(body.clone()),
-            )
-            .await;
-            let err = client(&server).add(&note()).await.unwrap_err();
+            let err = add_answered(json_reply(status, body.clone())).await;
             match err {
                 ExternalError::Permanent {
                     service,
@@ -1338,13 +1369,7 @@ mod tests {
 
     #[tokio::test]
     async fn unreadable_success_body_is_permanent() {
-        let server = stand_in(
-            "POST",
-            "/v3/memories/add/",
-            ResponseTemplate::new(200).set_body_string("not json"),
-        )
-        .await;
-        let err = client(&server).add(&note()).await.unwrap_err();
+        let err = add_answered(ResponseTemplate::new(200).set_body_string("not json")).await;
         assert!(!err.is_transient(), "{err:?}");
     }
 
@@ -1408,20 +1433,19 @@ mod tests {
             authed("PUT", "/v1/memories/m-1/")
                 .and(header("content-type", "application/json"))
                 .and(body_partial_json(json!({"text": "Parking: level 4"}))),
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"id": "m-1", "memory": "Parking: level 4"})),
+            json_reply(200, json!({"id": "m-1", "memory": "Parking: level 4"})),
         )
         .await;
         answer_once(
             &server,
             authed("PUT", "/v1/memories/m-gone/"),
-            ResponseTemplate::new(404).set_body_json(json!({"error": "Memory not found!"})),
+            memory_not_found(),
         )
         .await;
         answer_once(
             &server,
             authed("PUT", "/v1/memories/m-busy/"),
-            ResponseTemplate::new(503).set_body_json(json!({"detail": "busy"})),
+            json_reply(503, json!({"detail": "busy"})),
         )
         .await;
         let c = client(&server);

@@ -71,20 +71,13 @@ impl Transcriber {
             .part("file", part)
             .text("model", self.config.model.clone())
             .text("response_format", "json");
-        let mut req = self
+        let req = self
             .http
             .post(format!("{}/audio/transcriptions", self.config.api_base))
             .multipart(form);
-        if let Some(key) = &self.config.api_key {
-            req = req.bearer_auth(key);
-        }
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| ExternalError::from_reqwest(Service::Transcribe, e))?;
-        if !resp.status().is_success() {
-            return Err(ExternalError::from_response(Service::Transcribe, resp).await);
-        }
+        let resp =
+            ExternalError::send_authed(Service::Transcribe, req, self.config.api_key.as_deref())
+                .await?;
         let body: Transcription = resp.json().await.map_err(|e| ExternalError::Permanent {
             service: Service::Transcribe,
             status: 200,

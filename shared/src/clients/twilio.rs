@@ -366,6 +366,16 @@ mod tests {
             .await;
     }
 
+    /// The error sending "hi" comes to when Twilio answers `response` (asked exactly once).
+    async fn send_hi_answered(response: ResponseTemplate) -> ExternalError {
+        let server = MockServer::start().await;
+        mock(&server, response).await;
+        client(&server)
+            .send_message(&text("hi"))
+            .await
+            .expect_err("an error")
+    }
+
     async fn sent_form(server: &MockServer) -> Vec<(String, String)> {
         let requests = server.received_requests().await.expect("recording on");
         assert_eq!(requests.len(), 1);
@@ -544,22 +554,13 @@ mod tests {
 
     #[tokio::test]
     async fn twilio_400_is_permanent_with_code() {
-        let server = MockServer::start().await;
-        mock(
-            &server,
-            ResponseTemplate::new(400).set_body_json(serde_json::json!({
-                "code": 21211,
-                "message": "The 'To' number whatsapp:+1 is not a valid phone number.",
-                "more_info": "https://www.twilio.com/docs/errors/21211",
-                "status": 400
-            })),
-        )
+        let err = send_hi_answered(ResponseTemplate::new(400).set_body_json(serde_json::json!({
+            "code": 21211,
+            "message": "The 'To' number whatsapp:+1 is not a valid phone number.",
+            "more_info": "https://www.twilio.com/docs/errors/21211",
+            "status": 400
+        })))
         .await;
-
-        let err = client(&server)
-            .send_message(&text("hi"))
-            .await
-            .expect_err("400");
         match &err {
             ExternalError::Permanent {
                 service,
@@ -581,27 +582,17 @@ mod tests {
 
     #[tokio::test]
     async fn auth_failure_is_permanent() {
-        let server = MockServer::start().await;
-        mock(
-            &server,
-            ResponseTemplate::new(401).set_body_json(serde_json::json!({
-                "code": 20003, "message": "Authenticate", "status": 401
-            })),
-        )
+        let err = send_hi_answered(ResponseTemplate::new(401).set_body_json(serde_json::json!({
+            "code": 20003, "message": "Authenticate", "status": 401
+        })))
         .await;
-        let err = client(&server)
-            .send_message(&text("hi"))
-            .await
-            .expect_err("401");
         assert!(!err.is_transient());
         assert!(err.to_string().contains("20003: Authenticate"), "{err}");
     }
 
     #[tokio::test]
     async fn rate_limit_is_transient_with_retry_after() {
-        let server = MockServer::start().await;
-        mock(
-            &server,
+        let err = send_hi_answered(
             ResponseTemplate::new(429)
                 .insert_header("Retry-After", "7")
                 .set_body_json(serde_json::json!({
@@ -609,10 +600,6 @@ mod tests {
                 })),
         )
         .await;
-        let err = client(&server)
-            .send_message(&text("hi"))
-            .await
-            .expect_err("429");
         assert!(err.is_transient());
         assert_eq!(err.retry_after(), Some(std::time::Duration::from_secs(7)));
         assert!(
@@ -623,16 +610,10 @@ mod tests {
 
     #[tokio::test]
     async fn unavailable_is_transient() {
-        let server = MockServer::start().await;
-        mock(
-            &server,
+        let err = send_hi_answered(
             ResponseTemplate::new(503).set_body_string("<html>upstream down</html>"),
         )
         .await;
-        let err = client(&server)
-            .send_message(&text("hi"))
-            .await
-            .expect_err("503");
         assert!(err.is_transient());
         assert_eq!(err.retry_after(), None);
         assert!(err.to_string().contains("upstream down"), "{err}");
@@ -651,16 +632,7 @@ mod tests {
 
     #[tokio::test]
     async fn unparseable_success_is_permanent() {
-        let server = MockServer::start().await;
-        mock(
-            &server,
-            ResponseTemplate::new(201).set_body_string("not json"),
-        )
-        .await;
-        let err = client(&server)
-            .send_message(&text("hi"))
-            .await
-            .expect_err("bad body");
+        let err = send_hi_answered(ResponseTemplate::new(201).set_body_string("not json")).await;
         assert!(!err.is_transient());
         assert!(err.to_string().contains("accepted (HTTP 201)"), "{err}");
     }

@@ -40,20 +40,12 @@ impl Describer {
                 ],
             }],
         });
-        let mut req = self
+        let req = self
             .http
             .post(format!("{}/chat/completions", self.config.api_base))
             .json(&body);
-        if let Some(key) = &self.config.api_key {
-            req = req.bearer_auth(key);
-        }
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| ExternalError::from_reqwest(Service::Llm, e))?;
-        if !resp.status().is_success() {
-            return Err(ExternalError::from_response(Service::Llm, resp).await);
-        }
+        let resp =
+            ExternalError::send_authed(Service::Llm, req, self.config.api_key.as_deref()).await?;
         let v: Value = resp
             .json()
             .await

@@ -72,16 +72,7 @@ impl InboundMessage {
     /// location, else `"text"`.
     pub fn kind(&self) -> &'static str {
         if let Some(media) = self.media.first() {
-            let content_type = media.content_type.trim_start().to_ascii_lowercase();
-            return if content_type.starts_with("image/") {
-                "image"
-            } else if content_type.starts_with("audio/") {
-                "audio"
-            } else if content_type.starts_with("video/") {
-                "video"
-            } else {
-                "document"
-            };
+            return crate::media::kind_of(&media.content_type);
         }
         if self.location.is_some() {
             "location"

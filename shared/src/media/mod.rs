@@ -29,7 +29,8 @@ pub fn is_sha256_hex(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
-/// The kind of a message by its attachment's content type (as `InboundMessage::kind`).
+/// The kind of a message by its attachment's content type (what `InboundMessage::kind` says
+/// for a message with attachments).
 pub fn kind_of(content_type: &str) -> &'static str {
     let ct = content_type.trim_start().to_ascii_lowercase();
     if ct.starts_with("image/") {

@@ -100,41 +100,39 @@ pub async fn record_processed_text(
     db: &impl ConnectionTrait,
     msg: &ApiInbound,
 ) -> Result<(), DbErr> {
-    exec(
-        db,
-        "INSERT INTO interactions (id, user_id, message_sid, direction, kind, body, status, attempts, raw, \
-         occurred_at, created_at, updated_at, processed_at) \
-         VALUES ($1, $2, $3, 'inbound', 'text', $4, 'processed', 0, $5, $6, $7, $7, $7)",
-        vec![
-            msg.id.into(),
-            msg.user_id.into(),
-            msg.message_sid.clone().into(),
-            msg.body.clone().into(),
-            Value::Json(Some(Box::new(msg.raw.clone()))),
-            msg.occurred_at.into(),
-            msg.now.into(),
-        ],
-    )
-    .await?;
-    Ok(())
+    insert_api_inbound(db, msg, "text", "processed", Some(msg.now)).await
 }
 
 /// Records a media submission as `received`, for the worker to process like a WhatsApp message.
 pub async fn record_received(db: &impl ConnectionTrait, msg: &ApiInbound) -> Result<(), DbErr> {
+    insert_api_inbound(db, msg, &msg.kind, "received", None).await
+}
+
+/// Inserts an API submission as an inbound interaction of this `kind` and `status`, with no
+/// attempts yet; created and updated at `msg.now`.
+async fn insert_api_inbound(
+    db: &impl ConnectionTrait,
+    msg: &ApiInbound,
+    kind: &str,
+    status: &str,
+    processed_at: Option<DateTime<Utc>>,
+) -> Result<(), DbErr> {
     exec(
         db,
         "INSERT INTO interactions (id, user_id, message_sid, direction, kind, body, status, attempts, raw, \
-         occurred_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, 'inbound', $4, $5, 'received', 0, $6, $7, $8, $8)",
+         occurred_at, created_at, updated_at, processed_at) \
+         VALUES ($1, $2, $3, 'inbound', $4, $5, $6, 0, $7, $8, $9, $9, $10)",
         vec![
             msg.id.into(),
             msg.user_id.into(),
             msg.message_sid.clone().into(),
-            msg.kind.clone().into(),
+            kind.into(),
             msg.body.clone().into(),
+            status.into(),
             Value::Json(Some(Box::new(msg.raw.clone()))),
             msg.occurred_at.into(),
             msg.now.into(),
+            processed_at.into(),
         ],
     )
     .await?;

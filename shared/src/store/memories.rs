@@ -50,6 +50,22 @@ pub struct Filter {
     pub after: Option<(DateTime<Utc>, Uuid)>,
 }
 
+impl Filter {
+    /// Only the user's memories, optionally of one kind and inside `[start, end)`; no cursor.
+    pub fn of_user(
+        user_id: Uuid,
+        kind: Option<&str>,
+        range: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    ) -> Self {
+        Filter {
+            user_id: Some(user_id),
+            kind: kind.map(str::to_string),
+            range,
+            after: None,
+        }
+    }
+}
+
 /// Memories newest first (`occurred_at`, then id), at most `limit`, within `filter`.
 pub async fn page(
     db: &impl ConnectionTrait,

@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::store::db::stmt;
 use crate::store::entities::{interaction, memory};
+use crate::store::memories;
 
 /// A stored attachment of a memory's source message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -523,21 +524,8 @@ pub async fn list(
     range: Option<(DateTime<Utc>, DateTime<Utc>)>,
     limit: u64,
 ) -> Result<Vec<memory::Model>, DbErr> {
-    use sea_orm::{QueryOrder, QuerySelect};
-    let mut q = memory::Entity::find().filter(memory::Column::UserId.eq(user_id));
-    if let Some(k) = kind {
-        q = q.filter(memory::Column::Kind.eq(k));
-    }
-    if let Some((start, end)) = range {
-        q = q
-            .filter(memory::Column::OccurredAt.gte(start))
-            .filter(memory::Column::OccurredAt.lt(end));
-    }
-    q.order_by_desc(memory::Column::OccurredAt)
-        .order_by_desc(memory::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await
+    let filter = memories::Filter::of_user(user_id, kind, range);
+    memories::page(db, &filter, i64::try_from(limit).unwrap_or(i64::MAX)).await
 }
 
 /// These memories, if they are the user's (any other id is left out).
@@ -546,11 +534,7 @@ pub async fn owned(
     user_id: Uuid,
     ids: Vec<Uuid>,
 ) -> Result<Vec<memory::Model>, DbErr> {
-    memory::Entity::find()
-        .filter(memory::Column::Id.is_in(ids))
-        .filter(memory::Column::UserId.eq(user_id))
-        .all(db)
-        .await
+    memories::of_user(db, user_id, ids).await
 }
 
 /// Deletes one of the user's memories with its vector and attachment references, in one
@@ -562,7 +546,7 @@ pub async fn delete_memory(
     id: Uuid,
 ) -> Result<Option<Forgotten>, DbErr> {
     let txn = crate::store::db::begin_for_user(db, user_id).await?;
-    let done = crate::store::memories::forget_one(&txn, user_id, id).await?;
+    let done = memories::forget_one(&txn, user_id, id).await?;
     txn.commit().await?;
     Ok(done)
 }

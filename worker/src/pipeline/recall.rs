@@ -11,8 +11,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
@@ -186,11 +185,7 @@ impl Pipeline {
             .search(&self.db, user_id, query, range.map(Range::bounds), want)
             .await?;
         let ids: Vec<Uuid> = hits.iter().map(|h| h.memory_id).collect();
-        let rows = memory::Entity::find()
-            .filter(memory::Column::UserId.eq(user_id))
-            .filter(memory::Column::Id.is_in(ids.clone()))
-            .all(&self.db)
-            .await?;
+        let rows = memories::of_user(&self.db, user_id, ids.clone()).await?;
         Ok(ids
             .iter()
             .filter_map(|id| rows.iter().find(|m| m.id == *id))
@@ -209,29 +204,11 @@ impl Pipeline {
         after: Option<(DateTime<Utc>, Uuid)>,
         limit: u64,
     ) -> Result<Vec<memory::Model>, sea_orm::DbErr> {
-        let mut q = memory::Entity::find().filter(memory::Column::UserId.eq(user_id));
-        if let Some(k) = kind {
-            q = q.filter(memory::Column::Kind.eq(k));
-        }
-        if let Some((start, end)) = range {
-            q = q
-                .filter(memory::Column::OccurredAt.gte(start))
-                .filter(memory::Column::OccurredAt.lt(end));
-        }
-        if let Some((at, id)) = after {
-            q = q.filter(
-                Condition::any().add(memory::Column::OccurredAt.lt(at)).add(
-                    Condition::all()
-                        .add(memory::Column::OccurredAt.eq(at))
-                        .add(memory::Column::Id.lt(id)),
-                ),
-            );
-        }
-        q.order_by_desc(memory::Column::OccurredAt)
-            .order_by_desc(memory::Column::Id)
-            .limit(limit)
-            .all(&self.db)
-            .await
+        let filter = memories::Filter {
+            after,
+            ..memories::Filter::of_user(user_id, kind, range)
+        };
+        memories::page(&self.db, &filter, i64::try_from(limit).unwrap_or(i64::MAX)).await
     }
 
     /// `/list [phrase] [photos|voice|notes]` and `/list more`.

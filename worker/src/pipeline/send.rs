@@ -77,21 +77,15 @@ impl Pipeline {
         body: &str,
         media_url: Option<&str>,
     ) -> Result<Recorded, PipelineError> {
-        let new = NewOutbound {
-            user_id: inbound.user_id,
-            kind: if media_url.is_some() {
-                Kind::Image
-            } else {
-                Kind::Text
-            },
-            body: body.to_string(),
-            media_url: media_url.map(str::to_string),
-            about: About::Reply {
-                inbound_id: inbound.id,
-            },
-            now: Utc::now(),
+        let kind = if media_url.is_some() {
+            Kind::Image
+        } else {
+            Kind::Text
         };
-        self.record_outbound(&new)
+        let about = About::Reply {
+            inbound_id: inbound.id,
+        };
+        self.record_answer(inbound, about, kind, body, media_url)
             .await?
             .ok_or_else(|| PipelineError::transient("reply row not visible yet"))
     }
@@ -103,19 +97,32 @@ impl Pipeline {
         &self,
         inbound: &interaction::Model,
     ) -> Result<Recorded, PipelineError> {
-        let new = NewOutbound {
-            user_id: inbound.user_id,
-            kind: Kind::Text,
-            body: replies::FAILED.to_string(),
-            media_url: None,
-            about: About::Failure {
-                inbound_id: inbound.id,
-            },
-            now: Utc::now(),
+        let about = About::Failure {
+            inbound_id: inbound.id,
         };
-        self.record_outbound(&new)
+        self.record_answer(inbound, about, Kind::Text, replies::FAILED, None)
             .await?
             .ok_or_else(|| PipelineError::transient("failure reply row not visible yet"))
+    }
+
+    /// Records an outbound to the sender of `inbound`, written now (see [`Self::record_outbound`]).
+    async fn record_answer(
+        &self,
+        inbound: &interaction::Model,
+        about: About,
+        kind: Kind,
+        body: &str,
+        media_url: Option<&str>,
+    ) -> Result<Option<Recorded>, PipelineError> {
+        let new = NewOutbound {
+            user_id: inbound.user_id,
+            kind,
+            body: body.to_string(),
+            media_url: media_url.map(str::to_string),
+            about,
+            now: Utc::now(),
+        };
+        self.record_outbound(&new).await
     }
 
     /// Sends a recorded reply unless it already went out; dry-run without Twilio credentials.

@@ -72,6 +72,19 @@ pub struct ModelSpec {
     pub embed: Option<EmbedSpec>,
 }
 
+/// A file whose sha256 is pinned here.
+const fn pinned(name: &'static str, sha256: &'static str) -> ModelFile {
+    ModelFile {
+        name,
+        sha256: Some(sha256),
+    }
+}
+
+/// A file whose sha256 is taken from the hub at download (see [`ModelFile::sha256`]).
+const fn hashed_at_download(name: &'static str) -> ModelFile {
+    ModelFile { name, sha256: None }
+}
+
 impl ModelSpec {
     pub fn file(&self, name: &str) -> Option<&ModelFile> {
         self.files.iter().find(|f| f.name == name)
@@ -79,62 +92,48 @@ impl ModelSpec {
 }
 
 const MINILM_FILES: &[ModelFile] = &[
-    ModelFile {
-        name: "config.json",
-        sha256: Some("953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41"),
-    },
-    ModelFile {
-        name: "tokenizer.json",
-        sha256: Some("be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"),
-    },
-    ModelFile {
-        name: "model.safetensors",
-        sha256: Some("53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"),
-    },
-    ModelFile {
-        name: "1_Pooling/config.json",
-        sha256: Some("4be450dde3b0273bb9787637cfbd28fe04a7ba6ab9d36ac48e92b11e350ffc23"),
-    },
+    pinned(
+        "config.json",
+        "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
+    ),
+    pinned(
+        "tokenizer.json",
+        "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+    ),
+    pinned(
+        "model.safetensors",
+        "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+    ),
+    pinned(
+        "1_Pooling/config.json",
+        "4be450dde3b0273bb9787637cfbd28fe04a7ba6ab9d36ac48e92b11e350ffc23",
+    ),
 ];
 
 /// Files of a BERT-family sentence model on the hub whose hashes are taken at download.
 const BERT_HUB_FILES: &[ModelFile] = &[
-    ModelFile {
-        name: "config.json",
-        sha256: None,
-    },
-    ModelFile {
-        name: "tokenizer.json",
-        sha256: None,
-    },
-    ModelFile {
-        name: "model.safetensors",
-        sha256: None,
-    },
-    ModelFile {
-        name: "1_Pooling/config.json",
-        sha256: None,
-    },
+    hashed_at_download("config.json"),
+    hashed_at_download("tokenizer.json"),
+    hashed_at_download("model.safetensors"),
+    hashed_at_download("1_Pooling/config.json"),
 ];
 
 const BGE_SMALL_FILES: &[ModelFile] = &[
-    ModelFile {
-        name: "config.json",
-        sha256: None,
-    },
-    ModelFile {
-        name: "tokenizer.json",
-        sha256: None,
-    },
-    ModelFile {
-        name: "model.safetensors",
-        sha256: Some("3c9f31665447c8911517620762200d2245a2518d6e7208acc78cd9db317e21ad"),
-    },
-    ModelFile {
-        name: "1_Pooling/config.json",
-        sha256: None,
-    },
+    hashed_at_download("config.json"),
+    hashed_at_download("tokenizer.json"),
+    pinned(
+        "model.safetensors",
+        "3c9f31665447c8911517620762200d2245a2518d6e7208acc78cd9db317e21ad",
+    ),
+    hashed_at_download("1_Pooling/config.json"),
 ];
+
+/// The e5 family's prefixes (`query: `, `passage: `) and input length.
+const E5_EMBED: EmbedSpec = EmbedSpec {
+    query_prefix: "query: ",
+    passage_prefix: "passage: ",
+    max_tokens: 512,
+};
 
 pub static MODELS: &[ModelSpec] = &[
     ModelSpec {
@@ -189,11 +188,7 @@ pub static MODELS: &[ModelSpec] = &[
         hf_revision: "ffb93f3bd4047442299a41ebb6fa998a38507c52",
         files: BERT_HUB_FILES,
         wheel: None,
-        embed: Some(EmbedSpec {
-            query_prefix: "query: ",
-            passage_prefix: "passage: ",
-            max_tokens: 512,
-        }),
+        embed: Some(E5_EMBED),
     },
     ModelSpec {
         id: "multilingual-e5-small",
@@ -203,28 +198,15 @@ pub static MODELS: &[ModelSpec] = &[
         hf_revision: "614241f622f53c4eeff9890bdc4f31cfecc418b3",
         files: BERT_HUB_FILES,
         wheel: None,
-        embed: Some(EmbedSpec {
-            query_prefix: "query: ",
-            passage_prefix: "passage: ",
-            max_tokens: 512,
-        }),
+        embed: Some(E5_EMBED),
     },
 ];
 
 /// A Whisper repository's files; their hashes are taken at download (`X-Linked-Etag`).
 const WHISPER_HUB_FILES: &[ModelFile] = &[
-    ModelFile {
-        name: "config.json",
-        sha256: None,
-    },
-    ModelFile {
-        name: "tokenizer.json",
-        sha256: None,
-    },
-    ModelFile {
-        name: "model.safetensors",
-        sha256: None,
-    },
+    hashed_at_download("config.json"),
+    hashed_at_download("tokenizer.json"),
+    hashed_at_download("model.safetensors"),
 ];
 
 /// Whisper's Hugging Face repositories are not pinned to a commit yet: the hub cannot be

@@ -181,37 +181,53 @@ mod tests {
     /// The engine's one rule for occurrences in a gap or a fold (`super::super::wall`).
     #[test]
     fn occurrences_in_gaps_and_folds() {
-        let fires = |rule: &str, after: &str, tz: Tz| {
+        let cases: [(&str, &str, Tz, [&str; 2]); 5] = [
+            // New York springs forward on Sun 8 Mar 2026 (02:00 → 03:00): a daily 02:30 fires
+            // at 03:30 EDT that day, by the gap's length, and at 02:30 again after it.
+            (
+                "daily@02:30",
+                "2026-03-07T08:00:00Z",
+                New_York,
+                ["2026-03-08T07:30:00Z", "2026-03-09T06:30:00Z"],
+            ),
+            (
+                "daily@02:10",
+                "2026-03-07T08:00:00Z",
+                New_York,
+                ["2026-03-08T07:10:00Z", "2026-03-09T06:10:00Z"],
+            ),
+            // New York falls back on Sun 1 Nov 2026 (02:00 → 01:00): 01:30 happens twice, and
+            // a daily 01:30 fires once, at the earlier (EDT) one.
+            (
+                "daily@01:30",
+                "2026-10-31T12:00:00Z",
+                New_York,
+                ["2026-11-01T05:30:00Z", "2026-11-02T06:30:00Z"],
+            ),
+            // London springs forward on Sun 29 Mar 2026 (01:00 → 02:00): 01:30 is 02:30 BST.
+            (
+                "weekly:sun@01:30",
+                "2026-03-28T12:00:00Z",
+                London,
+                ["2026-03-29T01:30:00Z", "2026-04-05T00:30:00Z"],
+            ),
+            // London falls back on Sun 25 Oct 2026 (02:00 → 01:00): the earlier 01:30, BST.
+            (
+                "daily@01:30",
+                "2026-10-24T12:00:00Z",
+                London,
+                ["2026-10-25T00:30:00Z", "2026-10-26T01:30:00Z"],
+            ),
+        ];
+        for (rule, after, tz, fires) in cases {
             let r: Recurrence = rule.parse().unwrap();
             let first = r.next_after(utc(after), tz);
-            [first, r.next_after(first, tz)]
-        };
-        // New York springs forward on Sun 8 Mar 2026 (02:00 → 03:00): a daily 02:30 fires at
-        // 03:30 EDT that day, by the gap's length, and at 02:30 again after it.
-        assert_eq!(
-            fires("daily@02:30", "2026-03-07T08:00:00Z", New_York),
-            [utc("2026-03-08T07:30:00Z"), utc("2026-03-09T06:30:00Z")]
-        );
-        assert_eq!(
-            fires("daily@02:10", "2026-03-07T08:00:00Z", New_York),
-            [utc("2026-03-08T07:10:00Z"), utc("2026-03-09T06:10:00Z")]
-        );
-        // New York falls back on Sun 1 Nov 2026 (02:00 → 01:00): 01:30 happens twice, and
-        // a daily 01:30 fires once, at the earlier (EDT) one.
-        assert_eq!(
-            fires("daily@01:30", "2026-10-31T12:00:00Z", New_York),
-            [utc("2026-11-01T05:30:00Z"), utc("2026-11-02T06:30:00Z")]
-        );
-        // London springs forward on Sun 29 Mar 2026 (01:00 → 02:00): 01:30 is 02:30 BST.
-        assert_eq!(
-            fires("weekly:sun@01:30", "2026-03-28T12:00:00Z", London),
-            [utc("2026-03-29T01:30:00Z"), utc("2026-04-05T00:30:00Z")]
-        );
-        // London falls back on Sun 25 Oct 2026 (02:00 → 01:00): the earlier 01:30, BST.
-        assert_eq!(
-            fires("daily@01:30", "2026-10-24T12:00:00Z", London),
-            [utc("2026-10-25T00:30:00Z"), utc("2026-10-26T01:30:00Z")]
-        );
+            assert_eq!(
+                [first, r.next_after(first, tz)],
+                fires.map(utc),
+                "{rule} after {after} in {tz}"
+            );
+        }
     }
 
     #[test]
