@@ -56,14 +56,7 @@ async fn assert_problem(res: reqwest::Response, status: u16) -> Value {
 }
 
 async fn create(app: &TestApp, body: Value) -> (u16, Value) {
-    let (status, _, body) = json_of(
-        app.api(Method::POST, "/memories")
-            .json(&body)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, body) = json_of(app.post_json("/memories", &body).await).await;
     (status, body)
 }
 
@@ -109,11 +102,9 @@ async fn text_memory_lifecycle() {
 
     // The source interaction is recorded, already processed (no job, no reply).
     assert_eq!(
-        app.scalar(&format!(
-            "SELECT status FROM interactions WHERE message_sid = 'api:{interaction_id}'"
-        ))
-        .await
-        .as_deref(),
+        app.interaction_field(&format!("api:{interaction_id}"), "status")
+            .await
+            .as_deref(),
         Some("processed")
     );
 
@@ -206,12 +197,7 @@ async fn media_is_queued_and_processed_by_the_worker() {
     );
     // The bytes are stored once under their hash; the interaction keeps a reference to them
     // in MediaUrl0, like a Twilio media URL.
-    let raw = app
-        .scalar(&format!(
-            "SELECT CAST(raw AS TEXT) FROM interactions WHERE message_sid = 'api:{iid}'"
-        ))
-        .await
-        .unwrap();
+    let raw = app.raw_of(&format!("api:{iid}")).await;
     assert!(raw.contains("stored:sha256:"), "{raw}");
     assert!(!raw.contains("/9j/4AAQ"), "{raw}");
     assert_eq!(app.count("SELECT ref_count FROM media_objects").await, 1);
@@ -286,22 +272,12 @@ async fn invalid_media_is_refused() {
             413,
         ),
     ] {
-        let res = app
-            .api(Method::POST, "/memories")
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let res = app.post_json("/memories", &body).await;
         assert_problem(res, status).await;
     }
     // A body far past the cap is refused while reading it.
     let huge = json!({"user": ALICE, "kind": "image", "media_base64": "A".repeat(200_000)});
-    let res = app
-        .api(Method::POST, "/memories")
-        .json(&huge)
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_json("/memories", &huge).await;
     assert_problem(res, 413).await;
     assert_eq!(app.count("SELECT COUNT(*) FROM interactions").await, 0);
 }
@@ -548,20 +524,10 @@ async fn users_never_see_each_other() {
     let (aid, bid) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
 
     let (_, found) = get(&app, "/memories?user=%2B14155550123&query=pancake").await;
-    let ids: Vec<&str> = found["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["memory"]["id"].as_str().unwrap())
-        .collect();
+    let ids = texts_at(&found["items"], "/memory/id");
     assert_eq!(ids, vec![aid]);
     let (_, page) = get(&app, &format!("/memories/list?user={bob}")).await;
-    let ids: Vec<&str> = page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["id"].as_str().unwrap())
-        .collect();
+    let ids = texts_at(&page["items"], "/id");
     assert_eq!(ids, vec![bid]);
     let (_, recent) = get(&app, &format!("/interactions/recent?user={alice}")).await;
     assert!(

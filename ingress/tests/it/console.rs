@@ -8,11 +8,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 async fn send(app: &TestApp, body: Value) -> reqwest::Response {
-    app.api(reqwest::Method::POST, "/console/api/send")
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
+    app.post_json("/console/api/send", &body).await
 }
 
 /// Polls the conversation until it holds `want` messages (15 s at most).
@@ -88,18 +84,12 @@ async fn text_goes_through_the_signed_webhook_and_is_answered() {
 
     // `after` returns only what was recorded later.
     let first_at = msgs[0]["created_at"].as_str().unwrap();
-    let later: Value = app
-        .call(
-            reqwest::Method::GET,
-            &format!(
-                "/console/api/messages?phone=%2B14155550101&after={}",
-                first_at.replace('+', "%2B")
-            ),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let later = app
+        .api_json(&format!(
+            "/console/api/messages?phone=%2B14155550101&after={}",
+            first_at.replace('+', "%2B")
+        ))
+        .await;
     let later = later["messages"].as_array().unwrap();
     assert_eq!(later.len(), 1);
     assert_eq!(later[0]["direction"], "outbound");
@@ -184,12 +174,7 @@ async fn dashboard_json_has_the_totals() {
         3,
     )
     .await;
-    let d: Value = app
-        .call(reqwest::Method::GET, "/console/api/dashboard")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let d = app.api_json("/console/api/dashboard").await;
     assert_eq!(d["summary"]["users"], 2);
     assert_eq!(d["summary"]["interactions"]["total"], 6);
     assert_eq!(d["summary"]["interactions"]["by_direction"]["inbound"], 3);
@@ -210,15 +195,9 @@ async fn dashboard_json_has_the_totals() {
     assert_eq!(d["users"][0]["interactions"], 4);
 
     // Drill-down.
-    let u: Value = app
-        .call(
-            reqwest::Method::GET,
-            "/console/api/dashboard?user=%2B14155550104",
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let u = app
+        .api_json("/console/api/dashboard?user=%2B14155550104")
+        .await;
     assert_eq!(u["phone"], "+14155550104");
     assert_eq!(u["summary"]["interactions"]["total"], 2);
     assert_eq!(u["summary"]["memories"]["total"], 1);
@@ -243,12 +222,9 @@ async fn dashboard_json_has_the_totals() {
 
 /// A text memory of `user` at `at`, through REST.
 async fn memory_at(app: &TestApp, user: &str, at: &str) {
-    let res = app
-        .api(reqwest::Method::POST, "/memories")
-        .json(&json!({"user": user, "kind": "text", "text": format!("note at {at}"), "occurred_at": at}))
-        .send()
-        .await
-        .unwrap();
+    let body =
+        json!({"user": user, "kind": "text", "text": format!("note at {at}"), "occurred_at": at});
+    let res = app.post_json("/memories", &body).await;
     assert_eq!(res.status(), 201, "{at}");
 }
 
@@ -292,10 +268,8 @@ async fn dashboard_days_are_local_days_of_its_zone() {
         let app = &app;
         async move {
             let res = app
-                .api(reqwest::Method::GET, &format!("/console/api/dashboard{q}"))
-                .send()
-                .await
-                .unwrap();
+                .call(reqwest::Method::GET, &format!("/console/api/dashboard{q}"))
+                .await;
             assert_eq!(res.status(), 200, "{q}");
             res.json::<Value>().await.unwrap()
         }
@@ -314,14 +288,7 @@ async fn dashboard_days_are_local_days_of_its_zone() {
     assert_eq!(india["timezone"], "Asia/Kolkata");
     assert_eq!(days(&india), vec![("2026-03-09".to_string(), 1)]);
     let none = TestApp::spawn_with(console_on(vec![])).await;
-    let empty: Value = none
-        .api(reqwest::Method::GET, "/console/api/dashboard")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let empty = none.api_json("/console/api/dashboard").await;
     assert_eq!(empty["timezone"], "UTC");
     assert!(days(&empty).is_empty());
 }
@@ -329,11 +296,7 @@ async fn dashboard_days_are_local_days_of_its_zone() {
 #[tokio::test]
 async fn both_pages_load_the_shared_script() {
     let app = TestApp::spawn_with(console_on(vec![])).await;
-    let res = app
-        .api(reqwest::Method::GET, "/console/console.js")
-        .send()
-        .await
-        .unwrap();
+    let res = app.call(reqwest::Method::GET, "/console/console.js").await;
     assert_eq!(res.status(), 200);
     assert!(
         res.headers()["content-type"]
@@ -345,10 +308,8 @@ async fn both_pages_load_the_shared_script() {
     assert!(js.contains("window.mnemoConsole") && js.contains("timeZone"));
     for page in ["/console", "/console/chat"] {
         let html = app
-            .api(reqwest::Method::GET, page)
-            .send()
+            .call(reqwest::Method::GET, page)
             .await
-            .unwrap()
             .text()
             .await
             .unwrap();
@@ -411,14 +372,9 @@ async fn api_token_guards_the_console() {
     let app = TestApp::spawn_with(console_on(vec![("API_TOKEN", "s3cret; token".into())])).await;
     let plain = no_redirects();
     for path in ["/console", "/console/chat", "/console/api/dashboard"] {
-        let res = plain.get(app.url(path)).send().await.unwrap();
+        let res = app.get_via(&plain, path, None).await;
         assert_eq!(res.status(), 401, "{path}");
-        let res = plain
-            .get(app.url(path))
-            .header("cookie", "mnemo_console=wrong")
-            .send()
-            .await
-            .unwrap();
+        let res = app.get_via(&plain, path, Some("mnemo_console=wrong")).await;
         assert_eq!(res.status(), 401, "{path}");
         // The Bearer header works (app.api adds it).
         let res = app.call(reqwest::Method::GET, path).await;
@@ -432,17 +388,11 @@ async fn api_token_guards_the_console() {
         .unwrap();
     assert_eq!(res.status(), 401);
     // A wrong ?token= is refused; the right one sets the cookie and drops the token.
-    let res = plain
-        .get(app.url("/console/chat?token=nope"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get_via(&plain, "/console/chat?token=nope", None).await;
     assert_eq!(res.status(), 401);
-    let res = plain
-        .get(app.url("/console/chat?token=s3cret%3B%20token"))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .get_via(&plain, "/console/chat?token=s3cret%3B%20token", None)
+        .await;
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], "/console/chat");
     let cookie = res.headers()["set-cookie"].to_str().unwrap().to_string();
@@ -451,12 +401,13 @@ async fn api_token_guards_the_console() {
         "{cookie}"
     );
     let pair = cookie.split(';').next().unwrap().to_string();
-    let res = plain
-        .get(app.url("/console/api/dashboard"))
-        .header("cookie", format!("other=1; {pair}"))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .get_via(
+            &plain,
+            "/console/api/dashboard",
+            Some(&format!("other=1; {pair}")),
+        )
+        .await;
     assert_eq!(res.status(), 200);
     let res = plain
         .post(app.url("/console/api/send"))
@@ -472,10 +423,12 @@ async fn api_token_guards_the_console() {
     )
     .await;
     // The media route stays reachable for the worker (unguessable ids): 404, not 401.
-    let res = plain
-        .get(app.url("/console/media/00000000000000000000000000000000"))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .get_via(
+            &plain,
+            "/console/media/00000000000000000000000000000000",
+            None,
+        )
+        .await;
     assert_eq!(res.status(), 404);
 }

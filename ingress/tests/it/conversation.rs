@@ -113,13 +113,11 @@ impl Chat {
     /// Sends `text` as message `sid` and waits until its reply went out. The wait is generous:
     /// under parallel load apalis-redis sometimes wakes a worker only at its 30 s heartbeat.
     async fn send(&self, sid: &str, text: &str) {
-        let sent =
-            "SELECT COUNT(*) FROM interactions WHERE direction = 'outbound' AND status = 'sent'";
-        let before = self.app.count(sent).await;
+        let before = self.app.count(SENT).await;
         let res = self.app.post_webhook(&text_message(sid, FROM, text)).await;
         assert_eq!(res.status(), 200);
         let replied = try_wait_for(std::time::Duration::from_secs(45), || async {
-            (self.app.count(sent).await > before).then_some(())
+            (self.app.count(SENT).await > before).then_some(())
         })
         .await;
         if replied.is_none() {
@@ -198,6 +196,13 @@ impl Chat {
         memory_id
     }
 
+    /// Seeds each `(kind, text, at)` in turn, without labels, as `seed` does.
+    async fn seed_all(&self, memories: &[(&str, &str, DateTime<Utc>)]) {
+        for &(kind, text, at) in memories {
+            self.seed(kind, text, at, &[]).await;
+        }
+    }
+
     async fn memories(&self) -> i64 {
         self.app.count("SELECT COUNT(*) FROM memories").await
     }
@@ -269,13 +274,13 @@ async fn help_tz_stats_and_unknown(mem0: bool) {
     let empty = c.say("/stats").await;
     assert!(empty.contains("no memories yet"), "{empty}");
     let day = ist_today() - Days::new(3);
-    c.seed("text", "gate code 4411", ist_at(day, 9, 0), &[])
-        .await;
-    c.seed("text", "wifi is sunflower42", ist_at(day, 10, 0), &[])
-        .await;
-    c.seed("image", "whiteboard", ist_at(day, 11, 0), &[]).await;
-    c.seed("audio", "call the bank", ist_at(day, 12, 0), &[])
-        .await;
+    c.seed_all(&[
+        ("text", "gate code 4411", ist_at(day, 9, 0)),
+        ("text", "wifi is sunflower42", ist_at(day, 10, 0)),
+        ("image", "whiteboard", ist_at(day, 11, 0)),
+        ("audio", "call the bank", ist_at(day, 12, 0)),
+    ])
+    .await;
     let stats = c.say("/stats").await;
     assert!(stats.contains("*4* memories"), "{stats}");
     assert!(stats.contains("📝 note: 2"), "{stats}");
@@ -321,19 +326,14 @@ async fn list_pages_filters_and_forget(mem0: bool) {
         &["receipt"],
     )
     .await;
-    c.seed(
-        "audio",
-        "remember to call the bank",
-        ist_at(last_week, 9, 14),
-        &[],
-    )
-    .await;
-    c.seed(
-        "text",
-        "ancient note",
-        ist_at(older - Days::new(30), 7, 0),
-        &[],
-    )
+    c.seed_all(&[
+        (
+            "audio",
+            "remember to call the bank",
+            ist_at(last_week, 9, 14),
+        ),
+        ("text", "ancient note", ist_at(older - Days::new(30), 7, 0)),
+    ])
     .await;
     assert_eq!(c.memories().await, 15);
 
@@ -463,26 +463,19 @@ async fn questions_with_and_without_time(mem0: bool) {
     let today = ist_today();
     let yesterday = today - Days::new(1);
     let ten_days = today - Days::new(10);
-    c.seed(
-        "text",
-        "Dinner: pasta carbonara with Anna",
-        ist_at(yesterday, 20, 30),
-        &[],
-    )
-    .await;
-    c.seed(
-        "text",
-        "Dinner: sushi with Tom at Kaito",
-        ist_at(ten_days, 19, 45),
-        &[],
-    )
-    .await;
-    c.seed(
-        "audio",
-        "buy new running shoes",
-        ist_at(yesterday, 9, 14),
-        &[],
-    )
+    c.seed_all(&[
+        (
+            "text",
+            "Dinner: pasta carbonara with Anna",
+            ist_at(yesterday, 20, 30),
+        ),
+        (
+            "text",
+            "Dinner: sushi with Tom at Kaito",
+            ist_at(ten_days, 19, 45),
+        ),
+        ("audio", "buy new running shoes", ist_at(yesterday, 9, 14)),
+    ])
     .await;
 
     // Without a time phrase: both dinners, best first, with what and when.
@@ -599,19 +592,18 @@ async fn photos_and_kinds(mem0: bool) {
     let c = Chat::start(mem0).await;
     c.say("/tz Asia/Kolkata").await;
     let day = ist_today() - Days::new(2);
-    c.seed(
-        "image",
-        "haircut photo, short on the sides",
-        ist_at(day, 16, 0),
-        &[],
-    )
-    .await;
-    c.seed(
-        "text",
-        "haircut booked at Luigi's for Friday",
-        ist_at(day, 10, 0),
-        &[],
-    )
+    c.seed_all(&[
+        (
+            "image",
+            "haircut photo, short on the sides",
+            ist_at(day, 16, 0),
+        ),
+        (
+            "text",
+            "haircut booked at Luigi's for Friday",
+            ist_at(day, 10, 0),
+        ),
+    ])
     .await;
     let a = c.say("show me my haircut").await;
     assert!(
@@ -904,19 +896,13 @@ async fn questions_by_meaning_find_their_notes_with_the_local_model() {
     assert!(nothing.contains("couldn't find"), "{nothing}");
 
     let user = chat.user().await;
-    let body: Json = chat
+    let body = chat
         .app
-        .call(
-            reqwest::Method::GET,
-            &format!(
-                "/memories?user={}&query=internet%20code%20at%20grandmother%27s",
-                user.id
-            ),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .api_json(&format!(
+            "/memories?user={}&query=internet%20code%20at%20grandmother%27s",
+            user.id
+        ))
+        .await;
     let first = &body["items"][0];
     assert!(
         first["memory"]["text"]
@@ -948,19 +934,18 @@ async fn lexical_recall_matches_words_and_a_bare_range_lists_it() {
 
     chat.say("/tz Asia/Kolkata").await;
     let yesterday = ist_today().checked_sub_days(Days::new(1)).unwrap();
-    chat.seed(
-        "text",
-        "Booked the dentist for Monday",
-        ist_at(yesterday, 10, 5),
-        &[],
-    )
-    .await;
-    chat.seed(
-        "text",
-        "Oat milk, bananas, coffee",
-        ist_at(yesterday, 18, 30),
-        &[],
-    )
+    chat.seed_all(&[
+        (
+            "text",
+            "Booked the dentist for Monday",
+            ist_at(yesterday, 10, 5),
+        ),
+        (
+            "text",
+            "Oat milk, bananas, coffee",
+            ist_at(yesterday, 18, 30),
+        ),
+    ])
     .await;
     let listed = chat.say("what did I note yesterday?").await;
     assert!(listed.contains("Booked the dentist"), "{listed}");

@@ -93,6 +93,13 @@ async fn post(app: &TestApp, params: &[(String, String)]) {
     assert_eq!(res.status(), 200);
 }
 
+/// Posts a message (text `body`) with the one attachment at `url`; returns its MessageSid.
+async fn post_one(app: &TestApp, body: &str, url: String, content_type: &str) -> String {
+    let sid = new_sid();
+    post(app, &media_message(&sid, body, &[(url, content_type)])).await;
+    sid
+}
+
 /// Waits for `n` replies and returns the reply to `sid`.
 async fn reply_to(app: &TestApp, sid: &str, n: i64) -> String {
     app.wait_count(
@@ -106,6 +113,18 @@ async fn reply_to(app: &TestApp, sid: &str, n: i64) -> String {
     ))
     .await
     .expect("a reply")
+}
+
+/// A server that would answer any GET with a photo but must never be asked (its one mock
+/// expects no call, which is checked when the server is dropped).
+async fn never_fetched() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(photo(0, 0, 80), "image/jpeg"))
+        .expect(0)
+        .mount(&server)
+        .await;
+    server
 }
 
 /// A media app whose transcription API (a wiremock stand-in, returned to keep it alive)
@@ -144,18 +163,9 @@ async fn same_bytes_under_two_sids_are_one_object_with_two_references() {
     let bytes = photo(40, 0, 90);
     let a = serve_media(&app, "ME_a", "image/jpeg", bytes.clone()).await;
     let b = serve_media(&app, "ME_b", "image/jpeg", bytes.clone()).await;
-    let (s1, s2) = (new_sid(), new_sid());
-    post(
-        &app,
-        &media_message(&s1, "Haircut, before", &[(a, "image/jpeg")]),
-    )
-    .await;
+    let s1 = post_one(&app, "Haircut, before", a, "image/jpeg").await;
     reply_to(&app, &s1, 1).await;
-    post(
-        &app,
-        &media_message(&s2, "Haircut again", &[(b, "image/jpeg")]),
-    )
-    .await;
+    let s2 = post_one(&app, "Haircut again", b, "image/jpeg").await;
     let second = reply_to(&app, &s2, 2).await;
 
     assert_eq!(app.count("SELECT COUNT(*) FROM media_objects").await, 1);
@@ -197,18 +207,11 @@ async fn s3_store_keeps_one_object_per_hash_and_presigns_links() {
     let a = serve_media(&app, "ME_1", "video/mp4", bytes.clone()).await;
     let b = serve_media(&app, "ME_2", "video/mp4", bytes.clone()).await;
     let c = serve_media(&app, "ME_3", "application/pdf", b"%PDF-1.4 tiny".to_vec()).await;
-    let sids: Vec<String> = (0..3).map(|_| new_sid()).collect();
-    post(
-        &app,
-        &media_message(&sids[0], "Beach clip", &[(a, "video/mp4")]),
-    )
-    .await;
-    post(&app, &media_message(&sids[1], "", &[(b, "video/mp4")])).await;
-    post(
-        &app,
-        &media_message(&sids[2], "Lease contract", &[(c, "application/pdf")]),
-    )
-    .await;
+    let sids = [
+        post_one(&app, "Beach clip", a, "video/mp4").await,
+        post_one(&app, "", b, "video/mp4").await,
+        post_one(&app, "Lease contract", c, "application/pdf").await,
+    ];
     reply_to(&app, &sids[2], 3).await;
 
     assert_eq!(app.count("SELECT COUNT(*) FROM media_objects").await, 2);
@@ -289,22 +292,14 @@ async fn basic_auth_goes_to_twilio_only_never_across_the_redirect() {
         .expect(1)
         .mount(&storage)
         .await;
-    let sid = new_sid();
     let url = format!("{}{}", app.twilio.uri(), media_path("ME_redirect"));
-    post(
-        &app,
-        &media_message(&sid, "Dinner receipt", &[(url, "image/jpeg")]),
-    )
-    .await;
+    let sid = post_one(&app, "Dinner receipt", url, "image/jpeg").await;
     reply_to(&app, &sid, 1).await;
 
-    let twilio_req = app
-        .twilio
-        .received_requests()
+    let twilio_req = requests_at(&app.twilio, &media_path("ME_redirect"))
         .await
-        .unwrap()
         .into_iter()
-        .find(|r| r.url.path() == media_path("ME_redirect"))
+        .next()
         .expect("Twilio asked");
     let auth = twilio_req.headers.get("authorization").expect("basic auth");
     let expected = format!(
@@ -327,19 +322,9 @@ async fn basic_auth_goes_to_twilio_only_never_across_the_redirect() {
 #[tokio::test]
 async fn an_off_host_media_url_is_never_fetched_and_the_message_is_answered() {
     let app = media_app(vec![]).await;
-    let elsewhere = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(photo(0, 0, 80), "image/jpeg"))
-        .expect(0)
-        .mount(&elsewhere)
-        .await;
-    let sid = new_sid();
+    let elsewhere = never_fetched().await;
     let url = format!("{}/internal/admin.jpg", elsewhere.uri());
-    post(
-        &app,
-        &media_message(&sid, "look at this", &[(url, "image/jpeg")]),
-    )
-    .await;
+    let sid = post_one(&app, "look at this", url, "image/jpeg").await;
     let reply = reply_to(&app, &sid, 1).await;
     assert!(reply.contains("skipped attachment 1"), "{reply}");
     assert!(reply.contains("look at this"), "{reply}");
@@ -353,8 +338,7 @@ async fn an_off_host_media_url_is_never_fetched_and_the_message_is_answered() {
 async fn oversize_media_is_refused_with_a_reply() {
     let app = media_app(vec![("MAX_MEDIA_BYTES", "2048".into())]).await;
     let url = serve_media(&app, "ME_big", "video/mp4", vec![7u8; 10_000]).await;
-    let sid = new_sid();
-    post(&app, &media_message(&sid, "", &[(url, "video/mp4")])).await;
+    let sid = post_one(&app, "", url, "video/mp4").await;
     let reply = reply_to(&app, &sid, 1).await;
     assert!(reply.contains("too large"), "{reply}");
     assert!(reply.contains("the limit is 2 KB"), "{reply}");
@@ -376,8 +360,7 @@ async fn oversize_media_is_refused_with_a_reply() {
 async fn a_voice_note_is_transcribed_stored_and_remembered() {
     let (app, stt) = transcribing_app("Remember to book the dentist for Thursday.").await;
     let url = serve_media(&app, "ME_voice", "audio/ogg", voice_note()).await;
-    let sid = new_sid();
-    post(&app, &media_message(&sid, "", &[(url, "audio/ogg")])).await;
+    let sid = post_one(&app, "", url, "audio/ogg").await;
     let reply = reply_to(&app, &sid, 1).await;
 
     assert!(
@@ -405,8 +388,7 @@ async fn a_voice_note_is_transcribed_stored_and_remembered() {
 async fn without_transcription_the_voice_note_is_kept_untranscribed() {
     let app = media_app(vec![]).await;
     let url = serve_media(&app, "ME_voice", "audio/ogg", voice_note()).await;
-    let sid = new_sid();
-    post(&app, &media_message(&sid, "", &[(url, "audio/ogg")])).await;
+    let sid = post_one(&app, "", url, "audio/ogg").await;
     let reply = reply_to(&app, &sid, 1).await;
     assert!(reply.contains("saved untranscribed"), "{reply}");
     assert_eq!(app.count("SELECT ref_count FROM media_objects").await, 1);
@@ -424,21 +406,12 @@ async fn a_near_duplicate_photo_is_linked_to_the_earlier_one() {
     // Same scene, a few pixels changed, re-encoded: different bytes.
     let again = serve_media(&app, "ME_p2", "image/jpeg", photo(40, 5, 70)).await;
     let different = serve_media(&app, "ME_p3", "image/png", other_photo()).await;
-    let sids: Vec<String> = (0..3).map(|_| new_sid()).collect();
-    post(
-        &app,
-        &media_message(&sids[0], "New haircut", &[(first, "image/jpeg")]),
-    )
-    .await;
-    let r0 = reply_to(&app, &sids[0], 1).await;
-    post(&app, &media_message(&sids[1], "", &[(again, "image/jpeg")])).await;
-    let r1 = reply_to(&app, &sids[1], 2).await;
-    post(
-        &app,
-        &media_message(&sids[2], "Shirt", &[(different, "image/png")]),
-    )
-    .await;
-    let r2 = reply_to(&app, &sids[2], 3).await;
+    let s0 = post_one(&app, "New haircut", first, "image/jpeg").await;
+    let r0 = reply_to(&app, &s0, 1).await;
+    let s1 = post_one(&app, "", again, "image/jpeg").await;
+    let r1 = reply_to(&app, &s1, 2).await;
+    let s2 = post_one(&app, "Shirt", different, "image/png").await;
+    let r2 = reply_to(&app, &s2, 3).await;
 
     assert_eq!(app.count("SELECT COUNT(*) FROM media_objects").await, 3);
     assert_eq!(
@@ -457,7 +430,7 @@ async fn a_near_duplicate_photo_is_linked_to_the_earlier_one() {
              JOIN interaction_media orig ON orig.id = dup.duplicate_of \
              JOIN interactions oi ON oi.id = orig.interaction_id \
              WHERE di.message_sid = '{}' AND oi.message_sid = '{}'",
-            sids[1], sids[0]
+            s1, s0
         ))
         .await,
         1
@@ -491,26 +464,12 @@ async fn a_retried_job_neither_downloads_nor_counts_twice() {
         .mount(&app.twilio)
         .await;
     let url = format!("{}{}", app.twilio.uri(), media_path("ME_once"));
-    let sid = new_sid();
-    post(&app, &media_message(&sid, "", &[(url, "audio/ogg")])).await;
+    let sid = post_one(&app, "", url, "audio/ogg").await;
     let reply = reply_to(&app, &sid, 1).await;
     assert!(reply.contains("call mum"), "{reply}");
-    assert_eq!(
-        app.count(&format!(
-            "SELECT CAST(attempts AS BIGINT) FROM interactions WHERE message_sid = '{sid}'"
-        ))
-        .await,
-        3
-    );
+    assert_eq!(app.attempts_of(&sid).await, 3);
     assert_eq!(stt.received_requests().await.unwrap().len(), 3);
-    let downloads = app
-        .twilio
-        .received_requests()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.url.path() == media_path("ME_once"))
-        .count();
+    let downloads = requests_at(&app.twilio, &media_path("ME_once")).await.len();
     assert_eq!(downloads, 1, "stored on the first attempt, read back after");
     assert_eq!(app.count("SELECT COUNT(*) FROM media_objects").await, 1);
     assert_eq!(app.count("SELECT ref_count FROM media_objects").await, 1);
@@ -581,12 +540,7 @@ async fn photos_get_a_vision_description_and_go_to_mem0_as_an_image() {
         .mount(&app.mem0)
         .await;
     let url = serve_media(&app, "ME_poster", "image/jpeg", photo(200, 0, 90)).await;
-    let sid = new_sid();
-    post(
-        &app,
-        &media_message(&sid, "Poster for the hallway", &[(url, "image/jpeg")]),
-    )
-    .await;
+    let sid = post_one(&app, "Poster for the hallway", url, "image/jpeg").await;
     let reply = reply_to(&app, &sid, 1).await;
     assert!(reply.contains("Poster for the hallway"), "{reply}");
     assert_eq!(
@@ -600,15 +554,12 @@ async fn photos_get_a_vision_description_and_go_to_mem0_as_an_image() {
         .as_str()
         .unwrap();
     assert!(sent_image.starts_with("data:image/jpeg;base64,"));
-    let add = app
-        .mem0
-        .received_requests()
+    let body = app
+        .mem0_adds()
         .await
-        .unwrap()
         .into_iter()
-        .find(|r| r.url.path() == "/v3/memories/add/")
+        .next()
         .expect("added to Mem0");
-    let body: serde_json::Value = serde_json::from_slice(&add.body).unwrap();
     let parts = body["messages"].as_array().unwrap();
     assert!(parts.iter().any(|m| {
         m["content"]
@@ -631,12 +582,7 @@ async fn local_links_serve_the_bytes_and_refuse_forged_or_expired_ones() {
     let app = media_app(vec![("MEDIA_URL_TTL_SECS", "60".into())]).await;
     let bytes = photo(10, 0, 90);
     let url = serve_media(&app, "ME_link", "image/jpeg", bytes.clone()).await;
-    let sid = new_sid();
-    post(
-        &app,
-        &media_message(&sid, "Receipt", &[(url, "image/jpeg")]),
-    )
-    .await;
+    let sid = post_one(&app, "Receipt", url, "image/jpeg").await;
     reply_to(&app, &sid, 1).await;
     let sha = app
         .scalar("SELECT sha256 FROM media_objects")
@@ -717,12 +663,7 @@ async fn concurrent_identical_uploads_store_once_on_s3() {
 /// that names another Twilio resource, is never fetched; the message is still answered.
 #[tokio::test]
 async fn media_redirects_inward_and_other_twilio_paths_are_never_fetched() {
-    let internal = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(photo(0, 0, 80), "image/jpeg"))
-        .expect(0)
-        .mount(&internal)
-        .await;
+    let internal = never_fetched().await;
     let app = media_app(vec![]).await;
     let port = internal.address().port();
     let targets = [
@@ -776,12 +717,7 @@ async fn media_redirects_inward_and_other_twilio_paths_are_never_fetched() {
     }
     assert!(internal.received_requests().await.unwrap().is_empty());
     assert!(
-        !app.twilio
-            .received_requests()
-            .await
-            .unwrap()
-            .iter()
-            .any(|r| r.url.path() == list),
+        requests_at(&app.twilio, &list).await.is_empty(),
         "the account's recordings were requested"
     );
     assert_eq!(app.count("SELECT COUNT(*) FROM media_objects").await, 0);
@@ -795,20 +731,17 @@ async fn rest_and_whatsapp_uploads_of_the_same_photo_are_one_object() {
     let app = media_app(vec![]).await;
     let bytes = photo(60, 0, 90);
     let url = serve_media(&app, "ME_same", "image/jpeg", bytes.clone()).await;
-    let sid = new_sid();
-    post(&app, &media_message(&sid, "bike", &[(url, "image/jpeg")])).await;
+    let sid = post_one(&app, "bike", url, "image/jpeg").await;
     reply_to(&app, &sid, 1).await;
 
     let b64 = base64::engine::general_purpose::STANDARD.encode(&bytes);
     let res = app
-        .api(reqwest::Method::POST, "/memories")
-        .json(
+        .post_json(
+            "/memories",
             &serde_json::json!({"user": "+14155550123", "kind": "image", "text": "bike again",
                                   "media_base64": b64}),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(res.status(), 202);
     let queued: serde_json::Value = res.json().await.unwrap();
     let iid = queued["interaction_id"].as_str().unwrap().to_string();
@@ -821,12 +754,7 @@ async fn rest_and_whatsapp_uploads_of_the_same_photo_are_one_object() {
     .await;
     assert_eq!(app.count("SELECT COUNT(*) FROM media_objects").await, 1);
     assert_eq!(app.count("SELECT ref_count FROM media_objects").await, 2);
-    let raw = app
-        .scalar(&format!(
-            "SELECT CAST(raw AS TEXT) FROM interactions WHERE message_sid = 'api:{iid}'"
-        ))
-        .await
-        .unwrap();
+    let raw = app.raw_of(&format!("api:{iid}")).await;
     assert!(raw.contains("stored:sha256:"), "{raw}");
     assert!(
         raw.len() < 2000,
@@ -842,12 +770,7 @@ async fn rest_and_whatsapp_uploads_of_the_same_photo_are_one_object() {
         .unwrap()
         .expect("a memory")
         .id;
-    let m: serde_json::Value = app
-        .call(reqwest::Method::GET, &format!("/memories/{memory_id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let m = app.api_json(&format!("/memories/{memory_id}")).await;
     let sha = app
         .scalar("SELECT sha256 FROM media_objects")
         .await
@@ -869,11 +792,11 @@ async fn a_rest_voice_note_is_transcribed() {
         base64::engine::general_purpose::STANDARD.encode(voice_note())
     );
     let res = app
-        .api(reqwest::Method::POST, "/memories")
-        .json(&serde_json::json!({"user": "+14155550123", "kind": "audio", "media_url": data}))
-        .send()
-        .await
-        .unwrap();
+        .post_json(
+            "/memories",
+            &serde_json::json!({"user": "+14155550123", "kind": "audio", "media_url": data}),
+        )
+        .await;
     assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
     app.wait_count(
         "SELECT COUNT(*) FROM memories WHERE kind = 'audio' AND text = 'Pick up the parcel at five.'",

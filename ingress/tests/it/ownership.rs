@@ -27,12 +27,7 @@ fn png() -> Vec<u8> {
 }
 
 async fn create(app: &TestApp, body: Value) -> Value {
-    let res = app
-        .api(reqwest::Method::POST, "/memories")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_json("/memories", &body).await;
     assert!(res.status().is_success(), "{}", res.status());
     res.json().await.unwrap()
 }
@@ -77,10 +72,8 @@ async fn seed(app: &TestApp) {
 
 async fn export(app: &TestApp) -> Vec<u8> {
     let res = app
-        .api(reqwest::Method::GET, &format!("/users/{ENC}/export"))
-        .send()
-        .await
-        .unwrap();
+        .call(reqwest::Method::GET, &format!("/users/{ENC}/export"))
+        .await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-type"], "application/zip");
     assert!(
@@ -457,24 +450,18 @@ async fn delete_user_forgets_in_mem0_and_keeps_shared_media() {
         .mount(&app.mem0)
         .await;
     let res = app
-        .api(reqwest::Method::DELETE, &format!("/users/{ENC}"))
-        .send()
-        .await
-        .unwrap();
+        .call(reqwest::Method::DELETE, &format!("/users/{ENC}"))
+        .await;
     assert_eq!(res.status(), 204);
     assert_eq!(app.count("SELECT COUNT(*) FROM memories").await, 1);
     // Again: nothing left to delete, nothing sent to Mem0 (the mock expects one call).
     let res = app
-        .api(reqwest::Method::DELETE, &format!("/users/{ENC}"))
-        .send()
-        .await
-        .unwrap();
+        .call(reqwest::Method::DELETE, &format!("/users/{ENC}"))
+        .await;
     assert_eq!(res.status(), 204);
     let res = app
-        .api(reqwest::Method::DELETE, "/users/%2B19995550000")
-        .send()
-        .await
-        .unwrap();
+        .call(reqwest::Method::DELETE, "/users/%2B19995550000")
+        .await;
     assert_eq!(res.status(), 404);
     app.mem0.verify().await;
 }
@@ -524,14 +511,30 @@ fn tool_json(r: &rmcp::model::CallToolResult) -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
-fn args(v: Value) -> serde_json::Map<String, Value> {
-    serde_json::from_value(v).unwrap()
+/// An MCP client session, as `ClientConfig::serve` opens it.
+type McpClient = rmcp::service::RunningService<rmcp::RoleClient, rmcp::model::ClientConfig>;
+
+/// Calls the tool `name` with `arguments` (a JSON object).
+async fn call_tool(
+    client: &McpClient,
+    name: &'static str,
+    arguments: Value,
+) -> Result<rmcp::model::CallToolResult, rmcp::ServiceError> {
+    let arguments = serde_json::from_value(arguments).unwrap();
+    client
+        .call_tool(rmcp::model::CallToolRequestParams::new(name).with_arguments(arguments))
+        .await
+}
+
+/// Calls the tool `name` with `arguments`, which must succeed, and returns its answer parsed.
+async fn tool(client: &McpClient, name: &'static str, arguments: Value) -> Value {
+    tool_json(&call_tool(client, name, arguments).await.unwrap())
 }
 
 #[tokio::test]
 async fn mcp_tools_reach_only_the_tokens_user() {
     use rmcp::ServiceExt;
-    use rmcp::model::{CallToolRequestParams, ClientConfig};
+    use rmcp::model::ClientConfig;
     use rmcp::transport::StreamableHttpClientTransport;
     use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 
@@ -545,10 +548,8 @@ async fn mcp_tools_reach_only_the_tokens_user() {
     )
     .await;
     let res = app
-        .api(reqwest::Method::POST, &format!("/users/{ENC}/mcp-tokens"))
-        .send()
-        .await
-        .unwrap();
+        .call(reqwest::Method::POST, &format!("/users/{ENC}/mcp-tokens"))
+        .await;
     assert_eq!(res.status(), 201);
     let token = res.json::<Value>().await.unwrap()["token"]
         .as_str()
@@ -587,31 +588,17 @@ async fn mcp_tools_reach_only_the_tokens_user() {
         ]
     );
 
-    let found = client
-        .call_tool(
-            CallToolRequestParams::new("search_memories")
-                .with_arguments(args(json!({"query": "where did I park?"}))),
-        )
-        .await
-        .unwrap();
-    let found = tool_json(&found);
+    let found = tool(
+        &client,
+        "search_memories",
+        json!({"query": "where did I park?"}),
+    )
+    .await;
     println!("search_memories {{\"query\": \"where did I park?\"}} -> {found}");
-    let texts: Vec<&str> = found["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["text"].as_str().unwrap())
-        .collect();
+    let texts = texts_at(&found["items"], "/text");
     assert_eq!(texts, ["Parking: level 4, spot 12"]);
 
-    let listed = client
-        .call_tool(
-            CallToolRequestParams::new("list_memories")
-                .with_arguments(args(json!({"kind": "image"}))),
-        )
-        .await
-        .unwrap();
-    let listed = tool_json(&listed);
+    let listed = tool(&client, "list_memories", json!({"kind": "image"})).await;
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
     assert!(
         listed["items"][0]["text"]
@@ -621,32 +608,21 @@ async fn mcp_tools_reach_only_the_tokens_user() {
         "{listed}"
     );
 
-    let added = client
-        .call_tool(
-            CallToolRequestParams::new("add_memory")
-                .with_arguments(args(json!({"text": "Gym locker 112", "labels": ["gym"]}))),
-        )
-        .await
-        .unwrap();
-    let added = tool_json(&added);
+    let added = tool(
+        &client,
+        "add_memory",
+        json!({"text": "Gym locker 112", "labels": ["gym"]}),
+    )
+    .await;
     assert_eq!(added["text"], "Gym locker 112");
     let mine = "SELECT COUNT(*) FROM memories m JOIN users u ON u.id = m.user_id WHERE u.phone = '+14155550123'";
     assert_eq!(app.count(mine).await, 5);
 
     // Another user's memory id is not found through this token.
-    let refused = client
-        .call_tool(
-            CallToolRequestParams::new("forget_memory")
-                .with_arguments(args(json!({"id": theirs["id"]}))),
-        )
-        .await;
+    let refused = call_tool(&client, "forget_memory", json!({"id": theirs["id"]})).await;
     assert!(refused.is_err() || refused.unwrap().is_error == Some(true));
     assert_eq!(app.count("SELECT COUNT(*) FROM memories").await, 6);
-    client
-        .call_tool(
-            CallToolRequestParams::new("forget_memory")
-                .with_arguments(args(json!({"id": added["id"]}))),
-        )
+    call_tool(&client, "forget_memory", json!({"id": added["id"]}))
         .await
         .unwrap();
     assert_eq!(app.count(mine).await, 4);
@@ -676,10 +652,8 @@ async fn mcp_tools_reach_only_the_tokens_user() {
         401
     );
     let res = app
-        .api(reqwest::Method::DELETE, &format!("/users/{ENC}/mcp-tokens"))
-        .send()
-        .await
-        .unwrap();
+        .call(reqwest::Method::DELETE, &format!("/users/{ENC}/mcp-tokens"))
+        .await;
     assert_eq!(res.status(), 204);
     assert_eq!(post(token).await.unwrap().status(), 401);
 }

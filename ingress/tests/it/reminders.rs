@@ -30,6 +30,15 @@ async fn app_without_worker(extra: Vec<(&'static str, String)>) -> TestApp {
     .await
 }
 
+/// An app without a worker whose Twilio accepts every message, and a pipeline to run the
+/// scheduler with by hand.
+async fn scheduler_app(extra: Vec<(&'static str, String)>) -> (TestApp, Pipeline) {
+    let app = app_without_worker(extra).await;
+    app.twilio_accepts_messages().await;
+    let p = Pipeline::new(app.db.clone(), app.settings.clone());
+    (app, p)
+}
+
 /// A user as the webhook would create one, with a zone and a last inbound message time.
 async fn make_user(
     app: &TestApp,
@@ -106,6 +115,11 @@ async fn reload(app: &TestApp, id: Uuid) -> reminder::Model {
         .unwrap()
 }
 
+/// One scheduler scan at `now`.
+async fn scan_at(p: &Pipeline, now: DateTime<Utc>) -> Scan {
+    scheduler::run_once(p, now).await.unwrap()
+}
+
 /// Messages sent to Twilio whose body or template mentions `needle`.
 async fn sent_about(app: &TestApp, needle: &str) -> Vec<HashMap<String, String>> {
     app.sent_messages()
@@ -117,6 +131,13 @@ async fn sent_about(app: &TestApp, needle: &str) -> Vec<HashMap<String, String>>
                     .is_some_and(|v| v.contains(needle))
         })
         .collect()
+}
+
+/// The one message sent to Twilio that mentions `needle` (asserting there is exactly one).
+async fn one_sent_about(app: &TestApp, needle: &str) -> HashMap<String, String> {
+    let mut msgs = sent_about(app, needle).await;
+    assert_eq!(msgs.len(), 1, "{msgs:?}");
+    msgs.remove(0)
 }
 
 fn utc(s: &str) -> DateTime<Utc> {
@@ -197,9 +218,7 @@ async fn chat_sets_lists_and_cancels_reminders() {
 
 #[tokio::test]
 async fn due_reminders_are_sent_once_and_late_ones_say_so() {
-    let app = app_without_worker(vec![]).await;
-    app.twilio_accepts_messages().await;
-    let p = Pipeline::new(app.db.clone(), app.settings.clone());
+    let (app, p) = scheduler_app(vec![]).await;
     let t0 = Utc::now();
     let u = make_user(&app, "+14155550101", "Europe/London", t0).await;
     let oven = remind(&app, &u, "in 2 hours to check the oven", t0).await;
@@ -207,45 +226,35 @@ async fn due_reminders_are_sent_once_and_late_ones_say_so() {
 
     // Nothing is due an hour before.
     assert_eq!(
-        scheduler::run_once(&p, t0 + chrono::Duration::minutes(30))
-            .await
-            .unwrap(),
+        scan_at(&p, t0 + chrono::Duration::minutes(30)).await,
         Scan::default()
     );
     // The car at t0+1h, on time.
-    let scan = scheduler::run_once(&p, t0 + chrono::Duration::minutes(61))
-        .await
-        .unwrap();
+    let scan = scan_at(&p, t0 + chrono::Duration::minutes(61)).await;
     assert_eq!((scan.claimed, scan.sent), (1, 1));
-    let car = sent_about(&app, "move the car").await;
-    assert_eq!(car.len(), 1);
+    let car = one_sent_about(&app, "move the car").await;
     assert!(
-        car[0]["Body"].starts_with("⏰ *Reminder:* move the car"),
+        car["Body"].starts_with("⏰ *Reminder:* move the car"),
         "{car:?}"
     );
-    assert_eq!(car[0]["To"], "whatsapp:+14155550101");
-    assert!(car[0]["StatusCallback"].ends_with("/webhook/status"));
+    assert_eq!(car["To"], "whatsapp:+14155550101");
+    assert!(car["StatusCallback"].ends_with("/webhook/status"));
     let car_row = reload(&app, late.id).await;
     assert_eq!(car_row.status.as_str(), "sent");
     assert!(car_row.sent_at.is_some());
 
     // Everything was down from t0+1h to t0+3h: the oven reminder goes out late, with a note.
-    let scan = scheduler::run_once(&p, t0 + chrono::Duration::hours(3))
-        .await
-        .unwrap();
+    let scan = scan_at(&p, t0 + chrono::Duration::hours(3)).await;
     assert_eq!((scan.claimed, scan.sent), (1, 1));
-    let oven_msgs = sent_about(&app, "check the oven").await;
-    assert_eq!(oven_msgs.len(), 1);
+    let oven_msg = one_sent_about(&app, "check the oven").await;
     assert!(
-        oven_msgs[0]["Body"].contains("(late — I was offline at"),
-        "{oven_msgs:?}"
+        oven_msg["Body"].contains("(late — I was offline at"),
+        "{oven_msg:?}"
     );
     assert_eq!(reload(&app, oven.id).await.status.as_str(), "sent");
 
     // Scanning again sends nothing more; each was recorded once.
-    let scan = scheduler::run_once(&p, t0 + chrono::Duration::hours(4))
-        .await
-        .unwrap();
+    let scan = scan_at(&p, t0 + chrono::Duration::hours(4)).await;
     assert_eq!(scan.claimed, 0);
     assert_eq!(
         app.count("SELECT COUNT(*) FROM interactions WHERE reminder_id IS NOT NULL")
@@ -278,7 +287,7 @@ async fn exactly_once_with_three_racing_schedulers() {
         tasks.push(tokio::spawn(async move {
             let mut sent = 0;
             for _ in 0..4 {
-                sent += scheduler::run_once(&p, now).await.unwrap().sent;
+                sent += scan_at(&p, now).await.sent;
             }
             sent
         }));
@@ -329,9 +338,7 @@ async fn exactly_once_with_three_racing_schedulers_on_the_test_database() {
 
 #[tokio::test]
 async fn a_killed_workers_claim_is_taken_over_after_its_lease() {
-    let app = app_without_worker(vec![]).await;
-    app.twilio_accepts_messages().await;
-    let p = Pipeline::new(app.db.clone(), app.settings.clone());
+    let (app, p) = scheduler_app(vec![]).await;
     let t0 = Utc::now();
     let u = make_user(&app, "+14155550103", "Asia/Kolkata", t0).await;
     let r = remind(&app, &u, "in 1 hour to feed the cat", t0).await;
@@ -344,13 +351,13 @@ async fn a_killed_workers_claim_is_taken_over_after_its_lease() {
     assert_eq!(reload(&app, r.id).await.status.as_str(), "sending");
     // Within the lease nobody else takes it.
     let half_lease = chrono::Duration::from_std(app.settings.job_lease / 2).unwrap();
-    let scan = scheduler::run_once(&p, due + half_lease).await.unwrap();
+    let scan = scan_at(&p, due + half_lease).await;
     assert_eq!(scan.claimed, 0);
     // After it, another scan does, and sends it once.
     let later = due
         + chrono::Duration::from_std(app.settings.job_lease).unwrap()
         + chrono::Duration::seconds(1);
-    let scan = scheduler::run_once(&p, later).await.unwrap();
+    let scan = scan_at(&p, later).await;
     assert_eq!((scan.claimed, scan.sent), (1, 1));
     assert_eq!(sent_about(&app, "feed the cat").await.len(), 1);
     assert_eq!(reload(&app, r.id).await.status.as_str(), "sent");
@@ -372,7 +379,7 @@ async fn a_long_batch_keeps_its_leases_while_it_sends() {
 
     // Scan A works through 16 sends of 0.5 s: about 8 s, well past its 3 s lease.
     let p = Pipeline::new(app.db.clone(), app.settings.clone());
-    let a = tokio::spawn(async move { scheduler::run_once(&p, due).await.unwrap() });
+    let a = tokio::spawn(async move { scan_at(&p, due).await });
     // 5 s in, scan B looks at a clock past A's first leases (due + 3 s): without the
     // heartbeat it would take over every reminder A has not reached yet.
     tokio::time::sleep(Duration::from_secs(5)).await;
@@ -380,9 +387,7 @@ async fn a_long_batch_keeps_its_leases_while_it_sends() {
         .await
         .unwrap();
     let p2 = Pipeline::new(db, app.settings.clone());
-    let b = scheduler::run_once(&p2, due + chrono::Duration::seconds(5))
-        .await
-        .unwrap();
+    let b = scan_at(&p2, due + chrono::Duration::seconds(5)).await;
     assert_eq!(
         b.claimed, 0,
         "scan B took reminders scan A still holds: {b:?}"
@@ -399,30 +404,25 @@ async fn a_long_batch_keeps_its_leases_while_it_sends() {
 
 #[tokio::test]
 async fn outside_the_24_hour_window_the_template_is_used() {
-    let app = app_without_worker(vec![(
+    let (app, p) = scheduler_app(vec![(
         "TWILIO_REMINDER_CONTENT_SID",
         "HX0123456789abcdef0123456789abcdef".into(),
     )])
     .await;
-    app.twilio_accepts_messages().await;
-    let p = Pipeline::new(app.db.clone(), app.settings.clone());
     let t0 = Utc::now();
     let u = make_user(&app, "+14155550104", "Asia/Kolkata", t0).await;
     let soon = remind(&app, &u, "in 2 hours to stretch", t0).await;
     let later = remind(&app, &u, "in 3 days to renew the passport", t0).await;
 
     // Within 24 h of the last message: free-form text.
-    scheduler::run_once(&p, soon.due_at).await.unwrap();
-    let msgs = sent_about(&app, "stretch").await;
-    assert_eq!(msgs.len(), 1);
-    assert!(msgs[0].contains_key("Body") && !msgs[0].contains_key("ContentSid"));
+    scan_at(&p, soon.due_at).await;
+    let m = one_sent_about(&app, "stretch").await;
+    assert!(m.contains_key("Body") && !m.contains_key("ContentSid"));
 
     // Three days later the window is closed: the approved template, no Body.
-    let scan = scheduler::run_once(&p, later.due_at).await.unwrap();
+    let scan = scan_at(&p, later.due_at).await;
     assert_eq!(scan.sent, 1);
-    let msgs = sent_about(&app, "renew the passport").await;
-    assert_eq!(msgs.len(), 1, "{msgs:?}");
-    let m = &msgs[0];
+    let m = one_sent_about(&app, "renew the passport").await;
     assert_eq!(m["ContentSid"], "HX0123456789abcdef0123456789abcdef");
     assert!(!m.contains_key("Body"), "{m:?}");
     let vars: Json = serde_json::from_str(&m["ContentVariables"]).unwrap();
@@ -433,14 +433,12 @@ async fn outside_the_24_hour_window_the_template_is_used() {
 
 #[tokio::test]
 async fn outside_the_window_without_a_template_it_waits_for_the_user() {
-    let app = app_without_worker(vec![]).await;
-    app.twilio_accepts_messages().await;
-    let p = Pipeline::new(app.db.clone(), app.settings.clone());
+    let (app, p) = scheduler_app(vec![]).await;
     let t0 = Utc::now();
     let u = make_user(&app, "+14155550105", "Asia/Kolkata", t0).await;
     let r = remind(&app, &u, "in 3 days to renew the passport", t0).await;
 
-    let scan = scheduler::run_once(&p, r.due_at).await.unwrap();
+    let scan = scan_at(&p, r.due_at).await;
     assert_eq!((scan.claimed, scan.needs_template, scan.sent), (1, 1, 0));
     assert!(app.sent_messages().await.is_empty());
     let row = reload(&app, r.id).await;
@@ -459,24 +457,19 @@ async fn outside_the_window_without_a_template_it_waits_for_the_user() {
     assert_eq!(body["items"][0]["id"], r.id.to_string());
     // Still silent an hour later: nothing.
     let t1 = r.due_at + chrono::Duration::hours(1);
-    assert_eq!(scheduler::run_once(&p, t1).await.unwrap().claimed, 0);
+    assert_eq!(scan_at(&p, t1).await.claimed, 0);
     // The user writes again: it goes out, late, as a normal message.
     set_last_inbound(&app, u.id, t1).await;
-    let scan = scheduler::run_once(&p, t1 + chrono::Duration::seconds(5))
-        .await
-        .unwrap();
+    let scan = scan_at(&p, t1 + chrono::Duration::seconds(5)).await;
     assert_eq!(scan.sent, 1);
-    let msgs = sent_about(&app, "renew the passport").await;
-    assert_eq!(msgs.len(), 1);
-    assert!(msgs[0]["Body"].contains("late"), "{msgs:?}");
+    let m = one_sent_about(&app, "renew the passport").await;
+    assert!(m["Body"].contains("late"), "{m:?}");
     assert_eq!(reload(&app, r.id).await.status.as_str(), "sent");
 }
 
 #[tokio::test]
 async fn a_daily_reminder_stays_at_eight_across_the_dst_change() {
-    let app = app_without_worker(vec![]).await;
-    app.twilio_accepts_messages().await;
-    let p = Pipeline::new(app.db.clone(), app.settings.clone());
+    let (app, p) = scheduler_app(vec![]).await;
     // Fri 6 Mar 2026, 09:00 EST; New York springs forward on Sun 8 Mar.
     let t0 = utc("2026-03-06T14:00:00Z");
     let u = make_user(&app, "+12125550106", "America/New_York", t0).await;
@@ -486,7 +479,7 @@ async fn a_daily_reminder_stays_at_eight_across_the_dst_change() {
     for _ in 0..3 {
         let due = reload(&app, r.id).await.due_at;
         set_last_inbound(&app, u.id, due - chrono::Duration::hours(1)).await;
-        let scan = scheduler::run_once(&p, due).await.unwrap();
+        let scan = scan_at(&p, due).await;
         assert_eq!(scan.sent, 1);
         let next = reload(&app, r.id).await;
         assert_eq!(next.status.as_str(), "pending");
@@ -508,7 +501,7 @@ async fn a_daily_reminder_stays_at_eight_across_the_dst_change() {
     let due = reload(&app, r.id).await.due_at;
     let now = due + chrono::Duration::days(3) + chrono::Duration::hours(1);
     set_last_inbound(&app, u.id, now).await;
-    let scan = scheduler::run_once(&p, now).await.unwrap();
+    let scan = scan_at(&p, now).await;
     assert_eq!(scan.sent, 1);
     let msgs = sent_about(&app, "take the pills").await;
     assert_eq!(msgs.len(), 4);
@@ -537,17 +530,8 @@ async fn post_status(app: &TestApp, params: &[(&str, &str)], sign: bool) -> reqw
 }
 
 async fn status_of(app: &TestApp, sid: &str) -> (String, Option<String>) {
-    let status = app
-        .scalar(&format!(
-            "SELECT status FROM interactions WHERE message_sid = '{sid}'"
-        ))
-        .await
-        .unwrap();
-    let code = app
-        .scalar(&format!(
-            "SELECT error_code FROM interactions WHERE message_sid = '{sid}'"
-        ))
-        .await;
+    let status = app.interaction_field(sid, "status").await.unwrap();
+    let code = app.interaction_field(sid, "error_code").await;
     (status, code)
 }
 

@@ -79,10 +79,8 @@ async fn memory_id(app: &TestApp, word: &str) -> String {
 
 async fn get_memory(app: &TestApp, id: &str) -> (u16, Value) {
     let res = app
-        .api(reqwest::Method::GET, &format!("/memories/{id}"))
-        .send()
-        .await
-        .unwrap();
+        .call(reqwest::Method::GET, &format!("/memories/{id}"))
+        .await;
     let status = res.status().as_u16();
     (status, res.json().await.unwrap_or(Value::Null))
 }
@@ -155,6 +153,21 @@ async fn the_same_photo_twice(
     let stored = app.stored_object().await;
     assert!(stored.exists());
     (first, second, stored)
+}
+
+/// The stored object is still there, referenced once (by `holder`).
+async fn assert_one_reference_left(app: &TestApp, stored: &std::path::Path, holder: &str) {
+    assert_eq!(app.count("SELECT ref_count FROM media_objects").await, 1);
+    assert!(stored.exists(), "{holder} still references the bytes");
+}
+
+/// Nothing references the stored object any more: its row and its bytes are gone.
+async fn assert_object_released(app: &TestApp, stored: &std::path::Path) {
+    assert_eq!(app.count("SELECT COUNT(*) FROM media_objects").await, 0);
+    assert!(
+        !stored.exists(),
+        "the unreferenced object is removed from the store"
+    );
 }
 
 #[tokio::test]
@@ -237,21 +250,13 @@ async fn forgetting_a_photo_by_reply_releases_its_stored_object() {
 
     let gone = say(&app, "remove it", Some(&first.sid)).await;
     assert!(gone.reply.starts_with("🗑 Forgotten: 📷"), "{}", gone.reply);
-    assert_eq!(app.count("SELECT ref_count FROM media_objects").await, 1);
-    assert!(
-        stored.exists(),
-        "the other photo still references the bytes"
-    );
+    assert_one_reference_left(&app, &stored, "the other photo").await;
 
     let confirmation = reply_sid(&app, &second.sid).await;
     say(&app, "Delete this", Some(&confirmation)).await;
     assert_eq!(app.count(MINE).await, 0);
-    assert_eq!(app.count("SELECT COUNT(*) FROM media_objects").await, 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM interaction_media").await, 0);
-    assert!(
-        !stored.exists(),
-        "the unreferenced object is removed from the store"
-    );
+    assert_object_released(&app, &stored).await;
 }
 
 /// `/forget last` in chat and `DELETE /memories/{id}` release attachments like a reply does.
@@ -263,26 +268,16 @@ async fn every_way_of_forgetting_one_memory_releases_its_stored_object() {
 
     let gone = say(&app, "/forget last", None).await;
     assert!(gone.reply.starts_with("🗑 Forgotten: 📷"), "{}", gone.reply);
-    assert_eq!(app.count("SELECT ref_count FROM media_objects").await, 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM interaction_media").await, 1);
-    assert!(
-        stored.exists(),
-        "the first photo still references the bytes"
-    );
+    assert_one_reference_left(&app, &stored, "the first photo").await;
 
     let id = memory_id(&app, "fringe").await;
     let res = app
-        .api(reqwest::Method::DELETE, &format!("/memories/{id}"))
-        .send()
-        .await
-        .unwrap();
+        .call(reqwest::Method::DELETE, &format!("/memories/{id}"))
+        .await;
     assert_eq!(res.status(), 204);
     assert_eq!(app.count(MINE).await, 0);
-    assert_eq!(app.count("SELECT COUNT(*) FROM media_objects").await, 0);
-    assert!(
-        !stored.exists(),
-        "the unreferenced object is removed from the store"
-    );
+    assert_object_released(&app, &stored).await;
 }
 
 #[tokio::test]
@@ -341,12 +336,7 @@ async fn a_correction_replaces_the_text_and_keeps_the_earlier_one() {
     );
     let (_, m) = get_memory(&app, &id).await;
     assert_eq!(m["text"], "Parked on level 4, spot 40 (by the lifts)");
-    let texts: Vec<&str> = m["versions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["text"].as_str().unwrap())
-        .collect();
+    let texts = texts_at(&m["versions"], "/text");
     assert_eq!(
         texts,
         [
@@ -534,15 +524,7 @@ async fn with_mem0_the_update_and_the_delete_reach_the_right_memories() {
         app.scalar("SELECT mem0_id FROM memories").await.as_deref(),
         Some(readded_id)
     );
-    let adds: Vec<Value> = app
-        .mem0
-        .received_requests()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.url.path() == "/v3/memories/add/")
-        .map(|r| r.body_json().unwrap())
-        .collect();
+    let adds = app.mem0_adds().await;
     assert_eq!(adds.len(), 3, "two notes, one re-add");
     assert_eq!(adds[2]["messages"][0]["content"], "Parking: level 5");
     app.mem0.verify().await;

@@ -22,8 +22,20 @@ fn install_poison() {
     });
 }
 
-fn status_of(sid: &str) -> String {
-    format!("SELECT status FROM interactions WHERE message_sid = '{sid}'")
+/// Waits up to 20 s until the message `sid` is in `status`; panics naming `what` after that.
+async fn wait_status_within(app: &TestApp, what: &str, sid: &str, status: &str) {
+    wait_for(what, Duration::from_secs(20), || async {
+        app.interaction_field(sid, "status").await.as_deref() == Some(status)
+    })
+    .await;
+}
+
+/// Redrives the dead-lettered job `id` through the admin API, which must accept it.
+async fn redrive(app: &TestApp, id: &str) {
+    let retried = app
+        .call(reqwest::Method::POST, &format!("/admin/jobs/{id}/retry"))
+        .await;
+    assert_eq!(retried.status(), 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -40,16 +52,9 @@ async fn a_panicking_job_fails_once_with_one_reply_and_can_be_redriven() {
             .status(),
         200
     );
-    wait_for(
-        "the poisoned message to fail",
-        Duration::from_secs(20),
-        || async { app.scalar(&status_of(&sid)).await.as_deref() == Some("failed") },
-    )
-    .await;
+    wait_status_within(&app, "the poisoned message to fail", &sid, "failed").await;
     let error = app
-        .scalar(&format!(
-            "SELECT error FROM interactions WHERE message_sid = '{sid}'"
-        ))
+        .interaction_field(&sid, "error")
         .await
         .unwrap_or_default();
     assert!(
@@ -70,18 +75,10 @@ async fn a_panicking_job_fails_once_with_one_reply_and_can_be_redriven() {
     let next = new_sid();
     app.post_webhook(&text_message(&next, from, "Bike lock code is 4711"))
         .await;
-    wait_for("the next message", Duration::from_secs(20), || async {
-        app.scalar(&status_of(&next)).await.as_deref() == Some("processed")
-    })
-    .await;
+    wait_status_within(&app, "the next message", &next, "processed").await;
 
     // It shows in the dead letters.
-    let failed: serde_json::Value = app
-        .call(reqwest::Method::GET, "/admin/jobs/failed")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let failed = app.api_json("/admin/jobs/failed").await;
     let item = failed["items"]
         .as_array()
         .unwrap()
@@ -93,27 +90,17 @@ async fn a_panicking_job_fails_once_with_one_reply_and_can_be_redriven() {
 
     // A redrive while it still panics: failed again, and no second apology.
     let id = item["id"].as_str().unwrap().to_string();
-    let retried = app
-        .call(reqwest::Method::POST, &format!("/admin/jobs/{id}/retry"))
-        .await;
-    assert_eq!(retried.status(), 200);
-    wait_for(
-        "the redriven message to fail again",
-        Duration::from_secs(20),
-        || async { app.scalar(&status_of(&sid)).await.as_deref() == Some("failed") },
-    )
-    .await;
+    redrive(&app, &id).await;
+    wait_status_within(&app, "the redriven message to fail again", &sid, "failed").await;
 
     // Fixed (the switch is off): a redrive answers it for real.
     POISON_ON.store(false, Ordering::SeqCst);
-    let retried = app
-        .call(reqwest::Method::POST, &format!("/admin/jobs/{id}/retry"))
-        .await;
-    assert_eq!(retried.status(), 200);
-    wait_for(
+    redrive(&app, &id).await;
+    wait_status_within(
+        &app,
         "the redriven message to be processed",
-        Duration::from_secs(20),
-        || async { app.scalar(&status_of(&sid)).await.as_deref() == Some("processed") },
+        &sid,
+        "processed",
     )
     .await;
     POISON_ON.store(true, Ordering::SeqCst);
@@ -170,25 +157,17 @@ async fn attempts_are_capped_across_redeliveries() {
         .collect();
     assert_eq!(failed.len(), 1, "exactly one claim ends it: {outcomes:?}");
     assert_eq!(
-        app.scalar(&status_of(&sid)).await.as_deref(),
+        app.interaction_field(&sid, "status").await.as_deref(),
         Some("failed")
     );
-    let error = app
-        .scalar(&format!(
-            "SELECT error FROM interactions WHERE message_sid = '{sid}'"
-        ))
-        .await
-        .unwrap();
+    let error = app.interaction_field(&sid, "error").await.unwrap();
     assert!(error.contains("gave up after 4 attempts"), "{error}");
     assert_eq!(app.sent_messages().await.len(), 1, "one failure reply");
     // A later redelivery changes nothing.
     assert_eq!(pipeline.process(&job).await.unwrap(), Outcome::Skipped);
     assert_eq!(app.sent_messages().await.len(), 1);
     assert_eq!(
-        app.count(&format!(
-            "SELECT CAST(attempts AS BIGINT) FROM interactions WHERE message_sid = '{sid}'"
-        ))
-        .await,
+        app.attempts_of(&sid).await,
         4,
         "the refused claims did not count"
     );
@@ -343,46 +322,32 @@ async fn slow_clients_are_dropped_and_do_not_delay_others() {
     assert!(started.elapsed() < Duration::from_secs(25));
 }
 
+/// Asks the API for a reminder of `text` at `when` for +14155550179.
+async fn post_reminder(app: &TestApp, text: &str, when: &str) -> reqwest::Response {
+    let body = serde_json::json!({"user": "+14155550179", "text": text, "when": when});
+    app.post_json("/reminders", &body).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reminder_bodies_and_texts_are_capped() {
     let app = TestApp::without_worker().await;
     app.insert_user("+14155550179", "Europe/London").await;
     let long = "x".repeat(1001);
-    let res = app
-        .api(reqwest::Method::POST, "/reminders")
-        .json(&serde_json::json!({"user": "+14155550179", "text": long, "when": "tomorrow at 9am"}))
-        .send()
-        .await
-        .unwrap();
+    let res = post_reminder(&app, &long, "tomorrow at 9am").await;
     assert_eq!(res.status(), 422);
     let detail = res.text().await.unwrap();
     assert!(detail.contains("1000 characters"), "{detail}");
 
-    let ok = app
-        .api(reqwest::Method::POST, "/reminders")
-        .json(&serde_json::json!({"user": "+14155550179", "text": "x".repeat(1000), "when": "tomorrow at 9am"}))
-        .send()
-        .await
-        .unwrap();
+    let ok = post_reminder(&app, &"x".repeat(1000), "tomorrow at 9am").await;
     assert_eq!(ok.status(), 201);
 
-    let far = app
-        .api(reqwest::Method::POST, "/reminders")
-        .json(&serde_json::json!({"user": "+14155550179", "text": "call mom", "when": "in 4000000000 hours"}))
-        .send()
-        .await
-        .unwrap();
+    let far = post_reminder(&app, "call mom", "in 4000000000 hours").await;
     assert_eq!(far.status(), 422);
     assert!(far.text().await.unwrap().contains("too far ahead"));
 
     // Last: the server closes a connection whose oversized body it did not read.
     let huge = "y".repeat(64 * 1024);
-    let res = app
-        .api(reqwest::Method::POST, "/reminders")
-        .json(&serde_json::json!({"user": "+14155550179", "text": huge, "when": "tomorrow"}))
-        .send()
-        .await
-        .unwrap();
+    let res = post_reminder(&app, &huge, "tomorrow").await;
     assert_eq!(res.status(), 413);
 }
 
@@ -397,10 +362,7 @@ async fn an_overflowing_reminder_gets_a_clear_reply() {
         "remind me to call mom in 100000000 days",
     ))
     .await;
-    wait_for("the reply", Duration::from_secs(20), || async {
-        app.scalar(&status_of(&sid)).await.as_deref() == Some("processed")
-    })
-    .await;
+    wait_status_within(&app, "the reply", &sid, "processed").await;
     let reply = app.reply_body(&sid).await.unwrap();
     assert!(reply.contains("too far ahead"), "{reply}");
 }

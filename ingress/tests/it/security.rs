@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use crate::harness::*;
 use base64::Engine as _;
-use reqwest::Method;
 use serde_json::{Value, json};
 
 /// A real 2×2 PNG.
@@ -26,11 +25,7 @@ fn b64(bytes: &[u8]) -> String {
 }
 
 async fn send(app: &TestApp, body: Value) -> reqwest::Response {
-    app.api(Method::POST, "/console/api/send")
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
+    app.post_json("/console/api/send", &body).await
 }
 
 /// Finding 1: an upload that a browser would run is refused, and whatever is served from our
@@ -166,11 +161,9 @@ async fn the_console_cookie_is_a_session_not_the_token() {
     const TOKEN: &str = "tok-9f8e7d6c5b4a-secret";
     let app = TestApp::spawn_with(console_on(vec![("API_TOKEN", TOKEN.into())])).await;
     let plain = no_redirects();
-    let res = plain
-        .get(app.url(&format!("/console?token={TOKEN}")))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .get_via(&plain, &format!("/console?token={TOKEN}"), None)
+        .await;
     assert_eq!(res.status(), 303);
     let cookie = res.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(!cookie.contains(TOKEN), "{cookie}");
@@ -178,12 +171,9 @@ async fn the_console_cookie_is_a_session_not_the_token() {
         assert!(cookie.contains(attr), "{cookie}");
     }
     let pair = cookie.split(';').next().unwrap().to_string();
-    let res = plain
-        .get(app.url("/console/api/dashboard"))
-        .header("cookie", &pair)
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .get_via(&plain, "/console/api/dashboard", Some(&pair))
+        .await;
     assert_eq!(res.status(), 200);
     // The raw token is no cookie; neither is a tampered session.
     for forged in [
@@ -191,12 +181,9 @@ async fn the_console_cookie_is_a_session_not_the_token() {
         format!("{pair}0"),
         pair.replacen("mnemo_console=", "mnemo_console=9", 1),
     ] {
-        let res = plain
-            .get(app.url("/console/api/dashboard"))
-            .header("cookie", forged.as_str())
-            .send()
-            .await
-            .unwrap();
+        let res = app
+            .get_via(&plain, "/console/api/dashboard", Some(&forged))
+            .await;
         assert_eq!(res.status(), 401, "{forged}");
     }
 }
@@ -208,11 +195,9 @@ async fn the_api_token_stays_out_of_the_log() {
     const TOKEN: &str = "tok-1a2b3c4d5e6f-secret";
     let app = TestApp::spawn_with(console_on(vec![("API_TOKEN", TOKEN.into())])).await;
     let plain = no_redirects();
-    let res = plain
-        .get(app.url(&format!("/console/chat?token={TOKEN}")))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .get_via(&plain, &format!("/console/chat?token={TOKEN}"), None)
+        .await;
     assert_eq!(res.status(), 303);
     // The request line is logged (redacted), the token never.
     wait_for(
@@ -394,21 +379,11 @@ async fn metrics_need_their_token() {
     .await;
     let res = app.get("/metrics").await;
     assert_eq!(res.status(), 401);
-    let res = app
-        .http
-        .get(app.url("/metrics"))
-        .bearer_auth("wrong")
-        .send()
-        .await
-        .unwrap();
+    let with_token =
+        |token: &'static str| app.http.get(app.url("/metrics")).bearer_auth(token).send();
+    let res = with_token("wrong").await.unwrap();
     assert_eq!(res.status(), 401);
-    let res = app
-        .http
-        .get(app.url("/metrics"))
-        .bearer_auth("scrape-me")
-        .send()
-        .await
-        .unwrap();
+    let res = with_token("scrape-me").await.unwrap();
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("mnemo_queue_depth"));
 }

@@ -114,13 +114,26 @@ async fn app_with(models: &Path, extra: Vec<(&'static str, String)>) -> TestApp 
     app
 }
 
-#[tokio::test]
-async fn an_opus_voice_note_is_transcribed_on_the_machine_and_found_by_a_question() {
+/// A fresh models folder with tiny.en installed and an app on it (`app_with`). The folder is
+/// returned to be kept alive as long as the app.
+async fn app_with_whisper(extra: Vec<(&'static str, String)>) -> (tempfile::TempDir, TestApp) {
     let models = tempfile::tempdir().unwrap();
     install_model(models.path());
-    let app = app_with(models.path(), vec![]).await;
-    let url = serve(&app, "ME_note", "audio/ogg", clip("shopping.ogg")).await;
-    let sid = send_media(&app, FROM, &url, "audio/ogg").await;
+    let app = app_with(models.path(), extra).await;
+    (models, app)
+}
+
+/// Serves `bytes` as the Twilio media `name` and sends it from `FROM` as a voice note; returns
+/// its MessageSid.
+async fn send_voice(app: &TestApp, name: &str, content_type: &str, bytes: Vec<u8>) -> String {
+    let url = serve(app, name, content_type, bytes).await;
+    send_media(app, FROM, &url, content_type).await
+}
+
+#[tokio::test]
+async fn an_opus_voice_note_is_transcribed_on_the_machine_and_found_by_a_question() {
+    let (_models, app) = app_with_whisper(vec![]).await;
+    let sid = send_voice(&app, "ME_note", "audio/ogg", clip("shopping.ogg")).await;
     let r = app.reply_to(&sid, Duration::from_secs(120)).await;
     println!("reply: {r}");
     let lower = r.to_lowercase();
@@ -129,11 +142,9 @@ async fn an_opus_voice_note_is_transcribed_on_the_machine_and_found_by_a_questio
         assert!(lower.contains(key), "{key} missing: {r}");
     }
     assert_eq!(
-        app.scalar(&format!(
-            "SELECT transcript_language FROM interactions WHERE message_sid = '{sid}'"
-        ))
-        .await
-        .as_deref(),
+        app.interaction_field(&sid, "transcript_language")
+            .await
+            .as_deref(),
         Some("en")
     );
     let q = app.send_text(FROM, "when is the dentist?").await;
@@ -145,11 +156,8 @@ async fn an_opus_voice_note_is_transcribed_on_the_machine_and_found_by_a_questio
 
 #[tokio::test]
 async fn a_forwarded_mp3_is_transcribed() {
-    let models = tempfile::tempdir().unwrap();
-    install_model(models.path());
-    let app = app_with(models.path(), vec![]).await;
-    let url = serve(&app, "ME_mp3", "audio/mpeg", clip("key.mp3")).await;
-    let sid = send_media(&app, FROM, &url, "audio/mpeg").await;
+    let (_models, app) = app_with_whisper(vec![]).await;
+    let sid = send_voice(&app, "ME_mp3", "audio/mpeg", clip("key.mp3")).await;
     let r = app.reply_to(&sid, Duration::from_secs(120)).await;
     println!("reply: {r}");
     assert!(r.to_lowercase().contains("flower"), "{r}");
@@ -157,15 +165,12 @@ async fn a_forwarded_mp3_is_transcribed() {
 
 #[tokio::test]
 async fn a_damaged_note_is_kept_marked_and_answered_once() {
-    let models = tempfile::tempdir().unwrap();
-    install_model(models.path());
-    let app = app_with(models.path(), vec![]).await;
+    let (_models, app) = app_with_whisper(vec![]).await;
     let mut bytes = clip("shopping.ogg");
     for i in (300..bytes.len()).step_by(61) {
         bytes[i] ^= 0xa5;
     }
-    let url = serve(&app, "ME_bad", "audio/ogg", bytes).await;
-    let sid = send_media(&app, FROM, &url, "audio/ogg").await;
+    let sid = send_voice(&app, "ME_bad", "audio/ogg", bytes).await;
     let r = app.reply_to(&sid, Duration::from_secs(60)).await;
     println!("reply: {r}");
     assert!(r.contains("couldn't play it"), "{r}");
@@ -177,24 +182,15 @@ async fn a_damaged_note_is_kept_marked_and_answered_once() {
     // No retry storm: one attempt, one reply, processed (the status is set just after the
     // reply went out).
     app.wait_status(&sid, "processed").await;
-    assert_eq!(
-        app.count(&format!(
-            "SELECT CAST(attempts AS BIGINT) FROM interactions WHERE message_sid = '{sid}'"
-        ))
-        .await,
-        1
-    );
+    assert_eq!(app.attempts_of(&sid).await, 1);
     assert_eq!(app.sent_messages().await.len(), 1);
 }
 
 #[tokio::test]
 async fn a_note_over_the_cap_is_refused_with_a_reply() {
-    let models = tempfile::tempdir().unwrap();
-    install_model(models.path());
-    let app = app_with(models.path(), vec![("MAX_AUDIO_SECS", "60".into())]).await;
-    let url = serve(&app, "ME_long", "audio/ogg", clip("seventy.ogg")).await;
+    let (_models, app) = app_with_whisper(vec![("MAX_AUDIO_SECS", "60".into())]).await;
     let started = Instant::now();
-    let sid = send_media(&app, FROM, &url, "audio/ogg").await;
+    let sid = send_voice(&app, "ME_long", "audio/ogg", clip("seventy.ogg")).await;
     let r = app.reply_to(&sid, Duration::from_secs(60)).await;
     println!("reply after {:?}: {r}", started.elapsed());
     assert!(
@@ -212,8 +208,7 @@ async fn a_note_over_the_cap_is_refused_with_a_reply() {
 async fn notes_kept_before_the_model_arrives_are_transcribed_by_the_backfill() {
     let models = tempfile::tempdir().unwrap();
     let app = app_with(models.path(), vec![]).await;
-    let url = serve(&app, "ME_early", "audio/ogg", clip("shopping.ogg")).await;
-    let sid = send_media(&app, FROM, &url, "audio/ogg").await;
+    let sid = send_voice(&app, "ME_early", "audio/ogg", clip("shopping.ogg")).await;
     let r = app.reply_to(&sid, Duration::from_secs(30)).await;
     assert!(r.contains("isn't installed yet"), "{r}");
     assert_eq!(
@@ -236,12 +231,7 @@ async fn notes_kept_before_the_model_arrives_are_transcribed_by_the_backfill() {
     )
     .await;
     println!("backfilled in {:?}: {text}", start.elapsed());
-    let transcript = app
-        .scalar(&format!(
-            "SELECT transcript FROM interactions WHERE message_sid = '{sid}'"
-        ))
-        .await
-        .unwrap();
+    let transcript = app.transcript_of(&sid).await.unwrap();
     assert!(
         transcript.to_lowercase().contains("dentist"),
         "{transcript}"
@@ -256,17 +246,14 @@ async fn notes_kept_before_the_model_arrives_are_transcribed_by_the_backfill() {
 
 #[tokio::test]
 async fn a_text_is_answered_within_a_second_during_a_two_minute_transcription() {
-    let models = tempfile::tempdir().unwrap();
-    install_model(models.path());
-    let app = app_with(models.path(), vec![]).await;
+    let (_models, app) = app_with_whisper(vec![]).await;
     // 142 s of speech: the 71 s note twice, as a WAV.
     let once = mnemo_shared::audio::decode(&clip("seventy.ogg"), "audio/ogg", 600)
         .unwrap()
         .samples;
     let mut twice = once.clone();
     twice.extend_from_slice(&once);
-    let url = serve(&app, "ME_two_min", "audio/wav", wav(&twice)).await;
-    let voice = send_media(&app, FROM, &url, "audio/wav").await;
+    let voice = send_voice(&app, "ME_two_min", "audio/wav", wav(&twice)).await;
     // Wait until the note is stored and being transcribed.
     let start = Instant::now();
     wait_for(

@@ -40,12 +40,7 @@ async fn text_message_becomes_memory_and_reply() {
         Some("America/Los_Angeles")
     );
     // Every received param is kept raw.
-    let raw = app
-        .scalar(&format!(
-            "SELECT CAST(raw AS TEXT) FROM interactions WHERE message_sid = '{sid}'"
-        ))
-        .await
-        .unwrap();
+    let raw = app.raw_of(&sid).await;
     assert!(
         raw.contains("\"ProfileName\"") && raw.contains("\"SmsStatus\""),
         "{raw}"
@@ -261,11 +256,7 @@ async fn nul_characters_are_dropped_not_refused() {
     let res = app.post_webhook(&params).await;
     assert_eq!(res.status(), 200);
     assert_eq!(
-        app.scalar(&format!(
-            "SELECT body FROM interactions WHERE message_sid = '{sid}'"
-        ))
-        .await
-        .as_deref(),
+        app.interaction_field(&sid, "body").await.as_deref(),
         Some("gate code 7788")
     );
     assert_eq!(
@@ -402,8 +393,6 @@ async fn a_send_interrupted_after_twilio_accepted_it_is_not_repeated() {
     let app = TestApp::spawn().await;
     let twilio = app.twilio_accepts_messages().await;
     let pipeline = mnemo_worker::pipeline::Pipeline::new(app.db.clone(), app.settings.clone());
-    let sent_replies =
-        "SELECT COUNT(*) FROM interactions WHERE direction = 'outbound' AND status = 'sent'";
 
     // 1. Twilio has the reply, our row lost its SID (killed between the two): found, not resent.
     let sid = new_sid();
@@ -413,7 +402,7 @@ async fn a_send_interrupted_after_twilio_accepted_it_is_not_repeated() {
         "the spare key is under the blue pot",
     ))
     .await;
-    app.wait_count(sent_replies, 1).await;
+    app.wait_sent(1).await;
     let twilio_sid = twilio.created()[0].message["sid"]
         .as_str()
         .unwrap()
@@ -446,7 +435,7 @@ async fn a_send_interrupted_after_twilio_accepted_it_is_not_repeated() {
         "passport renewal form is in the desk",
     ))
     .await;
-    app.wait_count(sent_replies, 2).await;
+    app.wait_sent(2).await;
     let id = inbound_id(&app, &sid).await;
     interrupt_reply(&app, &sid, "NULL").await;
     app.exec(&format!(
@@ -468,7 +457,7 @@ async fn a_send_interrupted_after_twilio_accepted_it_is_not_repeated() {
     let sid = new_sid();
     app.post_webhook(&text_message(&sid, FROM, "bins go out on thursday"))
         .await;
-    app.wait_count(sent_replies, 3).await;
+    app.wait_sent(3).await;
     let id = inbound_id(&app, &sid).await;
     interrupt_reply(&app, &sid, "'2999-01-01T00:00:00Z'").await;
     let job = ProcessMessage {
@@ -483,11 +472,7 @@ async fn a_send_interrupted_after_twilio_accepted_it_is_not_repeated() {
         "nothing sent while another holds it"
     );
     assert_eq!(
-        app.scalar(&format!(
-            "SELECT status FROM interactions WHERE message_sid = '{sid}'"
-        ))
-        .await
-        .as_deref(),
+        app.interaction_field(&sid, "status").await.as_deref(),
         Some("processing"),
         "no end state recorded: the holder (or the sweeper) finishes it"
     );
@@ -638,12 +623,7 @@ async fn twilio_429_is_retried_and_400_fails_visibly() {
     app.post_webhook(&text_message(&sid, FROM, "this reply will fail"))
         .await;
     app.wait_status(&sid, "failed").await;
-    let err = app
-        .scalar(&format!(
-            "SELECT error FROM interactions WHERE message_sid = '{sid}'"
-        ))
-        .await
-        .unwrap();
+    let err = app.interaction_field(&sid, "error").await.unwrap();
     assert!(err.contains("21211"), "{err}");
     assert_eq!(
         app.sent_messages().await.len(),
@@ -690,16 +670,9 @@ async fn mem0_503_then_success_is_retried_and_stored() {
         app.scalar("SELECT mem0_id FROM memories").await.as_deref(),
         Some("a1b2c3d4-0000-4000-8000-0000000000aa")
     );
-    let adds = app
-        .mem0
-        .received_requests()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.url.path() == "/v3/memories/add/")
-        .collect::<Vec<_>>();
+    let adds = app.mem0_adds().await;
     assert_eq!(adds.len(), 2, "one 503, one success");
-    let body: serde_json::Value = serde_json::from_slice(&adds[1].body).unwrap();
+    let body = &adds[1];
     assert_eq!(body["metadata"]["kind"], "text");
     assert!(body["user_id"].is_string());
     assert!(body["timestamp"].is_i64());
@@ -903,19 +876,10 @@ async fn failed_jobs_are_listed_and_can_be_retried() {
         .await;
     app.wait_status(&sid, "failed").await;
 
-    // Behind the token.
+    // Behind the token (`app.call` sends it).
     let r = app.get("/admin/jobs/failed").await;
     assert_eq!(r.status(), 401);
-    let list: serde_json::Value = app
-        .http
-        .get(app.url("/admin/jobs/failed"))
-        .bearer_auth("admin-token")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = app.api_json("/admin/jobs/failed").await;
     let items = list["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "{list}");
     assert_eq!(items[0]["message_sid"], sid.as_str());
@@ -923,31 +887,17 @@ async fn failed_jobs_are_listed_and_can_be_retried() {
     let id = items[0]["id"].as_str().unwrap().to_string();
 
     let r = app
-        .http
-        .post(app.url(&format!("/admin/jobs/{id}/retry")))
-        .bearer_auth("admin-token")
-        .send()
-        .await
-        .unwrap();
+        .call(reqwest::Method::POST, &format!("/admin/jobs/{id}/retry"))
+        .await;
     assert_eq!(r.status(), 200);
     app.wait_status(&sid, "processed").await;
     // The memory was made once; the reply went out on the retry.
     assert_eq!(app.count("SELECT COUNT(*) FROM memories").await, 1);
-    assert_eq!(
-        app.count(
-            "SELECT COUNT(*) FROM interactions WHERE direction = 'outbound' AND status = 'sent'"
-        )
-        .await,
-        1
-    );
+    assert_eq!(app.count(SENT).await, 1);
     // Retrying a message that is not failed is a conflict.
     let r = app
-        .http
-        .post(app.url(&format!("/admin/jobs/{id}/retry")))
-        .bearer_auth("admin-token")
-        .send()
-        .await
-        .unwrap();
+        .call(reqwest::Method::POST, &format!("/admin/jobs/{id}/retry"))
+        .await;
     assert_eq!(r.status(), 409);
     assert_eq!(r.headers()["content-type"], "application/problem+json");
 }

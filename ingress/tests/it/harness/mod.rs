@@ -298,6 +298,16 @@ impl TestApp {
             .collect()
     }
 
+    /// The JSON bodies Mem0 (the wiremock stand-in) was sent to add memories
+    /// (`POST /v3/memories/add/`), in order.
+    pub async fn mem0_adds(&self) -> Vec<serde_json::Value> {
+        requests_at(&self.mem0, "/v3/memories/add/")
+            .await
+            .iter()
+            .map(|r| r.body_json().unwrap())
+            .collect()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
@@ -404,9 +414,41 @@ impl TestApp {
         self.http.get(self.url(path)).send().await.unwrap()
     }
 
+    /// `POST path` with the API's bearer token (as `call` sends it) and `body` as JSON.
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.api(reqwest::Method::POST, path)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `GET path` through `client` (such as `no_redirects()`), sending `cookie` when given.
+    pub async fn get_via(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        cookie: Option<&str>,
+    ) -> reqwest::Response {
+        let mut req = client.get(self.url(path));
+        if let Some(cookie) = cookie {
+            req = req.header("cookie", cookie);
+        }
+        req.send().await.unwrap()
+    }
+
     /// `method path` with the API's bearer token and no body.
     pub async fn call(&self, method: reqwest::Method, path: &str) -> reqwest::Response {
         self.api(method, path).send().await.unwrap()
+    }
+
+    /// `GET path` with the API's bearer token (as `call` sends it), its body parsed as JSON.
+    pub async fn api_json(&self, path: &str) -> serde_json::Value {
+        self.call(reqwest::Method::GET, path)
+            .await
+            .json()
+            .await
+            .unwrap()
     }
 
     /// `POST path` with no body and no credentials.
@@ -432,10 +474,31 @@ impl TestApp {
         .await
     }
 
+    /// `column` (any SQL expression giving text) of the interaction with MessageSid `sid`, if
+    /// there is one and it is not NULL.
+    pub async fn interaction_field(&self, sid: &str, column: &str) -> Option<String> {
+        self.scalar(&format!(
+            "SELECT {column} FROM interactions WHERE message_sid = '{sid}'"
+        ))
+        .await
+    }
+
     /// The transcript recorded on the inbound `sid`, if any.
     pub async fn transcript_of(&self, sid: &str) -> Option<String> {
-        self.scalar(&format!(
-            "SELECT transcript FROM interactions WHERE message_sid = '{sid}'"
+        self.interaction_field(sid, "transcript").await
+    }
+
+    /// The raw request recorded with the interaction `sid`, as text.
+    pub async fn raw_of(&self, sid: &str) -> String {
+        self.interaction_field(sid, "CAST(raw AS TEXT)")
+            .await
+            .expect("a raw request")
+    }
+
+    /// How many times the interaction `sid` was attempted.
+    pub async fn attempts_of(&self, sid: &str) -> i64 {
+        self.count(&format!(
+            "SELECT CAST(attempts AS BIGINT) FROM interactions WHERE message_sid = '{sid}'"
         ))
         .await
     }
@@ -540,15 +603,7 @@ impl TestApp {
     pub async fn wait_embeddings(&self, state: &str) {
         let last = std::cell::RefCell::new(serde_json::Value::Null);
         let ready = try_wait_for(Duration::from_secs(60), || async {
-            let body: serde_json::Value = self
-                .http
-                .get(self.url("/ready"))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let body: serde_json::Value = self.get("/ready").await.json().await.unwrap();
             let done = body["models"]["embeddings"] == state;
             *last.borrow_mut() = body;
             done.then_some(())
@@ -558,6 +613,31 @@ impl TestApp {
             panic!("embeddings never became {state}: {}", last.borrow());
         }
     }
+}
+
+/// The requests a wiremock `server` received for exactly `path`, in order.
+pub async fn requests_at(server: &MockServer, path: &str) -> Vec<wiremock::Request> {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.url.path() == path)
+        .collect()
+}
+
+/// The text at `pointer` (a JSON pointer such as `/memory/id`) in each element of the JSON
+/// array `list`; panics if `list` is no array or an element has no text there.
+pub fn texts_at<'a>(list: &'a serde_json::Value, pointer: &str) -> Vec<&'a str> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            e.pointer(pointer)
+                .and_then(serde_json::Value::as_str)
+                .unwrap()
+        })
+        .collect()
 }
 
 /// An HTTP client that shows redirects instead of following them.
