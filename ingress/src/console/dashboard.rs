@@ -8,7 +8,6 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use mnemo_shared::sea_orm::DatabaseConnection;
 use mnemo_shared::store::dashboard;
@@ -55,17 +54,6 @@ pub struct Jobs {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Latest {
-    pub id: Uuid,
-    pub phone: String,
-    pub direction: String,
-    pub kind: String,
-    pub body: String,
-    pub status: String,
-    pub occurred_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Serialize)]
 pub struct UserRow {
     pub id: Uuid,
     pub phone: String,
@@ -82,7 +70,7 @@ pub struct Dashboard {
     pub timezone: String,
     pub memories_by_day: Vec<DayCount>,
     pub jobs: Jobs,
-    pub latest: Vec<Latest>,
+    pub latest: Vec<dashboard::LatestInteraction>,
     /// The most active users, for the drill-down picker.
     pub users: Vec<UserRow>,
 }
@@ -152,19 +140,6 @@ pub async fn dashboard(
         latency_ms_max: samples.last().copied(),
         by_status,
     };
-    let latest = rows
-        .latest
-        .into_iter()
-        .map(|r| Latest {
-            id: r.id,
-            phone: r.phone,
-            direction: r.direction,
-            kind: r.kind,
-            body: r.body,
-            status: r.status,
-            occurred_at: r.occurred_at,
-        })
-        .collect();
     let users = rows
         .users
         .into_iter()
@@ -180,7 +155,7 @@ pub async fn dashboard(
         timezone: tz.name().to_string(),
         memories_by_day,
         jobs,
-        latest,
+        latest: rows.latest,
         users,
     })
 }

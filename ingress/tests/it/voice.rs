@@ -19,25 +19,7 @@ const OTHER: &str = "whatsapp:+14155550777";
 /// made once for the tests (manifest included, so it is verified before loading).
 fn install_model(models_dir: &Path) {
     let installed = test_support::whisper_tiny_en_dir();
-    let dest = models_dir.join("whisper-tiny.en");
-    std::fs::create_dir_all(&dest).unwrap();
-    for entry in std::fs::read_dir(&installed).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dest.join(entry.file_name())).unwrap();
-    }
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
+    test_support::copy_model_dir(&installed, &models_dir.join("whisper-tiny.en"));
 }
 
 fn clip(name: &str) -> Vec<u8> {
@@ -100,12 +82,7 @@ async fn send_media(app: &TestApp, from: &str, url: &str, content_type: &str) ->
 /// An app with the local models on (`MODELS_DIR` = `models`, holding the embedding model).
 async fn app_with(models: &Path, extra: Vec<(&'static str, String)>) -> TestApp {
     let minilm = test_support::minilm_dir();
-    let dest = models.join("all-MiniLM-L6-v2");
-    for entry in walk(&minilm) {
-        let to = dest.join(entry.strip_prefix(&minilm).unwrap());
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(&entry, to).unwrap();
-    }
+    test_support::copy_model_dir(&minilm, &models.join("all-MiniLM-L6-v2"));
     let mut extra = extra;
     extra.push(("LOCAL_MODELS", "auto".into()));
     extra.push(("MODELS_DIR", models.display().to_string()));

@@ -27,8 +27,8 @@ pub struct ProcessedTimes {
     pub processed_at: DateTime<Utc>,
 }
 
-/// One interaction with its user's phone.
-#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
+/// One interaction with its user's phone (the console shows it as it is).
+#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult, serde::Serialize)]
 pub struct LatestInteraction {
     pub id: Uuid,
     pub phone: String,

@@ -156,33 +156,11 @@ mod tests {
     use crate::clients::models::catalog::{self, ModelKind};
     use crate::clients::models::{ModelError, test_support};
 
-    fn copy_dir(from: &Path, to: &Path) {
-        for entry in walk(from) {
-            let rel = entry.strip_prefix(from).unwrap();
-            let target = to.join(rel);
-            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
-            std::fs::copy(&entry, &target).unwrap();
-        }
-    }
-
-    fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-        let mut out = Vec::new();
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            } else {
-                out.push(p);
-            }
-        }
-        out
-    }
-
     #[test]
     fn a_tampered_file_is_refused_even_with_a_matching_manifest() {
         let spec = catalog::find(ModelKind::Embeddings, "all-MiniLM-L6-v2").unwrap();
         let tmp = tempfile::tempdir().unwrap();
-        copy_dir(&test_support::minilm_dir(), tmp.path());
+        test_support::copy_model_dir(&test_support::minilm_dir(), tmp.path());
         Manifest::verify(spec, tmp.path()).unwrap();
 
         // One changed byte in the config.

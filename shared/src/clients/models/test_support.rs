@@ -81,3 +81,25 @@ pub fn minilm_dir() -> PathBuf {
     let spec = catalog::find(ModelKind::Embeddings, "all-MiniLM-L6-v2").expect("in catalog");
     install::model_dir(&models_dir(), spec)
 }
+
+/// Copies an installed model folder (files and subfolders) to `to`, so a test can change or
+/// remove files without touching the shared installation.
+pub fn copy_model_dir(from: &Path, to: &Path) {
+    fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("readable model folder") {
+            let path = entry.expect("readable folder entry").path();
+            if path.is_dir() {
+                files(&path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    let mut all = Vec::new();
+    files(from, &mut all);
+    for file in all {
+        let target = to.join(file.strip_prefix(from).expect("below the folder"));
+        std::fs::create_dir_all(target.parent().expect("has a parent")).expect("folder created");
+        std::fs::copy(&file, &target).expect("file copied");
+    }
+}
