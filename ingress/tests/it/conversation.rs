@@ -741,7 +741,9 @@ async fn a_retried_forget_answers_the_same_and_deletes_once() {
     assert_eq!(c.memories().await, 1);
 
     // As if the worker died after the delete but before the reply was recorded: the job runs
-    // again from the start.
+    // again from the start. The worker records the message's end state just after the reply is
+    // sent; wait for it, or that write could land after the rewind below and end it again.
+    c.app.wait_status(&sid, "processed").await;
     let inbound = interaction::Entity::find()
         .filter(interaction::Column::MessageSid.eq(sid.clone()))
         .one(&c.app.db)
