@@ -22,21 +22,13 @@ async fn main() {
         .timeout(Duration::from_secs(30))
         .build()
         .expect("http client");
-    println!(
-        "{:<60} {:>9} {:>9} {:>9}",
-        "path", "p50 ms", "p99 ms", "max ms"
-    );
+    println!("{:<60} {:>9} {:>9} {:>9}", "path", "p50 ms", "p99 ms", "max ms");
     for path in &args[4..] {
         let url = format!("{base}{path}");
         let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
         for i in 0..(n + 20) {
             let start = Instant::now();
-            let res = client
-                .get(&url)
-                .bearer_auth(&token)
-                .send()
-                .await
-                .expect("request");
+            let res = client.get(&url).bearer_auth(&token).send().await.expect("request");
             let status = res.status();
             let body = res.bytes().await.expect("body");
             let took = start.elapsed().as_micros() as u64;

@@ -178,9 +178,7 @@ fn settings() -> (Arc<Settings>, tempfile::TempDir) {
 
 async fn pipeline() -> (Pipeline, Duration, String, tempfile::TempDir) {
     let (settings, dir) = settings();
-    let db = mnemo_shared::store::db::connect(&settings)
-        .await
-        .expect("database");
+    let db = mnemo_shared::store::db::connect(&settings).await.expect("database");
     mnemo_migration::migrate_up(&db).await.expect("migrate");
     let pipeline = Pipeline::new(db, settings);
     let load = Instant::now();
@@ -189,11 +187,7 @@ async fn pipeline() -> (Pipeline, Duration, String, tempfile::TempDir) {
         std::process::exit(2);
     }
     let load = load.elapsed();
-    let model = pipeline
-        .engine
-        .embeddings
-        .model_id()
-        .expect("an embedding model");
+    let model = pipeline.engine.embeddings.model_id().expect("an embedding model");
     (pipeline, load, model, dir)
 }
 
@@ -224,11 +218,7 @@ async fn main() {
             let notes = sentences(400);
             // Warm-up: first calls allocate buffers.
             for s in notes.iter().take(5) {
-                p.engine
-                    .embeddings
-                    .passages(vec![s.clone()])
-                    .await
-                    .expect("embed");
+                p.engine.embeddings.passages(vec![s.clone()]).await.expect("embed");
             }
             let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap();
             let start = Instant::now();
@@ -298,9 +288,7 @@ async fn main() {
             let n: i64 = arg(1).and_then(|s| s.parse().ok()).expect("n");
             let timeout = Duration::from_secs(arg(2).and_then(|s| s.parse().ok()).unwrap_or(600));
             let (settings, _dir) = settings();
-            let db = mnemo_shared::store::db::connect(&settings)
-                .await
-                .expect("database");
+            let db = mnemo_shared::store::db::connect(&settings).await.expect("database");
             let t = Instant::now();
             loop {
                 let row = db
@@ -349,12 +337,7 @@ async fn main() {
             };
             // Warm-up (loads the user's vectors into the process cache).
             for q in qs.iter().take(10) {
-                let r = client
-                    .get(url(q))
-                    .bearer_auth(&token)
-                    .send()
-                    .await
-                    .expect("send");
+                let r = client.get(url(q)).bearer_auth(&token).send().await.expect("send");
                 assert!(r.status().is_success(), "status {}", r.status());
                 let _ = r.bytes().await;
             }
@@ -385,9 +368,7 @@ async fn main() {
         }
         Some("twilio-stub") => {
             let port: u16 = arg(1).and_then(|s| s.parse().ok()).unwrap_or(8097);
-            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-                .await
-                .expect("bind");
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
             let mut next = 0u64;
             loop {
                 let (mut sock, _) = listener.accept().await.expect("accept");

@@ -13,15 +13,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let port: u16 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(8098);
-    let size: usize = args
-        .get(2)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(16 * 1024 * 1024);
+    let size: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(16 * 1024 * 1024);
     let rate: f64 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(4.0);
     let content_type = args.get(4).cloned().unwrap_or_else(|| "video/mp4".into());
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .expect("bind");
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
     eprintln!("media stand-in on 127.0.0.1:{port}: {size} bytes at {rate} MiB/s");
     loop {
         let Ok((mut sock, _)) = listener.accept().await else {
@@ -33,9 +28,9 @@ async fn main() {
             let n = sock.read(&mut buf).await.unwrap_or(0);
             let head = String::from_utf8_lossy(&buf[..n]);
             let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
-            let mut seed: u64 = path.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-                (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
-            });
+            let mut seed: u64 = path
+                .bytes()
+                .fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
             let header = format!(
                 "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n"
             );

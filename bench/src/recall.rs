@@ -70,33 +70,17 @@ struct Tally {
 
 impl Tally {
     fn r3(&self) -> f64 {
-        if self.n == 0 {
-            0.0
-        } else {
-            self.recall / self.n as f64
-        }
+        if self.n == 0 { 0.0 } else { self.recall / self.n as f64 }
     }
     fn mrr(&self) -> f64 {
-        if self.n == 0 {
-            0.0
-        } else {
-            self.rr / self.n as f64
-        }
+        if self.n == 0 { 0.0 } else { self.rr / self.n as f64 }
     }
     fn nothing_share(&self) -> f64 {
-        if self.n == 0 {
-            0.0
-        } else {
-            self.nothing as f64 / self.n as f64
-        }
+        if self.n == 0 { 0.0 } else { self.nothing as f64 / self.n as f64 }
     }
     /// The figure the gate reads: share answered "nothing" for negatives, Recall@3 otherwise.
     fn score(&self, kind: &str) -> f64 {
-        if kind == "negative" {
-            self.nothing_share()
-        } else {
-            self.r3()
-        }
+        if kind == "negative" { self.nothing_share() } else { self.r3() }
     }
 }
 
@@ -138,9 +122,7 @@ async fn main() {
         eprintln!("{e}");
         std::process::exit(2);
     }));
-    let db = mnemo_shared::store::db::connect(&settings)
-        .await
-        .expect("database");
+    let db = mnemo_shared::store::db::connect(&settings).await.expect("database");
     mnemo_migration::migrate_up(&db).await.expect("migrate");
     let mut pipeline = Pipeline::new(db.clone(), settings.clone());
     let load = Instant::now();
@@ -148,11 +130,7 @@ async fn main() {
         eprintln!("models: {e}");
         std::process::exit(2);
     }
-    let model = pipeline
-        .engine
-        .embeddings
-        .model_id()
-        .expect("an embedding model is configured");
+    let model = pipeline.engine.embeddings.model_id().expect("an embedding model is configured");
     println!("model {model} ready in {:.2?}", load.elapsed());
 
     // A fresh run: unique phones so an existing database is not disturbed.
@@ -206,17 +184,10 @@ async fn main() {
     let embed = Instant::now();
     for chunk in rows.chunks(16) {
         let texts = chunk.iter().map(|m| m.text.clone()).collect();
-        let vecs = pipeline
-            .engine
-            .embeddings
-            .passages(texts)
-            .await
-            .expect("embed")
-            .expect("model ready");
+        let vecs =
+            pipeline.engine.embeddings.passages(texts).await.expect("embed").expect("model ready");
         for (m, v) in chunk.iter().zip(vecs) {
-            vectors::upsert(&db, m.id, m.user_id, &model, &v)
-                .await
-                .expect("store vector");
+            vectors::upsert(&db, m.id, m.user_id, &model, &v).await.expect("store vector");
         }
     }
     let took = embed.elapsed();
@@ -234,16 +205,8 @@ async fn main() {
             let text = mnemo_shared::domain::time::parse_range(&q.text, eval.now, tz)
                 .map(|(_, rest)| rest)
                 .unwrap_or_else(|| q.text.clone());
-            let qv = pipeline
-                .engine
-                .embeddings
-                .query(&text)
-                .await
-                .unwrap()
-                .unwrap();
-            let scored = vectors::score(&db, user_id, &model, &qv, None)
-                .await
-                .unwrap();
+            let qv = pipeline.engine.embeddings.query(&text).await.unwrap().unwrap();
+            let scored = vectors::score(&db, user_id, &model, &qv, None).await.unwrap();
             let expected: Vec<Uuid> = q.expected.iter().map(|e| ids[e]).collect();
             let best_exp = scored
                 .iter()
@@ -258,11 +221,8 @@ async fn main() {
             let n = scored.len() as f32;
             let mean = scored.iter().map(|s| s.1).sum::<f32>() / n;
             let sd = (scored.iter().map(|s| (s.1 - mean).powi(2)).sum::<f32>() / n).sqrt();
-            let rank = scored
-                .iter()
-                .position(|s| expected.contains(&s.0))
-                .map(|r| r + 1)
-                .unwrap_or(0);
+            let rank =
+                scored.iter().position(|s| expected.contains(&s.0)).map(|r| r + 1).unwrap_or(0);
             println!(
                 "SIM {} {:<10} exp {:>6.3} other {:>6.3} mean {:>6.3} sd {:>6.3} rank {} {:?}",
                 q.id, q.kind, best_exp, best_other, mean, sd, rank, q.text
@@ -278,21 +238,16 @@ async fn main() {
         "\n{:<14} {:<11} {:>4} {:>9} {:>6} {:>9} {:>12}",
         "retriever", "kind", "n", "Recall@3", "MRR", "nothing", "out-of-range"
     );
-    for (name, legs) in [
-        ("full-text", Legs::TextOnly),
-        ("semantic", Legs::SemanticOnly),
-        ("hybrid", Legs::Both),
-    ] {
+    for (name, legs) in
+        [("full-text", Legs::TextOnly), ("semantic", Legs::SemanticOnly), ("hybrid", Legs::Both)]
+    {
         pipeline.engine.legs = legs;
         let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
         let mut latencies = Vec::new();
         for q in &eval.queries {
             let (user_id, tz) = users[&q.user];
             let started = Instant::now();
-            let got = pipeline
-                .recall(user_id, tz, &q.text, eval.now, 5)
-                .await
-                .expect("recall");
+            let got = pipeline.recall(user_id, tz, &q.text, eval.now, 5).await.expect("recall");
             latencies.push(started.elapsed());
             let found: Vec<Uuid> = got.items.iter().map(|m| m.id).collect();
             let expected: Vec<Uuid> = q.expected.iter().map(|e| ids[e]).collect();
@@ -321,9 +276,7 @@ async fn main() {
             let ok = if expected.is_empty() {
                 found.is_empty()
             } else {
-                expected
-                    .iter()
-                    .all(|e| found[..found.len().min(3)].contains(e))
+                expected.iter().all(|e| found[..found.len().min(3)].contains(e))
                     || found[..found.len().min(3)].len() >= 3
                         && expected.iter().any(|e| found[..3].contains(e))
             };

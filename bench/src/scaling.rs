@@ -26,14 +26,8 @@ const CONCURRENCY: usize = 16;
 
 #[tokio::main]
 async fn main() {
-    let per_worker: usize = std::env::args()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(400);
-    let latency_ms: u64 = std::env::args()
-        .nth(2)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(50);
+    let per_worker: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(400);
+    let latency_ms: u64 = std::env::args().nth(2).and_then(|s| s.parse().ok()).unwrap_or(50);
     let latency = Duration::from_millis(latency_ms);
     let admin = std::env::var("BENCH_PG")
         .or_else(|_| std::env::var("TEST_DATABASE_URL"))
@@ -123,8 +117,7 @@ async fn main() {
             if let Some(i) = note_index(body)
                 && let Some(t0) = sent_at.get(&i)
             {
-                hist.record(at.duration_since(*t0).as_millis().max(1) as u64)
-                    .ok();
+                hist.record(at.duration_since(*t0).as_millis().max(1) as u64).ok();
                 last = last.max(*at);
             }
         }
@@ -188,10 +181,7 @@ fn machine_cpu() -> CpuTicks {
     let at = |i: usize| ticks.get(i).copied().unwrap_or(0);
     let idle = at(3) + at(4);
     let total: u64 = ticks.iter().take(8).sum();
-    CpuTicks {
-        busy: total - idle,
-        total,
-    }
+    CpuTicks { busy: total - idle, total }
 }
 
 impl CpuTicks {
@@ -246,8 +236,7 @@ async fn paced_latency(base: &str, outside: &Outside, rate: f64) -> Histogram<u6
     for c in outside.messages.created().into_iter().skip(before) {
         let body = c.form.get("Body").cloned().unwrap_or_default();
         if let Some(t0) = note_index(&body).and_then(|i| sent_at.get(&i)) {
-            hist.record(c.at.duration_since(*t0).as_millis().max(1) as u64)
-                .ok();
+            hist.record(c.at.duration_since(*t0).as_millis().max(1) as u64).ok();
         }
     }
     hist
@@ -256,9 +245,6 @@ async fn paced_latency(base: &str, outside: &Outside, rate: f64) -> Histogram<u6
 /// The message number in a reply ("… fault test note 12: water the plants …").
 fn note_index(body: &str) -> Option<usize> {
     let at = body.find("note ")? + 5;
-    let digits: String = body[at..]
-        .chars()
-        .take_while(|c| c.is_ascii_digit())
-        .collect();
+    let digits: String = body[at..].chars().take_while(|c| c.is_ascii_digit()).collect();
     digits.parse().ok()
 }

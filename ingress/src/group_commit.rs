@@ -58,10 +58,7 @@ impl Ingestor {
     pub async fn ingest(&self, msg: NewInbound) -> Result<Ingested, Arc<DbErr>> {
         let (answer, rx) = oneshot::channel();
         let closed = || Arc::new(DbErr::Custom("the ingest task has stopped".into()));
-        self.tx
-            .send(Pending { msg, answer })
-            .await
-            .map_err(|_| closed())?;
+        self.tx.send(Pending { msg, answer }).await.map_err(|_| closed())?;
         rx.await.map_err(|_| closed())?
     }
 }

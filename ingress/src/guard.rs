@@ -42,35 +42,27 @@ fn host_of(authority: &str) -> Option<String> {
 }
 
 fn is_ip_literal(host: &str) -> bool {
-    host.trim_start_matches('[')
-        .trim_end_matches(']')
-        .parse::<IpAddr>()
-        .is_ok()
+    host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().is_ok()
 }
 
 impl HostPolicy {
     pub fn from_settings(settings: &Settings) -> Self {
-        let mut names: HashSet<String> = ["localhost", "127.0.0.1", "[::1]"]
-            .into_iter()
-            .map(str::to_string)
-            .collect();
+        let mut names: HashSet<String> =
+            ["localhost", "127.0.0.1", "[::1]"].into_iter().map(str::to_string).collect();
         let ip = settings.bind_addr.ip();
         if !ip.is_unspecified()
             && let Some(h) = host_of(&settings.bind_addr.to_string())
         {
             names.insert(h);
         }
-        if let Some(h) = Url::parse(&settings.public_base_url).ok().and_then(|u| {
-            u.host_str()
-                .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
-        }) {
+        if let Some(h) = Url::parse(&settings.public_base_url)
+            .ok()
+            .and_then(|u| u.host_str().map(|h| h.trim_end_matches('.').to_ascii_lowercase()))
+        {
             names.insert(h);
         }
         names.extend(settings.allowed_hosts.iter().cloned());
-        HostPolicy {
-            names,
-            any_ip: ip.is_unspecified(),
-        }
+        HostPolicy { names, any_ip: ip.is_unspecified() }
     }
 
     /// Is `authority` (a `Host` value) one of ours?
@@ -87,10 +79,7 @@ impl HostPolicy {
         if !matches!(u.scheme(), "http" | "https") {
             return false;
         }
-        let Some(name) = u
-            .host_str()
-            .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
-        else {
+        let Some(name) = u.host_str().map(|h| h.trim_end_matches('.').to_ascii_lowercase()) else {
             return false;
         };
         let same_as_request = host.and_then(host_of).as_deref() == Some(name.as_str());
@@ -109,12 +98,7 @@ fn refuse(status: StatusCode, detail: &str) -> Response {
 }
 
 fn is_json(content_type: &str) -> bool {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
+    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
     essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
@@ -141,9 +125,7 @@ pub fn check(policy: &HostPolicy, req: &Request) -> Option<Response> {
         return None;
     }
     if let Some(origin) = req.headers().get(header::ORIGIN) {
-        let ok = origin
-            .to_str()
-            .is_ok_and(|o| policy.origin_allowed(o, host.as_deref()));
+        let ok = origin.to_str().is_ok_and(|o| policy.origin_allowed(o, host.as_deref()));
         if !ok {
             return Some(refuse(
                 StatusCode::FORBIDDEN,
@@ -151,10 +133,8 @@ pub fn check(policy: &HostPolicy, req: &Request) -> Option<Response> {
             ));
         }
     }
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap_or("invalid"));
+    let content_type =
+        req.headers().get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or("invalid"));
     let has_body = req.headers().contains_key(header::TRANSFER_ENCODING)
         || req
             .headers()
@@ -189,10 +169,8 @@ mod tests {
     use std::collections::HashMap;
 
     fn policy(pairs: &[(&str, &str)]) -> HostPolicy {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         HostPolicy::from_settings(&Settings::from_map(&map).unwrap())
     }
 
@@ -209,13 +187,7 @@ mod tests {
         ] {
             assert!(p.host_allowed(ok), "{ok}");
         }
-        for bad in [
-            "rebind.evil.example",
-            "10.0.0.5:8000",
-            "",
-            "a@127.0.0.1",
-            "127.0.0.1.nip.io",
-        ] {
+        for bad in ["rebind.evil.example", "10.0.0.5:8000", "", "a@127.0.0.1", "127.0.0.1.nip.io"] {
             assert!(!p.host_allowed(bad), "{bad}");
         }
         let p = policy(&[

@@ -44,9 +44,7 @@ pub fn app(state: AppState) -> impl poem::Endpoint {
     let ui = api.swagger_ui_html().replacen(&generated, &spec, 1);
     let docs = Route::new().at("/", make_sync(move |_| Html(ui.clone())));
     let spec = make_sync(move |_| {
-        Response::builder()
-            .content_type("application/json; charset=utf-8")
-            .body(spec.clone())
+        Response::builder().content_type("application/json; charset=utf-8").body(spec.clone())
     });
     let hosts = Arc::new(guard::HostPolicy::from_settings(&state.settings));
     let mut routes = Route::new();
@@ -54,12 +52,7 @@ pub fn app(state: AppState) -> impl poem::Endpoint {
         routes = routes.nest("/console", console::routes());
     }
     routes
-        .at(
-            "/webhook",
-            post(webhook::receive)
-                .get(webhook::probe)
-                .head(webhook::probe),
-        )
+        .at("/webhook", post(webhook::receive).get(webhook::probe).head(webhook::probe))
         .at("/webhook/status", post(status_callback::receive))
         .at(
             "/metrics",

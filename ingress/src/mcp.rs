@@ -132,14 +132,14 @@ impl MemoryTools {
     ) -> Result<Option<mnemo_shared::memory::Range>, ErrorData> {
         match phrase.map(str::trim).filter(|p| !p.is_empty()) {
             None => Ok(None),
-            Some(p) => resolve_range_phrase(p, tz, Utc::now())
-                .map(|r| Some(r.bounds()))
-                .ok_or_else(|| {
+            Some(p) => {
+                resolve_range_phrase(p, tz, Utc::now()).map(|r| Some(r.bounds())).ok_or_else(|| {
                     ErrorData::invalid_params(
                         format!("`range` {p:?} is not a time phrase I know (try `last week`)"),
                         None,
                     )
-                }),
+                })
+            }
         }
     }
 }
@@ -147,10 +147,7 @@ impl MemoryTools {
 #[tool_router]
 impl MemoryTools {
     pub fn new(state: AppState) -> Self {
-        MemoryTools {
-            state,
-            tool_router: Self::tool_router(),
-        }
+        MemoryTools { state, tool_router: Self::tool_router() }
     }
 
     #[tool(
@@ -172,9 +169,7 @@ impl MemoryTools {
             .await
             .map_err(internal)?;
         let ids: Vec<Uuid> = hits.iter().map(|h| h.memory_id).collect();
-        let rows = ownership::owned(&self.state.db, user_id, ids)
-            .await
-            .map_err(internal)?;
+        let rows = ownership::owned(&self.state.db, user_id, ids).await.map_err(internal)?;
         let items: Vec<serde_json::Value> = hits
             .iter()
             .filter_map(|h| {
@@ -201,10 +196,7 @@ impl MemoryTools {
         if let Some(k) = args.kind.as_deref()
             && !mnemo_shared::ownership::import::KINDS.contains(&k)
         {
-            return Err(ErrorData::invalid_params(
-                format!("unknown kind {k:?}"),
-                None,
-            ));
+            return Err(ErrorData::invalid_params(format!("unknown kind {k:?}"), None));
         }
         let limit = args.limit.unwrap_or(20).clamp(1, 100) as u64;
         let rows = ownership::list(&self.state.db, user_id, args.kind.as_deref(), range, limit)
@@ -223,10 +215,7 @@ impl MemoryTools {
         let user_id = user_of(&parts)?;
         let text = args.text.trim();
         if text.is_empty() || text.chars().count() > 4000 {
-            return Err(ErrorData::invalid_params(
-                "`text` must be 1 to 4000 characters",
-                None,
-            ));
+            return Err(ErrorData::invalid_params("`text` must be 1 to 4000 characters", None));
         }
         let labels = args.labels.unwrap_or_default();
         let db = &self.state.db;
@@ -250,18 +239,11 @@ impl MemoryTools {
         let not_found = || ErrorData::invalid_params(format!("no memory {}", args.id), None);
         let id = Uuid::parse_str(args.id.trim()).map_err(|_| not_found())?;
         let db = &self.state.db;
-        let Some(m) = ownership::owned(db, user_id, vec![id])
-            .await
-            .map_err(internal)?
-            .pop()
-        else {
+        let Some(m) = ownership::owned(db, user_id, vec![id]).await.map_err(internal)?.pop() else {
             return Err(not_found());
         };
         self.state.engine.forget(&m).await.map_err(internal)?;
-        if let Some(done) = ownership::delete_memory(db, user_id, m.id)
-            .await
-            .map_err(internal)?
-        {
+        if let Some(done) = ownership::delete_memory(db, user_id, m.id).await.map_err(internal)? {
             forget::remove_unreferenced(&self.state.media, &done.orphaned_keys).await;
         }
         Ok(result(json!({ "forgotten": m.id })))
@@ -299,10 +281,7 @@ impl McpEndpoint {
             Arc::new(NeverSessionManager::default()),
             config,
         );
-        McpEndpoint {
-            state,
-            service: Arc::new(service),
-        }
+        McpEndpoint { state, service: Arc::new(service) }
     }
 }
 

@@ -43,9 +43,7 @@ pub async fn serve(
         .map_err(|e| forbidden(&e.to_string()))?;
 
     let not_found = || ApiError::NotFound("no such media".into());
-    let object = media_objects::find_by_sha256(&state.db, &sha256)
-        .await?
-        .ok_or_else(not_found)?;
+    let object = media_objects::find_by_sha256(&state.db, &sha256).await?.ok_or_else(not_found)?;
     let reader = state
         .media
         .get(&storage_key(&sha256))

@@ -128,10 +128,7 @@ impl ApiError {
 /// Renders a problem response.
 pub fn problem_response(status: StatusCode, problem: &Problem) -> Response {
     let body = serde_json::to_vec(problem).unwrap_or_default();
-    Response::builder()
-        .status(status)
-        .content_type(PROBLEM_JSON)
-        .body(body)
+    Response::builder().status(status).content_type(PROBLEM_JSON).body(body)
 }
 
 impl poem::error::ResponseError for ApiError {

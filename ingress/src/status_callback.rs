@@ -24,11 +24,7 @@ pub async fn receive(
 ) -> Result<Response, ApiError> {
     let params = signed_form(req, body, &state).await?;
     let get = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.trim())
-            .filter(|v| !v.is_empty())
+        params.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim()).filter(|v| !v.is_empty())
     };
     let sid = get("MessageSid")
         .or_else(|| get("SmsSid"))
@@ -38,16 +34,7 @@ pub async fn receive(
         .ok_or_else(|| ApiError::BadRequest("missing MessageStatus".into()))?;
     let error_code = get("ErrorCode");
     let error_message = get("ChannelStatusMessage").or_else(|| get("ErrorMessage"));
-    match apply_status(
-        &state.db,
-        sid,
-        status,
-        error_code,
-        error_message,
-        Utc::now(),
-    )
-    .await?
-    {
+    match apply_status(&state.db, sid, status, error_code, error_message, Utc::now()).await? {
         Applied::Updated => info!(message_sid = %sid, status, error_code, "delivery status"),
         Applied::Stale => {
             info!(message_sid = %sid, status, "late or repeated status callback ignored")

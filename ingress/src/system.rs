@@ -57,10 +57,7 @@ impl SystemApi {
     /// Liveness: the process answers.
     #[oai(path = "/health", method = "get")]
     async fn health(&self) -> Json<Health> {
-        Json(Health {
-            status: "ok".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-        })
+        Json(Health { status: "ok".into(), version: env!("CARGO_PKG_VERSION").into() })
     }
 
     /// Readiness: the database and the queue answer.
@@ -88,10 +85,6 @@ impl SystemApi {
                 .into(),
             },
         });
-        if ok {
-            ReadyResponse::Ready(body)
-        } else {
-            ReadyResponse::Unavailable(body)
-        }
+        if ok { ReadyResponse::Ready(body) } else { ReadyResponse::Unavailable(body) }
     }
 }

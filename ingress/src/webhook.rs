@@ -25,10 +25,7 @@ pub const MAX_WEBHOOK_BYTES: usize = 64 * 1024;
 const EMPTY_TWIML: &str = r#"<?xml version="1.0" encoding="UTF-8"?><Response/>"#;
 
 pub fn twiml_ok() -> Response {
-    Response::builder()
-        .status(StatusCode::OK)
-        .content_type("text/xml")
-        .body(EMPTY_TWIML)
+    Response::builder().status(StatusCode::OK).content_type("text/xml").body(EMPTY_TWIML)
 }
 
 /// `GET`/`HEAD /webhook`: lets the Twilio console (and load balancers) validate the URL.
@@ -54,10 +51,7 @@ pub async fn signed_form(
         return Err(ApiError::PayloadTooLarge(MAX_WEBHOOK_BYTES));
     }
     let content_type = req.content_type().unwrap_or("");
-    if !content_type
-        .to_ascii_lowercase()
-        .starts_with("application/x-www-form-urlencoded")
-    {
+    if !content_type.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded") {
         return Err(ApiError::UnsupportedMediaType(
             "expected application/x-www-form-urlencoded".into(),
         ));
@@ -66,28 +60,18 @@ pub async fn signed_form(
         .into_bytes_limit(MAX_WEBHOOK_BYTES)
         .await
         .map_err(|e| ApiError::unreadable_body(e, MAX_WEBHOOK_BYTES))?;
-    let params: Vec<(String, String)> = form_urlencoded::parse(&bytes)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
+    let params: Vec<(String, String)> =
+        form_urlencoded::parse(&bytes).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
 
     if let Some(twilio) = &state.settings.twilio {
-        let given = req
-            .headers()
-            .get("x-twilio-signature")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
+        let given =
+            req.headers().get("x-twilio-signature").and_then(|v| v.to_str().ok()).unwrap_or("");
         // The original URI: poem strips prefixes of nested routes from `uri()`.
-        let path_and_query = req
-            .original_uri()
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("/");
+        let path_and_query = req.original_uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
         let url = format!("{}{}", state.settings.public_base_url, path_and_query);
         if given.is_empty() || !signature::is_valid(&url, &params, given, &twilio.auth_token) {
             warn!(url = %url, "rejected webhook: missing or invalid X-Twilio-Signature");
-            return Err(ApiError::Forbidden(
-                "missing or invalid X-Twilio-Signature".into(),
-            ));
+            return Err(ApiError::Forbidden("missing or invalid X-Twilio-Signature".into()));
         }
     }
     Ok(params)
@@ -119,18 +103,12 @@ async fn accept(req: &Request, body: Body, state: &AppState) -> Result<&'static 
     for (_, v) in params.iter_mut().filter(|(_, v)| v.contains('\0')) {
         *v = v.replace('\0', "");
     }
-    let account = state
-        .settings
-        .twilio
-        .as_ref()
-        .map(|t| t.account_sid.as_str());
+    let account = state.settings.twilio.as_ref().map(|t| t.account_sid.as_str());
     let msg = inbound::parse_webhook(&params, account)
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let settings = &state.settings;
     let new = NewInbound {
-        timezone: zone_for_phone(&msg.phone, settings.default_timezone)
-            .name()
-            .to_string(),
+        timezone: zone_for_phone(&msg.phone, settings.default_timezone).name().to_string(),
         kind: msg.kind().to_string(),
         phone: msg.phone.clone(),
         wa_id: msg.wa_id.clone(),

@@ -112,8 +112,7 @@ pub async fn add_column<T: IntoIden>(
     col: impl Into<ColumnDef>,
 ) -> Result<(), DbErr> {
     let col: ColumnDef = col.into();
-    m.alter_table(Table::alter().table(table).add_column(col).to_owned())
-        .await
+    m.alter_table(Table::alter().table(table).add_column(col).to_owned()).await
 }
 
 /// `ALTER TABLE table DROP COLUMN col`.
@@ -122,14 +121,12 @@ pub async fn drop_column<T: IntoIden, C: IntoIden>(
     table: T,
     col: C,
 ) -> Result<(), DbErr> {
-    m.alter_table(Table::alter().table(table).drop_column(col).to_owned())
-        .await
+    m.alter_table(Table::alter().table(table).drop_column(col).to_owned()).await
 }
 
 /// `DROP TABLE IF EXISTS table`.
 pub async fn drop_table<T: IntoIden>(m: &SchemaManager<'_>, table: T) -> Result<(), DbErr> {
-    m.drop_table(Table::drop().table(table).if_exists().to_owned())
-        .await
+    m.drop_table(Table::drop().table(table).if_exists().to_owned()).await
 }
 
 /// `DROP INDEX name` on `table`.
@@ -138,8 +135,7 @@ pub async fn drop_index<T: IntoIden>(
     name: &str,
     table: T,
 ) -> Result<(), DbErr> {
-    m.drop_index(Index::drop().name(name).table(table).to_owned())
-        .await
+    m.drop_index(Index::drop().name(name).table(table).to_owned()).await
 }
 
 /// The error for a database other than SQLite and PostgreSQL.

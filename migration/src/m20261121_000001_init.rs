@@ -150,10 +150,7 @@ impl MigrationTrait for Migration {
                 .col(ts(Interactions::CreatedAt))
                 .col(ts(Interactions::UpdatedAt))
                 .col(ts_null(Interactions::ProcessedAt))
-                .foreign_key(&mut owned_by_user(
-                    Interactions::Table,
-                    Interactions::UserId,
-                ))
+                .foreign_key(&mut owned_by_user(Interactions::Table, Interactions::UserId))
                 .foreign_key(&mut cascade(
                     Interactions::Table,
                     Interactions::ReplyTo,

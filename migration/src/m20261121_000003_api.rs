@@ -69,23 +69,14 @@ fn indexes() -> Vec<(&'static str, IndexCreateStatement)> {
         ),
         (
             "ix_memories_occurred_id",
-            index(
-                "ix_memories_occurred_id",
-                Memories::Table,
-                [Memories::OccurredAt, Memories::Id],
-            ),
+            index("ix_memories_occurred_id", Memories::Table, [Memories::OccurredAt, Memories::Id]),
         ),
         (
             "ix_memories_user_kind_occurred_id",
             index(
                 "ix_memories_user_kind_occurred_id",
                 Memories::Table,
-                [
-                    Memories::UserId,
-                    Memories::Kind,
-                    Memories::OccurredAt,
-                    Memories::Id,
-                ],
+                [Memories::UserId, Memories::Kind, Memories::OccurredAt, Memories::Id],
             ),
         ),
         (
@@ -117,11 +108,7 @@ fn indexes() -> Vec<(&'static str, IndexCreateStatement)> {
             index(
                 "ix_interactions_user_direction_kind",
                 Interactions::Table,
-                [
-                    Interactions::UserId,
-                    Interactions::Direction,
-                    Interactions::Kind,
-                ],
+                [Interactions::UserId, Interactions::Direction, Interactions::Kind],
             ),
         ),
         (
@@ -137,11 +124,7 @@ fn indexes() -> Vec<(&'static str, IndexCreateStatement)> {
             index(
                 "ix_interactions_user_direction_created",
                 Interactions::Table,
-                [
-                    Interactions::UserId,
-                    Interactions::Direction,
-                    Interactions::CreatedAt,
-                ],
+                [Interactions::UserId, Interactions::Direction, Interactions::CreatedAt],
             ),
         ),
     ]
@@ -194,30 +177,19 @@ impl MigrationTrait for Migration {
                 .col(uuid(MemoryLabels::MemoryId))
                 .col(uuid(MemoryLabels::UserId))
                 .col(string(MemoryLabels::Label))
-                .primary_key(
-                    Index::create()
-                        .col(MemoryLabels::MemoryId)
-                        .col(MemoryLabels::Label),
-                )
+                .primary_key(Index::create().col(MemoryLabels::MemoryId).col(MemoryLabels::Label))
                 .foreign_key(&mut cascade(
                     MemoryLabels::Table,
                     MemoryLabels::MemoryId,
                     Memories::Table,
                     Memories::Id,
                 ))
-                .foreign_key(&mut owned_by_user(
-                    MemoryLabels::Table,
-                    MemoryLabels::UserId,
-                ))
+                .foreign_key(&mut owned_by_user(MemoryLabels::Table, MemoryLabels::UserId))
                 .to_owned(),
         )
         .await?;
-        m.create_index(index(
-            "ix_memory_labels_label",
-            MemoryLabels::Table,
-            [MemoryLabels::Label],
-        ))
-        .await?;
+        m.create_index(index("ix_memory_labels_label", MemoryLabels::Table, [MemoryLabels::Label]))
+            .await?;
         m.create_index(index(
             "ix_memory_labels_user_label",
             MemoryLabels::Table,
@@ -273,8 +245,7 @@ impl MigrationTrait for Migration {
             DbBackend::Postgres => {
                 db.execute_unprepared("DROP TRIGGER IF EXISTS memories_labels_sync ON memories")
                     .await?;
-                db.execute_unprepared("DROP FUNCTION IF EXISTS mnemo_sync_memory_labels()")
-                    .await?;
+                db.execute_unprepared("DROP FUNCTION IF EXISTS mnemo_sync_memory_labels()").await?;
             }
             _ => {
                 for sql in [
@@ -286,18 +257,11 @@ impl MigrationTrait for Migration {
             }
         }
         for (name, index) in indexes() {
-            let table = if name.starts_with("ix_memories") {
-                "memories"
-            } else {
-                "interactions"
-            };
+            let table = if name.starts_with("ix_memories") { "memories" } else { "interactions" };
             drop(index);
             drop_index(m, name, Alias::new(table)).await?;
         }
-        for table in [
-            MemoryLabels::Table.into_iden(),
-            IdempotencyKeys::Table.into_iden(),
-        ] {
+        for table in [MemoryLabels::Table.into_iden(), IdempotencyKeys::Table.into_iden()] {
             drop_table(m, table).await?;
         }
         Ok(())

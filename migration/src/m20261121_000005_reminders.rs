@@ -51,12 +51,7 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        drop_index(
-            m,
-            "ux_interactions_reminder_occurrence",
-            Interactions::Table,
-        )
-        .await?;
+        drop_index(m, "ux_interactions_reminder_occurrence", Interactions::Table).await?;
         drop_column(m, Interactions::Table, Interactions::ReminderId).await?;
         drop_index(m, "ux_reminders_source_interaction", Reminders::Table).await?;
         for col in [Reminders::Attempts, Reminders::LockedUntil] {

@@ -48,27 +48,19 @@ impl MigrationTrait for Migration {
                     Memories::Table,
                     Memories::Id,
                 ))
-                .foreign_key(&mut owned_by_user(
-                    MemoryEmbeddings::Table,
-                    MemoryEmbeddings::UserId,
-                ))
+                .foreign_key(&mut owned_by_user(MemoryEmbeddings::Table, MemoryEmbeddings::UserId))
                 .to_owned(),
         )
         .await?;
         m.create_index(index(
             "idx_memory_embeddings_user_model",
             MemoryEmbeddings::Table,
-            [
-                MemoryEmbeddings::UserId,
-                MemoryEmbeddings::Model,
-                MemoryEmbeddings::UpdatedAt,
-            ],
+            [MemoryEmbeddings::UserId, MemoryEmbeddings::Model, MemoryEmbeddings::UpdatedAt],
         ))
         .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.drop_table(Table::drop().table(MemoryEmbeddings::Table).to_owned())
-            .await
+        m.drop_table(Table::drop().table(MemoryEmbeddings::Table).to_owned()).await
     }
 }

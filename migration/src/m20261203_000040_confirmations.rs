@@ -26,10 +26,7 @@ impl MigrationTrait for Migration {
                 .col(uuid_pk(Confirmations::UserId))
                 .col(varchar(Confirmations::Action, 32))
                 .col(ts(Confirmations::RequestedAt))
-                .foreign_key(&mut owned_by_user(
-                    Confirmations::Table,
-                    Confirmations::UserId,
-                ))
+                .foreign_key(&mut owned_by_user(Confirmations::Table, Confirmations::UserId))
                 .to_owned(),
         )
         .await

@@ -34,12 +34,7 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index(
-            "idx_mcp_tokens_user",
-            McpTokens::Table,
-            [McpTokens::UserId],
-        ))
-        .await
+        m.create_index(index("idx_mcp_tokens_user", McpTokens::Table, [McpTokens::UserId])).await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {

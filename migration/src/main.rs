@@ -24,10 +24,7 @@ async fn run(settings: &Settings, args: &[String]) -> Result<(), Box<dyn std::er
     let db = mnemo_shared::store::db::connect(settings).await?;
     let steps = |i: usize| -> Result<Option<u32>, Box<dyn std::error::Error>> {
         args.get(i)
-            .map(|s| {
-                s.parse::<u32>()
-                    .map_err(|_| format!("not a number of steps: {s}").into())
-            })
+            .map(|s| s.parse::<u32>().map_err(|_| format!("not a number of steps: {s}").into()))
             .transpose()
     };
     match args.first().map(String::as_str) {

@@ -11,28 +11,13 @@ use mnemo_shared::store::{interactions, memories};
 pub const DEMO_PHONE: &str = "+14155550100";
 
 const ITEMS: &[(&str, &str, &str, i64)] = &[
-    (
-        "text",
-        "Dinner plan: pasta carbonara with Anna on Friday",
-        "",
-        26,
-    ),
+    ("text", "Dinner plan: pasta carbonara with Anna on Friday", "", 26),
     ("text", "Dentist appointment moved to Tuesday 3pm", "", 50),
     ("text", "Wi-Fi password at the cabin is pinecone42", "", 200),
     ("image", "New haircut, shorter on the sides", "", 120),
     ("image", "Receipt for the blue running shoes", "", 8),
-    (
-        "audio",
-        "Voice note",
-        "Remember to call mom about the birthday cake on Sunday",
-        30,
-    ),
-    (
-        "audio",
-        "Voice note",
-        "Idea: a weekend trip to the lake in spring",
-        300,
-    ),
+    ("audio", "Voice note", "Remember to call mom about the birthday cake on Sunday", 30),
+    ("audio", "Voice note", "Idea: a weekend trip to the lake in spring", 300),
 ];
 
 /// Inserts the demo data; returns a one-line report.
@@ -64,11 +49,7 @@ pub async fn seed(db: &DatabaseConnection) -> Result<String, DbErr> {
             interactions::record_transcript(db, rec.interaction_id, transcript, None, at).await?;
         }
         interactions::finish(db, rec.interaction_id, MessageStatus::Processed, None, at).await?;
-        let text = if transcript.is_empty() {
-            body
-        } else {
-            transcript
-        };
+        let text = if transcript.is_empty() { body } else { transcript };
         memories::create_for_interaction(
             db,
             rec.user_id,

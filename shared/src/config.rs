@@ -157,9 +157,7 @@ struct Reader<'a> {
 impl Reader<'_> {
     /// The value, with empty strings treated as unset (as `.env` templates leave them).
     fn get(&self, name: &str) -> Option<String> {
-        (self.lookup)(name)
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
+        (self.lookup)(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
     }
 
     fn parse<T: std::str::FromStr>(
@@ -170,9 +168,7 @@ impl Reader<'_> {
     ) -> Result<T, ConfigError> {
         match self.get(name) {
             None => Ok(default),
-            Some(v) => v
-                .parse()
-                .map_err(|_| err(name, &v, &format!("expected {what}"))),
+            Some(v) => v.parse().map_err(|_| err(name, &v, &format!("expected {what}"))),
         }
     }
 
@@ -197,11 +193,7 @@ impl Reader<'_> {
         };
         let parsed = Url::parse(&v).map_err(|e| err(name, &v, &format!("not a URL ({e})")))?;
         if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-            return Err(err(
-                name,
-                &v,
-                "expected an http:// or https:// URL with a host",
-            ));
+            return Err(err(name, &v, "expected an http:// or https:// URL with a host"));
         }
         Ok(Some(v.trim_end_matches('/').to_string()))
     }
@@ -222,11 +214,7 @@ fn err(name: &'static str, value: &str, reason: &str) -> ConfigError {
     let secret = name.contains("TOKEN") || name.contains("SECRET") || name.ends_with("_KEY");
     ConfigError {
         name,
-        value: if secret {
-            "<hidden>".into()
-        } else {
-            value.into()
-        },
+        value: if secret { "<hidden>".into() } else { value.into() },
         reason: reason.into(),
     }
 }
@@ -248,11 +236,7 @@ fn host_list(r: &Reader<'_>, name: &'static str, port: bool) -> Result<Vec<Strin
         let host = u.host_str().unwrap_or_default().to_ascii_lowercase();
         if port {
             let Some(p) = u.port() else {
-                return Err(err(
-                    name,
-                    &raw,
-                    &format!("`{item}` needs a port (host:port)"),
-                ));
+                return Err(err(name, &raw, &format!("`{item}` needs a port (host:port)")));
             };
             out.push(format!("{host}:{p}"));
         } else {
@@ -277,19 +261,12 @@ impl Settings {
     pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let r = Reader { lookup };
 
-        let bind_raw = r
-            .get("BIND_ADDR")
-            .unwrap_or_else(|| "127.0.0.1:8000".into());
-        let bind_addr: SocketAddr = bind_raw.parse().map_err(|_| {
-            err(
-                "BIND_ADDR",
-                &bind_raw,
-                "expected host:port, e.g. 127.0.0.1:8000",
-            )
-        })?;
-        let public_base_url = r
-            .url("PUBLIC_BASE_URL", Some(&format!("http://{bind_addr}")))?
-            .unwrap_or_default();
+        let bind_raw = r.get("BIND_ADDR").unwrap_or_else(|| "127.0.0.1:8000".into());
+        let bind_addr: SocketAddr = bind_raw
+            .parse()
+            .map_err(|_| err("BIND_ADDR", &bind_raw, "expected host:port, e.g. 127.0.0.1:8000"))?;
+        let public_base_url =
+            r.url("PUBLIC_BASE_URL", Some(&format!("http://{bind_addr}")))?.unwrap_or_default();
         if let Ok(u) = Url::parse(&public_base_url)
             && (u.query().is_some() || u.fragment().is_some())
         {
@@ -300,18 +277,13 @@ impl Settings {
             ));
         }
 
-        let database_url = r
-            .get("DATABASE_URL")
-            .unwrap_or_else(|| "sqlite://data/mnemo.db?mode=rwc".into());
+        let database_url =
+            r.get("DATABASE_URL").unwrap_or_else(|| "sqlite://data/mnemo.db?mode=rwc".into());
         if !(database_url.starts_with("sqlite:")
             || database_url.starts_with("postgres://")
             || database_url.starts_with("postgresql://"))
         {
-            return Err(err(
-                "DATABASE_URL",
-                &database_url,
-                "expected sqlite://… or postgres://…",
-            ));
+            return Err(err("DATABASE_URL", &database_url, "expected sqlite://… or postgres://…"));
         }
         let database_max_connections =
             r.parse("DATABASE_MAX_CONNECTIONS", 10u32, "a positive number")?;
@@ -326,9 +298,7 @@ impl Settings {
             Some(u) => return Err(err("REDIS_URL", &u, "expected redis://host:port")),
             None => QueueBackend::Database,
         };
-        let queue_name = r
-            .get("QUEUE_NAME")
-            .unwrap_or_else(|| "mnemo:process-message".into());
+        let queue_name = r.get("QUEUE_NAME").unwrap_or_else(|| "mnemo:process-message".into());
         let embedded_worker = r.bool("EMBEDDED_WORKER", matches!(queue, QueueBackend::Database))?;
         let worker_concurrency: usize =
             r.parse("WORKER_CONCURRENCY", 16usize, "a positive number")?;
@@ -373,11 +343,7 @@ impl Settings {
                         "expected whatsapp:+E164, e.g. whatsapp:+14155238886",
                     ));
                 };
-                Some(TwilioSettings {
-                    account_sid,
-                    auth_token,
-                    whatsapp_number,
-                })
+                Some(TwilioSettings { account_sid, auth_token, whatsapp_number })
             }
             (sid, token, number) => {
                 let missing = [
@@ -396,51 +362,38 @@ impl Settings {
                 ));
             }
         };
-        let twilio_api_base = r
-            .url("TWILIO_API_BASE", Some("https://api.twilio.com"))?
-            .unwrap_or_default();
+        let twilio_api_base =
+            r.url("TWILIO_API_BASE", Some("https://api.twilio.com"))?.unwrap_or_default();
 
         let mem0 = match r.get("MEM0_API_KEY") {
             None => None,
             Some(api_key) => Some(Mem0Settings {
                 api_key,
-                api_base: r
-                    .url("MEM0_API_BASE", Some("https://api.mem0.ai"))?
-                    .unwrap_or_default(),
+                api_base: r.url("MEM0_API_BASE", Some("https://api.mem0.ai"))?.unwrap_or_default(),
             }),
         };
 
-        let transcribe_key = r
-            .get("TRANSCRIBE_API_KEY")
-            .or_else(|| r.get("OPENAI_API_KEY"));
+        let transcribe_key = r.get("TRANSCRIBE_API_KEY").or_else(|| r.get("OPENAI_API_KEY"));
         let transcribe_base = r.url("TRANSCRIBE_API_BASE", None)?;
         let transcribe = if transcribe_key.is_some() || transcribe_base.is_some() {
             Some(OpenAiCompatible {
                 api_base: transcribe_base.unwrap_or_else(|| "https://api.openai.com/v1".into()),
                 api_key: transcribe_key,
-                model: r
-                    .get("TRANSCRIBE_MODEL")
-                    .unwrap_or_else(|| "whisper-1".into()),
+                model: r.get("TRANSCRIBE_MODEL").unwrap_or_else(|| "whisper-1".into()),
             })
         } else {
             None
         };
 
-        let llm = r
-            .url("LLM_API_BASE", None)?
-            .map(|api_base| OpenAiCompatible {
-                api_base,
-                api_key: r.get("LLM_API_KEY"),
-                model: r.get("LLM_MODEL").unwrap_or_else(|| "gpt-4o-mini".into()),
-            });
+        let llm = r.url("LLM_API_BASE", None)?.map(|api_base| OpenAiCompatible {
+            api_base,
+            api_key: r.get("LLM_API_KEY"),
+            model: r.get("LLM_MODEL").unwrap_or_else(|| "gpt-4o-mini".into()),
+        });
 
         let tz_raw = r.get("DEFAULT_TIMEZONE").unwrap_or_else(|| "UTC".into());
         let default_timezone: Tz = tz_raw.parse().map_err(|_| {
-            err(
-                "DEFAULT_TIMEZONE",
-                &tz_raw,
-                "expected an IANA zone such as Europe/London",
-            )
+            err("DEFAULT_TIMEZONE", &tz_raw, "expected an IANA zone such as Europe/London")
         })?;
 
         let log_format = match r.get("LOG_FORMAT").as_deref() {
@@ -451,10 +404,7 @@ impl Settings {
 
         let metrics_addr = match r.get("METRICS_ADDR") {
             None => None,
-            Some(v) => Some(
-                v.parse()
-                    .map_err(|_| err("METRICS_ADDR", &v, "expected host:port"))?,
-            ),
+            Some(v) => Some(v.parse().map_err(|_| err("METRICS_ADDR", &v, "expected host:port"))?),
         };
 
         let max_media_bytes: u64 =
@@ -505,11 +455,7 @@ impl Settings {
             media_url_ttl: r.secs("MEDIA_URL_TTL_SECS", 3600)?,
             media_signing_key: match r.get("MEDIA_SIGNING_KEY") {
                 Some(k) if k.len() < 16 => {
-                    return Err(err(
-                        "MEDIA_SIGNING_KEY",
-                        &k,
-                        "must be at least 16 characters",
-                    ));
+                    return Err(err("MEDIA_SIGNING_KEY", &k, "must be at least 16 characters"));
                 }
                 k => k,
             },
@@ -532,11 +478,7 @@ impl Settings {
 
     fn model_settings(r: &Reader<'_>) -> Result<ModelSettings, ConfigError> {
         use crate::clients::models::catalog::{self, ModelKind};
-        let mode = match r
-            .get("LOCAL_MODELS")
-            .map(|v| v.to_ascii_lowercase())
-            .as_deref()
-        {
+        let mode = match r.get("LOCAL_MODELS").map(|v| v.to_ascii_lowercase()).as_deref() {
             None | Some("auto") => LocalModelsMode::Auto,
             Some("off") => LocalModelsMode::Off,
             Some("required") => LocalModelsMode::Required,
@@ -545,15 +487,11 @@ impl Settings {
             }
         };
         let embed_name = r.get("EMBED_MODEL");
-        let embed_api = r
-            .url("EMBED_API_BASE", None)?
-            .map(|api_base| OpenAiCompatible {
-                api_base,
-                api_key: r.get("EMBED_API_KEY"),
-                model: embed_name
-                    .clone()
-                    .unwrap_or_else(|| "text-embedding-3-small".into()),
-            });
+        let embed_api = r.url("EMBED_API_BASE", None)?.map(|api_base| OpenAiCompatible {
+            api_base,
+            api_key: r.get("EMBED_API_KEY"),
+            model: embed_name.clone().unwrap_or_else(|| "text-embedding-3-small".into()),
+        });
         let embed_model = match (&embed_api, embed_name) {
             (Some(_), _) => None,
             (None, None) => catalog::find(ModelKind::Embeddings, "all-MiniLM-L6-v2"),
@@ -580,17 +518,12 @@ impl Settings {
             return Err(err("MAX_AUDIO_SECS", "0", "must be at least 1"));
         }
         Ok(ModelSettings {
-            dir: r
-                .get("MODELS_DIR")
-                .unwrap_or_else(|| "./data/models".into())
-                .into(),
+            dir: r.get("MODELS_DIR").unwrap_or_else(|| "./data/models".into()).into(),
             mode,
             embed_model,
             embed_api,
             threads,
-            hf_endpoint: r
-                .url("HF_ENDPOINT", Some("https://huggingface.co"))?
-                .unwrap_or_default(),
+            hf_endpoint: r.url("HF_ENDPOINT", Some("https://huggingface.co"))?.unwrap_or_default(),
             whisper_model: match r.get("WHISPER_MODEL") {
                 None => None,
                 Some(name) => Some(
@@ -643,10 +576,8 @@ mod tests {
     use super::*;
 
     fn load(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Settings::from_map(&map)
     }
 
@@ -689,11 +620,9 @@ mod tests {
     fn media_hosts_add_the_console_host_only_when_enabled() {
         let s = load(&[]).unwrap();
         assert_eq!(s.media_hosts(), vec!["api.twilio.com", "127.0.0.1:8000"]);
-        let s = load(&[
-            ("CONSOLE_ENABLED", "false"),
-            ("PUBLIC_BASE_URL", "https://mnemo.example.com"),
-        ])
-        .unwrap();
+        let s =
+            load(&[("CONSOLE_ENABLED", "false"), ("PUBLIC_BASE_URL", "https://mnemo.example.com")])
+                .unwrap();
         assert_eq!(s.media_hosts(), vec!["api.twilio.com"]);
         let s = load(&[
             ("CONSOLE_ENABLED", "true"),
@@ -708,11 +637,8 @@ mod tests {
     fn redis_turns_embedded_worker_off_by_default() {
         let s = load(&[("REDIS_URL", "redis://127.0.0.1:6379")]).unwrap();
         assert!(!s.embedded_worker);
-        let s = load(&[
-            ("REDIS_URL", "redis://127.0.0.1:6379"),
-            ("EMBEDDED_WORKER", "true"),
-        ])
-        .unwrap();
+        let s =
+            load(&[("REDIS_URL", "redis://127.0.0.1:6379"), ("EMBEDDED_WORKER", "true")]).unwrap();
         assert!(s.embedded_worker);
     }
 
@@ -743,10 +669,7 @@ mod tests {
             }
             let e = load(&pairs).unwrap_err();
             assert_eq!(e.name, k, "{e}");
-            assert!(
-                e.to_string().starts_with(&format!("invalid setting {k}=")),
-                "{e}"
-            );
+            assert!(e.to_string().starts_with(&format!("invalid setting {k}=")), "{e}");
         }
     }
 
@@ -777,10 +700,7 @@ mod tests {
         assert_eq!(s.allowed_hosts, vec!["mnemo.example.com", "localhost"]);
         assert_eq!(s.media_trusted_hosts, vec!["minio:9000"]);
         assert_eq!(s.metrics_token.as_deref(), Some("m"));
-        assert_eq!(
-            load(&[("ALLOWED_HOSTS", "a/b")]).unwrap_err().name,
-            "ALLOWED_HOSTS"
-        );
+        assert_eq!(load(&[("ALLOWED_HOSTS", "a/b")]).unwrap_err().name, "ALLOWED_HOSTS");
         assert_eq!(
             load(&[("MEDIA_TRUSTED_HOSTS", "minio")]).unwrap_err().name,
             "MEDIA_TRUSTED_HOSTS"

@@ -8,10 +8,7 @@ use crate::clients::external::ExternalError;
 pub enum PipelineError {
     /// Retry with backoff (outside service hiccup, database briefly unavailable).
     #[error("{message}")]
-    Transient {
-        message: String,
-        retry_after: Option<Duration>,
-    },
+    Transient { message: String, retry_after: Option<Duration> },
     /// Retrying cannot help; the interaction is marked failed with this message.
     #[error("{0}")]
     Permanent(String),
@@ -34,20 +31,16 @@ impl PipelineError {
     }
 
     pub fn transient(message: impl Into<String>) -> Self {
-        PipelineError::Transient {
-            message: message.into(),
-            retry_after: None,
-        }
+        PipelineError::Transient { message: message.into(), retry_after: None }
     }
 }
 
 impl From<ExternalError> for PipelineError {
     fn from(e: ExternalError) -> Self {
         match e {
-            ExternalError::Transient { retry_after, .. } => PipelineError::Transient {
-                message: e.to_string(),
-                retry_after,
-            },
+            ExternalError::Transient { retry_after, .. } => {
+                PipelineError::Transient { message: e.to_string(), retry_after }
+            }
             ExternalError::Permanent { .. } => PipelineError::Permanent(e.to_string()),
         }
     }

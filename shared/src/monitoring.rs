@@ -12,9 +12,8 @@ use crate::clients::external::Service;
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
 /// Latency buckets in seconds: 1 ms … 60 s.
-const BUCKETS: &[f64] = &[
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
-];
+const BUCKETS: &[f64] =
+    &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
 
 /// Installs the recorder once per process and returns the handle that renders it.
 pub fn handle() -> &'static PrometheusHandle {
@@ -74,9 +73,7 @@ pub fn scrape_authorized(header: Option<&str>, token: &str) -> bool {
     }) else {
         return false;
     };
-    Sha256::digest(given.as_bytes())
-        .ct_eq(&Sha256::digest(token.as_bytes()))
-        .into()
+    Sha256::digest(given.as_bytes()).ct_eq(&Sha256::digest(token.as_bytes())).into()
 }
 
 /// How often a scrape may query the database for the gauges read from it.
@@ -118,9 +115,6 @@ mod tests {
             text.contains("mnemo_external_errors_total{service=\"twilio\",kind=\"transient\"} 1"),
             "{text}"
         );
-        assert!(
-            text.contains("mnemo_external_request_duration_seconds_bucket"),
-            "{text}"
-        );
+        assert!(text.contains("mnemo_external_request_duration_seconds_bucket"), "{text}");
     }
 }

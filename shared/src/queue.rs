@@ -70,9 +70,7 @@ impl JobQueue {
                     let config = apalis_sqlite::Config::default()
                         .queue(&settings.queue_name)
                         .batch_size(settings.worker_concurrency.max(1));
-                    Ok(JobQueue::Sqlite(
-                        SqliteStorage::new(pool).with_config(config),
-                    ))
+                    Ok(JobQueue::Sqlite(SqliteStorage::new(pool).with_config(config)))
                 }
                 DbBackend::Postgres => {
                     let pool = db.get_postgres_connection_pool();
@@ -82,13 +80,9 @@ impl JobQueue {
                     let config = apalis_postgres::Config::default()
                         .queue(&settings.queue_name)
                         .batch_size(settings.worker_concurrency.max(1));
-                    Ok(JobQueue::Postgres(
-                        PostgresStorage::new(pool).with_config(config),
-                    ))
+                    Ok(JobQueue::Postgres(PostgresStorage::new(pool).with_config(config)))
                 }
-                other => Err(QueueError::Database(format!(
-                    "unsupported backend {other:?}"
-                ))),
+                other => Err(QueueError::Database(format!("unsupported backend {other:?}"))),
             },
         }
     }
@@ -103,16 +97,14 @@ impl JobQueue {
 
     /// Enqueues a job; a second push with the same `idempotency_key` is dropped by the backend.
     pub async fn push(&self, job: ProcessMessage, idempotency_key: &str) -> Result<(), QueueError> {
-        self.push_many(vec![(job, idempotency_key.to_string())])
-            .await
+        self.push_many(vec![(job, idempotency_key.to_string())]).await
     }
 
     /// Enqueues many jobs in one push (one script call on Redis), each with its own
     /// idempotency key; gives up after [`QUEUE_TIMEOUT`].
     pub async fn push_many(&self, jobs: Vec<(ProcessMessage, String)>) -> Result<(), QueueError> {
         let tasks = futures::stream::iter(
-            jobs.into_iter()
-                .map(|(job, key)| TaskBuilder::new(job).idempotency_key(key).build()),
+            jobs.into_iter().map(|(job, key)| TaskBuilder::new(job).idempotency_key(key).build()),
         );
         let push = async {
             match self {
@@ -170,9 +162,7 @@ impl JobQueue {
                 let cmd = redis::cmd("PING");
                 let ping = cmd.query_async::<String>(&mut c);
                 match tokio::time::timeout(QUEUE_TIMEOUT, ping).await {
-                    Ok(res) => res
-                        .map(|_| ())
-                        .map_err(|e| QueueError::Redis(e.to_string())),
+                    Ok(res) => res.map(|_| ()).map_err(|e| QueueError::Redis(e.to_string())),
                     Err(_) => Err(QueueError::Redis("PING timed out".into())),
                 }
             }

@@ -21,17 +21,12 @@ pub fn init(format: &LogFormat) {
     });
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let _ = match format {
-        LogFormat::Json => builder
-            .with_ansi(false)
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .try_init(),
+        LogFormat::Json => {
+            builder.with_ansi(false).json().flatten_event(true).with_current_span(true).try_init()
+        }
         LogFormat::Pretty => {
             let no_color = std::env::var("NO_COLOR").ok();
-            builder
-                .with_ansi(ansi(std::io::stdout().is_terminal(), no_color.as_deref()))
-                .try_init()
+            builder.with_ansi(ansi(std::io::stdout().is_terminal(), no_color.as_deref())).try_init()
         }
     };
 }

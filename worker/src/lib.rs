@@ -33,9 +33,7 @@ async fn handle(job: ProcessMessage, pipeline: Data<Pipeline>) -> Result<(), Box
         metrics::gauge!("mnemo_jobs_in_flight").increment(1.0);
         // The pipeline catches a panic in a job's steps; this is the backstop for one outside
         // them, so the worker always goes on.
-        let result = match std::panic::AssertUnwindSafe(pipeline.process(&job))
-            .catch_unwind()
-            .await
+        let result = match std::panic::AssertUnwindSafe(pipeline.process(&job)).catch_unwind().await
         {
             Ok(result) => result,
             Err(_) => {
@@ -107,11 +105,7 @@ fn restart_pause(restarts: usize) -> Duration {
 
 /// A unique worker name per process (queues track workers by name).
 pub fn worker_name() -> String {
-    format!(
-        "mnemo-worker-{}-{}",
-        std::process::id(),
-        uuid::Uuid::now_v7().simple()
-    )
+    format!("mnemo-worker-{}-{}", std::process::id(), uuid::Uuid::now_v7().simple())
 }
 
 /// With `LOCAL_MODELS=required`, waits until the models are ready, or fails with one line.
@@ -172,13 +166,9 @@ pub async fn run(
     let scheduler = {
         let pipeline = pipeline.clone();
         let mut rx = stop_rx.clone();
-        tokio::spawn(crate::scheduler::run(
-            pipeline,
-            crate::scheduler::SCAN_INTERVAL,
-            async move {
-                let _ = rx.wait_for(|s| *s).await;
-            },
-        ))
+        tokio::spawn(crate::scheduler::run(pipeline, crate::scheduler::SCAN_INTERVAL, async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }))
     };
 
     let transcripts = {
@@ -219,9 +209,8 @@ pub async fn run(
             }
         }};
     }
-    let monitor = Monitor::new()
-        .shutdown_timeout(settings.shutdown_timeout)
-        .should_restart(|_, e| {
+    let monitor =
+        Monitor::new().shutdown_timeout(settings.shutdown_timeout).should_restart(|_, e| {
             tracing::error!(error = %e, "worker stopped on a queue error");
             true
         });

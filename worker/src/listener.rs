@@ -85,10 +85,7 @@ where
     let ep = std::sync::Arc::new(ep.map_to_response());
     let local = LocalAddr(poem::Addr::SocketAddr(listener.local_addr()?));
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
     builder.http2().timer(TokioTimer::new());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut connections = tokio::task::JoinSet::new();
@@ -120,18 +117,12 @@ where
                     let mut req = poem::Request::from((req, local, remote, Scheme::HTTP));
                     let body = req.take_body();
                     // A request without a body keeps its exact (empty) size.
-                    req.set_body(if body.is_empty() {
-                        body
-                    } else {
-                        deadline_body(body)
-                    });
+                    req.set_body(if body.is_empty() { body } else { deadline_body(body) });
                     let resp = ep.get_response(req).await;
                     Ok::<_, std::convert::Infallible>(hyper::Response::from(resp))
                 }
             });
-        let conn = builder
-            .serve_connection(TokioIo::new(stream), service)
-            .into_owned();
+        let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
         let mut stop = stop_rx.clone();
         connections.spawn(async move {
             tokio::pin!(conn);
@@ -150,14 +141,10 @@ where
     }
     drop(listener);
     let _ = stop_tx.send(true);
-    let drained = tokio::time::timeout(grace, async {
-        while connections.join_next().await.is_some() {}
-    });
+    let drained =
+        tokio::time::timeout(grace, async { while connections.join_next().await.is_some() {} });
     if drained.await.is_err() {
-        tracing::warn!(
-            ?grace,
-            "requests still in flight after the shutdown grace period"
-        );
+        tracing::warn!(?grace, "requests still in flight after the shutdown grace period");
         connections.abort_all();
     }
     Ok(())

@@ -27,10 +27,7 @@ impl Endpoint for Scrape {
 
     async fn call(&self, req: Request) -> poem::Result<Response> {
         if let Some(token) = &self.token {
-            let given = req
-                .headers()
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok());
+            let given = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
             if !monitoring::scrape_authorized(given, token) {
                 let problem = serde_json::json!({
                     "type": "about:blank",
@@ -46,8 +43,6 @@ impl Endpoint for Scrape {
             }
         }
         monitoring::record_db_gauges(&self.db).await;
-        Ok(Response::builder()
-            .content_type("text/plain; version=0.0.4")
-            .body(monitoring::render()))
+        Ok(Response::builder().content_type("text/plain; version=0.0.4").body(monitoring::render()))
     }
 }

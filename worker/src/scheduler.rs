@@ -98,20 +98,14 @@ pub async fn claim_one(
 /// over by another worker's scan, and a dead worker's claims still expire within a lease).
 pub async fn run_once(p: &Pipeline, now: DateTime<Utc>) -> Result<Scan, DbErr> {
     let claimed = claim_due(p, now).await?;
-    let mut scan = Scan {
-        claimed: claimed.len(),
-        ..Default::default()
-    };
+    let mut scan = Scan { claimed: claimed.len(), ..Default::default() };
     let waiting = Mutex::new(claimed.iter().map(|r| r.id).collect::<Vec<_>>());
     let started = Instant::now();
     let deliveries = async {
         for r in claimed {
             let id = r.id;
             let delivered = deliver(p, r, now).await;
-            waiting
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .retain(|w| *w != id);
+            waiting.lock().unwrap_or_else(|e| e.into_inner()).retain(|w| *w != id);
             match delivered? {
                 Delivery::Sent { .. } => scan.sent += 1,
                 Delivery::NeedsTemplate => scan.needs_template += 1,
@@ -184,15 +178,8 @@ pub fn message(r: &reminder::Model, tz: Tz, now: DateTime<Utc>) -> String {
     } else {
         format!("⏰ *Reminder:* {}", r.text)
     };
-    if let Some(rule) = r
-        .recurrence
-        .as_deref()
-        .and_then(|s| s.parse::<Recurrence>().ok())
-    {
-        body.push_str(&format!(
-            "\n🔁 {} · */reminders* to see or cancel",
-            rule.describe()
-        ));
+    if let Some(rule) = r.recurrence.as_deref().and_then(|s| s.parse::<Recurrence>().ok()) {
+        body.push_str(&format!("\n🔁 {} · */reminders* to see or cancel", rule.describe()));
     }
     body
 }
@@ -208,9 +195,7 @@ pub async fn deliver(
         return Ok(Delivery::Skipped);
     };
     let tz: Tz = r.timezone.parse().unwrap_or(p.settings.default_timezone);
-    let in_window = user
-        .last_inbound_at
-        .is_some_and(|t| now - t < SESSION_WINDOW);
+    let in_window = user.last_inbound_at.is_some_and(|t| now - t < SESSION_WINDOW);
     let template_sid = match (in_window, &p.settings.twilio_reminder_content_sid) {
         (true, _) => None,
         (false, Some(sid)) => Some(sid.clone()),
@@ -236,10 +221,7 @@ pub async fn deliver(
             kind: Kind::Text,
             body: message(&r, tz, now),
             media_url: None,
-            about: About::Reminder {
-                reminder_id: r.id,
-                purpose,
-            },
+            about: About::Reminder { reminder_id: r.id, purpose },
             now,
         },
         lease_until,
@@ -249,17 +231,12 @@ pub async fn deliver(
         return Ok(Delivery::Retrying("outbound row not visible yet".into()));
     };
     let variables = serde_json::json!({"1": r.text, "2": local_label(r.due_at, tz)}).to_string();
-    let template = template_sid.as_deref().map(|sid| Template {
-        content_sid: sid,
-        variables: &variables,
-    });
+    let template =
+        template_sid.as_deref().map(|sid| Template { content_sid: sid, variables: &variables });
     match p.send_recorded(&user, row, template).await {
         Ok(()) => {
             finish(p, &r, tz, now, None).await?;
-            Ok(Delivery::Sent {
-                late,
-                template: template.is_some(),
-            })
+            Ok(Delivery::Sent { late, template: template.is_some() })
         }
         Err(PipelineError::Busy(why)) => {
             // Another scan's claim is sending it; the reminder's own claim expires if it dies.
@@ -298,26 +275,11 @@ async fn finish(
     error: Option<&str>,
 ) -> Result<(), DbErr> {
     let db = &p.db;
-    let rule = r
-        .recurrence
-        .as_deref()
-        .and_then(|s| s.parse::<Recurrence>().ok());
-    let sent_at = if error.is_none() {
-        Some(now)
-    } else {
-        r.sent_at
-    };
-    let done = saved::Occurrence {
-        id: r.id,
-        due_at: r.due_at,
-        sent_at,
-        error,
-        now,
-    };
+    let rule = r.recurrence.as_deref().and_then(|s| s.parse::<Recurrence>().ok());
+    let sent_at = if error.is_none() { Some(now) } else { r.sent_at };
+    let done = saved::Occurrence { id: r.id, due_at: r.due_at, sent_at, error, now };
     let after = match rule {
-        Some(rule) => saved::After::Repeat {
-            next: rule.next_after(now.max(r.due_at), tz),
-        },
+        Some(rule) => saved::After::Repeat { next: rule.next_after(now.max(r.due_at), tz) },
         None if error.is_none() => saved::After::End(ReminderStatus::Sent),
         None => saved::After::End(ReminderStatus::Failed),
     };

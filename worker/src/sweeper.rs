@@ -65,10 +65,7 @@ pub async fn sweep_once_with(
             && let Ok(permit) = t.slots.clone().try_acquire_owned()
         {
             let pipeline = t.pipeline.clone();
-            let job = ProcessMessage {
-                interaction_id: id,
-                message_sid: sid.clone(),
-            };
+            let job = ProcessMessage { interaction_id: id, message_sid: sid.clone() };
             tokio::spawn(async move {
                 let _permit = permit;
                 match pipeline.process(&job).await {
@@ -85,13 +82,7 @@ pub async fn sweep_once_with(
         }
         let key = format!("{sid}:sweep:{}", now.timestamp_millis());
         match queue
-            .push(
-                ProcessMessage {
-                    interaction_id: id,
-                    message_sid: sid.clone(),
-                },
-                &key,
-            )
+            .push(ProcessMessage { interaction_id: id, message_sid: sid.clone() }, &key)
             .await
         {
             Ok(()) => pushed += 1,

@@ -54,11 +54,7 @@ impl AdminApi {
     /// Failed jobs (dead letters)
     ///
     /// Inbound messages whose processing exhausted its retries or hit a permanent error.
-    #[oai(
-        path = "/admin/jobs/failed",
-        method = "get",
-        operation_id = "failed_jobs"
-    )]
+    #[oai(path = "/admin/jobs/failed", method = "get", operation_id = "failed_jobs")]
     async fn failed(
         &self,
         _auth: BearerAuth,
@@ -90,11 +86,7 @@ impl AdminApi {
     /// Puts the message back in the queue with a fresh `JOB_MAX_ATTEMPTS`; steps already done
     /// (memory, reply) are not repeated.
     /// 404 for an unknown id, 409 when the message is not in the `failed` state.
-    #[oai(
-        path = "/admin/jobs/:id/retry",
-        method = "post",
-        operation_id = "retry_job"
-    )]
+    #[oai(path = "/admin/jobs/:id/retry", method = "post", operation_id = "retry_job")]
     async fn retry(
         &self,
         _auth: BearerAuth,
@@ -122,21 +114,12 @@ impl AdminApi {
         let key = format!("{sid}:retry:{}", now.timestamp_millis());
         if let Err(e) = state
             .queue
-            .push(
-                ProcessMessage {
-                    interaction_id: row.id,
-                    message_sid: sid,
-                },
-                &key,
-            )
+            .push(ProcessMessage { interaction_id: row.id, message_sid: sid }, &key)
             .await
         {
             // The row is `received` again: the sweeper picks it up.
             tracing::warn!(error = %e, "retry enqueue failed; left to the sweeper");
         }
-        Ok(Json(RetriedJob {
-            id: row.id,
-            status: "received".into(),
-        }))
+        Ok(Json(RetriedJob { id: row.id, status: "received".into() }))
     }
 }

@@ -112,27 +112,18 @@ impl Example for Summary {
                     ("outbound".to_string(), 21),
                 ]),
             },
-            memories: MemoryTotals {
-                total: 18,
-                by_kind: kinds(10, 5, 3),
-            },
+            memories: MemoryTotals { total: 18, by_kind: kinds(10, 5, 3) },
             media: MediaTotals {
                 unique_objects: 11,
                 references: 12,
                 bytes_stored: 2_400_000,
                 bytes_saved: 180_000,
             },
-            top_labels: vec![LabelCount {
-                label: "food".into(),
-                count: 4,
-            }],
+            top_labels: vec![LabelCount { label: "food".into(), count: 4 }],
             last_ingest_at: DateTime::parse_from_rfc3339("2026-11-20T19:30:00Z")
                 .ok()
                 .map(|d| d.with_timezone(&Utc)),
-            jobs: JobTotals {
-                pending: 0,
-                failed: 1,
-            },
+            jobs: JobTotals { pending: 0, failed: 1 },
             deliveries: DeliveryTotals {
                 sent: 40,
                 delivered: 38,
@@ -154,11 +145,7 @@ impl AnalyticsApi {
     ///
     /// Users, interactions by kind and direction, memories by kind, media deduplication,
     /// top labels, the last ingest time and the job backlog — for everyone, or one `user`.
-    #[oai(
-        path = "/analytics/summary",
-        method = "get",
-        operation_id = "analytics_summary"
-    )]
+    #[oai(path = "/analytics/summary", method = "get", operation_id = "analytics_summary")]
     async fn summary(
         &self,
         _auth: BearerAuth,
@@ -203,14 +190,8 @@ pub async fn summary(db: &DatabaseConnection, user: Option<Uuid>) -> Result<Summ
         bytes_stored: figures.media.stored,
         bytes_saved: figures.media.saved,
     };
-    let top_labels = figures
-        .top_labels
-        .into_iter()
-        .map(|r| LabelCount {
-            label: r.label,
-            count: r.n,
-        })
-        .collect();
+    let top_labels =
+        figures.top_labels.into_iter().map(|r| LabelCount { label: r.label, count: r.n }).collect();
     let mut pending = 0;
     let mut failed = 0;
     for r in figures.jobs {
@@ -223,15 +204,8 @@ pub async fn summary(db: &DatabaseConnection, user: Option<Uuid>) -> Result<Summ
     Ok(Summary {
         user_id: user,
         users: figures.users,
-        interactions: InteractionTotals {
-            total,
-            by_kind,
-            by_direction,
-        },
-        memories: MemoryTotals {
-            total: mem_total,
-            by_kind: mem_by_kind,
-        },
+        interactions: InteractionTotals { total, by_kind, by_direction },
+        memories: MemoryTotals { total: mem_total, by_kind: mem_by_kind },
         media,
         top_labels,
         last_ingest_at: figures.last_ingest_at,

@@ -74,17 +74,13 @@ impl<'a> ApiExtractor<'a> for BearerAuth {
         let Some(token) = &state.settings.api_token else {
             return Ok(BearerAuth);
         };
-        let header = req
-            .headers()
-            .get(poem::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
+        let header =
+            req.headers().get(poem::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         if authorized(header, token) {
             Ok(BearerAuth)
         } else {
-            Err(
-                ApiError::Unauthorized("missing or invalid `Authorization: Bearer` token".into())
-                    .into(),
-            )
+            Err(ApiError::Unauthorized("missing or invalid `Authorization: Bearer` token".into())
+                .into())
         }
     }
 }

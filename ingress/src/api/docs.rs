@@ -35,10 +35,7 @@ fn signed_form_post(
 ) -> Value {
     for (status, why) in [
         ("413", "The body is over 64 KiB."),
-        (
-            "415",
-            "The body is not `application/x-www-form-urlencoded`.",
-        ),
+        ("415", "The body is not `application/x-www-form-urlencoded`."),
         ("503", "The database is unavailable; Twilio retries."),
     ] {
         responses[status] = problem(why);
@@ -169,14 +166,8 @@ mod tests {
         let doc = document(r#"{"openapi":"3.0.0","paths":{"/health":{}},"tags":[]}"#);
         let v: Value = serde_json::from_str(&doc).unwrap();
         assert!(v["paths"]["/health"].is_object());
-        assert_eq!(
-            v["paths"]["/webhook"]["post"]["operationId"],
-            "twilio_webhook"
-        );
-        assert_eq!(
-            v["paths"]["/webhook/status"]["post"]["operationId"],
-            "twilio_status_callback"
-        );
+        assert_eq!(v["paths"]["/webhook"]["post"]["operationId"], "twilio_webhook");
+        assert_eq!(v["paths"]["/webhook/status"]["post"]["operationId"], "twilio_status_callback");
         assert_eq!(v["tags"][0]["name"], "Webhooks");
     }
 }

@@ -95,10 +95,7 @@ pub async fn begin(db: &DatabaseConnection, key: &str, hash: &str) -> Result<Beg
             return Ok(Begin::Mismatch);
         }
         if let Some(status) = row.status {
-            return Ok(Begin::Replay {
-                status: status as u16,
-                body: row.body.unwrap_or_default(),
-            });
+            return Ok(Begin::Replay { status: status as u16, body: row.body.unwrap_or_default() });
         }
         if row.created_at < now - Duration::seconds(ABANDONED_AFTER_SECS)
             && keys::take_over(db, key, row.created_at, now).await?
@@ -107,9 +104,7 @@ pub async fn begin(db: &DatabaseConnection, key: &str, hash: &str) -> Result<Beg
         }
         return Ok(Begin::InProgress);
     }
-    Err(ApiError::Conflict(
-        "the Idempotency-Key is being used concurrently; retry".into(),
-    ))
+    Err(ApiError::Conflict("the Idempotency-Key is being used concurrently; retry".into()))
 }
 
 /// Stores the response the key's request produced.

@@ -26,11 +26,7 @@ impl InteractionsApi {
     ///
     /// The latest messages, inbound and outbound, newest first (by `occurred_at`), with their
     /// attachments. For one user, or everyone when `user` is omitted.
-    #[oai(
-        path = "/interactions/recent",
-        method = "get",
-        operation_id = "recent_interactions"
-    )]
+    #[oai(path = "/interactions/recent", method = "get", operation_id = "recent_interactions")]
     async fn recent(
         &self,
         _auth: BearerAuth,
@@ -46,8 +42,6 @@ impl InteractionsApi {
         let user = resolve_optional_user(db, user.0.as_deref()).await?;
         let limit = limit.0.unwrap_or(20) as i64;
         let rows = interactions::recent(db, user.map(|u| u.id), limit).await?;
-        Ok(Json(InteractionList {
-            items: interactions_out(db, rows).await?,
-        }))
+        Ok(Json(InteractionList { items: interactions_out(db, rows).await? }))
     }
 }

@@ -313,13 +313,7 @@ impl MemoriesApi {
         let limit = limit.0.unwrap_or(10) as u64;
         let hits = state
             .engine
-            .search(
-                db,
-                user.id,
-                &q,
-                range.as_ref().map(TimeRange::bounds),
-                limit,
-            )
+            .search(db, user.id, &q, range.as_ref().map(TimeRange::bounds), limit)
             .await
             .map_err(|e| {
                 warn!(error = %e, "memory search failed");
@@ -346,11 +340,7 @@ impl MemoriesApi {
                 interaction,
             });
         }
-        Ok(Json(SearchResult {
-            query: q,
-            range,
-            items,
-        }))
+        Ok(Json(SearchResult { query: q, range, items }))
     }
 
     /// List memories
@@ -358,11 +348,7 @@ impl MemoriesApi {
     /// From our database, newest first (`occurred_at`, then id), with a keyset cursor: pages
     /// neither skip nor repeat rows while new memories arrive. Optional filters: `user`, `kind`,
     /// and a time range (`range` phrase or `start`/`end`).
-    #[oai(
-        path = "/memories/list",
-        method = "get",
-        operation_id = "list_memories"
-    )]
+    #[oai(path = "/memories/list", method = "get", operation_id = "list_memories")]
     #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
@@ -409,10 +395,7 @@ impl MemoriesApi {
         };
         let mut rows = memories::page(db, &filter, (limit + 1) as i64).await?;
         let next_cursor = next_page_cursor(&mut rows, limit, |m| (m.occurred_at, m.id));
-        Ok(Json(MemoryPage {
-            items: memories_out(db, rows).await?,
-            next_cursor,
-        }))
+        Ok(Json(MemoryPage { items: memories_out(db, rows).await?, next_cursor }))
     }
 
     /// Get a memory
@@ -433,27 +416,17 @@ impl MemoriesApi {
         let versions = memory_versions::of_memory(&state.db, m.id)
             .await?
             .into_iter()
-            .map(|v| MemoryVersion {
-                text: v.text,
-                replaced_at: v.replaced_at,
-            })
+            .map(|v| MemoryVersion { text: v.text, replaced_at: v.replaced_at })
             .collect();
         let mut out = memories_out(&state.db, vec![m]).await?;
-        Ok(Json(MemoryDetail {
-            memory: out.remove(0),
-            versions,
-        }))
+        Ok(Json(MemoryDetail { memory: out.remove(0), versions }))
     }
 
     /// Delete a memory
     ///
     /// Removes it from the memory engine (Mem0) and from our database. The message it came
     /// from stays in the interaction history.
-    #[oai(
-        path = "/memories/:id",
-        method = "delete",
-        operation_id = "delete_memory"
-    )]
+    #[oai(path = "/memories/:id", method = "delete", operation_id = "delete_memory")]
     async fn delete(
         &self,
         _auth: BearerAuth,
@@ -525,9 +498,7 @@ fn check(req: &NewMemory, upload: bool) -> Result<Checked, ApiError> {
         }
     }
     if labels.len() > MAX_LABELS {
-        return Err(ApiError::Unprocessable(format!(
-            "at most {MAX_LABELS} labels"
-        )));
+        return Err(ApiError::Unprocessable(format!("at most {MAX_LABELS} labels")));
     }
     let media_url = match (req.kind, &req.media_url, upload) {
         (NewMemoryKind::Text, None, false) => {
@@ -574,11 +545,7 @@ fn check(req: &NewMemory, upload: bool) -> Result<Checked, ApiError> {
         }
         (_, None, true) => None,
     };
-    Ok(Checked {
-        text,
-        labels,
-        media_url,
-    })
+    Ok(Checked { text, labels, media_url })
 }
 
 fn default_content_type(kind: NewMemoryKind) -> &'static str {
@@ -593,9 +560,7 @@ pub(super) fn checked_content_type(kind: NewMemoryKind, ct: &str) -> Result<Stri
     let essence = ct.split(';').next().unwrap_or("").trim();
     let (top, sub) = essence.split_once('/').unwrap_or(("", ""));
     let token = |s: &str| {
-        !s.is_empty()
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b))
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b))
     };
     if top != kind.as_str() || !token(sub) || ct.len() > 127 {
         return Err(ApiError::Unprocessable(format!(
@@ -613,36 +578,8 @@ pub(super) fn sniff(b: &[u8]) -> Option<&'static str> {
         [0xFF, 0xD8, 0xFF, ..] => "image/jpeg",
         [0x89, b'P', b'N', b'G', ..] => "image/png",
         [b'G', b'I', b'F', b'8', ..] => "image/gif",
-        [
-            b'R',
-            b'I',
-            b'F',
-            b'F',
-            _,
-            _,
-            _,
-            _,
-            b'W',
-            b'E',
-            b'B',
-            b'P',
-            ..,
-        ] => "image/webp",
-        [
-            b'R',
-            b'I',
-            b'F',
-            b'F',
-            _,
-            _,
-            _,
-            _,
-            b'W',
-            b'A',
-            b'V',
-            b'E',
-            ..,
-        ] => "audio/wav",
+        [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => "image/webp",
+        [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'A', b'V', b'E', ..] => "audio/wav",
         [b'O', b'g', b'g', b'S', ..] => "audio/ogg",
         [b'I', b'D', b'3', ..] | [0xFF, 0xFB, ..] => "audio/mpeg",
         _ => return None,
@@ -673,19 +610,12 @@ async fn create_memory(
             // Stored once under its hash now, like a download; the worker links and counts it
             // as it does WhatsApp media. `raw` keeps the reference, never the bytes.
             let key = mnemo_shared::media::storage_key(&staged.sha256);
-            state
-                .media
-                .put(&key, staged.file.path(), &staged.content_type)
-                .await
-                .map_err(|e| {
-                    tracing::error!(error = %e, "media store write failed");
-                    ApiError::Unavailable("the media store is unavailable; retry shortly".into())
-                })?;
+            state.media.put(&key, staged.file.path(), &staged.content_type).await.map_err(|e| {
+                tracing::error!(error = %e, "media store write failed");
+                ApiError::Unavailable("the media store is unavailable; retry shortly".into())
+            })?;
             info!(sha256 = %staged.sha256, size = staged.size, "REST upload stored");
-            Some((
-                api_submission::stored_ref(&staged.sha256),
-                staged.content_type.clone(),
-            ))
+            Some((api_submission::stored_ref(&staged.sha256), staged.content_type.clone()))
         }
         (None, None) => None,
     };
@@ -737,19 +667,13 @@ async fn create_memory(
         },
     )
     .await?;
-    let job = ProcessMessage {
-        interaction_id,
-        message_sid: message_sid.clone(),
-    };
+    let job = ProcessMessage { interaction_id, message_sid: message_sid.clone() };
     if let Err(e) = state.queue.push(job, &message_sid).await {
         warn!(%message_sid, error = %e, "enqueue failed; left to the sweeper");
     } else {
         info!(%message_sid, kind = req.kind.as_str(), "media memory queued through the API");
     }
-    Ok(CreateResponse::Accepted(Json(Queued {
-        interaction_id,
-        status: "received".into(),
-    })))
+    Ok(CreateResponse::Accepted(Json(Queued { interaction_id, status: "received".into() })))
 }
 
 #[cfg(test)]

@@ -181,9 +181,7 @@ fn parse(bytes: &[u8], max_media_bytes: u64, staging: PathBuf) -> Result<MemoryB
     // A `data:` URL given as `media_url` is an upload too.
     if base64.is_none()
         && value.kind != NewMemoryKind::Text
-        && let Some(url) = value
-            .media_url
-            .take_if(|u| u.trim_start().starts_with("data:"))
+        && let Some(url) = value.media_url.take_if(|u| u.trim_start().starts_with("data:"))
     {
         base64 = Some(Cow::Owned(url.trim().to_string()));
     }
@@ -204,11 +202,7 @@ fn parse(bytes: &[u8], max_media_bytes: u64, staging: PathBuf) -> Result<MemoryB
         "labels": value.labels,
         "occurred_at": value.occurred_at.map(|t| t.to_rfc3339()),
     }));
-    Ok(MemoryBody {
-        value,
-        upload,
-        fingerprint,
-    })
+    Ok(MemoryBody { value, upload, fingerprint })
 }
 
 /// Decodes `b64` (plain base64 or a `data:…;base64,` URL) into a staging file, hashing it, and
@@ -246,10 +240,7 @@ fn stage(
     let io = |e: std::io::Error| ApiError::Internal(format!("media staging: {e}"));
 
     std::fs::create_dir_all(staging).map_err(io)?;
-    let file = tempfile::Builder::new()
-        .prefix("upload-")
-        .tempfile_in(staging)
-        .map_err(io)?;
+    let file = tempfile::Builder::new().prefix("upload-").tempfile_in(staging).map_err(io)?;
     let mut out =
         std::io::BufWriter::with_capacity(64 * 1024, file.as_file().try_clone().map_err(io)?);
     let mut hasher = Sha256::new();
@@ -311,10 +302,5 @@ fn stage(
             mnemo_shared::media::essence(&content_type)
         )));
     }
-    Ok(Staged {
-        file,
-        sha256: hex::encode(hasher.finalize()),
-        size,
-        content_type,
-    })
+    Ok(Staged { file, sha256: hex::encode(hasher.finalize()), size, content_type })
 }

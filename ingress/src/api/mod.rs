@@ -272,10 +272,8 @@ pub async fn memories_out(
 
 /// An opaque keyset cursor over `(time, id)`, newest first.
 pub fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {
-    URL_SAFE_NO_PAD.encode(format!(
-        "{}|{id}",
-        at.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
-    ))
+    URL_SAFE_NO_PAD
+        .encode(format!("{}|{id}", at.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)))
 }
 
 /// Cuts a page fetched with one row more than `limit` back to `limit`, and returns the cursor
@@ -300,9 +298,7 @@ pub fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
     let raw = URL_SAFE_NO_PAD.decode(cursor.trim()).map_err(|_| bad())?;
     let text = String::from_utf8(raw).map_err(|_| bad())?;
     let (at, id) = text.split_once('|').ok_or_else(bad)?;
-    let at = DateTime::parse_from_rfc3339(at)
-        .map_err(|_| bad())?
-        .with_timezone(&Utc);
+    let at = DateTime::parse_from_rfc3339(at).map_err(|_| bad())?.with_timezone(&Utc);
     let id = Uuid::parse_str(id).map_err(|_| bad())?;
     Ok((at, id))
 }
@@ -317,10 +313,7 @@ mod tests {
         let id = Uuid::now_v7();
         assert_eq!(decode_cursor(&encode_cursor(at, id)).unwrap(), (at, id));
         for bad in ["", "x", "!!!", &URL_SAFE_NO_PAD.encode("12|nope")] {
-            assert!(matches!(
-                decode_cursor(bad),
-                Err(ApiError::Unprocessable(_))
-            ));
+            assert!(matches!(decode_cursor(bad), Err(ApiError::Unprocessable(_))));
         }
     }
 }

@@ -59,9 +59,11 @@ fn archive(state: &AppState, u: user::Model) -> ExportResponse {
     );
     info!(user_id = %u.id, "export started");
     let rx = export::stream(state.db.clone(), state.media.clone(), u, tz);
-    let chunks = futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|chunk| (chunk, rx))
-    });
+    let chunks =
+        futures::stream::unfold(
+            rx,
+            |mut rx| async move { rx.recv().await.map(|chunk| (chunk, rx)) },
+        );
     ExportResponse::Zip(Binary(Body::from_bytes_stream(chunks.boxed())), name)
 }
 
@@ -75,11 +77,7 @@ impl OwnershipApi {
     /// A zip, streamed as it is written: `memories.json` (every memory in full, times in UTC
     /// and in the user's zone), `memories/YYYY-MM.md` (one readable file per month of the
     /// user's zone) and `media/<sha256>.<ext>` (each attachment once).
-    #[oai(
-        path = "/users/:id/export",
-        method = "get",
-        operation_id = "export_user"
-    )]
+    #[oai(path = "/users/:id/export", method = "get", operation_id = "export_user")]
     async fn export(
         &self,
         _auth: BearerAuth,
@@ -101,11 +99,7 @@ impl OwnershipApi {
     /// too large once decompressed, wrong JSON, media that do not match their hash) is
     /// refused whole: nothing is written. A well-formed number mnemo has not seen yet is
     /// created, with the archive's time zone.
-    #[oai(
-        path = "/users/:id/import",
-        method = "post",
-        operation_id = "import_user"
-    )]
+    #[oai(path = "/users/:id/import", method = "post", operation_id = "import_user")]
     async fn import(
         &self,
         _auth: BearerAuth,
@@ -140,9 +134,7 @@ impl OwnershipApi {
             tracing::error!(error = %e, "import staging failed");
             ApiError::Unavailable("cannot stage the archive; retry shortly".into())
         };
-        tokio::fs::create_dir_all(&staging)
-            .await
-            .map_err(unavailable)?;
+        tokio::fs::create_dir_all(&staging).await.map_err(unavailable)?;
         let file = tempfile::Builder::new()
             .prefix("import-zip-")
             .tempfile_in(&staging)
@@ -224,18 +216,10 @@ impl OwnershipApi {
                 text: m.text.clone(),
                 labels: m.labels.clone(),
                 occurred_at: m.occurred_at,
-                body: m
-                    .source
-                    .as_ref()
-                    .map(|s| s.body.clone())
-                    .filter(|b| !b.is_empty()),
+                body: m.source.as_ref().map(|s| s.body.clone()).filter(|b| !b.is_empty()),
                 transcript: m.source.as_ref().and_then(|s| s.transcript.clone()),
                 media,
-                versions: m
-                    .versions
-                    .iter()
-                    .map(|v| (v.text.clone(), v.replaced_at))
-                    .collect(),
+                versions: m.versions.iter().map(|v| (v.text.clone(), v.replaced_at)).collect(),
             });
         }
         for staged in archive.media.values() {
@@ -245,14 +229,12 @@ impl OwnershipApi {
                 .find(|o| o.sha256 == staged.sha256)
                 .map(|o| o.content_type.clone())
                 .unwrap_or_else(|| "application/octet-stream".into());
-            state
-                .media
-                .put(&storage_key(&staged.sha256), staged.file.path(), &ct)
-                .await
-                .map_err(|e| {
+            state.media.put(&storage_key(&staged.sha256), staged.file.path(), &ct).await.map_err(
+                |e| {
                     tracing::error!(error = %e, "media store write failed");
                     ApiError::Unavailable("the media store is unavailable; retry shortly".into())
-                })?;
+                },
+            )?;
         }
         let (created, skipped) = import(&state.db, u.id, &items, state.engine.name()).await?;
         info!(user_id = %u.id, imported = created.len(), skipped, "archive imported");
@@ -269,10 +251,7 @@ impl OwnershipApi {
                 }
             }
         });
-        Ok(Json(Imported {
-            imported: created.len() as u64,
-            skipped,
-        }))
+        Ok(Json(Imported { imported: created.len() as u64, skipped }))
     }
 }
 
@@ -305,11 +284,7 @@ impl McpTokensApi {
     /// Issue an MCP token
     ///
     /// A bearer token for `/mcp` that reaches this user's memories only.
-    #[oai(
-        path = "/users/:id/mcp-tokens",
-        method = "post",
-        operation_id = "issue_mcp_token"
-    )]
+    #[oai(path = "/users/:id/mcp-tokens", method = "post", operation_id = "issue_mcp_token")]
     async fn issue(
         &self,
         _auth: BearerAuth,
@@ -325,11 +300,7 @@ impl McpTokensApi {
     }
 
     /// Revoke a user's MCP tokens
-    #[oai(
-        path = "/users/:id/mcp-tokens",
-        method = "delete",
-        operation_id = "revoke_mcp_tokens"
-    )]
+    #[oai(path = "/users/:id/mcp-tokens", method = "delete", operation_id = "revoke_mcp_tokens")]
     async fn revoke(
         &self,
         _auth: BearerAuth,

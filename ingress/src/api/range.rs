@@ -35,11 +35,7 @@ pub fn resolve_range_phrase(phrase: &str, tz: Tz, now: DateTime<Utc>) -> Option<
     if !rest.trim().is_empty() {
         return None;
     }
-    Some(TimeRange {
-        start: range.start,
-        end: range.end,
-        label: range.label,
-    })
+    Some(TimeRange { start: range.start, end: range.end, label: range.label })
 }
 
 /// The range asked for by `range` or `start`/`end` (not both); `None` when none is given.
@@ -57,23 +53,17 @@ pub fn requested_range(
                  last week, this month, last month, last 7 days — or give `start`/`end`"
             ))
         }),
-        (Some(_), _, _) => Err(ApiError::Unprocessable(
-            "give either `range` or `start`/`end`, not both".into(),
-        )),
+        (Some(_), _, _) => {
+            Err(ApiError::Unprocessable("give either `range` or `start`/`end`, not both".into()))
+        }
         (None, None, None) => Ok(None),
         (None, start, end) => {
             let start = start.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
             let end = end.unwrap_or_else(|| Utc.with_ymd_and_hms(9999, 1, 1, 0, 0, 0).unwrap());
             if start >= end {
-                return Err(ApiError::Unprocessable(
-                    "`start` must be before `end`".into(),
-                ));
+                return Err(ApiError::Unprocessable("`start` must be before `end`".into()));
             }
-            Ok(Some(TimeRange {
-                start,
-                end,
-                label: "custom".into(),
-            }))
+            Ok(Some(TimeRange { start, end, label: "custom".into() }))
         }
     }
 }
@@ -92,52 +82,26 @@ mod tests {
         let now = at("2026-11-18T08:30:00Z");
         let la: Tz = "America/Los_Angeles".parse().unwrap();
         let r = resolve_range_phrase("Today", la, now).unwrap();
-        assert_eq!(
-            (r.start, r.end),
-            (at("2026-11-18T08:00:00Z"), at("2026-11-19T08:00:00Z"))
-        );
+        assert_eq!((r.start, r.end), (at("2026-11-18T08:00:00Z"), at("2026-11-19T08:00:00Z")));
         assert_eq!(r.label, "today");
         let r = resolve_range_phrase("yesterday", la, now).unwrap();
         assert_eq!(r.start, at("2026-11-17T08:00:00Z"));
         let r = resolve_range_phrase("last  week", la, now).unwrap();
-        assert_eq!(
-            (r.start, r.end),
-            (at("2026-11-09T08:00:00Z"), at("2026-11-16T08:00:00Z"))
-        );
+        assert_eq!((r.start, r.end), (at("2026-11-09T08:00:00Z"), at("2026-11-16T08:00:00Z")));
         let r = resolve_range_phrase("this week", la, now).unwrap();
         assert_eq!(r.start, at("2026-11-16T08:00:00Z"));
         // November 1st is still daylight time in LA (UTC-7).
         let r = resolve_range_phrase("this month", la, now).unwrap();
-        assert_eq!(
-            (r.start, r.end),
-            (at("2026-11-01T07:00:00Z"), at("2026-12-01T08:00:00Z"))
-        );
+        assert_eq!((r.start, r.end), (at("2026-11-01T07:00:00Z"), at("2026-12-01T08:00:00Z")));
         let r = resolve_range_phrase("last month", chrono_tz::UTC, now).unwrap();
-        assert_eq!(
-            (r.start, r.end),
-            (at("2026-10-01T00:00:00Z"), at("2026-11-01T00:00:00Z"))
-        );
+        assert_eq!((r.start, r.end), (at("2026-10-01T00:00:00Z"), at("2026-11-01T00:00:00Z")));
         let r = resolve_range_phrase("last 3 days", chrono_tz::UTC, now).unwrap();
-        assert_eq!(
-            (r.start, r.end),
-            (at("2026-11-16T00:00:00Z"), at("2026-11-19T00:00:00Z"))
-        );
+        assert_eq!((r.start, r.end), (at("2026-11-16T00:00:00Z"), at("2026-11-19T00:00:00Z")));
         let r = resolve_range_phrase("past 1 week", chrono_tz::UTC, now).unwrap();
         assert_eq!(r.start, at("2026-11-12T00:00:00Z"));
         assert!(resolve_range_phrase("last year", chrono_tz::UTC, now).is_some());
-        for bad in [
-            "",
-            "someday",
-            "last 0 days",
-            "last x days",
-            "last 3 fortnights",
-            "next week",
-        ] {
-            assert_eq!(
-                resolve_range_phrase(bad, chrono_tz::UTC, now),
-                None,
-                "{bad:?}"
-            );
+        for bad in ["", "someday", "last 0 days", "last x days", "last 3 fortnights", "next week"] {
+            assert_eq!(resolve_range_phrase(bad, chrono_tz::UTC, now), None, "{bad:?}");
         }
     }
 
@@ -158,9 +122,7 @@ mod tests {
             requested_range(None, Some(now), Some(now), utc, now),
             Err(ApiError::Unprocessable(_))
         ));
-        let r = requested_range(None, Some(now), None, utc, now)
-            .unwrap()
-            .unwrap();
+        let r = requested_range(None, Some(now), None, utc, now).unwrap().unwrap();
         assert_eq!(r.start, now);
         assert_eq!(r.label, "custom");
     }

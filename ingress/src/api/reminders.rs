@@ -56,10 +56,7 @@ pub struct ReminderOut {
 impl ReminderOut {
     fn from_model(r: reminder::Model, fallback: Tz) -> Self {
         let tz = saved::zone(&r, fallback);
-        let rule = r
-            .recurrence
-            .as_deref()
-            .and_then(|s| s.parse::<Recurrence>().ok());
+        let rule = r.recurrence.as_deref().and_then(|s| s.parse::<Recurrence>().ok());
         ReminderOut {
             due_local: local_label(r.due_at, tz),
             recurrence_text: rule.map(|r| r.describe()),
@@ -122,9 +119,7 @@ pub enum DeletedResponse {
 pub struct RemindersApi;
 
 async fn find_reminder(state: &AppState, id: Uuid) -> Result<reminder::Model, ApiError> {
-    saved::find(&state.db, id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no reminder {id}")))
+    saved::find(&state.db, id).await?.ok_or_else(|| ApiError::NotFound(format!("no reminder {id}")))
 }
 
 #[OpenApi(tag = "ReminderTags::Reminders")]
@@ -187,9 +182,7 @@ impl RemindersApi {
         )
         .await
         .map_err(ApiError::from)?;
-        Ok(CreatedResponse::Created(Json(ReminderOut::from_model(
-            row, tz,
-        ))))
+        Ok(CreatedResponse::Created(Json(ReminderOut::from_model(row, tz))))
     }
 
     /// List reminders, soonest first; optionally one user's and one status.
@@ -227,10 +220,7 @@ impl RemindersApi {
         .map_err(ApiError::from)?;
         let fallback = state.settings.default_timezone;
         Ok(Json(ReminderList {
-            items: rows
-                .into_iter()
-                .map(|r| ReminderOut::from_model(r, fallback))
-                .collect(),
+            items: rows.into_iter().map(|r| ReminderOut::from_model(r, fallback)).collect(),
         }))
     }
 
@@ -246,10 +236,7 @@ impl RemindersApi {
         if r.status == reminder::ReminderStatus::Cancelled {
             return Ok(DeletedResponse::Cancelled);
         }
-        if !saved::cancel(&state.db, r.id, Utc::now())
-            .await
-            .map_err(ApiError::from)?
-        {
+        if !saved::cancel(&state.db, r.id, Utc::now()).await.map_err(ApiError::from)? {
             return Err(ApiError::Unprocessable(format!(
                 "reminder is {}; nothing to cancel",
                 r.status
@@ -270,22 +257,17 @@ impl RemindersApi {
         let r = find_reminder(&state, id.0).await?;
         let pipeline = Pipeline::new(state.db.clone(), state.settings.clone());
         let now = Utc::now();
-        let Some(claimed) = scheduler::claim_one(&pipeline, r.id, now)
-            .await
-            .map_err(ApiError::from)?
+        let Some(claimed) =
+            scheduler::claim_one(&pipeline, r.id, now).await.map_err(ApiError::from)?
         else {
             return Err(ApiError::Unprocessable(format!(
                 "reminder is {}; only pending, needs_template or failed reminders can be sent",
                 r.status
             )));
         };
-        let outcome = scheduler::deliver(&pipeline, claimed, now)
-            .await
-            .map_err(ApiError::from)?;
+        let outcome = scheduler::deliver(&pipeline, claimed, now).await.map_err(ApiError::from)?;
         let (delivery, detail) = match outcome {
-            Delivery::Sent {
-                template: false, ..
-            } => ("sent", None),
+            Delivery::Sent { template: false, .. } => ("sent", None),
             Delivery::Sent { template: true, .. } => ("sent_template", None),
             Delivery::NeedsTemplate => ("needs_template", None),
             Delivery::Failed(e) => ("failed", Some(e)),

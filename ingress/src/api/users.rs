@@ -86,10 +86,7 @@ impl UsersApi {
         let after = cursor.0.as_deref().map(decode_cursor).transpose()?;
         let mut rows = users::page(db, after, (limit + 1) as i64).await?;
         let next_cursor = next_page_cursor(&mut rows, limit, |u| (u.created_at, u.id));
-        Ok(Json(UserPage {
-            items: rows.into_iter().map(User::from).collect(),
-            next_cursor,
-        }))
+        Ok(Json(UserPage { items: rows.into_iter().map(User::from).collect(), next_cursor }))
     }
 
     /// Get a user

@@ -76,14 +76,10 @@ pub async fn send(
     state: Data<&AppState>,
 ) -> Result<Json<SendResult>, ApiError> {
     let settings = &state.settings;
-    let limit = (settings.max_media_bytes as usize)
-        .saturating_mul(4)
-        .div_ceil(3)
-        .saturating_add(64 * 1024);
-    let bytes = body
-        .into_bytes_limit(limit)
-        .await
-        .map_err(|e| ApiError::unreadable_body(e, limit))?;
+    let limit =
+        (settings.max_media_bytes as usize).saturating_mul(4).div_ceil(3).saturating_add(64 * 1024);
+    let bytes =
+        body.into_bytes_limit(limit).await.map_err(|e| ApiError::unreadable_body(e, limit))?;
     let input: SendRequest = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::BadRequest(format!("expected JSON {{phone, text, file?}}: {e}")))?;
     let phone = normalize_phone(&input.phone).ok_or_else(|| {
@@ -107,11 +103,7 @@ pub async fn send(
                     .into(),
             ));
         }
-        let data = file
-            .data
-            .split_once(";base64,")
-            .map(|(_, d)| d)
-            .unwrap_or(&file.data);
+        let data = file.data.split_once(";base64,").map(|(_, d)| d).unwrap_or(&file.data);
         let raw = STANDARD
             .decode(data.trim())
             .map_err(|e| ApiError::Unprocessable(format!("`file.data` is not base64: {e}")))?;
@@ -142,43 +134,22 @@ pub async fn send(
         media = Some((url, content_type));
     }
     if text.is_empty() && media.is_none() {
-        return Err(ApiError::Unprocessable(
-            "send some `text` or a `file`".into(),
-        ));
+        return Err(ApiError::Unprocessable("send some `text` or a `file`".into()));
     }
 
-    let form = twilio_form(
-        &state,
-        &phone,
-        &text,
-        media.as_ref(),
-        input.profile_name.as_deref(),
-    );
-    let sid = form
-        .iter()
-        .find(|(k, _)| k == "MessageSid")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
+    let form = twilio_form(&state, &phone, &text, media.as_ref(), input.profile_name.as_deref());
+    let sid =
+        form.iter().find(|(k, _)| k == "MessageSid").map(|(_, v)| v.clone()).unwrap_or_default();
     // Our own listener (the address this request came in on), so the real path is exercised.
-    let local = req
-        .local_addr()
-        .as_socket_addr()
-        .copied()
-        .unwrap_or(settings.bind_addr);
+    let local = req.local_addr().as_socket_addr().copied().unwrap_or(settings.bind_addr);
     let mut post = client()
         .post(format!("http://{local}/webhook"))
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(
-            form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(form.iter())
-                .finish(),
-        );
+        .body(form_urlencoded::Serializer::new(String::new()).extend_pairs(form.iter()).finish());
     if let Some(twilio) = &settings.twilio {
         let url = format!("{}/webhook", settings.public_base_url);
-        post = post.header(
-            "X-Twilio-Signature",
-            compute_signature(&url, &form, &twilio.auth_token),
-        );
+        post =
+            post.header("X-Twilio-Signature", compute_signature(&url, &form, &twilio.auth_token));
     }
     let res = post
         .send()
@@ -187,9 +158,7 @@ pub async fn send(
     let status = res.status();
     if !status.is_success() {
         let detail = res.text().await.unwrap_or_default();
-        return Err(ApiError::Unavailable(format!(
-            "/webhook answered {status}: {detail}"
-        )));
+        return Err(ApiError::Unavailable(format!("/webhook answered {status}: {detail}")));
     }
     Ok(Json(SendResult {
         message_sid: sid,
@@ -209,20 +178,12 @@ pub fn twilio_form(
 ) -> Vec<(String, String)> {
     let settings = &state.settings;
     let id = Uuid::new_v4().simple().to_string();
-    let sid = if media.is_some() {
-        format!("MM{id}")
-    } else {
-        format!("SM{id}")
-    };
+    let sid = if media.is_some() { format!("MM{id}") } else { format!("SM{id}") };
     let (account, to) = match &settings.twilio {
         Some(t) => (t.account_sid.clone(), t.whatsapp_number.clone()),
         None => (CONSOLE_ACCOUNT_SID.to_string(), SANDBOX_NUMBER.to_string()),
     };
-    let to = if to.starts_with("whatsapp:") {
-        to
-    } else {
-        format!("whatsapp:{to}")
-    };
+    let to = if to.starts_with("whatsapp:") { to } else { format!("whatsapp:{to}") };
     let message_type = match media {
         Some((_, ct)) if ct.starts_with("image/") => "image",
         Some((_, ct)) if ct.starts_with("audio/") => "audio",
@@ -232,14 +193,8 @@ pub fn twilio_form(
     };
     let mut form: Vec<(String, String)> = vec![
         ("SmsMessageSid".into(), sid.clone()),
-        (
-            "NumMedia".into(),
-            if media.is_some() { "1" } else { "0" }.into(),
-        ),
-        (
-            "ProfileName".into(),
-            profile_name.unwrap_or("Console").to_string(),
-        ),
+        ("NumMedia".into(), if media.is_some() { "1" } else { "0" }.into()),
+        ("ProfileName".into(), profile_name.unwrap_or("Console").to_string()),
         ("MessageType".into(), message_type.into()),
         ("SmsSid".into(), sid.clone()),
         ("WaId".into(), phone.trim_start_matches('+').to_string()),
@@ -334,11 +289,7 @@ fn raw_str(raw: &Option<serde_json::Value>, key: &str) -> Option<String> {
 /// The zone a user's replies are written in (see the pipeline): theirs when it parses, else
 /// `DEFAULT_TIMEZONE`.
 fn zone_name(stored: &str, fallback: chrono_tz::Tz) -> String {
-    stored
-        .parse::<chrono_tz::Tz>()
-        .unwrap_or(fallback)
-        .name()
-        .to_string()
+    stored.parse::<chrono_tz::Tz>().unwrap_or(fallback).name().to_string()
 }
 
 /// `GET /console/api/messages?phone=&after=`.
@@ -363,12 +314,7 @@ pub async fn messages(
     };
     let db = &state.db;
     let Some(u) = users::find_by_phone(db, &phone).await? else {
-        return Ok(Json(Conversation {
-            phone,
-            user_id: None,
-            timezone: None,
-            messages: vec![],
-        }));
+        return Ok(Json(Conversation { phone, user_id: None, timezone: None, messages: vec![] }));
     };
     let mut rows = interactions::conversation(db, u.id, after, MESSAGES_LIMIT).await?;
     rows.reverse();
@@ -377,10 +323,7 @@ pub async fn messages(
         .map(|r| {
             let (media_url, media_content_type) = if r.direction == interaction::Direction::Inbound
             {
-                (
-                    raw_str(&r.raw, "MediaUrl0"),
-                    raw_str(&r.raw, "MediaContentType0"),
-                )
+                (raw_str(&r.raw, "MediaUrl0"), raw_str(&r.raw, "MediaContentType0"))
             } else {
                 (r.media_url.clone(), None)
             };

@@ -103,11 +103,7 @@ pub async fn dashboard(
     phone: Option<String>,
     tz: Tz,
 ) -> Result<Dashboard, ApiError> {
-    let limits = dashboard::Limits {
-        latency_sample: LATENCY_SAMPLE,
-        latest: LATEST,
-        users: USERS,
-    };
+    let limits = dashboard::Limits { latency_sample: LATENCY_SAMPLE, latest: LATEST, users: USERS };
     let (sum, rows) = tokio::try_join!(summary(db, user), async {
         Ok::<_, ApiError>(dashboard::rows(db, user, tz, limits).await?)
     })?;
@@ -115,11 +111,7 @@ pub async fn dashboard(
     let memories_by_day = rows
         .memories_by_day
         .into_iter()
-        .map(|r| DayCount {
-            day: r.day,
-            kind: r.kind,
-            count: r.n,
-        })
+        .map(|r| DayCount { day: r.day, kind: r.kind, count: r.n })
         .collect();
     let mut by_status = zero_counts(&["received", "processing", "processed", "failed"]);
     for r in rows.inbound_by_status {
@@ -143,11 +135,7 @@ pub async fn dashboard(
     let users = rows
         .users
         .into_iter()
-        .map(|r| UserRow {
-            id: r.id,
-            phone: r.phone,
-            interactions: r.n,
-        })
+        .map(|r| UserRow { id: r.id, phone: r.phone, interactions: r.n })
         .collect();
     Ok(Dashboard {
         summary: sum,

@@ -58,18 +58,14 @@ pub fn routes() -> impl Endpoint {
             }
             ep.call(req).await.map(IntoResponse::into_response)
         });
-    Route::new()
-        .at("/media/:id", get(chat::serve_media))
-        .nest("/", pages)
+    Route::new().at("/media/:id", get(chat::serve_media)).nest("/", pages)
 }
 
 /// How long a console session lasts.
 pub const SESSION_TTL_SECS: i64 = 12 * 3600;
 
 fn same(a: &str, b: &str) -> bool {
-    Sha256::digest(a.as_bytes())
-        .ct_eq(&Sha256::digest(b.as_bytes()))
-        .into()
+    Sha256::digest(a.as_bytes()).ct_eq(&Sha256::digest(b.as_bytes())).into()
 }
 
 fn cookie_value(req: &Request) -> Option<String> {
@@ -113,10 +109,7 @@ pub fn valid_session(token: &str, value: &str, now: i64) -> bool {
     let Some((payload, mac)) = value.rsplit_once('.') else {
         return false;
     };
-    let Some(expiry) = payload
-        .split_once('.')
-        .and_then(|(e, _)| e.parse::<i64>().ok())
-    else {
+    let Some(expiry) = payload.split_once('.').and_then(|(e, _)| e.parse::<i64>().ok()) else {
         return false;
     };
     let expected = hex::encode(session_mac(token, payload));
@@ -127,11 +120,7 @@ pub fn valid_session(token: &str, value: &str, now: i64) -> bool {
 
 /// The `Set-Cookie` value for a new session.
 pub fn session_cookie(token: &str, public_base_url: &str, now: i64) -> String {
-    let secure = if public_base_url.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
+    let secure = if public_base_url.starts_with("https://") { "; Secure" } else { "" };
     format!(
         "{COOKIE}={}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={SESSION_TTL_SECS}{secure}",
         new_session(token, now)
@@ -146,10 +135,7 @@ fn gate(req: &Request) -> Option<Response> {
     };
     let token = state.settings.api_token.as_deref()?;
     let now = chrono::Utc::now().timestamp();
-    let bearer = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
+    let bearer = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     if authorized(bearer, token) || cookie_value(req).is_some_and(|c| valid_session(token, &c, now))
     {
         return None;
@@ -193,16 +179,12 @@ fn chat_page() -> Html<&'static str> {
 
 #[poem::handler]
 fn style() -> Response {
-    Response::builder()
-        .content_type("text/css; charset=utf-8")
-        .body(STYLE_CSS)
+    Response::builder().content_type("text/css; charset=utf-8").body(STYLE_CSS)
 }
 
 #[poem::handler]
 fn script() -> Response {
-    Response::builder()
-        .content_type("text/javascript; charset=utf-8")
-        .body(SCRIPT_JS)
+    Response::builder().content_type("text/javascript; charset=utf-8").body(SCRIPT_JS)
 }
 
 #[cfg(test)]
@@ -220,21 +202,11 @@ mod tests {
         assert!(!valid_session("other", &s, now));
         // Another expiry under the same MAC, the raw token, garbage: refused.
         let (_, rest) = s.split_once('.').unwrap();
-        assert!(!valid_session(
-            "s3cret",
-            &format!("{}.{rest}", now + 10 * SESSION_TTL_SECS),
-            now
-        ));
+        assert!(!valid_session("s3cret", &format!("{}.{rest}", now + 10 * SESSION_TTL_SECS), now));
         assert!(!valid_session("s3cret", "s3cret", now));
         assert!(!valid_session("s3cret", "", now));
         let cookie = session_cookie("s3cret", "https://mnemo.example.com", now);
-        for attr in [
-            "HttpOnly",
-            "SameSite=Strict",
-            "Path=/console",
-            "Secure",
-            "Max-Age=",
-        ] {
+        for attr in ["HttpOnly", "SameSite=Strict", "Path=/console", "Secure", "Max-Age="] {
             assert!(cookie.contains(attr), "{cookie}");
         }
         assert!(!session_cookie("s3cret", "http://127.0.0.1:8000", now).contains("Secure"));

@@ -18,11 +18,7 @@ const TOKEN: &str = "test-api-token";
 fn opts(token: bool) -> Options {
     Options {
         twilio: false,
-        extra: if token {
-            vec![("API_TOKEN", TOKEN.to_string())]
-        } else {
-            vec![]
-        },
+        extra: if token { vec![("API_TOKEN", TOKEN.to_string())] } else { vec![] },
         ..Options::default()
     }
 }
@@ -102,29 +98,22 @@ async fn text_memory_lifecycle() {
 
     // The source interaction is recorded, already processed (no job, no reply).
     assert_eq!(
-        app.interaction_field(&format!("api:{interaction_id}"), "status")
-            .await
-            .as_deref(),
+        app.interaction_field(&format!("api:{interaction_id}"), "status").await.as_deref(),
         Some("processed")
     );
 
     let (status, mut got) = get(&app, &format!("/memories/{id}")).await;
     assert_eq!(status, 200);
     // The memory as created, and the texts it had before corrections: none yet.
-    assert_eq!(
-        got.as_object_mut().unwrap().remove("versions"),
-        Some(json!([]))
-    );
+    assert_eq!(got.as_object_mut().unwrap().remove("versions"), Some(json!([])));
     assert_eq!(got, m);
     let (status, got) = get(&app, &format!("/memories/{id}?user={alice}")).await;
     assert_eq!((status, &got["id"]), (200, &m["id"]));
 
     // Search, with and without a range, by user id and by number.
-    let (status, found) = get(
-        &app,
-        &format!("/memories?user={alice}&query=what%20did%20I%20plan%20for%20dinner"),
-    )
-    .await;
+    let (status, found) =
+        get(&app, &format!("/memories?user={alice}&query=what%20did%20I%20plan%20for%20dinner"))
+            .await;
     assert_eq!(status, 200, "{found}");
     assert_eq!(found["query"], "what did I plan for dinner");
     assert_eq!(found["items"][0]["memory"]["id"], m["id"]);
@@ -139,11 +128,7 @@ async fn text_memory_lifecycle() {
     assert_eq!(status, 200, "{found}");
     assert_eq!(found["items"].as_array().unwrap().len(), 1);
     assert_eq!(found["range"]["label"], "custom");
-    let (_, found) = get(
-        &app,
-        "/memories?user=%2B14155550123&query=dinner&range=today",
-    )
-    .await;
+    let (_, found) = get(&app, "/memories?user=%2B14155550123&query=dinner&range=today").await;
     assert_eq!(found["range"]["label"], "today");
     assert_eq!(found["items"], json!([]), "the memory is from November 2nd");
 
@@ -151,11 +136,7 @@ async fn text_memory_lifecycle() {
     let res = app.call(Method::DELETE, &format!("/memories/{id}")).await;
     assert_eq!(res.status(), 204);
     assert_problem(app.call(Method::GET, &format!("/memories/{id}")).await, 404).await;
-    assert_problem(
-        app.call(Method::DELETE, &format!("/memories/{id}")).await,
-        404,
-    )
-    .await;
+    assert_problem(app.call(Method::DELETE, &format!("/memories/{id}")).await, 404).await;
     assert_eq!(app.count("SELECT COUNT(*) FROM memories").await, 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM memory_labels").await, 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM interactions").await, 1);
@@ -189,22 +170,14 @@ async fn media_is_queued_and_processed_by_the_worker() {
     assert_eq!(m["interaction_id"], iid.as_str());
     assert_eq!(m["labels"], json!(["me"]));
     assert!(m["text"].as_str().unwrap().contains("new haircut"), "{m}");
-    assert!(
-        m["occurred_at"]
-            .as_str()
-            .unwrap()
-            .starts_with("2026-11-10T09:00:00")
-    );
+    assert!(m["occurred_at"].as_str().unwrap().starts_with("2026-11-10T09:00:00"));
     // The bytes are stored once under their hash; the interaction keeps a reference to them
     // in MediaUrl0, like a Twilio media URL.
     let raw = app.raw_of(&format!("api:{iid}")).await;
     assert!(raw.contains("stored:sha256:"), "{raw}");
     assert!(!raw.contains("/9j/4AAQ"), "{raw}");
     assert_eq!(app.count("SELECT ref_count FROM media_objects").await, 1);
-    assert!(
-        raw.contains("\"NumMedia\":\"1\"") || raw.contains("\"NumMedia\": \"1\""),
-        "{raw}"
-    );
+    assert!(raw.contains("\"NumMedia\":\"1\"") || raw.contains("\"NumMedia\": \"1\""), "{raw}");
 
     let (status, queued) = create(
         &app,
@@ -216,56 +189,35 @@ async fn media_is_queued_and_processed_by_the_worker() {
         .scalar("SELECT CAST(raw AS TEXT) FROM interactions WHERE kind = 'audio'")
         .await
         .unwrap();
-    assert!(
-        raw.contains("https://example.com/note.ogg") && raw.contains("audio/ogg"),
-        "{raw}"
-    );
+    assert!(raw.contains("https://example.com/note.ogg") && raw.contains("audio/ogg"), "{raw}");
 }
 
 #[tokio::test]
 async fn invalid_media_is_refused() {
     let app = TestApp::spawn_with(Options {
-        extra: vec![
-            ("API_TOKEN", TOKEN.into()),
-            ("MAX_MEDIA_BYTES", "1024".into()),
-        ],
+        extra: vec![("API_TOKEN", TOKEN.into()), ("MAX_MEDIA_BYTES", "1024".into())],
         twilio: false,
         ..Options::default()
     })
     .await;
     app.insert_user(ALICE, "UTC").await;
     for (body, status) in [
-        (
-            json!({"user": ALICE, "kind": "image", "media_base64": "%%% not base64"}),
-            422,
-        ),
-        (
-            json!({"user": ALICE, "kind": "image", "media_base64": "aGVsbG8gd29ybGQ="}),
-            422,
-        ),
+        (json!({"user": ALICE, "kind": "image", "media_base64": "%%% not base64"}), 422),
+        (json!({"user": ALICE, "kind": "image", "media_base64": "aGVsbG8gd29ybGQ="}), 422),
         (
             json!({"user": ALICE, "kind": "image", "media_base64": "aGVsbG8=", "content_type": "audio/ogg"}),
             422,
         ),
         (json!({"user": ALICE, "kind": "image"}), 422),
-        (
-            json!({"user": ALICE, "kind": "image", "media_url": "file:///etc/passwd"}),
-            422,
-        ),
+        (json!({"user": ALICE, "kind": "image", "media_url": "file:///etc/passwd"}), 422),
         (
             json!({"user": ALICE, "kind": "image", "media_url": "https://x.test/a", "media_base64": "aGVsbG8="}),
             422,
         ),
         (json!({"user": ALICE, "kind": "text", "text": "  "}), 422),
-        (
-            json!({"user": ALICE, "kind": "text", "text": "x", "labels": [""]}),
-            422,
-        ),
+        (json!({"user": ALICE, "kind": "text", "text": "x", "labels": [""]}), 422),
         (json!({"user": "nobody", "kind": "text", "text": "x"}), 422),
-        (
-            json!({"user": "+19999999999", "kind": "text", "text": "x"}),
-            404,
-        ),
+        (json!({"user": "+19999999999", "kind": "text", "text": "x"}), 404),
         (
             json!({"user": ALICE, "kind": "image", "content_type": "image/png",
                    "media_base64": base64::engine::general_purpose::STANDARD.encode(vec![0u8; 2048])}),
@@ -288,17 +240,9 @@ async fn framework_errors_are_problems() {
     app.insert_user(ALICE, "UTC").await;
     for (body, content_type, status) in [
         ("{not json", "application/json", 400),
-        (
-            r#"{"user": ["x"], "kind": "text"}"#,
-            "application/json",
-            400,
-        ),
+        (r#"{"user": ["x"], "kind": "text"}"#, "application/json", 400),
         (r#"{"kind": "text", "text": "x"}"#, "application/json", 400),
-        (
-            r#"{"user": "+14155550123", "kind": "video", "text": "x"}"#,
-            "application/json",
-            400,
-        ),
+        (r#"{"user": "+14155550123", "kind": "video", "text": "x"}"#, "application/json", 400),
         (
             r#"{"user": "+14155550123", "kind": "text", "text": "x", "occurred_at": "yesterday"}"#,
             "application/json",
@@ -360,12 +304,7 @@ async fn bearer_token_guards_every_rest_endpoint() {
         (Method::GET, format!("/users/{alice}")),
     ];
     for (method, path) in &rest {
-        for auth in [
-            None,
-            Some("Bearer wrong"),
-            Some(TOKEN),
-            Some("Basic dGVzdA=="),
-        ] {
+        for auth in [None, Some("Bearer wrong"), Some(TOKEN), Some("Basic dGVzdA==")] {
             let mut req = app.http.request(method.clone(), app.url(path));
             if let Some(a) = auth {
                 req = req.header("authorization", a);
@@ -384,17 +323,12 @@ async fn bearer_token_guards_every_rest_endpoint() {
         assert_eq!(res.status(), 200, "{path}");
     }
     let sid = new_sid();
-    let res = app
-        .post_webhook(&text_message(&sid, "whatsapp:+14155550123", "hi"))
-        .await;
+    let res = app.post_webhook(&text_message(&sid, "whatsapp:+14155550123", "hi")).await;
     assert_eq!(res.status(), 200);
 
     // The document declares the scheme on every REST operation and none on the probes.
     let (_, _, doc) = json_of(app.get("/openapi.json").await).await;
-    assert_eq!(
-        doc["components"]["securitySchemes"]["BearerAuth"]["scheme"],
-        "bearer"
-    );
+    assert_eq!(doc["components"]["securitySchemes"]["BearerAuth"]["scheme"], "bearer");
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             let secured = op["security"] == json!([{"BearerAuth": []}]);
@@ -435,10 +369,7 @@ async fn idempotency_key_replays_the_first_response() {
     app.insert_user(ALICE, "UTC").await;
     let body = json!({"user": ALICE, "kind": "text", "text": "once only", "labels": ["a"]});
     let send = |key: &'static str, body: Value| {
-        app.api(Method::POST, "/memories")
-            .header("Idempotency-Key", key)
-            .json(&body)
-            .send()
+        app.api(Method::POST, "/memories").header("Idempotency-Key", key).json(&body).send()
     };
     let (s1, _, first) = json_of(send("key-1", body.clone()).await.unwrap()).await;
     assert_eq!(s1, 201);
@@ -495,11 +426,7 @@ async fn idempotency_key_replays_the_first_response() {
         }
     }
     assert_eq!(ids.len(), 1);
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM memories WHERE text = 'raced'")
-            .await,
-        1
-    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM memories WHERE text = 'raced'").await, 1);
 }
 
 #[tokio::test]
@@ -507,20 +434,8 @@ async fn users_never_see_each_other() {
     let app = app().await;
     let alice = app.insert_user(ALICE, "UTC").await;
     let bob = app.insert_user(BOB, "Europe/London").await;
-    let a = note(
-        &app,
-        ALICE,
-        "alice secret pancake recipe",
-        json!({"labels": ["alice"]}),
-    )
-    .await;
-    let b = note(
-        &app,
-        BOB,
-        "bob secret pancake recipe",
-        json!({"labels": ["bob"]}),
-    )
-    .await;
+    let a = note(&app, ALICE, "alice secret pancake recipe", json!({"labels": ["alice"]})).await;
+    let b = note(&app, BOB, "bob secret pancake recipe", json!({"labels": ["bob"]})).await;
     let (aid, bid) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
 
     let (_, found) = get(&app, "/memories?user=%2B14155550123&query=pancake").await;
@@ -530,31 +445,17 @@ async fn users_never_see_each_other() {
     let ids = texts_at(&page["items"], "/id");
     assert_eq!(ids, vec![bid]);
     let (_, recent) = get(&app, &format!("/interactions/recent?user={alice}")).await;
-    assert!(
-        recent["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|i| i["user_id"] == alice.to_string())
-    );
+    assert!(recent["items"].as_array().unwrap().iter().all(|i| i["user_id"] == alice.to_string()));
     assert_eq!(recent["items"].as_array().unwrap().len(), 1);
     let (_, summary) = get(&app, "/analytics/summary?user=%2B447700900123").await;
     assert_eq!(summary["memories"]["total"], 1);
     assert_eq!(summary["top_labels"], json!([{"label": "bob", "count": 1}]));
 
     // Another user's memory by id is a 404, for reading and for deleting.
+    assert_problem(app.call(Method::GET, &format!("/memories/{bid}?user={alice}")).await, 404)
+        .await;
     assert_problem(
-        app.call(Method::GET, &format!("/memories/{bid}?user={alice}"))
-            .await,
-        404,
-    )
-    .await;
-    assert_problem(
-        app.call(
-            Method::DELETE,
-            &format!("/memories/{bid}?user=%2B14155550123"),
-        )
-        .await,
+        app.call(Method::DELETE, &format!("/memories/{bid}?user=%2B14155550123")).await,
         404,
     )
     .await;
@@ -578,24 +479,12 @@ async fn list_filters_and_keyset_pages() {
     let now = chrono::Utc::now();
     for i in 0..7 {
         let at = (now - chrono::Duration::days(i)).to_rfc3339();
-        note(
-            &app,
-            ALICE,
-            &format!("note {i}"),
-            json!({"occurred_at": at}),
-        )
-        .await;
+        note(&app, ALICE, &format!("note {i}"), json!({"occurred_at": at})).await;
     }
     // Identical timestamps are ordered by id, never skipped.
     let same = (now - chrono::Duration::days(30)).to_rfc3339();
     for i in 0..3 {
-        note(
-            &app,
-            ALICE,
-            &format!("same time {i}"),
-            json!({"occurred_at": same}),
-        )
-        .await;
+        note(&app, ALICE, &format!("same time {i}"), json!({"occurred_at": same})).await;
     }
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
@@ -623,11 +512,7 @@ async fn list_filters_and_keyset_pages() {
     let texts: HashSet<&String> = seen.iter().map(|(_, t)| t).collect();
     assert_eq!(texts.len(), 10);
 
-    let (_, page) = get(
-        &app,
-        "/memories/list?user=%2B14155550123&range=last%203%20days",
-    )
-    .await;
+    let (_, page) = get(&app, "/memories/list?user=%2B14155550123&range=last%203%20days").await;
     assert_eq!(page["items"].as_array().unwrap().len(), 3, "{page}");
     let (_, page) = get(&app, "/memories/list?range=today").await;
     assert_eq!(page["items"][0]["text"], "note 0");
@@ -682,11 +567,7 @@ async fn pages_stay_stable_while_memories_arrive() {
         assert_eq!(status, 200);
         pages += 1;
         seen.extend(
-            page["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|m| m["id"].as_str().unwrap().to_string()),
+            page["items"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_string()),
         );
         match page["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_string()),
@@ -697,10 +578,7 @@ async fn pages_stay_stable_while_memories_arrive() {
     stop_tx.send(true).unwrap();
     let inserted = writer.await.unwrap();
     // 40 rows in pages of 4, while newer rows keep arriving ahead of the cursor.
-    assert!(
-        inserted > 0 && pages >= 10,
-        "inserted {inserted}, pages {pages}"
-    );
+    assert!(inserted > 0 && pages >= 10, "inserted {inserted}, pages {pages}");
     let unique: HashSet<&String> = seen.iter().collect();
     assert_eq!(unique.len(), seen.len(), "a row was repeated");
     for id in &expected {
@@ -713,18 +591,15 @@ async fn recent_interactions_and_users() {
     let app = TestApp::with_env(vec![("API_TOKEN", TOKEN.into())]).await;
     app.twilio_accepts_messages().await;
     let sid = new_sid();
-    app.post_webhook(&text_message(&sid, "whatsapp:+14155550123", "Buy oat milk"))
-        .await;
+    app.post_webhook(&text_message(&sid, "whatsapp:+14155550123", "Buy oat milk")).await;
     app.wait_sent(1).await;
 
     let (status, recent) = get(&app, "/interactions/recent?user=%2B14155550123").await;
     assert_eq!(status, 200);
     let items = recent["items"].as_array().unwrap();
     assert_eq!(items.len(), 2);
-    let directions: HashSet<&str> = items
-        .iter()
-        .map(|i| i["direction"].as_str().unwrap())
-        .collect();
+    let directions: HashSet<&str> =
+        items.iter().map(|i| i["direction"].as_str().unwrap()).collect();
     assert_eq!(directions, HashSet::from(["inbound", "outbound"]));
     let inbound = items.iter().find(|i| i["direction"] == "inbound").unwrap();
     assert_eq!(inbound["message_sid"], sid.as_str());
@@ -754,10 +629,7 @@ async fn recent_interactions_and_users() {
         assert_eq!(u["memories"], 1);
     }
     let (_, u) = get(&app, &format!("/users/{bob}")).await;
-    assert_eq!(
-        (u["interactions"].as_i64(), u["memories"].as_i64()),
-        (Some(0), Some(0))
-    );
+    assert_eq!((u["interactions"].as_i64(), u["memories"].as_i64()), (Some(0), Some(0)));
 }
 
 #[tokio::test]
@@ -784,9 +656,8 @@ async fn analytics_are_aggregates_of_the_database() {
         .await
         .unwrap();
     }
-    for (i, (object, status)) in [(o1, "processed"), (o1, "failed"), (o2, "received")]
-        .into_iter()
-        .enumerate()
+    for (i, (object, status)) in
+        [(o1, "processed"), (o1, "failed"), (o2, "received")].into_iter().enumerate()
     {
         let iid = uuid::Uuid::now_v7();
         db.execute_raw(Statement::from_sql_and_values(
@@ -809,14 +680,8 @@ async fn analytics_are_aggregates_of_the_database() {
     assert_eq!(status, 200, "{s}");
     assert_eq!(s["users"], 2);
     assert_eq!(s["interactions"]["total"], 6);
-    assert_eq!(
-        s["interactions"]["by_kind"],
-        json!({"text": 3, "image": 3, "audio": 0})
-    );
-    assert_eq!(
-        s["interactions"]["by_direction"],
-        json!({"inbound": 6, "outbound": 0})
-    );
+    assert_eq!(s["interactions"]["by_kind"], json!({"text": 3, "image": 3, "audio": 0}));
+    assert_eq!(s["interactions"]["by_direction"], json!({"inbound": 6, "outbound": 0}));
     assert_eq!(s["memories"]["total"], 3);
     assert_eq!(s["memories"]["by_kind"]["text"], 3);
     assert_eq!(
@@ -881,10 +746,7 @@ async fn docs_describe_every_endpoint() {
     assert!(form["properties"]["ErrorCode"].is_object());
     assert_eq!(status["security"], json!([]));
     for code in ["200", "400", "403", "413", "415", "503"] {
-        assert!(
-            status["responses"][code].is_object(),
-            "/webhook/status {code}"
-        );
+        assert!(status["responses"][code].is_object(), "/webhook/status {code}");
     }
     // The document is what is served: a GET there names POST as the one method.
     let res = app.get("/webhook/status").await;

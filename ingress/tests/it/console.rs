@@ -28,12 +28,8 @@ async fn conversation(app: &TestApp, phone: &str, want: usize) -> Value {
         (n >= want).then_some(v)
     })
     .await;
-    reached.unwrap_or_else(|| {
-        panic!(
-            "conversation never reached {want} messages: {}",
-            last.borrow()
-        )
-    })
+    reached
+        .unwrap_or_else(|| panic!("conversation never reached {want} messages: {}", last.borrow()))
 }
 
 #[tokio::test]
@@ -41,11 +37,8 @@ async fn text_goes_through_the_signed_webhook_and_is_answered() {
     // Twilio configured: the webhook checks X-Twilio-Signature, so the console must sign.
     let app = TestApp::spawn_with(console_on(vec![])).await;
     app.twilio_accepts_messages().await;
-    let res = send(
-        &app,
-        json!({"phone": "+14155550101", "text": "Parked on level 3, spot 42"}),
-    )
-    .await;
+    let res =
+        send(&app, json!({"phone": "+14155550101", "text": "Parked on level 3, spot 42"})).await;
     assert_eq!(res.status(), 200);
     let sent: Value = res.json().await.unwrap();
     let sid = sent["message_sid"].as_str().unwrap().to_string();
@@ -68,14 +61,7 @@ async fn text_goes_through_the_signed_webhook_and_is_answered() {
     assert_eq!(msgs[0]["direction"], "inbound");
     assert_eq!(msgs[0]["body"], "Parked on level 3, spot 42");
     assert_eq!(msgs[1]["direction"], "outbound");
-    assert!(
-        msgs[1]["body"]
-            .as_str()
-            .unwrap()
-            .contains("Parked on level 3"),
-        "{}",
-        msgs[1]
-    );
+    assert!(msgs[1]["body"].as_str().unwrap().contains("Parked on level 3"), "{}", msgs[1]);
     // The reply went to Twilio for this number (the outbound row is recorded before the send).
     app.wait_sent(1).await;
     let out = app.sent_messages().await;
@@ -127,9 +113,7 @@ async fn photo_is_served_at_a_twilio_like_url_and_posted_as_media() {
     assert_eq!(got.headers()["content-type"], "image/png");
     assert_eq!(got.bytes().await.unwrap().to_vec(), bytes);
     // Unknown ids are 404s.
-    let missing = app
-        .get("/console/media/00000000000000000000000000000000")
-        .await;
+    let missing = app.get("/console/media/00000000000000000000000000000000").await;
     assert_eq!(missing.status(), 404);
 
     app.wait_count(
@@ -155,18 +139,9 @@ async fn dashboard_json_has_the_totals() {
         ("+14155550103", "The router password is hunter2"),
         ("+14155550104", "Dentist at 9"),
     ] {
-        assert_eq!(
-            send(&app, json!({"phone": phone, "text": text}))
-                .await
-                .status(),
-            200
-        );
+        assert_eq!(send(&app, json!({"phone": phone, "text": text})).await.status(), 200);
     }
-    app.wait_count(
-        "SELECT COUNT(*) FROM interactions WHERE direction = 'outbound'",
-        3,
-    )
-    .await;
+    app.wait_count("SELECT COUNT(*) FROM interactions WHERE direction = 'outbound'", 3).await;
     app.wait_count("SELECT COUNT(*) FROM memories", 3).await;
     app.wait_count(
         "SELECT COUNT(*) FROM interactions WHERE direction = 'inbound' AND status = 'processed' \
@@ -179,12 +154,8 @@ async fn dashboard_json_has_the_totals() {
     assert_eq!(d["summary"]["interactions"]["total"], 6);
     assert_eq!(d["summary"]["interactions"]["by_direction"]["inbound"], 3);
     assert_eq!(d["summary"]["memories"]["total"], 3);
-    let by_day: i64 = d["memories_by_day"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["count"].as_i64().unwrap())
-        .sum();
+    let by_day: i64 =
+        d["memories_by_day"].as_array().unwrap().iter().map(|r| r["count"].as_i64().unwrap()).sum();
     assert_eq!(by_day, 3);
     let day = d["memories_by_day"][0]["day"].as_str().unwrap();
     assert_eq!(day.len(), 10, "{day}");
@@ -195,27 +166,17 @@ async fn dashboard_json_has_the_totals() {
     assert_eq!(d["users"][0]["interactions"], 4);
 
     // Drill-down.
-    let u = app
-        .api_json("/console/api/dashboard?user=%2B14155550104")
-        .await;
+    let u = app.api_json("/console/api/dashboard?user=%2B14155550104").await;
     assert_eq!(u["phone"], "+14155550104");
     assert_eq!(u["summary"]["interactions"]["total"], 2);
     assert_eq!(u["summary"]["memories"]["total"], 1);
     assert_eq!(u["latest"].as_array().unwrap().len(), 2);
 
     // The pages themselves.
-    for (path, marker) in [
-        ("/console", "memory-chart"),
-        ("/console/chat", "/console/api/send"),
-    ] {
+    for (path, marker) in [("/console", "memory-chart"), ("/console/chat", "/console/api/send")] {
         let res = app.call(reqwest::Method::GET, path).await;
         assert_eq!(res.status(), 200, "{path}");
-        assert!(
-            res.headers()["content-type"]
-                .to_str()
-                .unwrap()
-                .starts_with("text/html")
-        );
+        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
         assert!(res.text().await.unwrap().contains(marker), "{path}");
     }
 }
@@ -233,23 +194,16 @@ fn days(d: &Value) -> Vec<(String, i64)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| {
-            (
-                r["day"].as_str().unwrap().to_string(),
-                r["count"].as_i64().unwrap(),
-            )
-        })
+        .map(|r| (r["day"].as_str().unwrap().to_string(), r["count"].as_i64().unwrap()))
         .collect()
 }
 
 #[tokio::test]
 async fn dashboard_days_are_local_days_of_its_zone() {
     // Everyone: the server's DEFAULT_TIMEZONE; one user: theirs.
-    let app = TestApp::spawn_with(console_on(vec![(
-        "DEFAULT_TIMEZONE",
-        "America/Los_Angeles".into(),
-    )]))
-    .await;
+    let app =
+        TestApp::spawn_with(console_on(vec![("DEFAULT_TIMEZONE", "America/Los_Angeles".into())]))
+            .await;
     app.insert_user("+14155550106", "America/Los_Angeles").await;
     app.insert_user("+919812345678", "Asia/Kolkata").await;
     for at in [
@@ -267,9 +221,7 @@ async fn dashboard_days_are_local_days_of_its_zone() {
     let get = |q: &'static str| {
         let app = &app;
         async move {
-            let res = app
-                .call(reqwest::Method::GET, &format!("/console/api/dashboard{q}"))
-                .await;
+            let res = app.call(reqwest::Method::GET, &format!("/console/api/dashboard{q}")).await;
             assert_eq!(res.status(), 200, "{q}");
             res.json::<Value>().await.unwrap()
         }
@@ -298,25 +250,12 @@ async fn both_pages_load_the_shared_script() {
     let app = TestApp::spawn_with(console_on(vec![])).await;
     let res = app.call(reqwest::Method::GET, "/console/console.js").await;
     assert_eq!(res.status(), 200);
-    assert!(
-        res.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/javascript")
-    );
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
     let js = res.text().await.unwrap();
     assert!(js.contains("window.mnemoConsole") && js.contains("timeZone"));
     for page in ["/console", "/console/chat"] {
-        let html = app
-            .call(reqwest::Method::GET, page)
-            .await
-            .text()
-            .await
-            .unwrap();
-        assert!(
-            html.contains(r#"<script src="/console/console.js">"#),
-            "{page}"
-        );
+        let html = app.call(reqwest::Method::GET, page).await.text().await.unwrap();
+        assert!(html.contains(r#"<script src="/console/console.js">"#), "{page}");
         assert!(html.contains("mnemoConsole.format("), "{page}");
     }
 }
@@ -340,11 +279,7 @@ async fn bad_sends_are_rejected_before_the_webhook() {
     for (body, status) in cases {
         let res = send(&app, body.clone()).await;
         assert_eq!(res.status(), status, "{body}");
-        assert_eq!(
-            res.headers()["content-type"],
-            "application/problem+json",
-            "{body}"
-        );
+        assert_eq!(res.headers()["content-type"], "application/problem+json", "{body}");
     }
     assert_eq!(app.count("SELECT COUNT(*) FROM interactions").await, 0);
 }
@@ -390,24 +325,14 @@ async fn api_token_guards_the_console() {
     // A wrong ?token= is refused; the right one sets the cookie and drops the token.
     let res = app.get_via(&plain, "/console/chat?token=nope", None).await;
     assert_eq!(res.status(), 401);
-    let res = app
-        .get_via(&plain, "/console/chat?token=s3cret%3B%20token", None)
-        .await;
+    let res = app.get_via(&plain, "/console/chat?token=s3cret%3B%20token", None).await;
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], "/console/chat");
     let cookie = res.headers()["set-cookie"].to_str().unwrap().to_string();
-    assert!(
-        cookie.contains("HttpOnly") && cookie.contains("Path=/console"),
-        "{cookie}"
-    );
+    assert!(cookie.contains("HttpOnly") && cookie.contains("Path=/console"), "{cookie}");
     let pair = cookie.split(';').next().unwrap().to_string();
-    let res = app
-        .get_via(
-            &plain,
-            "/console/api/dashboard",
-            Some(&format!("other=1; {pair}")),
-        )
-        .await;
+    let res =
+        app.get_via(&plain, "/console/api/dashboard", Some(&format!("other=1; {pair}"))).await;
     assert_eq!(res.status(), 200);
     let res = plain
         .post(app.url("/console/api/send"))
@@ -417,18 +342,9 @@ async fn api_token_guards_the_console() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    app.wait_count(
-        "SELECT COUNT(*) FROM interactions WHERE body = 'hello from the cookie'",
-        1,
-    )
-    .await;
-    // The media route stays reachable for the worker (unguessable ids): 404, not 401.
-    let res = app
-        .get_via(
-            &plain,
-            "/console/media/00000000000000000000000000000000",
-            None,
-        )
+    app.wait_count("SELECT COUNT(*) FROM interactions WHERE body = 'hello from the cookie'", 1)
         .await;
+    // The media route stays reachable for the worker (unguessable ids): 404, not 401.
+    let res = app.get_via(&plain, "/console/media/00000000000000000000000000000000", None).await;
     assert_eq!(res.status(), 404);
 }

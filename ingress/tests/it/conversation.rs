@@ -55,12 +55,7 @@ impl Chat {
     }
 
     async fn start_with(mem0: bool, extra: Vec<(&'static str, String)>) -> Chat {
-        let app = TestApp::spawn_with(Options {
-            mem0,
-            extra,
-            ..Default::default()
-        })
-        .await;
+        let app = TestApp::spawn_with(Options { mem0, extra, ..Default::default() }).await;
         app.twilio_accepts_messages().await;
         let seeded: Arc<Mutex<Vec<(Uuid, String, String)>>> = Arc::default();
         if mem0 {
@@ -141,11 +136,7 @@ impl Chat {
     }
 
     async fn user(&self) -> user::Model {
-        user::Entity::find()
-            .one(&self.app.db)
-            .await
-            .unwrap()
-            .unwrap()
+        user::Entity::find().one(&self.app.db).await.unwrap().unwrap()
     }
 
     /// A memory the user sent at `at` (its interaction included), as the pipeline would store it.
@@ -189,10 +180,7 @@ impl Chat {
         ))
         .await
         .unwrap();
-        self.seeded
-            .lock()
-            .unwrap()
-            .push((memory_id, mem0_id, text.to_string()));
+        self.seeded.lock().unwrap().push((memory_id, mem0_id, text.to_string()));
         memory_id
     }
 
@@ -227,10 +215,7 @@ async fn help_tz_stats_and_unknown(mem0: bool) {
     // number (named once) and that /help exists.
     let first = c.say(" /HELP ").await;
     let mut lines = first.lines();
-    assert!(
-        lines.next().unwrap().contains("your memory on WhatsApp"),
-        "{first}"
-    );
+    assert!(lines.next().unwrap().contains("your memory on WhatsApp"), "{first}");
     assert_eq!(
         lines.next().unwrap(),
         "🕒 I'll use America/Los_Angeles time; change it with */tz Area/City*.",
@@ -238,36 +223,21 @@ async fn help_tz_stats_and_unknown(mem0: bool) {
     );
     assert_eq!(first.matches("America/Los_Angeles").count(), 1, "{first}");
     assert!(lines.next().unwrap().contains("/help"), "{first}");
-    assert!(
-        first.contains("*/list*") && first.contains("*/forget*"),
-        "{first}"
-    );
+    assert!(first.contains("*/list*") && first.contains("*/forget*"), "{first}");
     // Later replies don't repeat the welcome.
     let unknown = c.say("/frobnicate now").await;
-    assert!(
-        unknown.starts_with("I don't know “/frobnicate”."),
-        "{unknown}"
-    );
-    assert!(
-        unknown.contains("*/search*"),
-        "unknown commands get help: {unknown}"
-    );
+    assert!(unknown.starts_with("I don't know “/frobnicate”."), "{unknown}");
+    assert!(unknown.contains("*/search*"), "unknown commands get help: {unknown}");
     assert!(!unknown.contains("your memory on WhatsApp"));
 
     // /tz shows the zone inferred from the number, then sets a valid one (aliases accepted).
     let tz = c.say("/tz").await;
     assert!(tz.contains("*America/Los_Angeles*"), "{tz}");
     let set = c.say("/ TZ   asia/calcutta").await;
-    assert!(
-        set.contains("Time zone set to *Asia/Kolkata*") && set.contains("UTC+05:30"),
-        "{set}"
-    );
+    assert!(set.contains("Time zone set to *Asia/Kolkata*") && set.contains("UTC+05:30"), "{set}");
     assert_eq!(c.user().await.timezone, "Asia/Kolkata");
     let bad = c.say("/tz Mars/Olympus").await;
-    assert!(
-        bad.contains("I don't know the time zone “Mars/Olympus”"),
-        "{bad}"
-    );
+    assert!(bad.contains("I don't know the time zone “Mars/Olympus”"), "{bad}");
     assert_eq!(c.user().await.timezone, "Asia/Kolkata");
 
     // /stats counts by kind.
@@ -284,14 +254,8 @@ async fn help_tz_stats_and_unknown(mem0: bool) {
     let stats = c.say("/stats").await;
     assert!(stats.contains("*4* memories"), "{stats}");
     assert!(stats.contains("📝 note: 2"), "{stats}");
-    assert!(
-        stats.contains("📷 photo: 1") && stats.contains("🎙 voice note: 1"),
-        "{stats}"
-    );
-    assert!(
-        stats.contains(&format!("Since {}", shown(day, 9, 0))),
-        "{stats}"
-    );
+    assert!(stats.contains("📷 photo: 1") && stats.contains("🎙 voice note: 1"), "{stats}");
+    assert!(stats.contains(&format!("Since {}", shown(day, 9, 0))), "{stats}");
     // None of these were stored as memories.
     assert_eq!(c.memories().await, 4);
 }
@@ -319,19 +283,9 @@ async fn list_pages_filters_and_forget(mem0: bool) {
         let at = ist_at(older + Days::new(1), 8, 0) + chrono::Duration::hours(i64::from(n));
         c.seed("text", &format!("note number {n}"), at, &[]).await;
     }
-    c.seed(
-        "image",
-        "receipt from IKEA",
-        ist_at(last_week, 18, 5),
-        &["receipt"],
-    )
-    .await;
+    c.seed("image", "receipt from IKEA", ist_at(last_week, 18, 5), &["receipt"]).await;
     c.seed_all(&[
-        (
-            "audio",
-            "remember to call the bank",
-            ist_at(last_week, 9, 14),
-        ),
+        ("audio", "remember to call the bank", ist_at(last_week, 9, 14)),
         ("text", "ancient note", ist_at(older - Days::new(30), 7, 0)),
     ])
     .await;
@@ -339,55 +293,28 @@ async fn list_pages_filters_and_forget(mem0: bool) {
 
     let page1 = c.say("/list").await;
     assert!(page1.contains("newest first"), "{page1}");
-    assert!(
-        page1.contains("*1.* 📷 photo") && page1.contains("receipt from IKEA"),
-        "{page1}"
-    );
-    assert!(
-        page1.contains(&shown(last_week, 18, 5)),
-        "times in the user's zone: {page1}"
-    );
+    assert!(page1.contains("*1.* 📷 photo") && page1.contains("receipt from IKEA"), "{page1}");
+    assert!(page1.contains(&shown(last_week, 18, 5)), "times in the user's zone: {page1}");
     assert!(page1.contains("🏷 receipt"), "{page1}");
     assert!(page1.contains("*2.* 🎙 voice note"), "{page1}");
-    assert!(
-        page1.contains("*10.*") && !page1.contains("*11.*"),
-        "{page1}"
-    );
+    assert!(page1.contains("*10.*") && !page1.contains("*11.*"), "{page1}");
     assert!(page1.contains("*/list more*"), "{page1}");
     let page2 = c.say("/LIST   more").await;
     assert!(page2.contains("(continued)"), "{page2}");
-    assert!(
-        page2.contains("*11.*") && page2.contains("*15.*"),
-        "{page2}"
-    );
-    assert!(
-        page2.contains("ancient note") && !page2.contains("*/list more*"),
-        "{page2}"
-    );
+    assert!(page2.contains("*11.*") && page2.contains("*15.*"), "{page2}");
+    assert!(page2.contains("ancient note") && !page2.contains("*/list more*"), "{page2}");
     let end = c.say("/list more").await;
     assert!(end.contains("nothing older"), "{end}");
 
     let photos = c.say("/list photos").await;
-    assert!(
-        photos.contains("*Your photos*") && photos.contains("IKEA"),
-        "{photos}"
-    );
+    assert!(photos.contains("*Your photos*") && photos.contains("IKEA"), "{photos}");
     assert!(!photos.contains("note number"), "{photos}");
     let week = c.say("/list last week").await;
     assert!(week.contains("from last week"), "{week}");
-    assert!(
-        week.contains("IKEA") && week.contains("call the bank"),
-        "{week}"
-    );
-    assert!(
-        !week.contains("note number") && !week.contains("ancient"),
-        "{week}"
-    );
+    assert!(week.contains("IKEA") && week.contains("call the bank"), "{week}");
+    assert!(!week.contains("note number") && !week.contains("ancient"), "{week}");
     let voice = c.say("/list voice notes last week").await;
-    assert!(
-        voice.contains("call the bank") && !voice.contains("IKEA"),
-        "{voice}"
-    );
+    assert!(voice.contains("call the bank") && !voice.contains("IKEA"), "{voice}");
     let huh = c.say("/list dinosaurs").await;
     assert!(
         huh.contains("I didn't get “dinosaurs”") && huh.contains("*/search* dinosaurs."),
@@ -395,25 +322,19 @@ async fn list_pages_filters_and_forget(mem0: bool) {
     );
 
     // /forget n uses the numbering of the last listing ("voice notes last week": 1 = the bank).
-    let interactions = c
-        .app
-        .count("SELECT COUNT(*) FROM interactions WHERE direction = 'inbound'")
-        .await;
+    let interactions =
+        c.app.count("SELECT COUNT(*) FROM interactions WHERE direction = 'inbound'").await;
     let forgot = c.say("/forget 1").await;
     assert!(forgot.starts_with("🗑 Forgotten: 🎙 voice note"), "{forgot}");
     assert!(forgot.contains("remember to call the bank"), "{forgot}");
     assert_eq!(c.memories().await, 14);
     assert_eq!(
-        c.app
-            .count("SELECT COUNT(*) FROM memories WHERE text = 'remember to call the bank'")
-            .await,
+        c.app.count("SELECT COUNT(*) FROM memories WHERE text = 'remember to call the bank'").await,
         0
     );
     // The interaction it came from stays (audit), and so does the /forget message itself.
     assert_eq!(
-        c.app
-            .count("SELECT COUNT(*) FROM interactions WHERE direction = 'inbound'")
-            .await,
+        c.app.count("SELECT COUNT(*) FROM interactions WHERE direction = 'inbound'").await,
         interactions + 1
     );
     assert_eq!(
@@ -439,11 +360,7 @@ async fn list_pages_filters_and_forget(mem0: bool) {
     if mem0 {
         let deletes = c.mem0_requests("DELETE", "/v1/memories/").await;
         assert_eq!(deletes.len(), 2, "one Mem0 delete per forgotten memory");
-        assert!(
-            deletes
-                .iter()
-                .all(|r| r.url.path().starts_with("/v1/memories/m0-"))
-        );
+        assert!(deletes.iter().all(|r| r.url.path().starts_with("/v1/memories/m0-")));
     }
 }
 
@@ -464,16 +381,8 @@ async fn questions_with_and_without_time(mem0: bool) {
     let yesterday = today - Days::new(1);
     let ten_days = today - Days::new(10);
     c.seed_all(&[
-        (
-            "text",
-            "Dinner: pasta carbonara with Anna",
-            ist_at(yesterday, 20, 30),
-        ),
-        (
-            "text",
-            "Dinner: sushi with Tom at Kaito",
-            ist_at(ten_days, 19, 45),
-        ),
+        ("text", "Dinner: pasta carbonara with Anna", ist_at(yesterday, 20, 30)),
+        ("text", "Dinner: sushi with Tom at Kaito", ist_at(ten_days, 19, 45)),
         ("audio", "buy new running shoes", ist_at(yesterday, 9, 14)),
     ])
     .await;
@@ -483,10 +392,7 @@ async fn questions_with_and_without_time(mem0: bool) {
     assert!(any.contains("Here's what I found"), "{any}");
     assert!(any.contains("carbonara") && any.contains("sushi"), "{any}");
     assert!(!any.contains("running shoes"), "{any}");
-    assert!(
-        any.contains(&format!("📝 note · {}", shown(ten_days, 19, 45))),
-        "{any}"
-    );
+    assert!(any.contains(&format!("📝 note · {}", shown(ten_days, 19, 45))), "{any}");
 
     // With one: the range is applied before ranking.
     let y = c.say("what did I have for dinner yesterday?").await;
@@ -496,23 +402,14 @@ async fn questions_with_and_without_time(mem0: bool) {
 
     // No meaningful words left: everything from then, newest first.
     let all = c.say("what did I save yesterday?").await;
-    assert!(
-        all.contains("carbonara") && all.contains("running shoes"),
-        "{all}"
-    );
-    assert!(
-        all.contains(&format!("🎙 voice note · {}", shown(yesterday, 9, 14))),
-        "{all}"
-    );
+    assert!(all.contains("carbonara") && all.contains("running shoes"), "{all}");
+    assert!(all.contains(&format!("🎙 voice note · {}", shown(yesterday, 9, 14))), "{all}");
     assert!(!all.contains("sushi"), "{all}");
 
     // Nothing in the range: said so, with the best matches at other times.
     let week = c.say("sushi this week?").await;
     // (Ten days ago is always before this week's Monday.)
-    assert!(
-        week.contains("Nothing from *this week*, but at other times"),
-        "{week}"
-    );
+    assert!(week.contains("Nothing from *this week*, but at other times"), "{week}");
     assert!(week.contains("sushi"), "{week}");
 
     // No match at all: a helpful line and a hint.
@@ -525,10 +422,7 @@ async fn questions_with_and_without_time(mem0: bool) {
 
     // /search works like a question, with up to 5 matches.
     let s = c.say("/search   SUSHI").await;
-    assert!(
-        s.contains("sushi with Tom") && !s.contains("carbonara"),
-        "{s}"
-    );
+    assert!(s.contains("sushi with Tom") && !s.contains("carbonara"), "{s}");
     let blank = c.say("/search").await;
     assert!(blank.contains("What should I look for?"), "{blank}");
 
@@ -538,12 +432,7 @@ async fn questions_with_and_without_time(mem0: bool) {
     assert_eq!(c.memories().await, 2);
 
     // Questions are not stored as memories.
-    assert_eq!(
-        c.app
-            .count("SELECT COUNT(*) FROM memories WHERE text LIKE '%?%'")
-            .await,
-        0
-    );
+    assert_eq!(c.app.count("SELECT COUNT(*) FROM memories WHERE text LIKE '%?%'").await, 0);
 
     if mem0 {
         // Mem0 was asked with the user filter, and with the created_at range for "yesterday".
@@ -555,25 +444,16 @@ async fn questions_with_and_without_time(mem0: bool) {
             .map(|r| serde_json::from_slice(&r.body).unwrap())
             .collect();
         assert!(!searches.is_empty());
-        assert!(
-            searches
-                .iter()
-                .all(|b| b["filters"]["AND"][0] == json!({"user_id": uid}))
-        );
+        assert!(searches.iter().all(|b| b["filters"]["AND"][0] == json!({"user_id": uid})));
         let start = ist_at(yesterday, 0, 0).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let end = ist_at(today, 0, 0).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let ranged = searches
             .iter()
             .find(|b| b["query"] == "what did I have for dinner?")
             .expect("the ranged search, with the phrase cut out of the query");
-        assert_eq!(
-            ranged["filters"]["AND"][1],
-            json!({"created_at": {"gte": start, "lt": end}})
-        );
-        let unranged = searches
-            .iter()
-            .find(|b| b["query"] == "What did I have for dinner?")
-            .unwrap();
+        assert_eq!(ranged["filters"]["AND"][1], json!({"created_at": {"gte": start, "lt": end}}));
+        let unranged =
+            searches.iter().find(|b| b["query"] == "What did I have for dinner?").unwrap();
         assert_eq!(unranged["filters"]["AND"].as_array().unwrap().len(), 1);
     }
 }
@@ -593,28 +473,14 @@ async fn photos_and_kinds(mem0: bool) {
     c.say("/tz Asia/Kolkata").await;
     let day = ist_today() - Days::new(2);
     c.seed_all(&[
-        (
-            "image",
-            "haircut photo, short on the sides",
-            ist_at(day, 16, 0),
-        ),
-        (
-            "text",
-            "haircut booked at Luigi's for Friday",
-            ist_at(day, 10, 0),
-        ),
+        ("image", "haircut photo, short on the sides", ist_at(day, 16, 0)),
+        ("text", "haircut booked at Luigi's for Friday", ist_at(day, 10, 0)),
     ])
     .await;
     let a = c.say("show me my haircut").await;
-    assert!(
-        a.contains("*1.* 📷 photo") || a.contains("*2.* 📷 photo"),
-        "{a}"
-    );
+    assert!(a.contains("*1.* 📷 photo") || a.contains("*2.* 📷 photo"), "{a}");
     let p = c.say("show me photos of my haircut").await;
-    assert!(
-        p.contains("📷 photo") && !p.contains("Luigi"),
-        "the kind narrows it: {p}"
-    );
+    assert!(p.contains("📷 photo") && !p.contains("Luigi"), "the kind narrows it: {p}");
     // No media is stored for these seeded photos, so the answer is text only (no fake URL).
     let sent = c.app.sent_messages().await;
     assert!(sent.iter().all(|m| !m.contains_key("MediaUrl")));
@@ -638,10 +504,7 @@ async fn reminder_requests_set_reminders_and_store_no_memory() {
     let r = c.say("remind me to call mum tomorrow at 3pm").await;
     assert!(r.contains("I'll remind you") && r.contains("15:00"), "{r}");
     let cmd = c.say("/remind tomorrow 9am dentist").await;
-    assert!(
-        cmd.contains("I'll remind you") && cmd.contains("09:00"),
-        "{cmd}"
-    );
+    assert!(cmd.contains("I'll remind you") && cmd.contains("09:00"), "{cmd}");
     assert_eq!(c.memories().await, 0);
     assert_eq!(c.app.count("SELECT COUNT(*) FROM reminders").await, 2);
     // "remind me what …" is a question.
@@ -658,10 +521,7 @@ async fn every_kind_of_reply_reads_without_nested_markup() {
     let saved = c.say("Parked on level 3, spot 42").await;
     assert!(saved.contains("✅ Saved"), "{saved}");
     let answer = c.say("where did I park?").await;
-    assert!(
-        answer.contains("Reply */forget <n>* to delete one."),
-        "{answer}"
-    );
+    assert!(answer.contains("Reply */forget <n>* to delete one."), "{answer}");
     let list = c.say("/list").await;
     assert!(list.ends_with("*/forget <n>* to delete"), "{list}");
     for text in [
@@ -706,25 +566,18 @@ async fn long_replies_are_split_under_1600_characters_at_line_boundaries() {
     let day = ist_today() - Days::new(1);
     for n in 0..10 {
         let text = format!("{n} {}", "long words about the garden project ".repeat(8));
-        let labels = [
-            "garden", "project", "spring", "planting", "tomatoes", "compost", "shed", "budget",
-        ];
+        let labels =
+            ["garden", "project", "spring", "planting", "tomatoes", "compost", "shed", "budget"];
         c.seed("text", &text, ist_at(day, 8, n), &labels).await;
     }
     let before = c.app.sent_messages().await.len();
     let body = c.say("/list").await;
     assert!(body.chars().count() > 1600, "{}", body.chars().count());
-    let parts: Vec<String> = c.app.sent_messages().await[before..]
-        .iter()
-        .map(|m| m["Body"].clone())
-        .collect();
+    let parts: Vec<String> =
+        c.app.sent_messages().await[before..].iter().map(|m| m["Body"].clone()).collect();
     assert!(parts.len() >= 2, "{parts:?}");
     assert!(parts.iter().all(|p| p.chars().count() <= 1600));
-    assert_eq!(
-        parts.join("\n"),
-        body,
-        "split at line boundaries, nothing lost"
-    );
+    assert_eq!(parts.join("\n"), body, "split at line boundaries, nothing lost");
 }
 
 #[tokio::test]
@@ -770,19 +623,13 @@ async fn a_retried_forget_answers_the_same_and_deletes_once() {
         .unwrap();
     let pipeline = mnemo_worker::pipeline::Pipeline::new(c.app.db.clone(), c.app.settings.clone());
     let outcome = pipeline
-        .process(&ProcessMessage {
-            interaction_id: inbound.id,
-            message_sid: sid.clone(),
-        })
+        .process(&ProcessMessage { interaction_id: inbound.id, message_sid: sid.clone() })
         .await
         .unwrap();
     assert_eq!(outcome, mnemo_worker::pipeline::Outcome::Processed);
     assert_eq!(c.reply_to(&sid).await, first, "the same answer");
     assert_eq!(c.memories().await, 1, "nothing else deleted");
-    assert_eq!(
-        c.app.scalar("SELECT text FROM memories").await.as_deref(),
-        Some("older note")
-    );
+    assert_eq!(c.app.scalar("SELECT text FROM memories").await.as_deref(), Some("older note"));
 }
 
 #[tokio::test]
@@ -807,9 +654,7 @@ async fn with_a_chat_model_unsure_intents_are_settled_and_answers_lead_with_a_se
     let c = Chat::start_with(false, vec![("LLM_API_BASE", format!("{}/v1", llm.uri()))]).await;
     // The rules guess "question" for "how to …" without a colon, and are unsure: the model says
     // it is a memory.
-    let saved = c
-        .say("how to reset the router hold the button 10 seconds")
-        .await;
+    let saved = c.say("how to reset the router hold the button 10 seconds").await;
     assert!(saved.contains("✅ Saved"), "{saved}");
     assert_eq!(c.memories().await, 1);
     // A sure question goes straight to search; the answer leads with the model's sentence.
@@ -820,29 +665,19 @@ async fn with_a_chat_model_unsure_intents_are_settled_and_answers_lead_with_a_se
     );
     assert!(a.contains("*1.* 📝 note"), "{a}");
     let calls = llm.received_requests().await.unwrap();
-    let intents = calls
-        .iter()
-        .filter(|r| String::from_utf8_lossy(&r.body).contains("You classify"))
-        .count();
+    let intents =
+        calls.iter().filter(|r| String::from_utf8_lossy(&r.body).contains("You classify")).count();
     assert_eq!(intents, 1, "only the unsure message went to the model");
 }
 
 #[tokio::test]
 async fn a_failing_chat_model_falls_back_to_the_rules_and_the_matches() {
     let llm = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(500))
-        .mount(&llm)
-        .await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(500)).mount(&llm).await;
     let c = Chat::start_with(false, vec![("LLM_API_BASE", format!("{}/v1", llm.uri()))]).await;
     c.say("/help").await;
-    c.seed(
-        "text",
-        "router reset: hold the button",
-        Utc::now() - chrono::Duration::hours(2),
-        &[],
-    )
-    .await;
+    c.seed("text", "router reset: hold the button", Utc::now() - chrono::Duration::hours(2), &[])
+        .await;
     let a = c.say("how do I reset the router?").await;
     assert!(a.starts_with("🔎 Here's what I found"), "{a}");
     // "What a day …" is unsure (rules: memory) and the model fails: kept as a memory.
@@ -850,11 +685,7 @@ async fn a_failing_chat_model_falls_back_to_the_rules_and_the_matches() {
     assert!(m.contains("✅ Saved"), "{m}");
     assert_eq!(c.memories().await, 2);
     let calls = llm.received_requests().await.unwrap();
-    assert_eq!(
-        calls.len(),
-        2,
-        "one answer and one intent attempt, both failed"
-    );
+    assert_eq!(calls.len(), 2, "one answer and one intent attempt, both failed");
 }
 
 // ---- Recall by meaning (local models) --------------------------------------------------
@@ -866,14 +697,10 @@ async fn a_failing_chat_model_falls_back_to_the_rules_and_the_matches() {
 async fn questions_by_meaning_find_their_notes_with_the_local_model() {
     let chat = Chat::start_with(false, with_models()).await;
     chat.app.wait_embeddings("ready").await;
-    chat.say("Dinner plan: pasta carbonara with Anna on Friday")
-        .await;
-    chat.say("The wifi password at grandma's is sunflower42")
-        .await;
-    chat.say("Parked the car on level 3 of the mall garage")
-        .await;
-    chat.say("Dentist appointment moved to Thursday at 4pm")
-        .await;
+    chat.say("Dinner plan: pasta carbonara with Anna on Friday").await;
+    chat.say("The wifi password at grandma's is sunflower42").await;
+    chat.say("Parked the car on level 3 of the mall garage").await;
+    chat.say("Dentist appointment moved to Thursday at 4pm").await;
     // Every memory got its vector in the step that stored it.
     chat.app
         .wait_count(
@@ -882,9 +709,7 @@ async fn questions_by_meaning_find_their_notes_with_the_local_model() {
         )
         .await;
 
-    let wifi = chat
-        .say("what's the internet code at my grandmother's place?")
-        .await;
+    let wifi = chat.say("what's the internet code at my grandmother's place?").await;
     assert!(wifi.contains("sunflower42"), "{wifi}");
     assert!(!wifi.contains("carbonara"), "{wifi}");
 
@@ -906,20 +731,8 @@ async fn questions_by_meaning_find_their_notes_with_the_local_model() {
         ))
         .await;
     let first = &body["items"][0];
-    assert!(
-        first["memory"]["text"]
-            .as_str()
-            .unwrap()
-            .contains("sunflower42"),
-        "{body}"
-    );
-    assert!(
-        first["matched"]
-            .as_array()
-            .unwrap()
-            .contains(&json!("semantic")),
-        "{body}"
-    );
+    assert!(first["memory"]["text"].as_str().unwrap().contains("sunflower42"), "{body}");
+    assert!(first["matched"].as_array().unwrap().contains(&json!("semantic")), "{body}");
     assert!(first["score"].as_f64().unwrap() > 0.0, "{body}");
 }
 
@@ -928,8 +741,7 @@ async fn questions_by_meaning_find_their_notes_with_the_local_model() {
 #[tokio::test]
 async fn lexical_recall_matches_words_and_a_bare_range_lists_it() {
     let chat = Chat::start(false).await;
-    chat.say("Dinner plan: pasta carbonara with Anna on Friday")
-        .await;
+    chat.say("Dinner plan: pasta carbonara with Anna on Friday").await;
     let car = chat.say("Where did I leave the car?").await;
     assert!(!car.contains("carbonara"), "{car}");
     assert!(car.contains("couldn't find"), "{car}");
@@ -937,16 +749,8 @@ async fn lexical_recall_matches_words_and_a_bare_range_lists_it() {
     chat.say("/tz Asia/Kolkata").await;
     let yesterday = ist_today().checked_sub_days(Days::new(1)).unwrap();
     chat.seed_all(&[
-        (
-            "text",
-            "Booked the dentist for Monday",
-            ist_at(yesterday, 10, 5),
-        ),
-        (
-            "text",
-            "Oat milk, bananas, coffee",
-            ist_at(yesterday, 18, 30),
-        ),
+        ("text", "Booked the dentist for Monday", ist_at(yesterday, 10, 5)),
+        ("text", "Oat milk, bananas, coffee", ist_at(yesterday, 18, 30)),
     ])
     .await;
     let listed = chat.say("what did I note yesterday?").await;
@@ -954,10 +758,7 @@ async fn lexical_recall_matches_words_and_a_bare_range_lists_it() {
     assert!(listed.contains("Oat milk"), "{listed}");
     assert!(!listed.contains("carbonara"), "{listed}");
     // Newest first.
-    assert!(
-        listed.find("Oat milk").unwrap() < listed.find("Booked").unwrap(),
-        "{listed}"
-    );
+    assert!(listed.find("Oat milk").unwrap() < listed.find("Booked").unwrap(), "{listed}");
 
     // Full text covers labels: the note filed under `work` is found by the word, the other
     // notes of the day are not.
@@ -970,10 +771,7 @@ async fn lexical_recall_matches_words_and_a_bare_range_lists_it() {
     .await;
     let work = chat.say("any work stuff from yesterday?").await;
     assert!(work.contains("reimbursement"), "{work}");
-    assert!(
-        !work.contains("Oat milk") && !work.contains("dentist"),
-        "{work}"
-    );
+    assert!(!work.contains("Oat milk") && !work.contains("dentist"), "{work}");
 }
 
 /// `LOCAL_MODELS=auto` with nothing installed and the hub out of reach: the assistant answers
@@ -995,16 +793,10 @@ async fn a_missing_model_leaves_lexical_answers_and_says_how_to_install_it() {
     let why = chat.app.state.models.last_error().unwrap();
     assert!(why.contains("fetch-models"), "{why}");
     assert!(!hub.received_requests().await.unwrap().is_empty());
-    chat.say("Dinner plan: pasta carbonara with Anna on Friday")
-        .await;
+    chat.say("Dinner plan: pasta carbonara with Anna on Friday").await;
     let answer = chat.say("what's the dinner plan?").await;
     assert!(answer.contains("carbonara"), "{answer}");
-    assert_eq!(
-        chat.app
-            .count("SELECT COUNT(*) FROM memory_embeddings")
-            .await,
-        0
-    );
+    assert_eq!(chat.app.count("SELECT COUNT(*) FROM memory_embeddings").await, 0);
 }
 
 /// Vectors come from an OpenAI-compatible `/embeddings` endpoint when `EMBED_API_BASE` is
@@ -1036,14 +828,10 @@ async fn embeddings_api_then_backfill_after_a_model_change() {
         .await;
     let chat = Chat::start_with(
         false,
-        vec![
-            ("EMBED_API_BASE", format!("{}/v1", api.uri())),
-            ("EMBED_MODEL", "test-embed".into()),
-        ],
+        vec![("EMBED_API_BASE", format!("{}/v1", api.uri())), ("EMBED_MODEL", "test-embed".into())],
     )
     .await;
-    chat.say("Parked the car on level 3 of the mall garage")
-        .await;
+    chat.say("Parked the car on level 3 of the mall garage").await;
     chat.app
         .wait_count(
             "SELECT COUNT(*) FROM memory_embeddings WHERE model = 'api:test-embed' AND dim = 3",
@@ -1051,36 +839,25 @@ async fn embeddings_api_then_backfill_after_a_model_change() {
         )
         .await;
     // One more memory stored with no vector at all (as before any model was ready).
-    chat.seed("text", "Oat milk, bananas, coffee", Utc::now(), &[])
-        .await;
+    chat.seed("text", "Oat milk, bananas, coffee", Utc::now(), &[]).await;
 
     // The same database, now with the local model: the backfill brings every memory over.
     let mut env: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-    env.insert(
-        "DATABASE_URL".into(),
-        chat.app.settings.database_url.clone(),
-    );
+    env.insert("DATABASE_URL".into(), chat.app.settings.database_url.clone());
     for (k, v) in with_models() {
         env.insert(k.into(), v);
     }
     let settings = std::sync::Arc::new(mnemo_shared::config::Settings::from_map(&env).unwrap());
     let local = mnemo_worker::pipeline::Pipeline::new(chat.app.db.clone(), settings);
-    local
-        .models
-        .wait_ready(std::time::Duration::from_secs(60))
-        .await
-        .unwrap();
+    local.models.wait_ready(std::time::Duration::from_secs(60)).await.unwrap();
     assert_eq!(
         mnemo_shared::memory::vectors::pending_count(&chat.app.db, "all-MiniLM-L6-v2")
             .await
             .unwrap(),
         2
     );
-    while mnemo_worker::backfill::embeddings::step(&chat.app.db, &local.engine)
-        .await
-        .unwrap()
-        > 0
-    {}
+    while mnemo_worker::backfill::embeddings::step(&chat.app.db, &local.engine).await.unwrap() > 0 {
+    }
     assert_eq!(
         chat.app
             .count("SELECT COUNT(*) FROM memory_embeddings WHERE model = 'all-MiniLM-L6-v2' AND dim = 384")

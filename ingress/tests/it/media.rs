@@ -38,11 +38,7 @@ fn photo(square_x: u32, dots: u32, quality: u8) -> Vec<u8> {
 /// A clearly different picture: vertical stripes.
 fn other_photo() -> Vec<u8> {
     let img = RgbImage::from_fn(640, 480, |x, _| {
-        if (x / 40) % 2 == 0 {
-            Rgb([20, 20, 200])
-        } else {
-            Rgb([230, 230, 230])
-        }
+        if (x / 40) % 2 == 0 { Rgb([20, 20, 200]) } else { Rgb([230, 230, 230]) }
     });
     let mut out = Vec::new();
     DynamicImage::ImageRgb8(img)
@@ -171,24 +167,13 @@ async fn same_bytes_under_two_sids_are_one_object_with_two_references() {
     assert_eq!(app.count("SELECT COUNT(*) FROM media_objects").await, 1);
     assert_eq!(app.count("SELECT ref_count FROM media_objects").await, 2);
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM interaction_media WHERE media_object_id IS NOT NULL")
-            .await,
+        app.count("SELECT COUNT(*) FROM interaction_media WHERE media_object_id IS NOT NULL").await,
         2
     );
-    let sha = app
-        .scalar("SELECT sha256 FROM media_objects")
-        .await
-        .unwrap();
+    let sha = app.scalar("SELECT sha256 FROM media_objects").await.unwrap();
     let file = app.settings.media_dir.clone() + &format!("/sha256/{}/{sha}", &sha[..2]);
-    assert_eq!(
-        std::fs::read(&file).unwrap(),
-        bytes,
-        "stored once under its hash"
-    );
-    assert!(
-        second.contains("Looks like the photo you sent on"),
-        "{second}"
-    );
+    assert_eq!(std::fs::read(&file).unwrap(), bytes, "stored once under its hash");
+    assert!(second.contains("Looks like the photo you sent on"), "{second}");
     let stats = print_stats(&app, "local store").await;
     assert_eq!(stats.unique_objects, 1);
     assert_eq!(stats.references, 2);
@@ -215,35 +200,20 @@ async fn s3_store_keeps_one_object_per_hash_and_presigns_links() {
     reply_to(&app, &sids[2], 3).await;
 
     assert_eq!(app.count("SELECT COUNT(*) FROM media_objects").await, 2);
-    assert_eq!(
-        app.count("SELECT CAST(SUM(ref_count) AS BIGINT) FROM media_objects")
-            .await,
-        3
-    );
+    assert_eq!(app.count("SELECT CAST(SUM(ref_count) AS BIGINT) FROM media_objects").await, 3);
     let files = s3.object_files();
     assert_eq!(files.len(), 2, "{files:?}");
     let sha = app
         .scalar("SELECT sha256 FROM media_objects WHERE content_type = 'video/mp4'")
         .await
         .unwrap();
-    assert!(
-        files
-            .iter()
-            .any(|f| f.ends_with(format!("sha256/{}/{sha}", &sha[..2]))),
-        "{files:?}"
-    );
+    assert!(files.iter().any(|f| f.ends_with(format!("sha256/{}/{sha}", &sha[..2]))), "{files:?}");
     // Videos and documents are listed with their caption and kind.
     assert_eq!(
-        app.scalar("SELECT text FROM memories WHERE kind = 'document'")
-            .await
-            .as_deref(),
+        app.scalar("SELECT text FROM memories WHERE kind = 'document'").await.as_deref(),
         Some("Lease contract")
     );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM memories WHERE kind = 'video'")
-            .await,
-        2
-    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM memories WHERE kind = 'video'").await, 2);
     let uncaptioned = app
         .scalar(&format!(
             "SELECT m.text FROM memories m JOIN interactions i ON i.id = m.interaction_id \
@@ -256,10 +226,7 @@ async fn s3_store_keeps_one_object_per_hash_and_presigns_links() {
 
     // A presigned S3 link serves the bytes.
     let url = app.state.media.signed_url(&sha, "video/mp4").await;
-    assert!(
-        url.starts_with(&s3.endpoint) && url.contains("X-Amz-Signature="),
-        "{url}"
-    );
+    assert!(url.starts_with(&s3.endpoint) && url.contains("X-Amz-Signature="), "{url}");
     let res = reqwest::get(&url).await.unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.bytes().await.unwrap().as_ref(), bytes.as_slice());
@@ -270,17 +237,13 @@ async fn s3_store_keeps_one_object_per_hash_and_presigns_links() {
 async fn basic_auth_goes_to_twilio_only_never_across_the_redirect() {
     let storage = MockServer::start().await;
     // The storage host is on this machine: trusted explicitly, as a private network would be.
-    let app = media_app(vec![(
-        "MEDIA_TRUSTED_HOSTS",
-        format!("localhost:{}", storage.address().port()),
-    )])
-    .await;
+    let app =
+        media_app(vec![("MEDIA_TRUSTED_HOSTS", format!("localhost:{}", storage.address().port()))])
+            .await;
     let bytes = photo(100, 0, 85);
     // Another host: `localhost` is not the configured `127.0.0.1`.
-    let signed = format!(
-        "http://localhost:{}/mms/abc?Expires=1&Signature=s3cr3t",
-        storage.address().port()
-    );
+    let signed =
+        format!("http://localhost:{}/mms/abc?Expires=1&Signature=s3cr3t", storage.address().port());
     Mock::given(method("GET"))
         .and(path(media_path("ME_redirect")))
         .respond_with(ResponseTemplate::new(307).insert_header("Location", signed.as_str()))
@@ -313,10 +276,7 @@ async fn basic_auth_goes_to_twilio_only_never_across_the_redirect() {
         "credentials leaked to the redirect host"
     );
     assert_eq!(app.count("SELECT ref_count FROM media_objects").await, 1);
-    assert_eq!(
-        app.count("SELECT size_bytes FROM media_objects").await,
-        bytes.len() as i64
-    );
+    assert_eq!(app.count("SELECT size_bytes FROM media_objects").await, bytes.len() as i64);
 }
 
 #[tokio::test]
@@ -344,8 +304,7 @@ async fn oversize_media_is_refused_with_a_reply() {
     assert!(reply.contains("the limit is 2 KB"), "{reply}");
     assert_eq!(app.count("SELECT COUNT(*) FROM media_objects").await, 0);
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM interaction_media WHERE media_object_id IS NULL")
-            .await,
+        app.count("SELECT COUNT(*) FROM interaction_media WHERE media_object_id IS NULL").await,
         1
     );
     let staging = std::path::Path::new(&app.settings.media_dir).join("tmp");
@@ -372,9 +331,7 @@ async fn a_voice_note_is_transcribed_stored_and_remembered() {
         Some("Remember to book the dentist for Thursday.")
     );
     assert_eq!(
-        app.scalar("SELECT text FROM memories WHERE kind = 'audio'")
-            .await
-            .as_deref(),
+        app.scalar("SELECT text FROM memories WHERE kind = 'audio'").await.as_deref(),
         Some("Remember to book the dentist for Thursday.")
     );
     let req = &stt.received_requests().await.unwrap()[0];
@@ -414,11 +371,7 @@ async fn a_near_duplicate_photo_is_linked_to_the_earlier_one() {
     let r2 = reply_to(&app, &s2, 3).await;
 
     assert_eq!(app.count("SELECT COUNT(*) FROM media_objects").await, 3);
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM media_objects WHERE phash IS NOT NULL")
-            .await,
-        3
-    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM media_objects WHERE phash IS NOT NULL").await, 3);
     assert!(!r0.contains("Looks like"), "{r0}");
     assert!(r1.contains("🔁 Looks like the photo you sent on"), "{r1}");
     assert!(!r2.contains("Looks like"), "{r2}");
@@ -436,8 +389,7 @@ async fn a_near_duplicate_photo_is_linked_to_the_earlier_one() {
         1
     );
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM interaction_media WHERE duplicate_of IS NOT NULL")
-            .await,
+        app.count("SELECT COUNT(*) FROM interaction_media WHERE duplicate_of IS NOT NULL").await,
         1
     );
 }
@@ -495,14 +447,8 @@ async fn a_location_becomes_a_memory_with_coordinates_and_address() {
     post(&app, &p).await;
     let reply = reply_to(&app, &sid, 1).await;
     let text = app.scalar("SELECT text FROM memories").await.unwrap();
-    assert_eq!(
-        text,
-        "📍 Blue Bottle Coffee, 66 Mint St, San Francisco (37.78250, -122.40360)"
-    );
-    assert_eq!(
-        app.scalar("SELECT kind FROM memories").await.as_deref(),
-        Some("location")
-    );
+    assert_eq!(text, "📍 Blue Bottle Coffee, 66 Mint St, San Francisco (37.78250, -122.40360)");
+    assert_eq!(app.scalar("SELECT kind FROM memories").await.as_deref(), Some("location"));
     assert!(reply.contains("Blue Bottle Coffee"), "{reply}");
 }
 
@@ -547,25 +493,16 @@ async fn photos_get_a_vision_description_and_go_to_mem0_as_an_image() {
         app.scalar("SELECT text FROM memories").await.as_deref(),
         Some("Poster for the hallway\nA yellow square on a blue-green gradient.")
     );
-    let chat: serde_json::Value = llm.received_requests().await.unwrap()[0]
-        .body_json()
-        .unwrap();
-    let sent_image = chat["messages"][0]["content"][1]["image_url"]["url"]
-        .as_str()
-        .unwrap();
+    let chat: serde_json::Value = llm.received_requests().await.unwrap()[0].body_json().unwrap();
+    let sent_image = chat["messages"][0]["content"][1]["image_url"]["url"].as_str().unwrap();
     assert!(sent_image.starts_with("data:image/jpeg;base64,"));
-    let body = app
-        .mem0_adds()
-        .await
-        .into_iter()
-        .next()
-        .expect("added to Mem0");
+    let body = app.mem0_adds().await.into_iter().next().expect("added to Mem0");
     let parts = body["messages"].as_array().unwrap();
-    assert!(parts.iter().any(|m| {
-        m["content"]
-            .as_str()
-            .is_some_and(|t| t.contains("Poster for the hallway"))
-    }));
+    assert!(
+        parts.iter().any(|m| {
+            m["content"].as_str().is_some_and(|t| t.contains("Poster for the hallway"))
+        })
+    );
     let image = parts
         .iter()
         .find_map(|m| m["content"]["image_url"]["url"].as_str())
@@ -584,16 +521,10 @@ async fn local_links_serve_the_bytes_and_refuse_forged_or_expired_ones() {
     let url = serve_media(&app, "ME_link", "image/jpeg", bytes.clone()).await;
     let sid = post_one(&app, "Receipt", url, "image/jpeg").await;
     reply_to(&app, &sid, 1).await;
-    let sha = app
-        .scalar("SELECT sha256 FROM media_objects")
-        .await
-        .unwrap();
+    let sha = app.scalar("SELECT sha256 FROM media_objects").await.unwrap();
 
     let link = app.state.media.signed_url(&sha, "image/jpeg").await;
-    assert!(
-        link.starts_with(&format!("{}/media/{sha}?exp=", app.base)),
-        "{link}"
-    );
+    assert!(link.starts_with(&format!("{}/media/{sha}?exp=", app.base)), "{link}");
     let res = app.http.get(&link).send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-type"], "image/jpeg");
@@ -601,11 +532,7 @@ async fn local_links_serve_the_bytes_and_refuse_forged_or_expired_ones() {
 
     // Forged: another signature, another object or a later expiry.
     let forged = format!("{}0", &link[..link.len() - 1]);
-    let forged = if forged == link {
-        format!("{}1", &link[..link.len() - 1])
-    } else {
-        forged
-    };
+    let forged = if forged == link { format!("{}1", &link[..link.len() - 1]) } else { forged };
     let later = link.replace("?exp=", "?exp=9");
     for bad in [forged, later, format!("{}/media/{sha}", app.base)] {
         let res = app.http.get(&bad).send().await.unwrap();
@@ -619,18 +546,10 @@ async fn local_links_serve_the_bytes_and_refuse_forged_or_expired_ones() {
     let res = app.http.get(&expired).send().await.unwrap();
     assert_eq!(res.status(), 403);
     let problem: serde_json::Value = res.json().await.unwrap();
-    assert!(
-        problem["detail"].as_str().unwrap().contains("expired"),
-        "{problem}"
-    );
+    assert!(problem["detail"].as_str().unwrap().contains("expired"), "{problem}");
     // Valid signature, unknown object.
     let unknown = "0".repeat(64);
-    let res = app
-        .http
-        .get(signer.url(&app.base, &unknown, past + 3600))
-        .send()
-        .await
-        .unwrap();
+    let res = app.http.get(signer.url(&app.base, &unknown, past + 3600)).send().await.unwrap();
     assert_eq!(res.status(), 404);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
 }
@@ -643,11 +562,7 @@ async fn concurrent_identical_uploads_store_once_on_s3() {
     let mut messages = Vec::new();
     for i in 0..6 {
         let url = serve_media(&app, &format!("ME_same_{i}"), "image/jpeg", bytes.clone()).await;
-        messages.push(media_message(
-            &new_sid(),
-            "Same picture",
-            &[(url, "image/jpeg")],
-        ));
+        messages.push(media_message(&new_sid(), "Same picture", &[(url, "image/jpeg")]));
     }
     // All six are queued together; the worker runs them concurrently.
     futures::future::join_all(messages.iter().map(|m| post(&app, m))).await;
@@ -679,10 +594,7 @@ async fn media_redirects_inward_and_other_twilio_paths_are_never_fetched() {
             .respond_with(ResponseTemplate::new(302).insert_header("Location", target.as_str()))
             .mount(&app.twilio)
             .await;
-        media.push((
-            format!("{}{}", app.twilio.uri(), media_path(&name)),
-            "image/jpeg",
-        ));
+        media.push((format!("{}{}", app.twilio.uri(), media_path(&name)), "image/jpeg"));
     }
     // Another resource of the account, on the Twilio origin, with the account's credentials.
     let list = format!("/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings.json");
@@ -702,18 +614,12 @@ async fn media_redirects_inward_and_other_twilio_paths_are_never_fetched() {
     let params: Vec<(String, String)> = media_message(
         &sid,
         "look",
-        &media
-            .iter()
-            .map(|(u, c)| (u.clone(), *c))
-            .collect::<Vec<_>>(),
+        &media.iter().map(|(u, c)| (u.clone(), *c)).collect::<Vec<_>>(),
     );
     post(&app, &params).await;
     let reply = reply_to(&app, &sid, 1).await;
     for n in 1..=media.len() {
-        assert!(
-            reply.contains(&format!("skipped attachment {n}")),
-            "{n}: {reply}"
-        );
+        assert!(reply.contains(&format!("skipped attachment {n}")), "{n}: {reply}");
     }
     assert!(internal.received_requests().await.unwrap().is_empty());
     assert!(
@@ -756,11 +662,7 @@ async fn rest_and_whatsapp_uploads_of_the_same_photo_are_one_object() {
     assert_eq!(app.count("SELECT ref_count FROM media_objects").await, 2);
     let raw = app.raw_of(&format!("api:{iid}")).await;
     assert!(raw.contains("stored:sha256:"), "{raw}");
-    assert!(
-        raw.len() < 2000,
-        "the bytes stayed in raw: {} chars",
-        raw.len()
-    );
+    assert!(raw.len() < 2000, "the bytes stayed in raw: {} chars", raw.len());
     use mnemo_shared::sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     use mnemo_shared::store::entities::memory;
     let memory_id = memory::Entity::find()
@@ -771,10 +673,7 @@ async fn rest_and_whatsapp_uploads_of_the_same_photo_are_one_object() {
         .expect("a memory")
         .id;
     let m = app.api_json(&format!("/memories/{memory_id}")).await;
-    let sha = app
-        .scalar("SELECT sha256 FROM media_objects")
-        .await
-        .unwrap();
+    let sha = app.scalar("SELECT sha256 FROM media_objects").await.unwrap();
     assert_eq!(m["media"]["sha256"], sha.as_str(), "{m}");
     assert_eq!(m["media"]["content_type"], "image/jpeg", "{m}");
     // The staging folder is empty again.

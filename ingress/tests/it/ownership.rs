@@ -37,22 +37,10 @@ async fn seed(app: &TestApp) {
     app.twilio_accepts_messages().await;
     app.insert_user(PHONE, "America/Los_Angeles").await;
     for (text, at, labels) in [
-        (
-            "Dinner plan: pasta with Anna on Friday",
-            "2026-11-20T03:30:00Z",
-            json!(["food"]),
-        ),
+        ("Dinner plan: pasta with Anna on Friday", "2026-11-20T03:30:00Z", json!(["food"])),
         // 23:30 on 30 November in Los Angeles, already December in UTC.
-        (
-            "Parking: level 4, spot 12",
-            "2026-12-01T07:30:00Z",
-            json!([]),
-        ),
-        (
-            "New year: call grandma",
-            "2027-01-01T09:00:00Z",
-            json!(["family", "calls"]),
-        ),
+        ("Parking: level 4, spot 12", "2026-12-01T07:30:00Z", json!([])),
+        ("New year: call grandma", "2027-01-01T09:00:00Z", json!(["family", "calls"])),
     ] {
         create(
             app,
@@ -71,17 +59,10 @@ async fn seed(app: &TestApp) {
 }
 
 async fn export(app: &TestApp) -> Vec<u8> {
-    let res = app
-        .call(reqwest::Method::GET, &format!("/users/{ENC}/export"))
-        .await;
+    let res = app.call(reqwest::Method::GET, &format!("/users/{ENC}/export")).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-type"], "application/zip");
-    assert!(
-        res.headers()["content-disposition"]
-            .to_str()
-            .unwrap()
-            .contains("mnemo-14155550123-")
-    );
+    assert!(res.headers()["content-disposition"].to_str().unwrap().contains("mnemo-14155550123-"));
     res.bytes().await.unwrap().to_vec()
 }
 
@@ -149,9 +130,8 @@ async fn export_then_import_into_a_fresh_database() {
         .await
         .unwrap()
         .unwrap();
-    let corrected_at = chrono::DateTime::parse_from_rfc3339("2026-12-01T08:00:00Z")
-        .unwrap()
-        .to_utc();
+    let corrected_at =
+        chrono::DateTime::parse_from_rfc3339("2026-12-01T08:00:00Z").unwrap().to_utc();
     assert!(
         memory_versions::correct(&app.db, &parking, "Parking: level 4, spot 40", corrected_at)
             .await
@@ -160,10 +140,7 @@ async fn export_then_import_into_a_fresh_database() {
     let zip = export(&app).await;
     let files = entries(&zip);
     let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
-    let sha = app
-        .scalar("SELECT sha256 FROM media_objects")
-        .await
-        .unwrap();
+    let sha = app.scalar("SELECT sha256 FROM media_objects").await.unwrap();
     assert_eq!(
         names,
         vec![
@@ -192,10 +169,7 @@ async fn export_then_import_into_a_fresh_database() {
     );
     let md = String::from_utf8(file(&files, "memories/2026-11.md").to_vec()).unwrap();
     println!("--- memories/2026-11.md ---\n{md}");
-    assert!(
-        md.starts_with("# Memories, November 2026\n\nTimes in America/Los_Angeles."),
-        "{md}"
-    );
+    assert!(md.starts_with("# Memories, November 2026\n\nTimes in America/Los_Angeles."), "{md}");
     assert!(
         md.contains("## Monday 30 November")
             && md.contains(
@@ -208,15 +182,9 @@ async fn export_then_import_into_a_fresh_database() {
     // Into a fresh database: everything comes back, once.
     let fresh = TestApp::spawn().await;
     let (status, body) = import(&fresh, zip.clone()).await;
-    assert_eq!(
-        (status, &body),
-        (200, &json!({"imported": 4, "skipped": 0}))
-    );
+    assert_eq!((status, &body), (200, &json!({"imported": 4, "skipped": 0})));
     let (status, body) = import(&fresh, zip.clone()).await;
-    assert_eq!(
-        (status, &body),
-        (200, &json!({"imported": 0, "skipped": 4}))
-    );
+    assert_eq!((status, &body), (200, &json!({"imported": 0, "skipped": 4})));
     assert_eq!(fresh.count("SELECT COUNT(*) FROM memories").await, 4);
     assert_eq!(fresh.count("SELECT COUNT(*) FROM memory_versions").await, 1);
     assert_eq!(fresh.count("SELECT ref_count FROM media_objects").await, 1);
@@ -236,10 +204,7 @@ async fn export_then_import_into_a_fresh_database() {
 
     // Back into the database it came from: these are the user's own memories already.
     let (status, body) = import(&app, zip).await;
-    assert_eq!(
-        (status, &body),
-        (200, &json!({"imported": 0, "skipped": 4}))
-    );
+    assert_eq!((status, &body), (200, &json!({"imported": 0, "skipped": 4})));
 }
 
 fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
@@ -272,45 +237,18 @@ async fn hostile_archives_are_refused_and_nothing_is_written() {
     let wrong = format!("media/{sha}.png");
     for (case, body, want) in [
         ("not a zip", b"hello".to_vec(), 400),
-        (
-            "traversal",
-            zip_of(&[("memories.json", &doc), ("../../evil.txt", b"x")]),
-            422,
-        ),
-        (
-            "absolute",
-            zip_of(&[("memories.json", &doc), ("/etc/cron.d/x", b"x")]),
-            422,
-        ),
-        (
-            "stray name",
-            zip_of(&[("memories.json", &doc), ("run.sh", b"x")]),
-            422,
-        ),
-        (
-            "bomb",
-            zip_of(&[("memories.json", &doc), (&wrong, &zeros)]),
-            413,
-        ),
-        (
-            "bad json",
-            zip_of(&[("memories.json", b"{\"memories\": 3")]),
-            422,
-        ),
+        ("traversal", zip_of(&[("memories.json", &doc), ("../../evil.txt", b"x")]), 422),
+        ("absolute", zip_of(&[("memories.json", &doc), ("/etc/cron.d/x", b"x")]), 422),
+        ("stray name", zip_of(&[("memories.json", &doc), ("run.sh", b"x")]), 422),
+        ("bomb", zip_of(&[("memories.json", &doc), (&wrong, &zeros)]), 413),
+        ("bad json", zip_of(&[("memories.json", b"{\"memories\": 3")]), 422),
         (
             "wrong document",
-            zip_of(&[(
-                "memories.json",
-                b"{\"format\": \"x\", \"version\": 1, \"memories\": []}",
-            )]),
+            zip_of(&[("memories.json", b"{\"format\": \"x\", \"version\": 1, \"memories\": []}")]),
             422,
         ),
         ("missing media", zip_of(&[("memories.json", &doc)]), 422),
-        (
-            "hash mismatch",
-            zip_of(&[("memories.json", &doc), (&wrong, b"not the png")]),
-            422,
-        ),
+        ("hash mismatch", zip_of(&[("memories.json", &doc), (&wrong, b"not the png")]), 422),
         ("no json", zip_of(&[(&wrong, &bytes)]), 422),
     ] {
         let (status, problem) = import(&app, body).await;
@@ -365,28 +303,20 @@ async fn forget_all_asks_for_yes_then_deletes_everything() {
     seed(&app).await;
     let other = "+14155550199";
     app.insert_user(other, "UTC").await;
-    create(
-        &app,
-        json!({"user": other, "kind": "text", "text": "someone else's note"}),
-    )
-    .await;
+    create(&app, json!({"user": other, "kind": "text", "text": "someone else's note"})).await;
     let stored = app.stored_object().await;
     assert!(stored.exists());
     say(&app, "/remind tomorrow 9am dentist").await;
     assert_eq!(app.count("SELECT COUNT(*) FROM reminders").await, 1);
 
     let ask = say(&app, "/forget all").await;
-    assert!(
-        ask.contains("all 4 of your memories") && ask.contains("within 5 minutes"),
-        "{ask}"
-    );
+    assert!(ask.contains("all 4 of your memories") && ask.contains("within 5 minutes"), "{ask}");
     // Anything but YES cancels; YES then finds nothing waiting and is kept as a note.
     say(&app, "hmm, not now").await;
     assert_eq!(app.count("SELECT COUNT(*) FROM confirmations").await, 0);
     // Too late a YES deletes nothing.
     say(&app, "/forget all").await;
-    app.exec("UPDATE confirmations SET requested_at = '2020-01-01T00:00:00Z'")
-        .await;
+    app.exec("UPDATE confirmations SET requested_at = '2020-01-01T00:00:00Z'").await;
     let late = say(&app, "YES").await;
     assert!(late.contains("expired"), "{late}");
     let user_memories = "SELECT COUNT(*) FROM memories m JOIN users u ON u.id = m.user_id WHERE u.phone = '+14155550123'";
@@ -395,18 +325,12 @@ async fn forget_all_asks_for_yes_then_deletes_everything() {
     say(&app, "/forget all").await;
     let done = say(&app, "yes").await;
     println!("{done}");
-    assert!(
-        done.contains("forgot everything, 5 memories, 1 reminders and 1 photos"),
-        "{done}"
-    );
+    assert!(done.contains("forgot everything, 5 memories, 1 reminders and 1 photos"), "{done}");
     assert_eq!(app.count(user_memories).await, 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM reminders").await, 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM media_objects").await, 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM interaction_media").await, 0);
-    assert!(
-        !stored.exists(),
-        "the unreferenced object is removed from the store"
-    );
+    assert!(!stored.exists(), "the unreferenced object is removed from the store");
     // The other user's note is untouched; the messages stay as emptied rows.
     assert_eq!(app.count("SELECT COUNT(*) FROM memories").await, 1);
     assert_eq!(
@@ -422,10 +346,9 @@ async fn delete_user_forgets_in_mem0_and_keeps_shared_media() {
     let uid = app.insert_user(PHONE, "UTC").await;
     let other = app.insert_user("+14155550199", "UTC").await;
     let now = chrono::Utc::now();
-    for (id, user, mem0) in [
-        (uuid::Uuid::now_v7(), uid, "m0-mine"),
-        (uuid::Uuid::now_v7(), other, "m0-theirs"),
-    ] {
+    for (id, user, mem0) in
+        [(uuid::Uuid::now_v7(), uid, "m0-mine"), (uuid::Uuid::now_v7(), other, "m0-theirs")]
+    {
         use mnemo_shared::sea_orm::{ConnectionTrait, Statement};
         app.db
             .execute_raw(Statement::from_sql_and_values(
@@ -449,19 +372,13 @@ async fn delete_user_forgets_in_mem0_and_keeps_shared_media() {
         .expect(1)
         .mount(&app.mem0)
         .await;
-    let res = app
-        .call(reqwest::Method::DELETE, &format!("/users/{ENC}"))
-        .await;
+    let res = app.call(reqwest::Method::DELETE, &format!("/users/{ENC}")).await;
     assert_eq!(res.status(), 204);
     assert_eq!(app.count("SELECT COUNT(*) FROM memories").await, 1);
     // Again: nothing left to delete, nothing sent to Mem0 (the mock expects one call).
-    let res = app
-        .call(reqwest::Method::DELETE, &format!("/users/{ENC}"))
-        .await;
+    let res = app.call(reqwest::Method::DELETE, &format!("/users/{ENC}")).await;
     assert_eq!(res.status(), 204);
-    let res = app
-        .call(reqwest::Method::DELETE, "/users/%2B19995550000")
-        .await;
+    let res = app.call(reqwest::Method::DELETE, "/users/%2B19995550000").await;
     assert_eq!(res.status(), 404);
     app.mem0.verify().await;
 }
@@ -471,29 +388,15 @@ async fn export_link_from_chat_is_signed_and_expires() {
     let app = TestApp::spawn().await;
     seed(&app).await;
     let reply = say(&app, "/export").await;
-    let url = reply
-        .split_whitespace()
-        .find(|w| w.starts_with("http"))
-        .unwrap()
-        .to_string();
-    assert!(
-        url.contains("/export/") && url.contains("exp=") && url.contains("sig="),
-        "{reply}"
-    );
+    let url = reply.split_whitespace().find(|w| w.starts_with("http")).unwrap().to_string();
+    assert!(url.contains("/export/") && url.contains("exp=") && url.contains("sig="), "{reply}");
     let res = app.http.get(&url).send().await.unwrap();
     assert_eq!(res.status(), 200);
     let files = entries(&res.bytes().await.unwrap());
     assert_eq!(files.len(), 4);
     // A changed signature, another user, a later expiry: refused before anything is read.
     let other = app.insert_user("+14155550199", "UTC").await;
-    let uid = url
-        .split("/export/")
-        .nth(1)
-        .unwrap()
-        .split('?')
-        .next()
-        .unwrap()
-        .to_string();
+    let uid = url.split("/export/").nth(1).unwrap().split('?').next().unwrap().to_string();
     let forged = [
         url.replace("sig=", "sig=00"),
         url.replace(&uid, &other.to_string()),
@@ -521,9 +424,7 @@ async fn call_tool(
     arguments: Value,
 ) -> Result<rmcp::model::CallToolResult, rmcp::ServiceError> {
     let arguments = serde_json::from_value(arguments).unwrap();
-    client
-        .call_tool(rmcp::model::CallToolRequestParams::new(name).with_arguments(arguments))
-        .await
+    client.call_tool(rmcp::model::CallToolRequestParams::new(name).with_arguments(arguments)).await
 }
 
 /// Calls the tool `name` with `arguments`, which must succeed, and returns its answer parsed.
@@ -547,14 +448,9 @@ async fn mcp_tools_reach_only_the_tokens_user() {
         json!({"user": other, "kind": "text", "text": "Parking at the mall: level 2"}),
     )
     .await;
-    let res = app
-        .call(reqwest::Method::POST, &format!("/users/{ENC}/mcp-tokens"))
-        .await;
+    let res = app.call(reqwest::Method::POST, &format!("/users/{ENC}/mcp-tokens")).await;
     assert_eq!(res.status(), 201);
-    let token = res.json::<Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = res.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string();
     assert!(token.starts_with("mnemo_"));
     assert_eq!(
         app.count(&format!(
@@ -570,50 +466,22 @@ async fn mcp_tools_reach_only_the_tokens_user() {
         StreamableHttpClientTransportConfig::with_uri(app.url("/mcp")).auth_header(token.clone()),
     );
     let client = ClientConfig::default().serve(transport).await.unwrap();
-    let mut names: Vec<String> = client
-        .list_all_tools()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|t| t.name.to_string())
-        .collect();
+    let mut names: Vec<String> =
+        client.list_all_tools().await.unwrap().into_iter().map(|t| t.name.to_string()).collect();
     names.sort();
-    assert_eq!(
-        names,
-        [
-            "add_memory",
-            "forget_memory",
-            "list_memories",
-            "search_memories"
-        ]
-    );
+    assert_eq!(names, ["add_memory", "forget_memory", "list_memories", "search_memories"]);
 
-    let found = tool(
-        &client,
-        "search_memories",
-        json!({"query": "where did I park?"}),
-    )
-    .await;
+    let found = tool(&client, "search_memories", json!({"query": "where did I park?"})).await;
     println!("search_memories {{\"query\": \"where did I park?\"}} -> {found}");
     let texts = texts_at(&found["items"], "/text");
     assert_eq!(texts, ["Parking: level 4, spot 12"]);
 
     let listed = tool(&client, "list_memories", json!({"kind": "image"})).await;
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
-    assert!(
-        listed["items"][0]["text"]
-            .as_str()
-            .unwrap()
-            .contains("new haircut"),
-        "{listed}"
-    );
+    assert!(listed["items"][0]["text"].as_str().unwrap().contains("new haircut"), "{listed}");
 
-    let added = tool(
-        &client,
-        "add_memory",
-        json!({"text": "Gym locker 112", "labels": ["gym"]}),
-    )
-    .await;
+    let added =
+        tool(&client, "add_memory", json!({"text": "Gym locker 112", "labels": ["gym"]})).await;
     assert_eq!(added["text"], "Gym locker 112");
     let mine = "SELECT COUNT(*) FROM memories m JOIN users u ON u.id = m.user_id WHERE u.phone = '+14155550123'";
     assert_eq!(app.count(mine).await, 5);
@@ -622,9 +490,7 @@ async fn mcp_tools_reach_only_the_tokens_user() {
     let refused = call_tool(&client, "forget_memory", json!({"id": theirs["id"]})).await;
     assert!(refused.is_err() || refused.unwrap().is_error == Some(true));
     assert_eq!(app.count("SELECT COUNT(*) FROM memories").await, 6);
-    call_tool(&client, "forget_memory", json!({"id": added["id"]}))
-        .await
-        .unwrap();
+    call_tool(&client, "forget_memory", json!({"id": added["id"]})).await.unwrap();
     assert_eq!(app.count(mine).await, 4);
     let _ = client.cancel().await;
 
@@ -641,19 +507,8 @@ async fn mcp_tools_reach_only_the_tokens_user() {
     };
     assert_eq!(post(token.clone()).await.unwrap().status(), 200);
     assert_eq!(post(format!("{token}x")).await.unwrap().status(), 401);
-    assert_eq!(
-        app.http
-            .post(app.url("/mcp"))
-            .json(&init)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
-    let res = app
-        .call(reqwest::Method::DELETE, &format!("/users/{ENC}/mcp-tokens"))
-        .await;
+    assert_eq!(app.http.post(app.url("/mcp")).json(&init).send().await.unwrap().status(), 401);
+    let res = app.call(reqwest::Method::DELETE, &format!("/users/{ENC}/mcp-tokens")).await;
     assert_eq!(res.status(), 204);
     assert_eq!(post(token).await.unwrap().status(), 401);
 }
@@ -669,25 +524,11 @@ async fn connect_and_disconnect_in_chat() {
         .unwrap()
         .to_string();
     assert!(reply.contains(&format!("{}/mcp", app.base)), "{reply}");
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM mcp_tokens WHERE revoked_at IS NULL")
-            .await,
-        1
-    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM mcp_tokens WHERE revoked_at IS NULL").await, 1);
     let off = say(&app, "/disconnect").await;
     assert!(off.contains("1 key(s) revoked"), "{off}");
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM mcp_tokens WHERE revoked_at IS NULL")
-            .await,
-        0
-    );
-    let res = app
-        .http
-        .post(app.url("/mcp"))
-        .bearer_auth(token)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(app.count("SELECT COUNT(*) FROM mcp_tokens WHERE revoked_at IS NULL").await, 0);
+    let res =
+        app.http.post(app.url("/mcp")).bearer_auth(token).json(&json!({})).send().await.unwrap();
     assert_eq!(res.status(), 401);
 }

@@ -31,10 +31,7 @@ use crate::harness::{Options, TestApp};
 const CASES: u32 = 50_000;
 
 fn config() -> Config {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(CASES);
+    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(CASES);
     Config {
         cases,
         failure_persistence: Some(Box::new(FileFailurePersistence::Off)),
@@ -44,19 +41,11 @@ fn config() -> Config {
 
 /// An app without a worker or Twilio: only its state (settings, media staging) is used.
 fn app(rt: &tokio::runtime::Runtime) -> TestApp {
-    rt.block_on(TestApp::spawn_with(Options {
-        twilio: false,
-        worker: false,
-        ..Options::default()
-    }))
+    rt.block_on(TestApp::spawn_with(Options { twilio: false, worker: false, ..Options::default() }))
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
 }
 
 /// Strings a parser might trip on.
@@ -90,8 +79,8 @@ fn any_json() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::from),
         any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
-        any::<f64>().prop_filter_map("finite", |f| serde_json::Number::from_f64(f)
-            .map(Value::Number)),
+        any::<f64>()
+            .prop_filter_map("finite", |f| serde_json::Number::from_f64(f).map(Value::Number)),
         odd_string().prop_map(Value::from),
     ];
     leaf.prop_recursive(3, 24, 4, |inner| {
@@ -253,12 +242,7 @@ fn memory_doc() -> impl Strategy<Value = Value> {
     ]
     .boxed();
     (
-        (
-            field(good_user()),
-            field(kind),
-            field(text),
-            field(media_url),
-        ),
+        (field(good_user()), field(kind), field(text), field(media_url)),
         (
             field(base64_text().prop_map(Value::from).boxed()),
             field(content_type),
@@ -306,15 +290,7 @@ fn reminder_doc() -> impl Strategy<Value = Value> {
         prop::option::weighted(0.1, any_json()),
     )
         .prop_map(|(user, text, when, due, extra)| {
-            object(
-                vec![
-                    ("user", user),
-                    ("text", text),
-                    ("when", when),
-                    ("due_at", due),
-                ],
-                extra,
-            )
+            object(vec![("user", user), ("text", text), ("when", when), ("due_at", due)], extra)
         })
 }
 
@@ -343,21 +319,10 @@ fn console_doc() -> impl Strategy<Value = Value> {
         .prop_map(|(ct, data)| object(vec![("content_type", ct), ("data", data)], None))
         .boxed();
     let name = odd_string().prop_map(Value::from).boxed();
-    (
-        field(phone),
-        field(text),
-        field(file),
-        field(name),
-        prop::option::weighted(0.1, any_json()),
-    )
+    (field(phone), field(text), field(file), field(name), prop::option::weighted(0.1, any_json()))
         .prop_map(|(phone, text, file, name, extra)| {
             object(
-                vec![
-                    ("phone", phone),
-                    ("text", text),
-                    ("file", file),
-                    ("profile_name", name),
-                ],
+                vec![("phone", phone), ("text", text), ("file", file), ("profile_name", name)],
                 extra,
             )
         })
@@ -474,9 +439,6 @@ fn console_send_bodies_parse_or_are_refused() {
     });
     let forwarded = forwarded.get();
     println!("console send: {forwarded} bodies passed the checks (503 from the closed /webhook)");
-    assert!(
-        forwarded > 0,
-        "no generated body passed the console's checks"
-    );
+    assert!(forwarded > 0, "no generated body passed the console's checks");
     rt.block_on(async move { drop(app) });
 }

@@ -22,12 +22,7 @@ use uuid::Uuid;
 const FROM: &str = "whatsapp:+14155550123";
 
 async fn app_without_worker(extra: Vec<(&'static str, String)>) -> TestApp {
-    TestApp::spawn_with(Options {
-        worker: false,
-        extra,
-        ..Default::default()
-    })
-    .await
+    TestApp::spawn_with(Options { worker: false, extra, ..Default::default() }).await
 }
 
 /// An app without a worker whose Twilio accepts every message, and a pipeline to run the
@@ -65,11 +60,7 @@ async fn make_user(
     .unwrap()
     .unwrap();
     set_last_inbound(app, rec.user_id, last_inbound).await;
-    user::Entity::find_by_id(rec.user_id)
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap()
+    user::Entity::find_by_id(rec.user_id).one(&app.db).await.unwrap().unwrap()
 }
 
 async fn set_last_inbound(app: &TestApp, user_id: Uuid, at: DateTime<Utc>) {
@@ -94,13 +85,7 @@ async fn remind(
     let p = parse(phrase, now, tz).unwrap_or_else(|e| panic!("{phrase}: {e:?}"));
     saved::create(
         &app.db,
-        &NewReminder {
-            user_id: u.id,
-            text: p.what,
-            when: p.when,
-            tz,
-            source_interaction_id: None,
-        },
+        &NewReminder { user_id: u.id, text: p.what, when: p.when, tz, source_interaction_id: None },
         now,
     )
     .await
@@ -108,11 +93,7 @@ async fn remind(
 }
 
 async fn reload(app: &TestApp, id: Uuid) -> reminder::Model {
-    reminder::Entity::find_by_id(id)
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap()
+    reminder::Entity::find_by_id(id).one(&app.db).await.unwrap().unwrap()
 }
 
 /// One scheduler scan at `now`.
@@ -127,8 +108,7 @@ async fn sent_about(app: &TestApp, needle: &str) -> Vec<HashMap<String, String>>
         .into_iter()
         .filter(|m| {
             m.get("Body").is_some_and(|b| b.contains(needle))
-                || m.get("ContentVariables")
-                    .is_some_and(|v| v.contains(needle))
+                || m.get("ContentVariables").is_some_and(|v| v.contains(needle))
         })
         .collect()
 }
@@ -158,16 +138,10 @@ async fn chat_sets_lists_and_cancels_reminders() {
     say(&app, "/tz Asia/Kolkata").await;
 
     let r = say(&app, "remind me to call mom tomorrow at 3pm").await;
-    assert!(
-        r.contains("I'll remind you") && r.contains("15:00 IST"),
-        "{r}"
-    );
+    assert!(r.contains("I'll remind you") && r.contains("15:00 IST"), "{r}");
     assert!(r.contains("“call mom”"), "{r}");
     let r = say(&app, "/remind every day at 8am take pills").await;
-    assert!(
-        r.contains("every day at 08:00") && r.contains("08:00 IST"),
-        "{r}"
-    );
+    assert!(r.contains("every day at 08:00") && r.contains("08:00 IST"), "{r}");
     let r = say(&app, "/remind tomorrow water the plants").await;
     assert!(r.contains("no time given, so 09:00"), "{r}");
     // Questions back, nothing stored.
@@ -179,22 +153,11 @@ async fn chat_sets_lists_and_cancels_reminders() {
     assert_eq!(app.count("SELECT COUNT(*) FROM memories").await, 0);
 
     let list = say(&app, "/reminders").await;
-    for needle in [
-        "1. ",
-        "2. ",
-        "3. ",
-        "call mom",
-        "take pills",
-        "every day at 08:00",
-    ] {
+    for needle in ["1. ", "2. ", "3. ", "call mom", "take pills", "every day at 08:00"] {
         assert!(list.contains(needle), "{needle} in {list}");
     }
     // Cancel the one listed first.
-    let first_line = list
-        .lines()
-        .find(|l| l.starts_with("1. "))
-        .unwrap()
-        .to_string();
+    let first_line = list.lines().find(|l| l.starts_with("1. ")).unwrap().to_string();
     let c = say(&app, "/reminders cancel 1").await;
     assert!(c.contains("Cancelled"), "{c}");
     let cancelled_text = ["call mom", "take pills", "water the plants"]
@@ -202,16 +165,9 @@ async fn chat_sets_lists_and_cancels_reminders() {
         .find(|t| first_line.contains(t))
         .unwrap();
     assert!(c.contains(cancelled_text), "{c}");
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM reminders WHERE status = 'cancelled'")
-            .await,
-        1
-    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM reminders WHERE status = 'cancelled'").await, 1);
     let list = say(&app, "/reminders").await;
-    assert!(
-        !list.contains(cancelled_text) && list.contains("2. "),
-        "{list}"
-    );
+    assert!(!list.contains(cancelled_text) && list.contains("2. "), "{list}");
     let bad = say(&app, "/reminders cancel 9").await;
     assert!(bad.contains("no reminder *9*"), "{bad}");
 }
@@ -225,18 +181,12 @@ async fn due_reminders_are_sent_once_and_late_ones_say_so() {
     let late = remind(&app, &u, "in 1 hour to move the car", t0).await;
 
     // Nothing is due an hour before.
-    assert_eq!(
-        scan_at(&p, t0 + chrono::Duration::minutes(30)).await,
-        Scan::default()
-    );
+    assert_eq!(scan_at(&p, t0 + chrono::Duration::minutes(30)).await, Scan::default());
     // The car at t0+1h, on time.
     let scan = scan_at(&p, t0 + chrono::Duration::minutes(61)).await;
     assert_eq!((scan.claimed, scan.sent), (1, 1));
     let car = one_sent_about(&app, "move the car").await;
-    assert!(
-        car["Body"].starts_with("⏰ *Reminder:* move the car"),
-        "{car:?}"
-    );
+    assert!(car["Body"].starts_with("⏰ *Reminder:* move the car"), "{car:?}");
     assert_eq!(car["To"], "whatsapp:+14155550101");
     assert!(car["StatusCallback"].ends_with("/webhook/status"));
     let car_row = reload(&app, late.id).await;
@@ -247,18 +197,14 @@ async fn due_reminders_are_sent_once_and_late_ones_say_so() {
     let scan = scan_at(&p, t0 + chrono::Duration::hours(3)).await;
     assert_eq!((scan.claimed, scan.sent), (1, 1));
     let oven_msg = one_sent_about(&app, "check the oven").await;
-    assert!(
-        oven_msg["Body"].contains("(late — I was offline at"),
-        "{oven_msg:?}"
-    );
+    assert!(oven_msg["Body"].contains("(late — I was offline at"), "{oven_msg:?}");
     assert_eq!(reload(&app, oven.id).await.status.as_str(), "sent");
 
     // Scanning again sends nothing more; each was recorded once.
     let scan = scan_at(&p, t0 + chrono::Duration::hours(4)).await;
     assert_eq!(scan.claimed, 0);
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM interactions WHERE reminder_id IS NOT NULL")
-            .await,
+        app.count("SELECT COUNT(*) FROM interactions WHERE reminder_id IS NOT NULL").await,
         2
     );
 }
@@ -280,9 +226,7 @@ async fn exactly_once_with_three_racing_schedulers() {
     // Three schedulers, each with its own connection pool, scanning at the same instant.
     let mut tasks = Vec::new();
     for _ in 0..3 {
-        let db = mnemo_shared::store::db::connect_url(&app.settings.database_url, 4)
-            .await
-            .unwrap();
+        let db = mnemo_shared::store::db::connect_url(&app.settings.database_url, 4).await.unwrap();
         let p = Pipeline::new(db, app.settings.clone());
         tasks.push(tokio::spawn(async move {
             let mut sent = 0;
@@ -312,11 +256,7 @@ async fn exactly_once_with_three_racing_schedulers() {
         let copies = msgs.iter().filter(|m| m["Body"].ends_with(&suffix)).count();
         assert_eq!(copies, 1, "task {n}");
     }
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM reminders WHERE status = 'sent'")
-            .await,
-        120
-    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM reminders WHERE status = 'sent'").await, 120);
     assert_eq!(
         app.count(
             "SELECT COUNT(*) FROM interactions WHERE reminder_id IS NOT NULL AND status = 'sent'"
@@ -383,15 +323,10 @@ async fn a_long_batch_keeps_its_leases_while_it_sends() {
     // 5 s in, scan B looks at a clock past A's first leases (due + 3 s): without the
     // heartbeat it would take over every reminder A has not reached yet.
     tokio::time::sleep(Duration::from_secs(5)).await;
-    let db = mnemo_shared::store::db::connect_url(&app.settings.database_url, 2)
-        .await
-        .unwrap();
+    let db = mnemo_shared::store::db::connect_url(&app.settings.database_url, 2).await.unwrap();
     let p2 = Pipeline::new(db, app.settings.clone());
     let b = scan_at(&p2, due + chrono::Duration::seconds(5)).await;
-    assert_eq!(
-        b.claimed, 0,
-        "scan B took reminders scan A still holds: {b:?}"
-    );
+    assert_eq!(b.claimed, 0, "scan B took reminders scan A still holds: {b:?}");
     let a = a.await.unwrap();
     assert_eq!((a.claimed, a.sent), (16, 16), "{a:?}");
     let msgs = app.sent_messages().await;
@@ -449,9 +384,7 @@ async fn outside_the_window_without_a_template_it_waits_for_the_user() {
         listing.contains("renew the passport") && listing.contains("24-hour rule"),
         "{listing}"
     );
-    let res = app
-        .get("/reminders?user=%2B14155550105&status=needs_template")
-        .await;
+    let res = app.get("/reminders?user=%2B14155550105&status=needs_template").await;
     assert_eq!(res.status(), 200);
     let body: Json = res.json().await.unwrap();
     assert_eq!(body["items"][0]["id"], r.id.to_string());
@@ -513,10 +446,8 @@ async fn a_daily_reminder_stays_at_eight_across_the_dst_change() {
 // ----------------------------------------------------------------------------------------------
 
 async fn post_status(app: &TestApp, params: &[(&str, &str)], sign: bool) -> reqwest::Response {
-    let owned: Vec<(String, String)> = params
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let owned: Vec<(String, String)> =
+        params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let sig = if sign {
         mnemo_shared::domain::signature::compute_signature(
             &format!("{}/webhook/status", app.settings.public_base_url),
@@ -550,9 +481,7 @@ async fn status_callbacks_only_move_forward() {
             ))
             .await
             .unwrap();
-        rows.iter()
-            .map(|r| r.try_get::<String>("", "message_sid").unwrap())
-            .collect()
+        rows.iter().map(|r| r.try_get::<String>("", "message_sid").unwrap()).collect()
     };
     assert_eq!(sids.len(), 2);
     let (a, b) = (sids[0].as_str(), sids[1].as_str());
@@ -572,12 +501,9 @@ async fn status_callbacks_only_move_forward() {
     let b: &'static str = Box::leak(b.to_string().into_boxed_str());
 
     // Delivered, then a late "sent", then read.
-    for (status, want) in [
-        ("delivered", "delivered"),
-        ("sent", "delivered"),
-        ("read", "read"),
-        ("delivered", "read"),
-    ] {
+    for (status, want) in
+        [("delivered", "delivered"), ("sent", "delivered"), ("read", "read"), ("delivered", "read")]
+    {
         let res = post_status(&app, &cb(a, status), true).await;
         assert_eq!(res.status(), 200);
         assert_eq!(res.text().await.unwrap(), "");
@@ -587,46 +513,20 @@ async fn status_callbacks_only_move_forward() {
     let mut failed = cb(b, "failed");
     failed.push(("ErrorCode", "63016"));
     assert_eq!(post_status(&app, &failed, true).await.status(), 200);
-    assert_eq!(
-        status_of(&app, b).await,
-        ("failed".into(), Some("63016".into()))
-    );
-    assert_eq!(
-        post_status(&app, &cb(b, "delivered"), true).await.status(),
-        200
-    );
+    assert_eq!(status_of(&app, b).await, ("failed".into(), Some("63016".into())));
+    assert_eq!(post_status(&app, &cb(b, "delivered"), true).await.status(), 200);
     assert_eq!(status_of(&app, b).await.0, "failed");
 
     // Unknown SID: 200 (logged). Missing fields: 400. Bad signature: 403, nothing changes.
-    assert_eq!(
-        post_status(&app, &cb("SMunknown", "delivered"), true)
-            .await
-            .status(),
-        200
-    );
-    assert_eq!(
-        post_status(&app, &[("MessageSid", a)], true).await.status(),
-        400
-    );
+    assert_eq!(post_status(&app, &cb("SMunknown", "delivered"), true).await.status(), 200);
+    assert_eq!(post_status(&app, &[("MessageSid", a)], true).await.status(), 400);
     assert_eq!(post_status(&app, &cb(b, "read"), false).await.status(), 403);
 
     let counts = delivery_counts(&app.db, None).await.unwrap();
-    assert_eq!(
-        (counts.sent, counts.delivered, counts.read, counts.failed),
-        (1, 1, 1, 1)
-    );
+    assert_eq!((counts.sent, counts.delivered, counts.read, counts.failed), (1, 1, 1, 1));
     let user = user::Entity::find().one(&app.db).await.unwrap().unwrap();
-    assert_eq!(
-        delivery_counts(&app.db, Some(user.id)).await.unwrap(),
-        counts
-    );
-    assert_eq!(
-        delivery_counts(&app.db, Some(Uuid::now_v7()))
-            .await
-            .unwrap()
-            .sent,
-        0
-    );
+    assert_eq!(delivery_counts(&app.db, Some(user.id)).await.unwrap(), counts);
+    assert_eq!(delivery_counts(&app.db, Some(Uuid::now_v7())).await.unwrap().sent, 0);
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -638,14 +538,7 @@ async fn rest_creates_lists_cancels_and_sends_now() {
     let u = make_user(&app, "+14155550107", "Asia/Kolkata", Utc::now()).await;
     let post = |body: Json| {
         let app = &app;
-        async move {
-            app.http
-                .post(app.url("/reminders"))
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-        }
+        async move { app.http.post(app.url("/reminders")).json(&body).send().await.unwrap() }
     };
     let res =
         post(json!({"user": "+14155550107", "text": "call mom", "when": "tomorrow at 3pm"})).await;
@@ -653,13 +546,7 @@ async fn rest_creates_lists_cancels_and_sends_now() {
     let created: Json = res.json().await.unwrap();
     assert_eq!(created["status"], "pending");
     assert_eq!(created["user_id"], u.id.to_string());
-    assert!(
-        created["due_local"]
-            .as_str()
-            .unwrap()
-            .ends_with("15:00 IST"),
-        "{created}"
-    );
+    assert!(created["due_local"].as_str().unwrap().ends_with("15:00 IST"), "{created}");
     let id = created["id"].as_str().unwrap().to_string();
 
     let res =
@@ -682,25 +569,15 @@ async fn rest_creates_lists_cancels_and_sends_now() {
             .await;
     assert_eq!(res.status(), 422);
     let problem: Json = res.json().await.unwrap();
-    assert!(
-        problem["detail"]
-            .as_str()
-            .unwrap()
-            .contains("more than one time"),
-        "{problem}"
-    );
+    assert!(problem["detail"].as_str().unwrap().contains("more than one time"), "{problem}");
     let res = post(json!({"user": "+14155550107", "text": "x"})).await;
     assert_eq!(res.status(), 422);
     let res =
         post(json!({"user": "+14155550107", "text": "x", "due_at": "2020-01-01T00:00:00Z"})).await;
     assert_eq!(res.status(), 422);
 
-    let list: Json = app
-        .get("/reminders?user=%2B14155550107&status=pending")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Json =
+        app.get("/reminders?user=%2B14155550107&status=pending").await.json().await.unwrap();
     assert_eq!(list["items"].as_array().unwrap().len(), 3);
     let res = app.get("/reminders?status=bogus").await;
     assert_eq!(res.status(), 422);
@@ -726,40 +603,18 @@ async fn rest_creates_lists_cancels_and_sends_now() {
     // Cancel the daily one; repeating is idempotent; unknown is 404.
     let daily_id = daily["id"].as_str().unwrap();
     for _ in 0..2 {
-        let res = app
-            .http
-            .delete(app.url(&format!("/reminders/{daily_id}")))
-            .send()
-            .await
-            .unwrap();
+        let res = app.http.delete(app.url(&format!("/reminders/{daily_id}"))).send().await.unwrap();
         assert_eq!(res.status(), 204);
     }
-    let res = app
-        .http
-        .delete(app.url(&format!("/reminders/{}", Uuid::now_v7())))
-        .send()
-        .await
-        .unwrap();
+    let res =
+        app.http.delete(app.url(&format!("/reminders/{}", Uuid::now_v7()))).send().await.unwrap();
     assert_eq!(res.status(), 404);
-    let list: Json = app
-        .get("/reminders?status=cancelled")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Json = app.get("/reminders?status=cancelled").await.json().await.unwrap();
     assert_eq!(list["items"][0]["id"], daily_id);
 
     // Documented with the other endpoints.
     let spec: Json = app.get("/openapi.json").await.json().await.unwrap();
-    for p in [
-        "/reminders",
-        "/reminders/{id}",
-        "/reminders/{id}/send-now",
-        "/health",
-    ] {
-        assert!(
-            spec["paths"].get(p).is_some(),
-            "{p} missing from the OpenAPI document"
-        );
+    for p in ["/reminders", "/reminders/{id}", "/reminders/{id}/send-now", "/health"] {
+        assert!(spec["paths"].get(p).is_some(), "{p} missing from the OpenAPI document");
     }
 }

@@ -33,15 +33,9 @@ async fn send(app: &TestApp, sid: String, params: Vec<(String, String)>) -> Said
         "FROM interactions o JOIN interactions i ON o.reply_to = i.id \
          WHERE i.message_sid = '{sid}' AND o.purpose = 'reply'"
     );
-    app.wait_count(
-        &format!("SELECT COUNT(*) {replied} AND o.status IN ('sent', 'dry_run')"),
-        1,
-    )
-    .await;
-    let reply = app
-        .scalar(&format!("SELECT o.body {replied}"))
-        .await
-        .expect("a reply");
+    app.wait_count(&format!("SELECT COUNT(*) {replied} AND o.status IN ('sent', 'dry_run')"), 1)
+        .await;
+    let reply = app.scalar(&format!("SELECT o.body {replied}")).await.expect("a reply");
     Said { sid, reply }
 }
 
@@ -78,9 +72,7 @@ async fn memory_id(app: &TestApp, word: &str) -> String {
 }
 
 async fn get_memory(app: &TestApp, id: &str) -> (u16, Value) {
-    let res = app
-        .call(reqwest::Method::GET, &format!("/memories/{id}"))
-        .await;
+    let res = app.call(reqwest::Method::GET, &format!("/memories/{id}")).await;
     let status = res.status().as_u16();
     (status, res.json().await.unwrap_or(Value::Null))
 }
@@ -88,10 +80,7 @@ async fn get_memory(app: &TestApp, id: &str) -> (u16, Value) {
 /// What `GET /memories?query=` finds for the user (`word`: one word, no escaping).
 async fn search_hits(app: &TestApp, word: &str) -> Vec<Value> {
     let res = app
-        .api(
-            reqwest::Method::GET,
-            &format!("/memories?user=%2B14155550123&query={word}"),
-        )
+        .api(reqwest::Method::GET, &format!("/memories?user=%2B14155550123&query={word}"))
         .send()
         .await
         .unwrap();
@@ -164,10 +153,7 @@ async fn assert_one_reference_left(app: &TestApp, stored: &std::path::Path, hold
 /// Nothing references the stored object any more: its row and its bytes are gone.
 async fn assert_object_released(app: &TestApp, stored: &std::path::Path) {
     assert_eq!(app.count("SELECT COUNT(*) FROM media_objects").await, 0);
-    assert!(
-        !stored.exists(),
-        "the unreferenced object is removed from the store"
-    );
+    assert!(!stored.exists(), "the unreferenced object is removed from the store");
 }
 
 #[tokio::test]
@@ -181,21 +167,14 @@ async fn forget_this_to_the_note_or_delete_to_the_confirmation() {
 
     // "forget this" quoting the user's own note.
     let gone = say(&app, "Forget this!", Some(&parking.sid)).await;
-    println!(
-        "> Forget this! (replying to “Parking: level 3, spot 12”)\n{}",
-        gone.reply
-    );
+    println!("> Forget this! (replying to “Parking: level 3, spot 12”)\n{}", gone.reply);
     assert!(
         gone.reply.starts_with("🗑 Forgotten:") && gone.reply.contains("Parking: level 3, spot 12"),
         "{}",
         gone.reply
     );
     assert_eq!(app.count(MINE).await, 2);
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM memories WHERE text LIKE 'Parking%'")
-            .await,
-        0
-    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM memories WHERE text LIKE 'Parking%'").await, 0);
 
     // "delete" quoting mnemo's confirmation of the note.
     let confirmation = reply_sid(&app, &dinner.sid).await;
@@ -206,19 +185,11 @@ async fn forget_this_to_the_note_or_delete_to_the_confirmation() {
         gone.reply
     );
     assert_eq!(app.count(MINE).await, 1);
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM memories WHERE text = 'Gym locker 112'")
-            .await,
-        1
-    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM memories WHERE text = 'Gym locker 112'").await, 1);
 
     // Quoting it again: nothing left to forget, and the other memory stays.
     let again = say(&app, "forget it", Some(&confirmation)).await;
-    assert!(
-        again.reply.contains("doesn't hold a memory"),
-        "{}",
-        again.reply
-    );
+    assert!(again.reply.contains("doesn't hold a memory"), "{}", again.reply);
     assert_eq!(app.count(MINE).await, 1);
     // The messages themselves stay (the record of what was received).
     assert_eq!(
@@ -272,9 +243,7 @@ async fn every_way_of_forgetting_one_memory_releases_its_stored_object() {
     assert_one_reference_left(&app, &stored, "the first photo").await;
 
     let id = memory_id(&app, "fringe").await;
-    let res = app
-        .call(reqwest::Method::DELETE, &format!("/memories/{id}"))
-        .await;
+    let res = app.call(reqwest::Method::DELETE, &format!("/memories/{id}")).await;
     assert_eq!(res.status(), 204);
     assert_eq!(app.count(MINE).await, 0);
     assert_object_released(&app, &stored).await;
@@ -295,18 +264,12 @@ async fn a_correction_replaces_the_text_and_keeps_the_earlier_one() {
     );
     assert!(
         fixed.reply.starts_with("✏️ Corrected.")
-            && fixed
-                .reply
-                .contains("“Parked on level 4, spot 12 (by the lifts)”")
+            && fixed.reply.contains("“Parked on level 4, spot 12 (by the lifts)”")
             && fixed.reply.contains("“Parked on level 3, spot 12”"),
         "{}",
         fixed.reply
     );
-    assert!(
-        !fixed.reply.contains(['*', '_']),
-        "plain text: {}",
-        fixed.reply
-    );
+    assert!(!fixed.reply.contains(['*', '_']), "plain text: {}", fixed.reply);
     let (status, m) = get_memory(&app, &id).await;
     assert_eq!(status, 200);
     assert_eq!(m["text"], "Parked on level 4, spot 12 (by the lifts)");
@@ -315,10 +278,7 @@ async fn a_correction_replaces_the_text_and_keeps_the_earlier_one() {
     assert_eq!(versions[0]["text"], "Parked on level 3, spot 12");
     assert!(versions[0]["replaced_at"].is_string());
     // Recall finds the new text.
-    assert_eq!(
-        search(&app, "lifts").await,
-        ["Parked on level 4, spot 12 (by the lifts)"]
-    );
+    assert_eq!(search(&app, "lifts").await, ["Parked on level 4, spot 12 (by the lifts)"]);
     // A memory never corrected lists no versions; the correction touched no other memory.
     let (_, untouched) = get_memory(&app, &memory_id(&app, "Dentist").await).await;
     assert_eq!(untouched["versions"], json!([]));
@@ -328,32 +288,17 @@ async fn a_correction_replaces_the_text_and_keeps_the_earlier_one() {
     // A second correction, through mnemo's confirmation: versions stay oldest first.
     let confirmation = reply_sid(&app, &parked.sid).await;
     let full = say(&app, "Parking: level 4, spot 40", Some(&confirmation)).await;
-    assert!(
-        full.reply
-            .contains("“Parked on level 4, spot 40 (by the lifts)”"),
-        "{}",
-        full.reply
-    );
+    assert!(full.reply.contains("“Parked on level 4, spot 40 (by the lifts)”"), "{}", full.reply);
     let (_, m) = get_memory(&app, &id).await;
     assert_eq!(m["text"], "Parked on level 4, spot 40 (by the lifts)");
     let texts = texts_at(&m["versions"], "/text");
-    assert_eq!(
-        texts,
-        [
-            "Parked on level 3, spot 12",
-            "Parked on level 4, spot 12 (by the lifts)"
-        ]
-    );
+    assert_eq!(texts, ["Parked on level 3, spot 12", "Parked on level 4, spot 12 (by the lifts)"]);
 
     // The same text again changes nothing; a bare "actually" asks for the text.
     let same = say(&app, "Parking: level 4, spot 40", Some(&parked.sid)).await;
     assert!(same.reply.contains("already reads"), "{}", same.reply);
     let bare = say(&app, "actually", Some(&parked.sid)).await;
-    assert!(
-        bare.reply.contains("What should it say instead?"),
-        "{}",
-        bare.reply
-    );
+    assert!(bare.reply.contains("What should it say instead?"), "{}", bare.reply);
     let (_, m) = get_memory(&app, &id).await;
     assert_eq!(m["versions"].as_array().unwrap().len(), 2);
 
@@ -384,27 +329,18 @@ async fn replies_to_messages_without_a_memory_are_explained_and_change_nothing()
     // A correction to the user's own question, and a reply to a message mnemo never saw.
     for quoted in [question.sid.as_str(), "MM00000000000000000000000000000000"] {
         let explained = say(&app, "level 5 actually", Some(quoted)).await;
-        assert!(
-            explained.reply.contains("nothing to correct"),
-            "{}",
-            explained.reply
-        );
+        assert!(explained.reply.contains("nothing to correct"), "{}", explained.reply);
     }
     assert_eq!(app.count(MINE).await, 1);
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM memories WHERE text = 'Parking: level 3, spot 12'")
-            .await,
+        app.count("SELECT COUNT(*) FROM memories WHERE text = 'Parking: level 3, spot 12'").await,
         1
     );
     assert_eq!(app.count("SELECT COUNT(*) FROM memory_versions").await, 0);
 
     // Commands and questions sent as replies stay what they are.
     let listed = say(&app, "/list", Some(&note.sid)).await;
-    assert!(
-        listed.reply.contains("Parking: level 3, spot 12"),
-        "{}",
-        listed.reply
-    );
+    assert!(listed.reply.contains("Parking: level 3, spot 12"), "{}", listed.reply);
     let asked = say(&app, "which level was it?", Some(&note.sid)).await;
     assert!(asked.reply.contains("level 3"), "{}", asked.reply);
     assert_eq!(app.count(MINE).await, 1);
@@ -450,11 +386,7 @@ async fn with_mem0_the_update_and_the_delete_reach_the_right_memories() {
     let parking = say(&app, "Parking: level 3", None).await;
     mem0_adds(&app, "ev-dinner", dinner_id, "Dinner at Luigi's").await;
     let dinner = say(&app, "Dinner at Luigi's", None).await;
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM memories WHERE mem0_id IS NOT NULL")
-            .await,
-        2
-    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM memories WHERE mem0_id IS NOT NULL").await, 2);
     Mock::given(method("PUT"))
         .and(path(format!("/v1/memories/{parking_id}/")))
         .and(body_partial_json(json!({"text": "Parking: level 4"})))
@@ -476,19 +408,12 @@ async fn with_mem0_the_update_and_the_delete_reach_the_right_memories() {
         .await;
 
     let fixed = say(&app, "actually it's level 4", Some(&parking.sid)).await;
-    assert!(
-        fixed.reply.contains("“Parking: level 4”"),
-        "{}",
-        fixed.reply
-    );
+    assert!(fixed.reply.contains("“Parking: level 4”"), "{}", fixed.reply);
     let confirmation = reply_sid(&app, &dinner.sid).await;
     let gone = say(&app, "delete", Some(&confirmation)).await;
     assert!(gone.reply.starts_with("🗑 Forgotten:"), "{}", gone.reply);
 
-    assert_eq!(
-        app.scalar("SELECT text FROM memories").await.as_deref(),
-        Some("Parking: level 4")
-    );
+    assert_eq!(app.scalar("SELECT text FROM memories").await.as_deref(), Some("Parking: level 4"));
     assert_eq!(
         app.scalar("SELECT mem0_id FROM memories").await.as_deref(),
         Some(parking_id),
@@ -515,15 +440,8 @@ async fn with_mem0_the_update_and_the_delete_reach_the_right_memories() {
         .mount(&app.mem0)
         .await;
     let again = say(&app, "No, level 5", Some(&parking.sid)).await;
-    assert!(
-        again.reply.contains("“Parking: level 5”"),
-        "{}",
-        again.reply
-    );
-    assert_eq!(
-        app.scalar("SELECT mem0_id FROM memories").await.as_deref(),
-        Some(readded_id)
-    );
+    assert!(again.reply.contains("“Parking: level 5”"), "{}", again.reply);
+    assert_eq!(app.scalar("SELECT mem0_id FROM memories").await.as_deref(), Some(readded_id));
     let adds = app.mem0_adds().await;
     assert_eq!(adds.len(), 3, "two notes, one re-add");
     assert_eq!(adds[2]["messages"][0]["content"], "Parking: level 5");

@@ -32,9 +32,7 @@ async fn wait_status_within(app: &TestApp, what: &str, sid: &str, status: &str) 
 
 /// Redrives the dead-lettered job `id` through the admin API, which must accept it.
 async fn redrive(app: &TestApp, id: &str) {
-    let retried = app
-        .call(reqwest::Method::POST, &format!("/admin/jobs/{id}/retry"))
-        .await;
+    let retried = app.call(reqwest::Method::POST, &format!("/admin/jobs/{id}/retry")).await;
     assert_eq!(retried.status(), 200);
 }
 
@@ -46,21 +44,10 @@ async fn a_panicking_job_fails_once_with_one_reply_and_can_be_redriven() {
     let from = "whatsapp:+14155550177";
 
     let sid = new_sid();
-    assert_eq!(
-        app.post_webhook(&text_message(&sid, from, POISON))
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.post_webhook(&text_message(&sid, from, POISON)).await.status(), 200);
     wait_status_within(&app, "the poisoned message to fail", &sid, "failed").await;
-    let error = app
-        .interaction_field(&sid, "error")
-        .await
-        .unwrap_or_default();
-    assert!(
-        error.contains("panic") && error.contains("injected test panic"),
-        "{error}"
-    );
+    let error = app.interaction_field(&sid, "error").await.unwrap_or_default();
+    assert!(error.contains("panic") && error.contains("injected test panic"), "{error}");
 
     // One short reply: kept, something went wrong, try rephrasing.
     wait_for("the failure reply", Duration::from_secs(10), || async {
@@ -73,8 +60,7 @@ async fn a_panicking_job_fails_once_with_one_reply_and_can_be_redriven() {
 
     // The worker goes on: the next message is answered normally.
     let next = new_sid();
-    app.post_webhook(&text_message(&next, from, "Bike lock code is 4711"))
-        .await;
+    app.post_webhook(&text_message(&next, from, "Bike lock code is 4711")).await;
     wait_status_within(&app, "the next message", &next, "processed").await;
 
     // It shows in the dead letters.
@@ -96,13 +82,7 @@ async fn a_panicking_job_fails_once_with_one_reply_and_can_be_redriven() {
     // Fixed (the switch is off): a redrive answers it for real.
     POISON_ON.store(false, Ordering::SeqCst);
     redrive(&app, &id).await;
-    wait_status_within(
-        &app,
-        "the redriven message to be processed",
-        &sid,
-        "processed",
-    )
-    .await;
+    wait_status_within(&app, "the redriven message to be processed", &sid, "processed").await;
     POISON_ON.store(true, Ordering::SeqCst);
     wait_for("the real replies", Duration::from_secs(10), || async {
         app.sent_messages().await.len() == 3
@@ -114,10 +94,7 @@ async fn a_panicking_job_fails_once_with_one_reply_and_can_be_redriven() {
         .iter()
         .filter(|m| m["Body"] == mnemo_shared::domain::replies::FAILED)
         .count();
-    assert_eq!(
-        apologies, 1,
-        "one failure reply however often it is redriven"
-    );
+    assert_eq!(apologies, 1, "one failure reply however often it is redriven");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -125,8 +102,7 @@ async fn attempts_are_capped_across_redeliveries() {
     let app = TestApp::without_worker().await;
     app.twilio_accepts_messages().await;
     let sid = new_sid();
-    app.post_webhook(&text_message(&sid, "whatsapp:+14155550178", "a note"))
-        .await;
+    app.post_webhook(&text_message(&sid, "whatsapp:+14155550178", "a note")).await;
     // As if JOB_MAX_ATTEMPTS (4 in tests) workers had died holding it, one after another.
     app.exec(&format!(
         "UPDATE interactions SET status = 'processing', attempts = 4, \
@@ -145,32 +121,19 @@ async fn attempts_are_capped_across_redeliveries() {
             .id
     };
     let pipeline = Pipeline::new(app.db.clone(), app.settings.clone());
-    let job = ProcessMessage {
-        interaction_id: id,
-        message_sid: sid.clone(),
-    };
+    let job = ProcessMessage { interaction_id: id, message_sid: sid.clone() };
     let (a, b) = tokio::join!(pipeline.process(&job), pipeline.process(&job));
     let outcomes = [a.unwrap(), b.unwrap()];
-    let failed: Vec<_> = outcomes
-        .iter()
-        .filter(|o| matches!(o, Outcome::Failed(_)))
-        .collect();
+    let failed: Vec<_> = outcomes.iter().filter(|o| matches!(o, Outcome::Failed(_))).collect();
     assert_eq!(failed.len(), 1, "exactly one claim ends it: {outcomes:?}");
-    assert_eq!(
-        app.interaction_field(&sid, "status").await.as_deref(),
-        Some("failed")
-    );
+    assert_eq!(app.interaction_field(&sid, "status").await.as_deref(), Some("failed"));
     let error = app.interaction_field(&sid, "error").await.unwrap();
     assert!(error.contains("gave up after 4 attempts"), "{error}");
     assert_eq!(app.sent_messages().await.len(), 1, "one failure reply");
     // A later redelivery changes nothing.
     assert_eq!(pipeline.process(&job).await.unwrap(), Outcome::Skipped);
     assert_eq!(app.sent_messages().await.len(), 1);
-    assert_eq!(
-        app.attempts_of(&sid).await,
-        4,
-        "the refused claims did not count"
-    );
+    assert_eq!(app.attempts_of(&sid).await, 4, "the refused claims did not count");
 }
 
 /// A made-up word per pair, so a question can only be answered by its own note.
@@ -195,13 +158,9 @@ async fn fifty_note_question_pairs_each_find_their_note() {
     for _ in 0..2 {
         let pipeline = Pipeline::new(app.db.clone(), app.settings.clone());
         let mut rx = stop_rx.clone();
-        tokio::spawn(mnemo_worker::run(
-            pipeline,
-            app.state.queue.clone(),
-            async move {
-                let _ = rx.wait_for(|s| *s).await;
-            },
-        ));
+        tokio::spawn(mnemo_worker::run(pipeline, app.state.queue.clone(), async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }));
     }
     // 10 people, 5 pairs each: each person's note and question back to back, people at once.
     let mut people = Vec::new();
@@ -216,16 +175,9 @@ async fn fifty_note_question_pairs_each_find_their_note() {
                 let note = format!("The {thing} is in the {place}");
                 let question = format!("Where is the {thing}?");
                 let (n, s) = (new_sid(), new_sid());
+                assert_eq!(app.post_webhook(&text_message(&n, &from, &note)).await.status(), 200);
                 assert_eq!(
-                    app.post_webhook(&text_message(&n, &from, &note))
-                        .await
-                        .status(),
-                    200
-                );
-                assert_eq!(
-                    app.post_webhook(&text_message(&s, &from, &question))
-                        .await
-                        .status(),
+                    app.post_webhook(&text_message(&s, &from, &question)).await.status(),
                     200
                 );
                 pairs.push((s, place));
@@ -233,11 +185,8 @@ async fn fifty_note_question_pairs_each_find_their_note() {
             pairs
         });
     }
-    let pairs: Vec<(String, String)> = futures::future::join_all(people)
-        .await
-        .into_iter()
-        .flatten()
-        .collect();
+    let pairs: Vec<(String, String)> =
+        futures::future::join_all(people).await.into_iter().flatten().collect();
     assert_eq!(pairs.len(), 50);
     app.wait_count(
         "SELECT COUNT(*) FROM interactions WHERE direction = 'inbound' AND status = 'processed'",
@@ -252,11 +201,7 @@ async fn fifty_note_question_pairs_each_find_their_note() {
         }
     }
     let _ = stop_tx.send(true);
-    assert!(
-        missed.is_empty(),
-        "{} of 50 answers missed their note: {missed:?}",
-        missed.len()
-    );
+    assert!(missed.is_empty(), "{} of 50 answers missed their note: {missed:?}", missed.len());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -267,9 +212,7 @@ async fn slow_clients_are_dropped_and_do_not_delay_others() {
     let mut slow = Vec::new();
     for _ in 0..200 {
         let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
-        s.write_all(b"POST /webhook HTTP/1.1\r\nHost: x\r\nX-A: ")
-            .await
-            .unwrap();
+        s.write_all(b"POST /webhook HTTP/1.1\r\nHost: x\r\nX-A: ").await.unwrap();
         slow.push(s);
     }
     // 20 half-sent bodies: headers complete, 10 of 1000 bytes sent, then silence.
@@ -295,10 +238,7 @@ async fn slow_clients_are_dropped_and_do_not_delay_others() {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert!(
-        worst < Duration::from_millis(500),
-        "a normal request took {worst:?}"
-    );
+    assert!(worst < Duration::from_millis(500), "a normal request took {worst:?}");
 
     // Every one of them is dropped within the timeouts (10 s for headers, 10 s of stall).
     let read_all = |mut s: tokio::net::TcpStream| async move {
@@ -307,17 +247,11 @@ async fn slow_clients_are_dropped_and_do_not_delay_others() {
         (ended.is_ok(), String::from_utf8_lossy(&buf).to_string())
     };
     let slow_ends = futures::future::join_all(slow.into_iter().map(read_all)).await;
-    assert!(
-        slow_ends.iter().all(|(closed, _)| *closed),
-        "a slowloris connection stayed open"
-    );
+    assert!(slow_ends.iter().all(|(closed, _)| *closed), "a slowloris connection stayed open");
     let half_ends = futures::future::join_all(half.into_iter().map(read_all)).await;
     for (closed, response) in half_ends {
         assert!(closed, "a half-sent body kept its connection");
-        assert!(
-            response.is_empty() || response.starts_with("HTTP/1.1 4"),
-            "{response}"
-        );
+        assert!(response.is_empty() || response.starts_with("HTTP/1.1 4"), "{response}");
     }
     assert!(started.elapsed() < Duration::from_secs(25));
 }

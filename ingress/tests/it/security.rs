@@ -14,9 +14,7 @@ use serde_json::{Value, json};
 fn png() -> Vec<u8> {
     let img = image::RgbImage::from_pixel(2, 2, image::Rgb([200, 10, 10]));
     let mut out = std::io::Cursor::new(Vec::new());
-    image::DynamicImage::ImageRgb8(img)
-        .write_to(&mut out, image::ImageFormat::Png)
-        .unwrap();
+    image::DynamicImage::ImageRgb8(img).write_to(&mut out, image::ImageFormat::Png).unwrap();
     out.into_inner()
 }
 
@@ -67,12 +65,7 @@ async fn console_uploads_cannot_become_pages_on_our_origin() {
     assert_eq!(got.status(), 200);
     assert_eq!(got.headers()["content-type"], "image/png");
     assert_eq!(got.headers()["x-content-type-options"], "nosniff");
-    assert!(
-        got.headers()["content-security-policy"]
-            .to_str()
-            .unwrap()
-            .starts_with("sandbox")
-    );
+    assert!(got.headers()["content-security-policy"].to_str().unwrap().starts_with("sandbox"));
 
     // A file written before types were checked (or by anything else) that claims HTML.
     let dir = std::path::Path::new(&app.settings.media_dir).join("console");
@@ -96,11 +89,7 @@ async fn media_links_never_serve_a_page() {
     std::fs::write(tmp.path(), body).unwrap();
     app.state
         .media
-        .put(
-            &mnemo_shared::media::storage_key(&sha),
-            tmp.path(),
-            "text/html",
-        )
+        .put(&mnemo_shared::media::storage_key(&sha), tmp.path(), "text/html")
         .await
         .unwrap();
     use mnemo_shared::sea_orm::{ConnectionTrait, Statement};
@@ -161,9 +150,7 @@ async fn the_console_cookie_is_a_session_not_the_token() {
     const TOKEN: &str = "tok-9f8e7d6c5b4a-secret";
     let app = TestApp::spawn_with(console_on(vec![("API_TOKEN", TOKEN.into())])).await;
     let plain = no_redirects();
-    let res = app
-        .get_via(&plain, &format!("/console?token={TOKEN}"), None)
-        .await;
+    let res = app.get_via(&plain, &format!("/console?token={TOKEN}"), None).await;
     assert_eq!(res.status(), 303);
     let cookie = res.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(!cookie.contains(TOKEN), "{cookie}");
@@ -171,9 +158,7 @@ async fn the_console_cookie_is_a_session_not_the_token() {
         assert!(cookie.contains(attr), "{cookie}");
     }
     let pair = cookie.split(';').next().unwrap().to_string();
-    let res = app
-        .get_via(&plain, "/console/api/dashboard", Some(&pair))
-        .await;
+    let res = app.get_via(&plain, "/console/api/dashboard", Some(&pair)).await;
     assert_eq!(res.status(), 200);
     // The raw token is no cookie; neither is a tampered session.
     for forged in [
@@ -181,9 +166,7 @@ async fn the_console_cookie_is_a_session_not_the_token() {
         format!("{pair}0"),
         pair.replacen("mnemo_console=", "mnemo_console=9", 1),
     ] {
-        let res = app
-            .get_via(&plain, "/console/api/dashboard", Some(&forged))
-            .await;
+        let res = app.get_via(&plain, "/console/api/dashboard", Some(&forged)).await;
         assert_eq!(res.status(), 401, "{forged}");
     }
 }
@@ -195,20 +178,14 @@ async fn the_api_token_stays_out_of_the_log() {
     const TOKEN: &str = "tok-1a2b3c4d5e6f-secret";
     let app = TestApp::spawn_with(console_on(vec![("API_TOKEN", TOKEN.into())])).await;
     let plain = no_redirects();
-    let res = app
-        .get_via(&plain, &format!("/console/chat?token={TOKEN}"), None)
-        .await;
+    let res = app.get_via(&plain, &format!("/console/chat?token={TOKEN}"), None).await;
     assert_eq!(res.status(), 303);
     // The request line is logged (redacted), the token never.
-    wait_for(
-        "the request line in the log",
-        Duration::from_secs(10),
-        || async {
-            let text = String::from_utf8_lossy(&log.lock().unwrap()).into_owned();
-            assert!(!text.contains(TOKEN), "the token reached the log:\n{text}");
-            text.contains("/console/chat?token=")
-        },
-    )
+    wait_for("the request line in the log", Duration::from_secs(10), || async {
+        let text = String::from_utf8_lossy(&log.lock().unwrap()).into_owned();
+        assert!(!text.contains(TOKEN), "the token reached the log:\n{text}");
+        text.contains("/console/chat?token=")
+    })
     .await;
 }
 
@@ -218,10 +195,7 @@ async fn the_api_token_stays_out_of_the_log() {
 async fn other_sites_cannot_use_the_open_api() {
     let app = TestApp::spawn_with(Options {
         twilio: false,
-        extra: vec![
-            ("CONSOLE_ENABLED", "true".into()),
-            ("ALLOWED_HOSTS", "mnemo.internal".into()),
-        ],
+        extra: vec![("CONSOLE_ENABLED", "true".into()), ("ALLOWED_HOSTS", "mnemo.internal".into())],
         ..Options::default()
     })
     .await;
@@ -235,13 +209,8 @@ async fn other_sites_cannot_use_the_open_api() {
         .unwrap();
     assert_eq!(res.status(), 421);
     for host in ["localhost", "mnemo.internal:8080"] {
-        let res = app
-            .http
-            .get(app.url("/memories/list"))
-            .header("host", host)
-            .send()
-            .await
-            .unwrap();
+        let res =
+            app.http.get(app.url("/memories/list")).header("host", host).send().await.unwrap();
         assert_eq!(res.status(), 200, "{host}");
     }
     // CSRF: a simple cross-site POST, a JSON one from another origin, a plain-text one.
@@ -300,12 +269,7 @@ async fn a_reshaped_signed_webhook_is_refused() {
         .collect();
     let url = format!("{}/webhook", app.settings.public_base_url);
     let sig = mnemo_shared::domain::signature::compute_signature(&url, &original, AUTH_TOKEN);
-    assert_eq!(
-        app.post_form("/webhook", Some(&sig), &original)
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.post_form("/webhook", Some(&sig), &original).await.status(), 200);
 
     let reshaped: Vec<(String, String)> = original
         .iter()
@@ -320,29 +284,18 @@ async fn a_reshaped_signed_webhook_is_refused() {
         sig,
         "the reshaped form carries the original signature"
     );
-    assert_eq!(
-        app.post_form("/webhook", Some(&sig), &reshaped)
-            .await
-            .status(),
-        400
-    );
+    assert_eq!(app.post_form("/webhook", Some(&sig), &reshaped).await.status(), 400);
 
     // Another account's message, and a repeated key, signed: refused as well.
     let other: Vec<(String, String)> = text_message(&new_sid(), "whatsapp:+14155550113", "x")
         .into_iter()
         .map(|(k, v)| match k {
-            "AccountSid" => (
-                k.to_string(),
-                "AC00000000000000000000000000000000".to_string(),
-            ),
+            "AccountSid" => (k.to_string(), "AC00000000000000000000000000000000".to_string()),
             _ => (k.to_string(), v.to_string()),
         })
         .collect();
     let s = mnemo_shared::domain::signature::compute_signature(&url, &other, AUTH_TOKEN);
-    assert_eq!(
-        app.post_form("/webhook", Some(&s), &other).await.status(),
-        400
-    );
+    assert_eq!(app.post_form("/webhook", Some(&s), &other).await.status(), 400);
     let mut repeated: Vec<(String, String)> =
         text_message(&new_sid(), "whatsapp:+14155550113", "x")
             .into_iter()
@@ -350,12 +303,7 @@ async fn a_reshaped_signed_webhook_is_refused() {
             .collect();
     repeated.push(("Body".into(), "again".into()));
     let s = mnemo_shared::domain::signature::compute_signature(&url, &repeated, AUTH_TOKEN);
-    assert_eq!(
-        app.post_form("/webhook", Some(&s), &repeated)
-            .await
-            .status(),
-        400
-    );
+    assert_eq!(app.post_form("/webhook", Some(&s), &repeated).await.status(), 400);
 
     assert_eq!(app.count("SELECT COUNT(*) FROM interactions").await, 1);
 }
@@ -400,16 +348,10 @@ async fn metrics_scrapes_spare_the_database() {
     for i in 0..3 {
         let sid = new_sid();
         let body = format!("note {i}");
-        let res = app
-            .post_webhook(&text_message(&sid, "whatsapp:+14155550114", &body))
-            .await;
+        let res = app.post_webhook(&text_message(&sid, "whatsapp:+14155550114", &body)).await;
         assert_eq!(res.status(), 200);
     }
-    app.wait_count(
-        "SELECT COUNT(*) FROM interactions WHERE status = 'received'",
-        3,
-    )
-    .await;
+    app.wait_count("SELECT COUNT(*) FROM interactions WHERE status = 'received'", 3).await;
     // Within 10 s of the last query: the cached figure, not a new query.
     assert_eq!(gauge(&scrape().await, "mnemo_queue_depth"), before);
 }

@@ -23,10 +23,7 @@ fn the_start_up_log_names_the_console_and_has_no_colours_in_a_pipe() {
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", dir.path())
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}/mnemo.db?mode=rwc", dir.path().display()),
-        )
+        .env("DATABASE_URL", format!("sqlite://{}/mnemo.db?mode=rwc", dir.path().display()))
         .env("MEDIA_DIR", dir.path().join("media"))
         .env("BIND_ADDR", "127.0.0.1:0")
         .env("LOCAL_MODELS", "off")
@@ -52,10 +49,7 @@ fn the_start_up_log_names_the_console_and_has_no_colours_in_a_pipe() {
         match rx.recv_timeout(left) {
             Ok(line) if line.contains("console: chat at") => break line,
             Ok(line) => lines.push(line),
-            Err(_) => panic!(
-                "no console line within 60 s; the log so far:\n{}",
-                lines.join("\n")
-            ),
+            Err(_) => panic!("no console line within 60 s; the log so far:\n{}", lines.join("\n")),
         }
     };
     lines.push(console.clone());
@@ -76,9 +70,6 @@ fn the_start_up_log_names_the_console_and_has_no_colours_in_a_pipe() {
         "{console}"
     );
     for line in &lines {
-        assert!(
-            !line.contains('\u{1b}'),
-            "ANSI escape in a piped log: {line:?}"
-        );
+        assert!(!line.contains('\u{1b}'), "ANSI escape in a piped log: {line:?}");
     }
 }

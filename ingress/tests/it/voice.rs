@@ -23,12 +23,8 @@ fn install_model(models_dir: &Path) {
 }
 
 fn clip(name: &str) -> Vec<u8> {
-    std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/tests/audio")
-            .join(name),
-    )
-    .unwrap()
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tests/audio").join(name))
+        .unwrap()
 }
 
 /// A 16 kHz mono 16-bit WAV of `samples`.
@@ -118,12 +114,7 @@ async fn an_opus_voice_note_is_transcribed_on_the_machine_and_found_by_a_questio
     for key in ["milk", "bananas", "dentist"] {
         assert!(lower.contains(key), "{key} missing: {r}");
     }
-    assert_eq!(
-        app.interaction_field(&sid, "transcript_language")
-            .await
-            .as_deref(),
-        Some("en")
-    );
+    assert_eq!(app.interaction_field(&sid, "transcript_language").await.as_deref(), Some("en"));
     let q = app.send_text(FROM, "when is the dentist?").await;
     let answer = app.reply_to(&q, Duration::from_secs(30)).await;
     println!("question → {answer}");
@@ -170,10 +161,7 @@ async fn a_note_over_the_cap_is_refused_with_a_reply() {
     let sid = send_voice(&app, "ME_long", "audio/ogg", clip("seventy.ogg")).await;
     let r = app.reply_to(&sid, Duration::from_secs(60)).await;
     println!("reply after {:?}: {r}", started.elapsed());
-    assert!(
-        r.contains("lasts 1:11 min") && r.contains("up to 1 min"),
-        "{r}"
-    );
+    assert!(r.contains("lasts 1:11 min") && r.contains("up to 1 min"), "{r}");
     assert_eq!(
         app.scalar("SELECT text FROM memories").await.as_deref(),
         Some("voice note (too long to transcribe)")
@@ -198,21 +186,15 @@ async fn notes_kept_before_the_model_arrives_are_transcribed_by_the_backfill() {
     install_model(models.path());
     let start = Instant::now();
     pipeline.backfill_transcripts(10).await.unwrap();
-    let text = wait_for_some(
-        "the memory's text to be backfilled",
-        Duration::from_secs(120),
-        || async {
+    let text =
+        wait_for_some("the memory's text to be backfilled", Duration::from_secs(120), || async {
             let text = app.scalar("SELECT text FROM memories").await.unwrap();
             text.to_lowercase().contains("bananas").then_some(text)
-        },
-    )
-    .await;
+        })
+        .await;
     println!("backfilled in {:?}: {text}", start.elapsed());
     let transcript = app.transcript_of(&sid).await.unwrap();
-    assert!(
-        transcript.to_lowercase().contains("dentist"),
-        "{transcript}"
-    );
+    assert!(transcript.to_lowercase().contains("dentist"), "{transcript}");
     // Found by what was said, and the user was not messaged again.
     assert_eq!(app.sent_messages().await.len(), 1);
     assert_eq!(pipeline.backfill_transcripts(10).await.unwrap(), 0);
@@ -225,24 +207,18 @@ async fn notes_kept_before_the_model_arrives_are_transcribed_by_the_backfill() {
 async fn a_text_is_answered_within_a_second_during_a_two_minute_transcription() {
     let (_models, app) = app_with_whisper(vec![]).await;
     // 142 s of speech: the 71 s note twice, as a WAV.
-    let once = mnemo_shared::audio::decode(&clip("seventy.ogg"), "audio/ogg", 600)
-        .unwrap()
-        .samples;
+    let once = mnemo_shared::audio::decode(&clip("seventy.ogg"), "audio/ogg", 600).unwrap().samples;
     let mut twice = once.clone();
     twice.extend_from_slice(&once);
     let voice = send_voice(&app, "ME_two_min", "audio/wav", wav(&twice)).await;
     // Wait until the note is stored and being transcribed.
     let start = Instant::now();
-    wait_for(
-        "the voice note to be stored",
-        Duration::from_secs(30),
-        || async { app.count("SELECT COUNT(*) FROM media_objects").await > 0 },
-    )
+    wait_for("the voice note to be stored", Duration::from_secs(30), || async {
+        app.count("SELECT COUNT(*) FROM media_objects").await > 0
+    })
     .await;
     let sent = Instant::now();
-    let text = app
-        .send_text(OTHER, "pick up the dry cleaning on friday")
-        .await;
+    let text = app.send_text(OTHER, "pick up the dry cleaning on friday").await;
     let r = app.reply_to(&text, Duration::from_secs(10)).await;
     let took = sent.elapsed();
     println!("text answered in {took:?} while transcribing: {r}");

@@ -15,13 +15,8 @@ async fn text_message_becomes_memory_and_reply() {
     let app = TestApp::spawn().await;
     app.twilio_accepts_messages().await;
     let sid = new_sid();
-    let res = app
-        .post_webhook(&text_message(
-            &sid,
-            FROM,
-            "Dinner plan: pasta with Anna on Friday",
-        ))
-        .await;
+    let res =
+        app.post_webhook(&text_message(&sid, FROM, "Dinner plan: pasta with Anna on Friday")).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-type"], "text/xml");
     let body = res.text().await.unwrap();
@@ -41,24 +36,15 @@ async fn text_message_becomes_memory_and_reply() {
     );
     // Every received param is kept raw.
     let raw = app.raw_of(&sid).await;
-    assert!(
-        raw.contains("\"ProfileName\"") && raw.contains("\"SmsStatus\""),
-        "{raw}"
-    );
+    assert!(raw.contains("\"ProfileName\"") && raw.contains("\"SmsStatus\""), "{raw}");
 
     let sent = app.sent_messages().await;
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0]["To"], FROM);
     assert_eq!(sent[0]["From"], WA_NUMBER);
     assert!(sent[0]["Body"].contains("Saved"), "{}", sent[0]["Body"]);
-    assert!(
-        sent[0]["Body"].contains("/help"),
-        "first reply introduces mnemo"
-    );
-    assert_eq!(
-        sent[0]["StatusCallback"],
-        format!("{}/webhook/status", app.base)
-    );
+    assert!(sent[0]["Body"].contains("/help"), "first reply introduces mnemo");
+    assert_eq!(sent[0]["StatusCallback"], format!("{}/webhook/status", app.base));
     // The reply's Twilio SID is recorded on the outbound interaction.
     let out_sid = app
         .scalar("SELECT message_sid FROM interactions WHERE direction = 'outbound'")
@@ -76,44 +62,18 @@ async fn question_finds_the_memory() {
     let app = TestApp::spawn().await;
     app.twilio_accepts_messages().await;
     let s1 = new_sid();
-    app.post_webhook(&text_message(
-        &s1,
-        FROM,
-        "Dinner plan: pasta carbonara with Anna",
-    ))
-    .await;
-    app.post_webhook(&text_message(&new_sid(), FROM, "Buy new running shoes"))
-        .await;
-    app.wait_count(
-        "SELECT COUNT(*) FROM interactions WHERE direction = 'outbound'",
-        2,
-    )
-    .await;
-    app.post_webhook(&text_message(
-        &new_sid(),
-        FROM,
-        "What did I plan for dinner?",
-    ))
-    .await;
-    app.wait_count(
-        "SELECT COUNT(*) FROM interactions WHERE direction = 'outbound'",
-        3,
-    )
-    .await;
+    app.post_webhook(&text_message(&s1, FROM, "Dinner plan: pasta carbonara with Anna")).await;
+    app.post_webhook(&text_message(&new_sid(), FROM, "Buy new running shoes")).await;
+    app.wait_count("SELECT COUNT(*) FROM interactions WHERE direction = 'outbound'", 2).await;
+    app.post_webhook(&text_message(&new_sid(), FROM, "What did I plan for dinner?")).await;
+    app.wait_count("SELECT COUNT(*) FROM interactions WHERE direction = 'outbound'", 3).await;
     app.wait_sent(3).await;
     // A question is not stored as a memory.
     assert_eq!(app.count("SELECT COUNT(*) FROM memories").await, 2);
     let sent = app.sent_messages().await;
-    let answer = sent
-        .iter()
-        .find(|m| m["Body"].contains("found"))
-        .expect("an answer");
+    let answer = sent.iter().find(|m| m["Body"].contains("found")).expect("an answer");
     assert!(answer["Body"].contains("carbonara"), "{}", answer["Body"]);
-    assert!(
-        !answer["Body"].contains("running shoes"),
-        "{}",
-        answer["Body"]
-    );
+    assert!(!answer["Body"].contains("running shoes"), "{}", answer["Body"]);
 }
 
 #[tokio::test]
@@ -152,21 +112,13 @@ async fn twenty_concurrent_copies_make_one_of_everything() {
         1,
     )
     .await;
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM interactions WHERE direction = 'inbound'")
-            .await,
-        1
-    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM interactions WHERE direction = 'inbound'").await, 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 1);
     // No copy comes late: one memory and one reply, and it stays so.
-    assert_stays(
-        "one memory and one reply",
-        Duration::from_millis(500),
-        || async {
-            app.count("SELECT COUNT(*) FROM memories").await == 1
-                && app.sent_messages().await.len() == 1
-        },
-    )
+    assert_stays("one memory and one reply", Duration::from_millis(500), || async {
+        app.count("SELECT COUNT(*) FROM memories").await == 1
+            && app.sent_messages().await.len() == 1
+    })
     .await;
 }
 
@@ -175,40 +127,25 @@ async fn a_burst_from_a_few_phones_is_recorded_whole() {
     // Concurrent webhooks share group commits: many messages of one phone in one batch, and
     // duplicates inside a batch, still make one user per phone and one row per MessageSid.
     let app = TestApp::without_worker().await;
-    let phones = [
-        "whatsapp:+14155550101",
-        "whatsapp:+447700900123",
-        "whatsapp:+919812345678",
-    ];
+    let phones = ["whatsapp:+14155550101", "whatsapp:+447700900123", "whatsapp:+919812345678"];
     let sids: Vec<String> = (0..60).map(|_| new_sid()).collect();
     let bodies: Vec<String> = (0..60).map(|i| format!("burst note {i}")).collect();
-    let params: Vec<_> = (0..60)
-        .map(|i| text_message(&sids[i], phones[i % 3], &bodies[i]))
-        .collect();
+    let params: Vec<_> =
+        (0..60).map(|i| text_message(&sids[i], phones[i % 3], &bodies[i])).collect();
     // Every message twice, interleaved.
-    let posts = params
-        .iter()
-        .chain(params.iter())
-        .map(|p| app.post_webhook(p));
+    let posts = params.iter().chain(params.iter()).map(|p| app.post_webhook(p));
     let results = futures::future::join_all(posts).await;
     assert!(results.iter().all(|r| r.status() == 200));
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM interactions WHERE direction = 'inbound'")
-            .await,
+        app.count("SELECT COUNT(*) FROM interactions WHERE direction = 'inbound'").await,
         60
     );
     assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 3);
     assert_eq!(
-        app.scalar("SELECT timezone FROM users WHERE phone = '+919812345678'")
-            .await
-            .as_deref(),
+        app.scalar("SELECT timezone FROM users WHERE phone = '+919812345678'").await.as_deref(),
         Some("Asia/Kolkata")
     );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM users WHERE last_inbound_at IS NULL")
-            .await,
-        0
-    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE last_inbound_at IS NULL").await, 0);
 }
 
 #[tokio::test]
@@ -233,16 +170,12 @@ async fn one_batch_with_a_repeated_sid_records_it_once() {
         new(&b, "+14155550101"),
         new(&b, "+14155550102"),
     ];
-    let got = mnemo_shared::store::db::record_inbound_batch(&app.db, &batch)
-        .await
-        .unwrap();
+    let got = mnemo_shared::store::db::record_inbound_batch(&app.db, &batch).await.unwrap();
     let kept: Vec<bool> = got.iter().map(Option::is_some).collect();
     assert_eq!(kept, [true, false, true, false]);
     assert_eq!(app.count("SELECT COUNT(*) FROM interactions").await, 2);
     // And against rows committed earlier: all duplicates.
-    let again = mnemo_shared::store::db::record_inbound_batch(&app.db, &batch[..3])
-        .await
-        .unwrap();
+    let again = mnemo_shared::store::db::record_inbound_batch(&app.db, &batch[..3]).await.unwrap();
     assert!(again.iter().all(Option::is_none));
 }
 
@@ -255,16 +188,8 @@ async fn nul_characters_are_dropped_not_refused() {
     params.push(("ProfileName", "Zoe\0"));
     let res = app.post_webhook(&params).await;
     assert_eq!(res.status(), 200);
-    assert_eq!(
-        app.interaction_field(&sid, "body").await.as_deref(),
-        Some("gate code 7788")
-    );
-    assert_eq!(
-        app.scalar("SELECT display_name FROM users")
-            .await
-            .as_deref(),
-        Some("Zoe")
-    );
+    assert_eq!(app.interaction_field(&sid, "body").await.as_deref(), Some("gate code 7788"));
+    assert_eq!(app.scalar("SELECT display_name FROM users").await.as_deref(), Some("Zoe"));
 }
 
 #[tokio::test]
@@ -276,9 +201,7 @@ async fn a_burst_of_first_messages_is_welcomed_once() {
     let from = "whatsapp:+14155550177";
     let sids: Vec<String> = (0..6).map(|_| new_sid()).collect();
     let bodies: Vec<String> = (0..6).map(|i| format!("opening note {i}")).collect();
-    let params: Vec<_> = (0..6)
-        .map(|i| text_message(&sids[i], from, &bodies[i]))
-        .collect();
+    let params: Vec<_> = (0..6).map(|i| text_message(&sids[i], from, &bodies[i])).collect();
     let results = futures::future::join_all(params.iter().map(|p| app.post_webhook(p))).await;
     assert!(results.iter().all(|r| r.status() == 200));
     app.wait_sent(6).await;
@@ -289,11 +212,7 @@ async fn a_burst_of_first_messages_is_welcomed_once() {
         .filter(|m| m["Body"].contains("your memory on WhatsApp"))
         .count();
     assert_eq!(welcomed, 1, "exactly one reply carries the welcome");
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM users WHERE welcomed_at IS NOT NULL")
-            .await,
-        1
-    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE welcomed_at IS NOT NULL").await, 1);
 }
 
 #[tokio::test]
@@ -301,8 +220,7 @@ async fn a_job_delivered_twice_repeats_nothing() {
     let app = TestApp::spawn().await;
     app.twilio_accepts_messages().await;
     let sid = new_sid();
-    app.post_webhook(&text_message(&sid, FROM, "gate code 4411"))
-        .await;
+    app.post_webhook(&text_message(&sid, FROM, "gate code 4411")).await;
     app.wait_sent(1).await;
     let id = {
         use mnemo_shared::sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -318,10 +236,7 @@ async fn a_job_delivered_twice_repeats_nothing() {
     app.state
         .queue
         .push(
-            ProcessMessage {
-                interaction_id: id,
-                message_sid: sid.clone(),
-            },
+            ProcessMessage { interaction_id: id, message_sid: sid.clone() },
             &format!("{sid}:again"),
         )
         .await
@@ -329,26 +244,17 @@ async fn a_job_delivered_twice_repeats_nothing() {
     // And run it directly, as a second worker racing would.
     let pipeline = mnemo_worker::pipeline::Pipeline::new(app.db.clone(), app.settings.clone());
     let outcome = pipeline
-        .process(&ProcessMessage {
-            interaction_id: id,
-            message_sid: sid.clone(),
-        })
+        .process(&ProcessMessage { interaction_id: id, message_sid: sid.clone() })
         .await
         .unwrap();
     assert_eq!(outcome, mnemo_worker::pipeline::Outcome::Skipped);
     // The worker takes the second delivery too: it must add nothing, however long we look.
-    assert_stays(
-        "one memory, one reply, one outbound row",
-        Duration::from_millis(800),
-        || async {
-            app.count("SELECT COUNT(*) FROM memories").await == 1
-                && app.sent_messages().await.len() == 1
-                && app
-                    .count("SELECT COUNT(*) FROM interactions WHERE direction = 'outbound'")
-                    .await
-                    == 1
-        },
-    )
+    assert_stays("one memory, one reply, one outbound row", Duration::from_millis(800), || async {
+        app.count("SELECT COUNT(*) FROM memories").await == 1
+            && app.sent_messages().await.len() == 1
+            && app.count("SELECT COUNT(*) FROM interactions WHERE direction = 'outbound'").await
+                == 1
+    })
     .await;
 }
 
@@ -396,23 +302,12 @@ async fn a_send_interrupted_after_twilio_accepted_it_is_not_repeated() {
 
     // 1. Twilio has the reply, our row lost its SID (killed between the two): found, not resent.
     let sid = new_sid();
-    app.post_webhook(&text_message(
-        &sid,
-        FROM,
-        "the spare key is under the blue pot",
-    ))
-    .await;
+    app.post_webhook(&text_message(&sid, FROM, "the spare key is under the blue pot")).await;
     app.wait_sent(1).await;
-    let twilio_sid = twilio.created()[0].message["sid"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let twilio_sid = twilio.created()[0].message["sid"].as_str().unwrap().to_string();
     let id = inbound_id(&app, &sid).await;
     interrupt_reply(&app, &sid, "NULL").await;
-    let job = ProcessMessage {
-        interaction_id: id,
-        message_sid: sid.clone(),
-    };
+    let job = ProcessMessage { interaction_id: id, message_sid: sid.clone() };
     let outcome = pipeline.process(&job).await.unwrap();
     assert_eq!(outcome, mnemo_worker::pipeline::Outcome::Processed);
     assert_eq!(app.sent_messages().await.len(), 1, "not sent a second time");
@@ -429,12 +324,7 @@ async fn a_send_interrupted_after_twilio_accepted_it_is_not_repeated() {
 
     // 2. The earlier attempt never reached Twilio (nothing with this text there): sent once.
     let sid = new_sid();
-    app.post_webhook(&text_message(
-        &sid,
-        FROM,
-        "passport renewal form is in the desk",
-    ))
-    .await;
+    app.post_webhook(&text_message(&sid, FROM, "passport renewal form is in the desk")).await;
     app.wait_sent(2).await;
     let id = inbound_id(&app, &sid).await;
     interrupt_reply(&app, &sid, "NULL").await;
@@ -443,10 +333,7 @@ async fn a_send_interrupted_after_twilio_accepted_it_is_not_repeated() {
         reply_of(&sid)
     ))
     .await;
-    let job = ProcessMessage {
-        interaction_id: id,
-        message_sid: sid.clone(),
-    };
+    let job = ProcessMessage { interaction_id: id, message_sid: sid.clone() };
     let outcome = pipeline.process(&job).await.unwrap();
     assert_eq!(outcome, mnemo_worker::pipeline::Outcome::Processed);
     let sent = app.sent_messages().await;
@@ -455,22 +342,14 @@ async fn a_send_interrupted_after_twilio_accepted_it_is_not_repeated() {
 
     // 3. Another worker holds a live send lease: this one leaves the message to it.
     let sid = new_sid();
-    app.post_webhook(&text_message(&sid, FROM, "bins go out on thursday"))
-        .await;
+    app.post_webhook(&text_message(&sid, FROM, "bins go out on thursday")).await;
     app.wait_sent(3).await;
     let id = inbound_id(&app, &sid).await;
     interrupt_reply(&app, &sid, "'2999-01-01T00:00:00Z'").await;
-    let job = ProcessMessage {
-        interaction_id: id,
-        message_sid: sid.clone(),
-    };
+    let job = ProcessMessage { interaction_id: id, message_sid: sid.clone() };
     let outcome = pipeline.process(&job).await.unwrap();
     assert_eq!(outcome, mnemo_worker::pipeline::Outcome::Skipped);
-    assert_eq!(
-        app.sent_messages().await.len(),
-        4,
-        "nothing sent while another holds it"
-    );
+    assert_eq!(app.sent_messages().await.len(), 4, "nothing sent while another holds it");
     assert_eq!(
         app.interaction_field(&sid, "status").await.as_deref(),
         Some("processing"),
@@ -487,26 +366,16 @@ async fn finished_jobs_are_vacuumed_from_the_queue() {
 }
 
 async fn vacuum_removes_finished_jobs(redis: bool) {
-    let app = TestApp::spawn_with(Options {
-        redis,
-        ..Options::default()
-    })
-    .await;
+    let app = TestApp::spawn_with(Options { redis, ..Options::default() }).await;
     app.twilio_accepts_messages().await;
     for body in ["first note to vacuum", "second note to vacuum"] {
-        app.post_webhook(&text_message(&new_sid(), FROM, body))
-            .await;
+        app.post_webhook(&text_message(&new_sid(), FROM, body)).await;
     }
     app.wait_sent(2).await;
     // The queue marks a job done just after the handler returns; its clock has whole seconds.
     let removed = std::cell::Cell::new(0);
     let done = try_wait_for(Duration::from_secs(10), || async {
-        let n = app
-            .state
-            .queue
-            .vacuum(&app.db, Duration::ZERO)
-            .await
-            .expect("vacuum");
+        let n = app.state.queue.vacuum(&app.db, Duration::ZERO).await.expect("vacuum");
         removed.set(removed.get() + n);
         (removed.get() >= 2).then_some(())
     })
@@ -526,14 +395,7 @@ async fn vacuum_removes_finished_jobs(redis: bool) {
         2
     );
     // Nothing left to remove.
-    assert_eq!(
-        app.state
-            .queue
-            .vacuum(&app.db, Duration::ZERO)
-            .await
-            .expect("vacuum"),
-        0
-    );
+    assert_eq!(app.state.queue.vacuum(&app.db, Duration::ZERO).await.expect("vacuum"), 0);
 }
 
 #[tokio::test]
@@ -559,11 +421,9 @@ async fn sweeper_recovers_a_crash_between_commit_and_enqueue() {
     .await
     .unwrap();
     assert!(rec.is_some());
-    assert_stays(
-        "no memory (nothing queued it)",
-        Duration::from_millis(300),
-        || async { app.count("SELECT COUNT(*) FROM memories").await == 0 },
-    )
+    assert_stays("no memory (nothing queued it)", Duration::from_millis(300), || async {
+        app.count("SELECT COUNT(*) FROM memories").await == 0
+    })
     .await;
     let n = mnemo_worker::sweeper::sweep_once(&app.db, &app.state.queue, Duration::from_secs(60))
         .await
@@ -584,17 +444,14 @@ async fn twilio_429_is_retried_and_400_fails_visibly() {
     let messages = format!("/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json");
     Mock::given(method("POST"))
         .and(path(messages.clone()))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("Retry-After", "0")
-                .set_body_json(serde_json::json!({"code": 20429, "message": "Too many requests", "status": 429})),
-        )
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "0").set_body_json(
+            serde_json::json!({"code": 20429, "message": "Too many requests", "status": 429}),
+        ))
         .up_to_n_times(1)
         .mount(&app.twilio)
         .await;
     app.twilio_accepts_messages().await;
-    app.post_webhook(&text_message(&new_sid(), FROM, "retry me"))
-        .await;
+    app.post_webhook(&text_message(&new_sid(), FROM, "retry me")).await;
     app.wait_sent(1).await;
     assert_eq!(app.sent_messages().await.len(), 2, "one 429, one success");
     let lists = app
@@ -605,10 +462,7 @@ async fn twilio_429_is_retried_and_400_fails_visibly() {
         .into_iter()
         .filter(|r| r.method == wiremock::http::Method::GET)
         .count();
-    assert_eq!(
-        lists, 0,
-        "a 429 means nothing was sent: the retry needs no look at Twilio's list"
-    );
+    assert_eq!(lists, 0, "a 429 means nothing was sent: the retry needs no look at Twilio's list");
 
     // A permanent error stops at once and is visible on the interaction.
     let app = TestApp::spawn().await;
@@ -620,16 +474,11 @@ async fn twilio_429_is_retried_and_400_fails_visibly() {
         .mount(&app.twilio)
         .await;
     let sid = new_sid();
-    app.post_webhook(&text_message(&sid, FROM, "this reply will fail"))
-        .await;
+    app.post_webhook(&text_message(&sid, FROM, "this reply will fail")).await;
     app.wait_status(&sid, "failed").await;
     let err = app.interaction_field(&sid, "error").await.unwrap();
     assert!(err.contains("21211"), "{err}");
-    assert_eq!(
-        app.sent_messages().await.len(),
-        1,
-        "permanent errors are not retried"
-    );
+    assert_eq!(app.sent_messages().await.len(), 1, "permanent errors are not retried");
 }
 
 #[tokio::test]
@@ -663,8 +512,7 @@ async fn mem0_503_then_success_is_retried_and_stored() {
         })))
         .mount(&app.mem0)
         .await;
-    app.post_webhook(&text_message(&new_sid(), FROM, "I like pasta"))
-        .await;
+    app.post_webhook(&text_message(&new_sid(), FROM, "I like pasta")).await;
     app.wait_sent(1).await;
     assert_eq!(
         app.scalar("SELECT mem0_id FROM memories").await.as_deref(),
@@ -684,10 +532,8 @@ async fn bad_requests_are_refused_with_problems_and_store_nothing() {
     app.twilio_accepts_messages().await;
     let sid = new_sid();
     let params = text_message(&sid, FROM, "hello");
-    let owned: Vec<(String, String)> = params
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let owned: Vec<(String, String)> =
+        params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
 
     // Missing signature.
     let r = app.post_form("/webhook", None, &owned).await;
@@ -698,9 +544,7 @@ async fn bad_requests_are_refused_with_problems_and_store_nothing() {
     assert!(p["title"].is_string() && p["type"].is_string() && p["detail"].is_string());
 
     // Wrong signature.
-    let r = app
-        .post_form("/webhook", Some("bm90IGEgc2lnbmF0dXJl"), &owned)
-        .await;
+    let r = app.post_form("/webhook", Some("bm90IGEgc2lnbmF0dXJl"), &owned).await;
     assert_eq!(r.status(), 403);
 
     // Valid signature, then a tampered param.
@@ -735,9 +579,7 @@ async fn bad_requests_are_refused_with_problems_and_store_nothing() {
 
     // Over 64 KiB → 413.
     let big = "x".repeat(70 * 1024);
-    let r = app
-        .post_webhook(&text_message(&new_sid(), FROM, &big))
-        .await;
+    let r = app.post_webhook(&text_message(&new_sid(), FROM, &big)).await;
     assert_eq!(r.status(), 413);
     assert_eq!(r.headers()["content-type"], "application/problem+json");
 
@@ -759,11 +601,8 @@ async fn bad_requests_are_refused_with_problems_and_store_nothing() {
 
 #[tokio::test]
 async fn signature_checks_the_public_url_with_and_without_port() {
-    let app = TestApp::with_env(vec![(
-        "PUBLIC_BASE_URL",
-        "https://mnemo.example.com".into(),
-    )])
-    .await;
+    let app =
+        TestApp::with_env(vec![("PUBLIC_BASE_URL", "https://mnemo.example.com".into())]).await;
     app.twilio_accepts_messages().await;
     for (i, signed_url) in [
         "https://mnemo.example.com/webhook?src=twilio",
@@ -807,15 +646,7 @@ async fn signature_checks_the_public_url_with_and_without_port() {
 async fn probes_and_console_validation() {
     let app = TestApp::spawn().await;
     assert_eq!(app.get("/webhook").await.status(), 200);
-    assert_eq!(
-        app.http
-            .head(app.url("/webhook"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.http.head(app.url("/webhook")).send().await.unwrap().status(), 200);
     let h: serde_json::Value = app.get("/health").await.json().await.unwrap();
     assert_eq!(h["status"], "ok");
     let r = app.get("/ready").await;
@@ -834,24 +665,14 @@ async fn probes_and_console_validation() {
 #[tokio::test]
 async fn database_queue_end_to_end() {
     // apalis-sqlite by default, apalis-postgres in the PostgreSQL pass.
-    let app = TestApp::spawn_with(Options {
-        redis: false,
-        ..Default::default()
-    })
-    .await;
-    let expected = if uses_postgres() {
-        "postgres"
-    } else {
-        "sqlite"
-    };
+    let app = TestApp::spawn_with(Options { redis: false, ..Default::default() }).await;
+    let expected = if uses_postgres() { "postgres" } else { "sqlite" };
     assert_eq!(app.state.queue.kind(), expected);
     app.twilio_accepts_messages().await;
     let sid = new_sid();
-    app.post_webhook(&text_message(&sid, FROM, "database queue note"))
-        .await;
+    app.post_webhook(&text_message(&sid, FROM, "database queue note")).await;
     // A duplicate is dropped by the queue's idempotency key too.
-    app.post_webhook(&text_message(&sid, FROM, "database queue note"))
-        .await;
+    app.post_webhook(&text_message(&sid, FROM, "database queue note")).await;
     app.wait_sent(1).await;
     assert_eq!(app.count("SELECT COUNT(*) FROM memories").await, 1);
     assert_eq!(app.sent_messages().await.len(), 1);
@@ -872,8 +693,7 @@ async fn failed_jobs_are_listed_and_can_be_retried() {
         .await;
     app.twilio_accepts_messages().await;
     let sid = new_sid();
-    app.post_webhook(&text_message(&sid, FROM, "retry me later"))
-        .await;
+    app.post_webhook(&text_message(&sid, FROM, "retry me later")).await;
     app.wait_status(&sid, "failed").await;
 
     // Behind the token (`app.call` sends it).
@@ -886,18 +706,14 @@ async fn failed_jobs_are_listed_and_can_be_retried() {
     assert!(items[0]["error"].as_str().unwrap().contains("63016"));
     let id = items[0]["id"].as_str().unwrap().to_string();
 
-    let r = app
-        .call(reqwest::Method::POST, &format!("/admin/jobs/{id}/retry"))
-        .await;
+    let r = app.call(reqwest::Method::POST, &format!("/admin/jobs/{id}/retry")).await;
     assert_eq!(r.status(), 200);
     app.wait_status(&sid, "processed").await;
     // The memory was made once; the reply went out on the retry.
     assert_eq!(app.count("SELECT COUNT(*) FROM memories").await, 1);
     assert_eq!(app.count(SENT).await, 1);
     // Retrying a message that is not failed is a conflict.
-    let r = app
-        .call(reqwest::Method::POST, &format!("/admin/jobs/{id}/retry"))
-        .await;
+    let r = app.call(reqwest::Method::POST, &format!("/admin/jobs/{id}/retry")).await;
     assert_eq!(r.status(), 409);
     assert_eq!(r.headers()["content-type"], "application/problem+json");
 }

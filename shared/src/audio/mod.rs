@@ -91,14 +91,7 @@ fn guard<T>(f: impl FnOnce() -> Result<T, AudioError>) -> Result<T, AudioError> 
 }
 
 fn too_long(secs: f64, max_secs: u32) -> Result<(), AudioError> {
-    if secs > max_secs as f64 {
-        Err(AudioError::TooLong {
-            secs,
-            limit: max_secs,
-        })
-    } else {
-        Ok(())
-    }
+    if secs > max_secs as f64 { Err(AudioError::TooLong { secs, limit: max_secs }) } else { Ok(()) }
 }
 
 /// Resamples mono audio from `from` Hz to `to` Hz with a Kaiser-windowed sinc low-pass
@@ -126,11 +119,8 @@ pub(crate) fn resample(input: &[f32], from: u32, to: u32) -> Vec<f32> {
             let x = std::f64::consts::PI * cutoff * d;
             let sinc = if x.abs() < 1e-9 { 1.0 } else { x.sin() / x };
             let r = d / half as f64;
-            let w = if r.abs() >= 1.0 {
-                0.0
-            } else {
-                bessel_i0(beta * (1.0 - r * r).sqrt()) / i0_beta
-            };
+            let w =
+                if r.abs() >= 1.0 { 0.0 } else { bessel_i0(beta * (1.0 - r * r).sqrt()) / i0_beta };
             table[p * 2 * half as usize + n] = (cutoff * sinc * w) as f32;
         }
     }
@@ -183,17 +173,9 @@ mod tests {
     fn resampling_keeps_speech_band_and_removes_aliases() {
         for from in [44_100, 48_000, 22_050, 8_000] {
             let kept = resample(&tone(from, 440.0, 1.0), from, SAMPLE_RATE);
-            assert!(
-                (kept.len() as i64 - SAMPLE_RATE as i64).abs() <= 1,
-                "{from}: {}",
-                kept.len()
-            );
+            assert!((kept.len() as i64 - SAMPLE_RATE as i64).abs() <= 1, "{from}: {}", kept.len());
             let mid = &kept[2000..14000];
-            assert!(
-                (rms(mid) - 0.5 / 2f64.sqrt()).abs() < 0.02,
-                "{from}: {}",
-                rms(mid)
-            );
+            assert!((rms(mid) - 0.5 / 2f64.sqrt()).abs() < 0.02, "{from}: {}", rms(mid));
         }
         // 12 kHz cannot exist at 16 kHz: it must be filtered, not folded to 4 kHz.
         let alias = resample(&tone(48_000, 12_000.0, 1.0), 48_000, SAMPLE_RATE);

@@ -26,19 +26,14 @@ fn corrupt(e: impl std::fmt::Display) -> AudioError {
 
 fn head(bytes: &[u8]) -> Result<Head, AudioError> {
     let mut reader = PacketReader::new(Cursor::new(bytes));
-    let first = reader
-        .read_packet()
-        .map_err(corrupt)?
-        .ok_or_else(|| corrupt("empty Ogg stream"))?;
+    let first =
+        reader.read_packet().map_err(corrupt)?.ok_or_else(|| corrupt("empty Ogg stream"))?;
     let d = &first.data;
     if d.len() < 19 || &d[..8] != b"OpusHead" {
         return Err(corrupt("the first Ogg packet is not an Opus header"));
     }
     if d[8] >> 4 != 0 {
-        return Err(AudioError::Unsupported(format!(
-            "Opus header version {}",
-            d[8]
-        )));
+        return Err(AudioError::Unsupported(format!("Opus header version {}", d[8])));
     }
     let channels = d[9];
     let family = d[18];
@@ -91,12 +86,8 @@ pub(super) fn decode(bytes: &[u8], max_secs: u32) -> Result<Pcm, AudioError> {
     let mut decoder = Decoder::new(SAMPLE_RATE, Channels::Mono).map_err(corrupt)?;
     let _ = h.channels; // the decoder downmixes from the packets' own channel flag
     let mut reader = PacketReader::new(Cursor::new(bytes));
-    let mut samples: Vec<f32> = Vec::with_capacity(
-        total
-            .map_or(0, |t| (t / GRANULE_PER_SAMPLE) as usize)
-            .min(cap)
-            + 2048,
-    );
+    let mut samples: Vec<f32> =
+        Vec::with_capacity(total.map_or(0, |t| (t / GRANULE_PER_SAMPLE) as usize).min(cap) + 2048);
     // 120 ms, the longest Opus packet, at 16 kHz.
     let mut buf = vec![0f32; 1920];
     let mut index = 0usize;

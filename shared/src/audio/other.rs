@@ -38,12 +38,7 @@ fn open(bytes: &[u8], content_type: &str) -> Result<Box<dyn FormatReader + 'stat
         hint.mime_type(&essence);
     }
     symphonia::default::get_probe()
-        .probe(
-            &hint,
-            mss,
-            FormatOptions::default(),
-            MetadataOptions::default(),
-        )
+        .probe(&hint, mss, FormatOptions::default(), MetadataOptions::default())
         .map_err(classify)
 }
 
@@ -74,16 +69,10 @@ pub(super) fn decode(bytes: &[u8], content_type: &str, max_secs: u32) -> Result<
     if let Some(s) = secs {
         too_long(s, max_secs)?;
     }
-    let track = format
-        .default_track(TrackType::Audio)
-        .expect("checked above");
+    let track = format.default_track(TrackType::Audio).expect("checked above");
     let track_id = track.id;
-    let params = track
-        .codec_params
-        .as_ref()
-        .and_then(|p| p.audio())
-        .expect("checked above")
-        .clone();
+    let params =
+        track.codec_params.as_ref().and_then(|p| p.audio()).expect("checked above").clone();
     let mut decoder = symphonia::default::get_codecs()
         .make_audio_decoder(&params, &AudioDecoderOptions::default())
         .map_err(classify)?;
@@ -137,7 +126,5 @@ pub(super) fn decode(bytes: &[u8], content_type: &str, max_secs: u32) -> Result<
             bad_packets + good_packets
         )));
     }
-    Ok(Pcm {
-        samples: resample(&mono, rate, SAMPLE_RATE),
-    })
+    Ok(Pcm { samples: resample(&mono, rate, SAMPLE_RATE) })
 }

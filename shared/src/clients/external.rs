@@ -47,11 +47,7 @@ pub enum ExternalError {
     },
     /// Retrying cannot help: 4xx other than 408/429, or a response we cannot understand.
     #[error("{service} rejected the request ({status}): {message}")]
-    Permanent {
-        service: Service,
-        status: u16,
-        message: String,
-    },
+    Permanent { service: Service, status: u16, message: String },
 }
 
 impl ExternalError {
@@ -87,11 +83,7 @@ impl ExternalError {
     /// except for a request we could not even build.
     pub fn from_reqwest(service: Service, err: reqwest::Error) -> Self {
         if err.is_builder() {
-            return ExternalError::Permanent {
-                service,
-                status: 0,
-                message: err.to_string(),
-            };
+            return ExternalError::Permanent { service, status: 0, message: err.to_string() };
         }
         if let Some(status) = err.status() {
             return Self::from_status(service, status.as_u16(), err.to_string(), None);
@@ -119,11 +111,7 @@ impl ExternalError {
                 status: Some(status),
             }
         } else {
-            ExternalError::Permanent {
-                service,
-                status,
-                message,
-            }
+            ExternalError::Permanent { service, status, message }
         }
     }
 
@@ -150,10 +138,7 @@ impl ExternalError {
         if let Some(key) = api_key {
             req = req.bearer_auth(key);
         }
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| Self::from_reqwest(service, e))?;
+        let resp = req.send().await.map_err(|e| Self::from_reqwest(service, e))?;
         if !resp.status().is_success() {
             return Err(Self::from_response(service, resp).await);
         }
@@ -185,19 +170,12 @@ mod tests {
 /// `Retry-After` as a pause: delay-seconds (`"7"`) or an HTTP date (RFC 9110 §10.2.3; a date in
 /// the past is no pause). The one reader for every client.
 pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let value = headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim();
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
     let at = httpdate::parse_http_date(value).ok()?;
-    Some(
-        at.duration_since(std::time::SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
+    Some(at.duration_since(std::time::SystemTime::now()).unwrap_or(Duration::ZERO))
 }
 
 #[cfg(test)]
@@ -214,17 +192,11 @@ mod retry_after_tests {
     #[test]
     fn reads_seconds_and_dates() {
         assert_eq!(retry_after(&headers(" 7 ")), Some(Duration::from_secs(7)));
-        assert_eq!(
-            retry_after(&headers("Wed, 21 Oct 2015 07:28:00 GMT")),
-            Some(Duration::ZERO)
-        );
+        assert_eq!(retry_after(&headers("Wed, 21 Oct 2015 07:28:00 GMT")), Some(Duration::ZERO));
         let later =
             httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(120));
         let d = retry_after(&headers(&later)).unwrap();
-        assert!(
-            d > Duration::from_secs(100) && d <= Duration::from_secs(120),
-            "{d:?}"
-        );
+        assert!(d > Duration::from_secs(100) && d <= Duration::from_secs(120), "{d:?}");
         assert_eq!(retry_after(&headers("soon")), None);
         assert_eq!(retry_after(&HeaderMap::new()), None);
     }

@@ -103,37 +103,25 @@ impl LlmClient {
             v.set_sensitive(true);
             rb = rb.header(AUTHORIZATION, v);
         }
-        let resp = rb
-            .send()
-            .await
-            .map_err(|e| ExternalError::from_reqwest(Service::Llm, e))?;
+        let resp = rb.send().await.map_err(|e| ExternalError::from_reqwest(Service::Llm, e))?;
         let status = resp.status().as_u16();
-        let text = resp
-            .text()
-            .await
-            .map_err(|e| ExternalError::from_reqwest(Service::Llm, e))?;
+        let text = resp.text().await.map_err(|e| ExternalError::from_reqwest(Service::Llm, e))?;
         if !(200..300).contains(&status) {
             let snippet: String = text.chars().take(200).collect();
-            return Err(ExternalError::from_status(
-                Service::Llm,
-                status,
-                snippet,
-                None,
-            ));
+            return Err(ExternalError::from_status(Service::Llm, status, snippet, None));
         }
         let value: Value = serde_json::from_str(&text).map_err(|e| ExternalError::Permanent {
             service: Service::Llm,
             status,
             message: format!("unreadable response: {e}"),
         })?;
-        value["choices"][0]["message"]["content"]
-            .as_str()
-            .map(|s| s.trim().to_string())
-            .ok_or_else(|| ExternalError::Permanent {
+        value["choices"][0]["message"]["content"].as_str().map(|s| s.trim().to_string()).ok_or_else(
+            || ExternalError::Permanent {
                 service: Service::Llm,
                 status,
                 message: "no choices[0].message.content in the response".into(),
-            })
+            },
+        )
     }
 
     /// The model's intent for a message the rules were unsure about; the rules' answer on any
@@ -177,10 +165,8 @@ impl LlmClient {
 }
 
 fn parse_intent(answer: &str) -> Option<Intent> {
-    let word = answer
-        .split(|c: char| !c.is_alphabetic())
-        .find(|w| !w.is_empty())?
-        .to_ascii_uppercase();
+    let word =
+        answer.split(|c: char| !c.is_alphabetic()).find(|w| !w.is_empty())?.to_ascii_uppercase();
     match word.as_str() {
         "QUESTION" => Some(Intent::Question),
         "REMINDER" => Some(Intent::Reminder),
@@ -217,19 +203,12 @@ mod tests {
 
     /// Answers the next POST with `response`; later ones go to the mocks mounted after it.
     async fn answer_one(server: &MockServer, response: ResponseTemplate) {
-        Mock::given(method("POST"))
-            .respond_with(response)
-            .up_to_n_times(1)
-            .mount(server)
-            .await;
+        Mock::given(method("POST")).respond_with(response).up_to_n_times(1).mount(server).await;
     }
 
     /// Answers every POST that the mocks mounted before it leave.
     async fn answer_rest(server: &MockServer, response: ResponseTemplate) {
-        Mock::given(method("POST"))
-            .respond_with(response)
-            .mount(server)
-            .await;
+        Mock::given(method("POST")).respond_with(response).mount(server).await;
     }
 
     #[tokio::test]
@@ -247,20 +226,14 @@ mod tests {
             .expect(1)
             .mount(&server)
             .await;
-        let got = client(&server)
-            .settle_intent("when I was a kid", Intent::Memory)
-            .await;
+        let got = client(&server).settle_intent("when I was a kid", Intent::Memory).await;
         assert_eq!(got, Intent::Question);
     }
 
     #[tokio::test]
     async fn any_failure_keeps_the_rules_answer() {
         let server = MockServer::start().await;
-        answer_one(
-            &server,
-            completion("QUESTION").set_delay(Duration::from_secs(2)),
-        )
-        .await;
+        answer_one(&server, completion("QUESTION").set_delay(Duration::from_secs(2))).await;
         answer_one(&server, ResponseTemplate::new(500)).await;
         answer_rest(&server, completion("I think it is probably a note")).await;
         let c = client(&server);
@@ -271,10 +244,7 @@ mod tests {
         // 500
         assert_eq!(c.settle_intent("x", Intent::Memory).await, Intent::Memory);
         // Unreadable
-        assert_eq!(
-            c.settle_intent("x", Intent::Question).await,
-            Intent::Question
-        );
+        assert_eq!(c.settle_intent("x", Intent::Question).await, Intent::Question);
     }
 
     #[tokio::test]
@@ -291,12 +261,7 @@ mod tests {
         assert_eq!(c.answer("who is Tom?", &matches).await, None);
         let sent: Value =
             serde_json::from_slice(&server.received_requests().await.unwrap()[0].body).unwrap();
-        assert!(
-            sent["messages"][1]["content"]
-                .as_str()
-                .unwrap()
-                .contains("pasta with Anna")
-        );
+        assert!(sent["messages"][1]["content"].as_str().unwrap().contains("pasta with Anna"));
     }
 
     #[test]

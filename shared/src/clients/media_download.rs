@@ -215,10 +215,7 @@ impl Downloader {
     pub fn from_settings(settings: &crate::config::Settings) -> Self {
         let mut d = Self::new(
             &settings.twilio_api_base,
-            settings
-                .twilio
-                .as_ref()
-                .map(|t| (t.account_sid.clone(), t.auth_token.clone())),
+            settings.twilio.as_ref().map(|t| (t.account_sid.clone(), t.auth_token.clone())),
             settings.max_media_bytes,
             settings.http_timeout,
         );
@@ -240,12 +237,8 @@ impl Downloader {
     /// How `url` may be fetched: `first` for the URL a message named (only the configured
     /// media routes, or any public host when `public_first`), else a redirect target.
     fn route(&self, url: &Url, first: bool, public_first: bool) -> Result<Route, DownloadError> {
-        let refuse = |why: &str| {
-            Err(DownloadError::NotAllowed(format!(
-                "{} ({why})",
-                redact(url.as_str())
-            )))
-        };
+        let refuse =
+            |why: &str| Err(DownloadError::NotAllowed(format!("{} ({why})", redact(url.as_str()))));
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
             return refuse("not an http(s) URL");
         }
@@ -398,14 +391,12 @@ impl Downloader {
                 continue;
             }
             if !status.is_success() {
-                return Err(
-                    match ExternalError::from_response(Service::Media, resp).await {
-                        e @ ExternalError::Transient { .. } => DownloadError::Transient(e),
-                        ExternalError::Permanent { status, .. } => {
-                            DownloadError::Permanent(format!("HTTP {status}"))
-                        }
-                    },
-                );
+                return Err(match ExternalError::from_response(Service::Media, resp).await {
+                    e @ ExternalError::Transient { .. } => DownloadError::Transient(e),
+                    ExternalError::Permanent { status, .. } => {
+                        DownloadError::Permanent(format!("HTTP {status}"))
+                    }
+                });
             }
             break resp;
         };
@@ -413,10 +404,7 @@ impl Downloader {
         if let Some(len) = resp.content_length()
             && len > self.max_bytes
         {
-            return Err(DownloadError::TooLarge {
-                limit: self.max_bytes,
-                size: Some(len),
-            });
+            return Err(DownloadError::TooLarge { limit: self.max_bytes, size: Some(len) });
         }
         let content_type = resp
             .headers()
@@ -428,9 +416,7 @@ impl Downloader {
             .to_string();
 
         std::fs::create_dir_all(staging)?;
-        let file = tempfile::Builder::new()
-            .prefix("download-")
-            .tempfile_in(staging)?;
+        let file = tempfile::Builder::new().prefix("download-").tempfile_in(staging)?;
         let mut out = tokio::io::BufWriter::with_capacity(
             64 * 1024,
             tokio::fs::File::from_std(file.as_file().try_clone()?),
@@ -445,22 +431,14 @@ impl Downloader {
         {
             size += chunk.len() as u64;
             if size > self.max_bytes {
-                return Err(DownloadError::TooLarge {
-                    limit: self.max_bytes,
-                    size: None,
-                });
+                return Err(DownloadError::TooLarge { limit: self.max_bytes, size: None });
             }
             hasher.update(&chunk);
             out.write_all(&chunk).await?;
         }
         out.flush().await?;
         out.into_inner().sync_all().await?;
-        Ok(Downloaded {
-            file,
-            sha256: hex::encode(hasher.finalize()),
-            size,
-            content_type,
-        })
+        Ok(Downloaded { file, sha256: hex::encode(hasher.finalize()), size, content_type })
     }
 }
 
@@ -479,27 +457,14 @@ impl Downloader {
         };
         let size = bytes.len() as u64;
         if size > self.max_bytes {
-            return Err(DownloadError::TooLarge {
-                limit: self.max_bytes,
-                size: Some(size),
-            });
+            return Err(DownloadError::TooLarge { limit: self.max_bytes, size: Some(size) });
         }
         std::fs::create_dir_all(staging)?;
-        let file = tempfile::Builder::new()
-            .prefix("inline-")
-            .tempfile_in(staging)?;
+        let file = tempfile::Builder::new().prefix("inline-").tempfile_in(staging)?;
         tokio::fs::write(file.path(), &bytes).await?;
-        let content_type = if content_type.is_empty() {
-            declared_type.to_string()
-        } else {
-            content_type
-        };
-        Ok(Downloaded {
-            file,
-            sha256: hex::encode(Sha256::digest(&bytes)),
-            size,
-            content_type,
-        })
+        let content_type =
+            if content_type.is_empty() { declared_type.to_string() } else { content_type };
+        Ok(Downloaded { file, sha256: hex::encode(Sha256::digest(&bytes)), size, content_type })
     }
 }
 
@@ -525,12 +490,7 @@ fn same_origin(a: &Url, b: &Url) -> bool {
 /// A URL for logs: scheme, host and path only (signed query strings stay out of logs).
 pub fn redact(url: &str) -> String {
     match Url::parse(url) {
-        Ok(u) => format!(
-            "{}://{}{}",
-            u.scheme(),
-            u.host_str().unwrap_or_default(),
-            u.path()
-        ),
+        Ok(u) => format!("{}://{}{}", u.scheme(), u.host_str().unwrap_or_default(), u.path()),
         Err(_) => "<unparsable URL>".to_string(),
     }
 }
@@ -671,10 +631,7 @@ mod tests {
     async fn off_host_urls_are_refused_without_a_request() {
         let dir = tempfile::tempdir().unwrap();
         let d = dl("http://127.0.0.1:9");
-        let e = d
-            .fetch("http://10.0.0.1/secret", "image/jpeg", dir.path())
-            .await
-            .unwrap_err();
+        let e = d.fetch("http://10.0.0.1/secret", "image/jpeg", dir.path()).await.unwrap_err();
         assert!(matches!(e, DownloadError::NotAllowed(_)), "{e}");
     }
 
@@ -708,31 +665,12 @@ mod tests {
         let base = chunked_server(3).await;
         let dir = tempfile::tempdir().unwrap();
         let d = Downloader::new(&base, None, 2500, Duration::from_secs(5));
-        let e = d
-            .fetch(&format!("{base}{MEDIA}"), "video/mp4", dir.path())
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(
-                e,
-                DownloadError::TooLarge {
-                    limit: 2500,
-                    size: None
-                }
-            ),
-            "{e}"
-        );
-        assert_eq!(
-            std::fs::read_dir(dir.path()).unwrap().count(),
-            0,
-            "partial file removed"
-        );
+        let e = d.fetch(&format!("{base}{MEDIA}"), "video/mp4", dir.path()).await.unwrap_err();
+        assert!(matches!(e, DownloadError::TooLarge { limit: 2500, size: None }), "{e}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "partial file removed");
 
         let d = Downloader::new(&base, None, 3000, Duration::from_secs(5));
-        let got = d
-            .fetch(&format!("{base}{MEDIA}"), "video/mp4", dir.path())
-            .await
-            .unwrap();
+        let got = d.fetch(&format!("{base}{MEDIA}"), "video/mp4", dir.path()).await.unwrap();
         assert_eq!(got.size, 3000);
         assert_eq!(got.content_type, "video/mp4");
         use sha2::Digest;

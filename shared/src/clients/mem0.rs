@@ -201,10 +201,7 @@ impl Mem0Client {
     async fn add_inner(&self, req: &AddRequest) -> Result<AddOutcome, ExternalError> {
         let messages = req.messages();
         if messages.is_empty() {
-            return Err(permanent(
-                0,
-                "nothing to add: empty text and no image".into(),
-            ));
+            return Err(permanent(0, "nothing to add: empty text and no image".into()));
         }
         let body = json!({
             "messages": messages,
@@ -298,9 +295,7 @@ impl Mem0Client {
         interaction_id: &str,
     ) -> Result<Vec<Mem0Memory>, ExternalError> {
         let started = std::time::Instant::now();
-        let result = self
-            .find_by_interaction_inner(user_id, interaction_id)
-            .await;
+        let result = self.find_by_interaction_inner(user_id, interaction_id).await;
         crate::monitoring::external_result(Service::Mem0, started, &result);
         result
     }
@@ -354,9 +349,7 @@ impl Mem0Client {
             "top_k": top_k.clamp(1, 1000),
             "filters": {"AND": clauses},
         });
-        let rb = self
-            .request(Method::POST, "/v3/memories/search/")?
-            .json(&body);
+        let rb = self.request(Method::POST, "/v3/memories/search/")?.json(&body);
         let (_, value) = self.call_json(rb).await?;
         Ok(results_of(value).into_iter().filter_map(hit_from).collect())
     }
@@ -394,9 +387,7 @@ impl Mem0Client {
 
     async fn update_inner(&self, memory_id: &str, text: &str) -> Result<bool, ExternalError> {
         let path = format!("/v1/memories/{}/", encode_segment(memory_id));
-        let rb = self
-            .request(Method::PUT, &path)?
-            .json(&json!({"text": text}));
+        let rb = self.request(Method::PUT, &path)?.json(&json!({"text": text}));
         let resp = self.send(rb).await?;
         let status = resp.status();
         if status.is_success() {
@@ -416,10 +407,7 @@ impl Mem0Client {
 
     fn request(&self, method: Method, path: &str) -> Result<RequestBuilder, ExternalError> {
         let mut auth = HeaderValue::from_str(&format!("Token {}", self.api_key)).map_err(|_| {
-            permanent(
-                0,
-                "the Mem0 API key contains characters not allowed in a header".into(),
-            )
+            permanent(0, "the Mem0 API key contains characters not allowed in a header".into())
         })?;
         auth.set_sensitive(true);
         Ok(self
@@ -430,9 +418,7 @@ impl Mem0Client {
     }
 
     async fn send(&self, rb: RequestBuilder) -> Result<Response, ExternalError> {
-        rb.send()
-            .await
-            .map_err(|e| ExternalError::from_reqwest(Service::Mem0, e))
+        rb.send().await.map_err(|e| ExternalError::from_reqwest(Service::Mem0, e))
     }
 
     /// Sends, turns a non-2xx into an error and reads a 2xx body as JSON.
@@ -442,10 +428,7 @@ impl Mem0Client {
         if !status.is_success() {
             return Err(error_from_response(resp).await);
         }
-        let text = resp
-            .text()
-            .await
-            .map_err(|e| ExternalError::from_reqwest(Service::Mem0, e))?;
+        let text = resp.text().await.map_err(|e| ExternalError::from_reqwest(Service::Mem0, e))?;
         let value = serde_json::from_str(&text).map_err(|e| {
             permanent(
                 status.as_u16(),
@@ -457,11 +440,7 @@ impl Mem0Client {
 }
 
 fn permanent(status: u16, message: String) -> ExternalError {
-    ExternalError::Permanent {
-        service: Service::Mem0,
-        status,
-        message,
-    }
+    ExternalError::Permanent { service: Service::Mem0, status, message }
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
@@ -469,11 +448,8 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 }
 
 /// Everything but RFC 3986's unreserved characters is escaped in a path segment.
-const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+const SEGMENT: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// One path segment, percent-encoded.
 fn encode_segment(s: &str) -> String {
@@ -500,9 +476,8 @@ fn error_message(body: &str) -> String {
         return "empty response body".to_string();
     }
     if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(body) {
-        let main = ["error", "message", "detail"]
-            .iter()
-            .find_map(|k| map.get(*k).and_then(readable));
+        let main =
+            ["error", "message", "detail"].iter().find_map(|k| map.get(*k).and_then(readable));
         let details = map.get("details").and_then(readable);
         let message = match (main, details) {
             (Some(m), Some(d)) if m != d => Some(format!("{m}: {d}")),
@@ -570,21 +545,14 @@ fn memories_from_results(items: Vec<Value>) -> Vec<Mem0Memory> {
     items
         .into_iter()
         .filter_map(|item| {
-            let Ok(RawItem {
-                id: Some(id),
-                memory,
-                data,
-                event,
-            }) = serde_json::from_value::<RawItem>(item)
+            let Ok(RawItem { id: Some(id), memory, data, event }) =
+                serde_json::from_value::<RawItem>(item)
             else {
                 tracing::warn!("mem0 result item without a readable id skipped");
                 return None;
             };
             if let Some(event) = &event
-                && matches!(
-                    event.to_ascii_uppercase().as_str(),
-                    "DELETE" | "NOOP" | "NONE"
-                )
+                && matches!(event.to_ascii_uppercase().as_str(), "DELETE" | "NOOP" | "NONE")
             {
                 return None;
             }
@@ -604,13 +572,8 @@ struct RawHit {
 }
 
 fn hit_from(item: Value) -> Option<Mem0Hit> {
-    let Ok(RawHit {
-        id: Some(id),
-        memory,
-        score,
-        metadata,
-        created_at,
-    }) = serde_json::from_value::<RawHit>(item)
+    let Ok(RawHit { id: Some(id), memory, score, metadata, created_at }) =
+        serde_json::from_value::<RawHit>(item)
     else {
         tracing::warn!("mem0 search hit without a readable id skipped");
         return None;
@@ -629,29 +592,19 @@ fn parse_add_response(status: u16, value: Value) -> Result<AddOutcome, ExternalE
     let value = match value {
         Value::Array(mut items) => {
             let first_is_event = items.first().is_some_and(|i| i.get("event_id").is_some());
-            if first_is_event {
-                items.swap_remove(0)
-            } else {
-                json!({"results": items})
-            }
+            if first_is_event { items.swap_remove(0) } else { json!({"results": items}) }
         }
         other => other,
     };
     let Value::Object(map) = value else {
-        return Err(permanent(
-            status,
-            format!("unexpected add response: {value}"),
-        ));
+        return Err(permanent(status, format!("unexpected add response: {value}")));
     };
     if map.get("results").is_some_and(Value::is_array) {
         return Ok(AddOutcome::Done {
             memories: memories_from_results(results_of(Value::Object(map))),
         });
     }
-    let state = map
-        .get("status")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let state = map.get("status").and_then(Value::as_str).unwrap_or_default();
     if state.eq_ignore_ascii_case("FAILED") {
         let message = map
             .get("error")
@@ -661,9 +614,7 @@ fn parse_add_response(status: u16, value: Value) -> Result<AddOutcome, ExternalE
         return Err(permanent(status, format!("add failed: {message}")));
     }
     if let Some(event_id) = map.get("event_id").and_then(Value::as_str) {
-        return Ok(AddOutcome::Pending {
-            event_id: event_id.to_string(),
-        });
+        return Ok(AddOutcome::Pending { event_id: event_id.to_string() });
     }
     Err(permanent(
         status,
@@ -682,24 +633,13 @@ struct Event {
 
 fn parse_event(status: u16, value: Value) -> Result<Event, ExternalError> {
     let Value::Object(mut map) = value else {
-        return Err(permanent(
-            status,
-            format!("unexpected event response: {value}"),
-        ));
+        return Err(permanent(status, format!("unexpected event response: {value}")));
     };
-    let Some(state) = map
-        .get("status")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-    else {
+    let Some(state) = map.get("status").and_then(Value::as_str).map(str::to_string) else {
         return Err(permanent(status, "event response without a status".into()));
     };
     let results = map.remove("results").map(results_of).unwrap_or_default();
-    Ok(Event {
-        status: state,
-        results,
-        error: map.remove("error"),
-    })
+    Ok(Event { status: state, results, error: map.remove("error") })
 }
 
 #[cfg(test)]
@@ -721,13 +661,7 @@ mod tests {
     }
 
     fn note() -> AddRequest {
-        AddRequest::new(
-            "user-1",
-            "int-1",
-            "text",
-            "Dinner plan: lasagne on Friday",
-            occurred(),
-        )
+        AddRequest::new("user-1", "int-1", "text", "Dinner plan: lasagne on Friday", occurred())
     }
 
     fn authed(m: &'static str, p: &'static str) -> wiremock::MockBuilder {
@@ -772,11 +706,7 @@ mod tests {
         mock: wiremock::MockBuilder,
         response: ResponseTemplate,
     ) {
-        mock.respond_with(response)
-            .up_to_n_times(1)
-            .expect(1)
-            .mount(server)
-            .await;
+        mock.respond_with(response).up_to_n_times(1).expect(1).mount(server).await;
     }
 
     /// A `status` answer with this JSON body.
@@ -843,10 +773,7 @@ mod tests {
         answer_first_once(
             &server,
             authed("GET", "/v1/event/ev-1/"),
-            json_reply(
-                200,
-                json!({"id": "ev-1", "status": "RUNNING", "results": null}),
-            ),
+            json_reply(200, json!({"id": "ev-1", "status": "RUNNING", "results": null})),
         )
         .await;
         answer_once(
@@ -875,14 +802,8 @@ mod tests {
         assert_eq!(
             memories,
             vec![
-                Mem0Memory {
-                    id: "m-1".into(),
-                    memory: "Plans lasagne for Friday dinner".into()
-                },
-                Mem0Memory {
-                    id: "m-2".into(),
-                    memory: "Cooks on Fridays".into()
-                },
+                Mem0Memory { id: "m-1".into(), memory: "Plans lasagne for Friday dinner".into() },
+                Mem0Memory { id: "m-2".into(), memory: "Cooks on Fridays".into() },
             ]
         );
     }
@@ -902,10 +823,7 @@ mod tests {
             })),
         )
         .await;
-        let outcome = client(&server)
-            .add(&note().with_infer(false))
-            .await
-            .unwrap();
+        let outcome = client(&server).add(&note().with_infer(false)).await.unwrap();
         assert_eq!(
             outcome,
             AddOutcome::Done {
@@ -952,12 +870,7 @@ mod tests {
         let req = AddRequest::new("user-1", "int-7", "image", "my new haircut", occurred())
             .with_image(data_url);
         let outcome = client(&server).add(&req).await.unwrap();
-        assert_eq!(
-            outcome,
-            AddOutcome::Pending {
-                event_id: "ev-i".into()
-            }
-        );
+        assert_eq!(outcome, AddOutcome::Pending { event_id: "ev-i".into() });
         let body = only_request_body(&server).await;
         assert_eq!(
             body["messages"],
@@ -994,10 +907,7 @@ mod tests {
         let server = stand_in_once(
             "GET",
             "/v1/event/ev-dup/",
-            json_reply(
-                200,
-                json!({"id": "ev-dup", "status": "SUCCEEDED", "results": []}),
-            ),
+            json_reply(200, json!({"id": "ev-dup", "status": "SUCCEEDED", "results": []})),
         )
         .await;
         let memories = client(&server).wait_event("ev-dup").await.unwrap();
@@ -1022,9 +932,7 @@ mod tests {
         .await;
         let err = client(&server).wait_event("ev-bad").await.unwrap_err();
         match err {
-            ExternalError::Permanent {
-                service, message, ..
-            } => {
+            ExternalError::Permanent { service, message, .. } => {
                 assert_eq!(service, Service::Mem0);
                 assert!(message.contains("LLM extraction failed"), "{message}");
             }
@@ -1093,14 +1001,9 @@ mod tests {
         .await;
         let err = client(&server).wait_event("nope").await.unwrap_err();
         match err {
-            ExternalError::Permanent {
-                status, message, ..
-            } => {
+            ExternalError::Permanent { status, message, .. } => {
                 assert_eq!(status, 404);
-                assert_eq!(
-                    message,
-                    "Event not found or you don't have permission to access it."
-                );
+                assert_eq!(message, "Event not found or you don't have permission to access it.");
             }
             other => panic!("expected permanent, got {other:?}"),
         }
@@ -1135,21 +1038,12 @@ mod tests {
             ),
         )
         .await;
-        let found = client(&server)
-            .find_by_interaction("user-1", "int-1")
-            .await
-            .unwrap();
+        let found = client(&server).find_by_interaction("user-1", "int-1").await.unwrap();
         assert_eq!(
             found,
-            vec![Mem0Memory {
-                id: "m-1".into(),
-                memory: "Plans lasagne for Friday dinner".into()
-            }]
+            vec![Mem0Memory { id: "m-1".into(), memory: "Plans lasagne for Friday dinner".into() }]
         );
-        assert_eq!(
-            only_request_body(&server).await,
-            json!({"filters": filters})
-        );
+        assert_eq!(only_request_body(&server).await, json!({"filters": filters}));
     }
 
     #[tokio::test]
@@ -1197,10 +1091,7 @@ mod tests {
         .await;
         let start = Utc.with_ymd_and_hms(2026, 11, 9, 23, 0, 0).unwrap();
         let end = Utc.with_ymd_and_hms(2026, 11, 16, 23, 0, 0).unwrap();
-        let hits = client(&server)
-            .search("user-1", "dinner", Some((start, end)), 5)
-            .await
-            .unwrap();
+        let hits = client(&server).search("user-1", "dinner", Some((start, end)), 5).await.unwrap();
         assert_eq!(hits.len(), 2);
         assert_eq!(hits[0].id, "m-1");
         assert_eq!(hits[0].memory, "Plans lasagne for Friday dinner");
@@ -1224,16 +1115,10 @@ mod tests {
 
     #[tokio::test]
     async fn search_without_a_range_scopes_to_the_user_only() {
-        let server = stand_in_once(
-            "POST",
-            "/v3/memories/search/",
-            json_reply(200, json!({"results": []})),
-        )
-        .await;
-        let hits = client(&server)
-            .search("user-1", "haircut", None, 10)
-            .await
-            .unwrap();
+        let server =
+            stand_in_once("POST", "/v3/memories/search/", json_reply(200, json!({"results": []})))
+                .await;
+        let hits = client(&server).search("user-1", "haircut", None, 10).await.unwrap();
         assert!(hits.is_empty());
         assert_eq!(
             only_request_body(&server).await,
@@ -1253,12 +1138,7 @@ mod tests {
             json_reply(200, json!({"message": "Memory deleted successfully!"})),
         )
         .await;
-        answer_once(
-            &server,
-            authed("DELETE", "/v1/memories/m-gone/"),
-            memory_not_found(),
-        )
-        .await;
+        answer_once(&server, authed("DELETE", "/v1/memories/m-gone/"), memory_not_found()).await;
         answer_once(
             &server,
             authed("DELETE", "/v1/memories/not-a-uuid/"),
@@ -1275,10 +1155,7 @@ mod tests {
         c.delete("m-gone").await.unwrap();
         let err = c.delete("not-a-uuid").await.unwrap_err();
         assert!(!err.is_transient());
-        assert!(
-            err.to_string().contains("memory_id should be a valid UUID"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("memory_id should be a valid UUID"), "{err}");
     }
 
     #[tokio::test]
@@ -1291,16 +1168,10 @@ mod tests {
                 .set_body_json(json!({"detail": "Service temporarily unavailable"})),
         )
         .await;
-        let err = client(&server)
-            .search("u", "q", None, 10)
-            .await
-            .unwrap_err();
+        let err = client(&server).search("u", "q", None, 10).await.unwrap_err();
         assert!(err.is_transient());
         assert_eq!(err.retry_after(), Some(Duration::from_secs(7)));
-        assert!(
-            err.to_string().contains("Service temporarily unavailable"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("Service temporarily unavailable"), "{err}");
     }
 
     #[tokio::test]
@@ -1341,11 +1212,7 @@ mod tests {
         for (status, body, expected) in cases {
             let err = add_answered(json_reply(status, body.clone())).await;
             match err {
-                ExternalError::Permanent {
-                    service,
-                    status: got,
-                    message,
-                } => {
+                ExternalError::Permanent { service, status: got, message } => {
                     assert_eq!(service, Service::Mem0);
                     assert_eq!(got, status);
                     assert_eq!(message, expected, "body {body}");
@@ -1360,10 +1227,7 @@ mod tests {
         assert_eq!(error_message(""), "empty response body");
         assert_eq!(error_message("<html>oops</html>"), "<html>oops</html>");
         assert_eq!(error_message(r#"{"weird": 1}"#), r#"{"weird": 1}"#);
-        assert_eq!(
-            error_message(r#"{"error": {"code": "x", "message": "nested"}}"#),
-            "nested"
-        );
+        assert_eq!(error_message(r#"{"error": {"code": "x", "message": "nested"}}"#), "nested");
         assert_eq!(error_message(&"x".repeat(2000)).len(), MAX_MESSAGE_CHARS);
     }
 
@@ -1377,16 +1241,8 @@ mod tests {
     async fn unreachable_server_is_transient() {
         // A port that was just free: nothing listens there (wiremock pools its servers, so a
         // dropped MockServer would still answer).
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let c = Mem0Client::new(
-            &format!("http://127.0.0.1:{port}"),
-            KEY,
-            reqwest::Client::new(),
-        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let c = Mem0Client::new(&format!("http://127.0.0.1:{port}"), KEY, reqwest::Client::new());
         let err = c.search("u", "q", None, 10).await.unwrap_err();
         assert!(err.is_transient(), "{err:?}");
     }
@@ -1436,12 +1292,7 @@ mod tests {
             json_reply(200, json!({"id": "m-1", "memory": "Parking: level 4"})),
         )
         .await;
-        answer_once(
-            &server,
-            authed("PUT", "/v1/memories/m-gone/"),
-            memory_not_found(),
-        )
-        .await;
+        answer_once(&server, authed("PUT", "/v1/memories/m-gone/"), memory_not_found()).await;
         answer_once(
             &server,
             authed("PUT", "/v1/memories/m-busy/"),

@@ -171,20 +171,13 @@ impl LocalWhisper {
     /// `/ready`'s `models.whisper` without loading anything: this process's state when it
     /// runs Whisper, else what is on disk (`ready` when installed: workers load it on use).
     pub fn state_for(settings: &Settings) -> ModelState {
-        if let Some(w) = REGISTRY
-            .lock()
-            .expect("whisper registry")
-            .get(&key(settings))
-        {
+        if let Some(w) = REGISTRY.lock().expect("whisper registry").get(&key(settings)) {
             return w.state();
         }
         if settings.models.mode == LocalModelsMode::Off || settings.transcribe.is_some() {
             return ModelState::Off;
         }
-        match chosen_in(
-            &settings.models.dir,
-            settings.models.whisper_model.as_deref(),
-        ) {
+        match chosen_in(&settings.models.dir, settings.models.whisper_model.as_deref()) {
             Some(_) => ModelState::Ready,
             None => ModelState::Missing,
         }
@@ -262,18 +255,13 @@ impl LocalWhisper {
         path: &Path,
         content_type: &str,
     ) -> Result<LocalOutcome, ModelError> {
-        let bytes = tokio::fs::read(path)
-            .await
-            .map_err(|e| ModelError::io(path, e))?;
+        let bytes = tokio::fs::read(path).await.map_err(|e| ModelError::io(path, e))?;
         let content_type = content_type.to_string();
         let max_secs = self.inner.max_secs.min(u32::MAX as u64) as u32;
         // The container's own length, before queueing for the pool.
         match audio::duration_secs(&bytes, &content_type) {
             Ok(Some(secs)) if secs > max_secs as f64 => {
-                return Ok(LocalOutcome::TooLong {
-                    secs,
-                    limit: max_secs as u64,
-                });
+                return Ok(LocalOutcome::TooLong { secs, limit: max_secs as u64 });
             }
             Err(e) => return Ok(LocalOutcome::Undecodable(e.to_string())),
             Ok(_) => {}
@@ -286,10 +274,7 @@ impl LocalWhisper {
                 let pcm = match audio::decode(&bytes, &content_type, max_secs) {
                     Ok(p) => p,
                     Err(AudioError::TooLong { secs, limit }) => {
-                        return Ok(LocalOutcome::TooLong {
-                            secs,
-                            limit: limit as u64,
-                        });
+                        return Ok(LocalOutcome::TooLong { secs, limit: limit as u64 });
                     }
                     Err(e) => return Ok(LocalOutcome::Undecodable(e.to_string())),
                 };
@@ -354,10 +339,7 @@ mod tests {
         assert_eq!(text, "buy milk");
         let req = &server.received_requests().await.unwrap()[0];
         let body = String::from_utf8_lossy(&req.body);
-        assert!(
-            body.contains(r#"name="file"; filename="voice.ogg""#),
-            "{body}"
-        );
+        assert!(body.contains(r#"name="file"; filename="voice.ogg""#), "{body}");
         assert!(body.contains("Content-Type: audio/ogg"), "{body}");
         assert!(body.contains("OggS\0fake-opus-bytes"));
         assert!(body.contains(r#"name="response_format""#) && body.contains("\r\n\r\njson\r\n"));
@@ -373,25 +355,12 @@ mod tests {
             .up_to_n_times(1)
             .mount(&server)
             .await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(503))
-            .mount(&server)
-            .await;
+        Mock::given(method("POST")).respond_with(ResponseTemplate::new(503)).mount(&server).await;
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("a");
         std::fs::write(&p, b"x").unwrap();
         let t = transcriber(&server.uri());
-        assert!(
-            !t.transcribe(&p, "audio/ogg")
-                .await
-                .unwrap_err()
-                .is_transient()
-        );
-        assert!(
-            t.transcribe(&p, "audio/ogg")
-                .await
-                .unwrap_err()
-                .is_transient()
-        );
+        assert!(!t.transcribe(&p, "audio/ogg").await.unwrap_err().is_transient());
+        assert!(t.transcribe(&p, "audio/ogg").await.unwrap_err().is_transient());
     }
 }

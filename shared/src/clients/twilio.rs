@@ -102,10 +102,7 @@ impl TwilioClient {
     }
 
     fn messages_url(&self) -> String {
-        format!(
-            "{}/2010-04-01/Accounts/{}/Messages.json",
-            self.api_base, self.account_sid
-        )
+        format!("{}/2010-04-01/Accounts/{}/Messages.json", self.api_base, self.account_sid)
     }
 
     /// Creates the message (one `POST`, no retries).
@@ -145,11 +142,7 @@ impl TwilioClient {
             ("ContentSid", msg.content_sid),
             ("ContentVariables", msg.content_variables),
         ];
-        form.extend(
-            optional
-                .into_iter()
-                .filter_map(|(name, value)| value.map(|v| (name, v))),
-        );
+        form.extend(optional.into_iter().filter_map(|(name, value)| value.map(|v| (name, v))));
 
         let response = self
             .http
@@ -242,9 +235,7 @@ pub struct ListedMessage {
 impl ListedMessage {
     pub fn created_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
         let raw = self.date_created.as_deref()?;
-        chrono::DateTime::parse_from_rfc2822(raw)
-            .ok()
-            .map(|t| t.with_timezone(&chrono::Utc))
+        chrono::DateTime::parse_from_rfc2822(raw).ok().map(|t| t.with_timezone(&chrono::Utc))
     }
 }
 
@@ -319,13 +310,7 @@ mod tests {
 
     fn client(server: &MockServer) -> TwilioClient {
         // A trailing slash on the base must not produce `//2010-04-01`.
-        TwilioClient::new(
-            &format!("{}/", server.uri()),
-            SID,
-            TOKEN,
-            FROM,
-            reqwest::Client::new(),
-        )
+        TwilioClient::new(&format!("{}/", server.uri()), SID, TOKEN, FROM, reqwest::Client::new())
     }
 
     fn basic_auth() -> String {
@@ -335,11 +320,7 @@ mod tests {
     }
 
     fn text(body: &str) -> OutboundMessage<'_> {
-        OutboundMessage {
-            to: TO,
-            body: Some(body),
-            ..OutboundMessage::default()
-        }
+        OutboundMessage { to: TO, body: Some(body), ..OutboundMessage::default() }
     }
 
     fn created() -> ResponseTemplate {
@@ -370,24 +351,17 @@ mod tests {
     async fn send_hi_answered(response: ResponseTemplate) -> ExternalError {
         let server = MockServer::start().await;
         mock(&server, response).await;
-        client(&server)
-            .send_message(&text("hi"))
-            .await
-            .expect_err("an error")
+        client(&server).send_message(&text("hi")).await.expect_err("an error")
     }
 
     async fn sent_form(server: &MockServer) -> Vec<(String, String)> {
         let requests = server.received_requests().await.expect("recording on");
         assert_eq!(requests.len(), 1);
-        form_urlencoded::parse(&requests[0].body)
-            .into_owned()
-            .collect()
+        form_urlencoded::parse(&requests[0].body).into_owned().collect()
     }
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[tokio::test]
@@ -410,10 +384,7 @@ mod tests {
         });
         Mock::given(method("GET"))
             .and(path(MESSAGES_PATH))
-            .and(wiremock::matchers::query_param(
-                "To",
-                "whatsapp:+14155550123",
-            ))
+            .and(wiremock::matchers::query_param("To", "whatsapp:+14155550123"))
             .and(wiremock::matchers::query_param("From", FROM))
             .and(wiremock::matchers::query_param("PageSize", "50"))
             .and(header("authorization", basic_auth().as_str()))
@@ -422,10 +393,8 @@ mod tests {
             .mount(&server)
             .await;
 
-        let listed = client(&server)
-            .recent_messages_to("whatsapp:+14155550123", 50)
-            .await
-            .expect("listed");
+        let listed =
+            client(&server).recent_messages_to("whatsapp:+14155550123", 50).await.expect("listed");
         assert_eq!(listed.len(), 2);
         assert_eq!(listed[0].sid, "SMbbbb");
         assert_eq!(listed[0].body.as_deref(), Some("Saved ✅"));
@@ -445,10 +414,8 @@ mod tests {
             })))
             .mount(&server)
             .await;
-        let err = client(&server)
-            .recent_messages_to("whatsapp:+14155550123", 50)
-            .await
-            .expect_err("404");
+        let err =
+            client(&server).recent_messages_to("whatsapp:+14155550123", 50).await.expect_err("404");
         assert!(!err.is_transient());
         assert!(err.to_string().contains("20404"), "{err}");
     }
@@ -471,11 +438,7 @@ mod tests {
         );
         assert_eq!(
             sent_form(&server).await,
-            pairs(&[
-                ("To", TO),
-                ("From", FROM),
-                ("Body", "Kept it: *pasta on Friday* & more ✓")
-            ])
+            pairs(&[("To", TO), ("From", FROM), ("Body", "Kept it: *pasta on Friday* & more ✓")])
         );
     }
 
@@ -519,11 +482,8 @@ mod tests {
     async fn template_only_message_omits_body() {
         let server = MockServer::start().await;
         mock(&server, created()).await;
-        let msg = OutboundMessage {
-            to: TO,
-            content_sid: Some("HX0123"),
-            ..OutboundMessage::default()
-        };
+        let msg =
+            OutboundMessage { to: TO, content_sid: Some("HX0123"), ..OutboundMessage::default() };
         client(&server).send_message(&msg).await.expect("sent");
         assert_eq!(
             sent_form(&server).await,
@@ -534,22 +494,10 @@ mod tests {
     #[tokio::test]
     async fn empty_message_is_refused_without_a_request() {
         let server = MockServer::start().await;
-        let msg = OutboundMessage {
-            to: TO,
-            ..OutboundMessage::default()
-        };
-        let err = client(&server)
-            .send_message(&msg)
-            .await
-            .expect_err("refused");
+        let msg = OutboundMessage { to: TO, ..OutboundMessage::default() };
+        let err = client(&server).send_message(&msg).await.expect_err("refused");
         assert!(!err.is_transient());
-        assert!(
-            server
-                .received_requests()
-                .await
-                .expect("recording on")
-                .is_empty()
-        );
+        assert!(server.received_requests().await.expect("recording on").is_empty());
     }
 
     #[tokio::test]
@@ -562,11 +510,7 @@ mod tests {
         })))
         .await;
         match &err {
-            ExternalError::Permanent {
-                service,
-                status,
-                message,
-            } => {
+            ExternalError::Permanent { service, status, message } => {
                 assert_eq!(*service, Service::Twilio);
                 assert_eq!(*status, 400);
                 assert_eq!(
@@ -593,19 +537,16 @@ mod tests {
     #[tokio::test]
     async fn rate_limit_is_transient_with_retry_after() {
         let err = send_hi_answered(
-            ResponseTemplate::new(429)
-                .insert_header("Retry-After", "7")
-                .set_body_json(serde_json::json!({
+            ResponseTemplate::new(429).insert_header("Retry-After", "7").set_body_json(
+                serde_json::json!({
                     "code": 20429, "message": "Too Many Requests", "status": 429
-                })),
+                }),
+            ),
         )
         .await;
         assert!(err.is_transient());
         assert_eq!(err.retry_after(), Some(std::time::Duration::from_secs(7)));
-        assert!(
-            err.to_string().contains("20429: Too Many Requests"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("20429: Too Many Requests"), "{err}");
     }
 
     #[tokio::test]
@@ -655,21 +596,13 @@ mod tests {
         assert_eq!(error_message(r#"{"message":"nope"}"#), "nope");
         assert_eq!(error_message(""), "empty response body");
         assert_eq!(error_message(&"x".repeat(2000)).len(), MAX_ERROR_BODY_CHARS);
-        assert_eq!(
-            error_message(r#"{"unrelated":true}"#),
-            r#"{"unrelated":true}"#
-        );
+        assert_eq!(error_message(r#"{"unrelated":true}"#), r#"{"unrelated":true}"#);
     }
 
     #[test]
     fn debug_redacts_the_token() {
-        let client = TwilioClient::new(
-            "https://api.twilio.com",
-            SID,
-            TOKEN,
-            FROM,
-            reqwest::Client::new(),
-        );
+        let client =
+            TwilioClient::new("https://api.twilio.com", SID, TOKEN, FROM, reqwest::Client::new());
         let debug = format!("{client:?}");
         assert!(!debug.contains(TOKEN), "{debug}");
         assert!(debug.contains("redacted"));

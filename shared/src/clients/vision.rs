@@ -40,16 +40,11 @@ impl Describer {
                 ],
             }],
         });
-        let req = self
-            .http
-            .post(format!("{}/chat/completions", self.config.api_base))
-            .json(&body);
+        let req = self.http.post(format!("{}/chat/completions", self.config.api_base)).json(&body);
         let resp =
             ExternalError::send_authed(Service::Llm, req, self.config.api_key.as_deref()).await?;
-        let v: Value = resp
-            .json()
-            .await
-            .map_err(|e| ExternalError::from_reqwest(Service::Llm, e))?;
+        let v: Value =
+            resp.json().await.map_err(|e| ExternalError::from_reqwest(Service::Llm, e))?;
         v.pointer("/choices/0/message/content")
             .and_then(Value::as_str)
             .map(|s| s.trim().to_string())
@@ -86,17 +81,11 @@ mod tests {
                 model: "gpt-4o-mini".into(),
             },
         );
-        let out = d
-            .describe("data:image/jpeg;base64,AAAA", "my bike")
-            .await
-            .unwrap();
+        let out = d.describe("data:image/jpeg;base64,AAAA", "my bike").await.unwrap();
         assert_eq!(out, "A red bicycle by a canal.");
-        let req: Value = server.received_requests().await.unwrap()[0]
-            .body_json()
-            .unwrap();
+        let req: Value = server.received_requests().await.unwrap()[0].body_json().unwrap();
         assert_eq!(
-            req.pointer("/messages/0/content/1/image_url/url")
-                .and_then(Value::as_str),
+            req.pointer("/messages/0/content/1/image_url/url").and_then(Value::as_str),
             Some("data:image/jpeg;base64,AAAA")
         );
         assert!(

@@ -47,8 +47,7 @@ pub fn stored_ref(sha256: &str) -> String {
 
 /// The hash in a [`stored_ref`]; `None` for anything else.
 pub fn stored_sha256(url: &str) -> Option<&str> {
-    url.strip_prefix("stored:sha256:")
-        .filter(|h| crate::media::is_sha256_hex(h))
+    url.strip_prefix("stored:sha256:").filter(|h| crate::media::is_sha256_hex(h))
 }
 
 /// Was this message submitted through the REST API (`raw.Source`)?
@@ -84,10 +83,7 @@ mod tests {
     fn data_urls_round_trip() {
         let url = data_url("image/png", b"\x89PNG\r\n");
         assert!(url.starts_with("data:image/png;base64,"));
-        assert_eq!(
-            decode_data_url(&url),
-            Some(("image/png".to_string(), b"\x89PNG\r\n".to_vec()))
-        );
+        assert_eq!(decode_data_url(&url), Some(("image/png".to_string(), b"\x89PNG\r\n".to_vec())));
         assert_eq!(decode_data_url("https://api.twilio.com/x"), None);
         assert_eq!(decode_data_url("data:image/png,plain"), None);
         assert_eq!(decode_data_url("data:image/png;base64,@@"), None);
@@ -107,9 +103,6 @@ mod tests {
     fn labels_come_from_raw() {
         assert_eq!(labels(None), json!([]));
         assert_eq!(labels(Some(&json!({"Body": "x"}))), json!([]));
-        assert_eq!(
-            labels(Some(&json!({"Labels": ["a", 1, "b"]}))),
-            json!(["a", "b"])
-        );
+        assert_eq!(labels(Some(&json!({"Labels": ["a", 1, "b"]}))), json!(["a", "b"]));
     }
 }

@@ -74,11 +74,7 @@ impl InboundMessage {
         if let Some(media) = self.media.first() {
             return crate::media::kind_of(&media.content_type);
         }
-        if self.location.is_some() {
-            "location"
-        } else {
-            "text"
-        }
+        if self.location.is_some() { "location" } else { "text" }
     }
 }
 
@@ -131,9 +127,7 @@ pub fn parse_webhook(
 pub fn is_twilio_message_sid(sid: &str) -> bool {
     sid.len() == 34
         && (sid.starts_with("SM") || sid.starts_with("MM"))
-        && sid[2..]
-            .bytes()
-            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        && sid[2..].bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// The attachments and shared location of a recorded message's parameters, read tolerantly:
@@ -192,31 +186,20 @@ pub fn normalize_phone(input: &str) -> Option<String> {
 
 fn is_valid_sid(sid: &str) -> bool {
     (1..=64).contains(&sid.len())
-        && sid
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && sid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 fn values<'a>(params: &'a [(String, String)], name: &'a str) -> impl Iterator<Item = &'a str> {
-    params
-        .iter()
-        .filter(move |(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
+    params.iter().filter(move |(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
 fn first<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
+    params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
 /// The first value, trimmed; `None` when absent or blank.
 fn optional(params: &[(String, String)], name: &str) -> Option<String> {
-    first(params, name)
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_string)
+    first(params, name).map(str::trim).filter(|v| !v.is_empty()).map(str::to_string)
 }
 
 /// The one value of an identity field: blank counts as absent, conflicting repeats are refused.
@@ -246,9 +229,7 @@ fn single<'a>(
 fn parse_media(params: &[(String, String)]) -> Vec<InboundMedia> {
     let count = first(params, "NumMedia")
         .and_then(|n| n.trim().parse::<u64>().ok())
-        .map_or(MAX_MEDIA, |n| {
-            usize::try_from(n).unwrap_or(MAX_MEDIA).min(MAX_MEDIA)
-        });
+        .map_or(MAX_MEDIA, |n| usize::try_from(n).unwrap_or(MAX_MEDIA).min(MAX_MEDIA));
     (0..count)
         .filter_map(|i| {
             let url = first(params, &format!("MediaUrl{i}"))?.trim();
@@ -259,10 +240,7 @@ fn parse_media(params: &[(String, String)]) -> Vec<InboundMedia> {
                 .map(str::trim)
                 .filter(|c| !c.is_empty())
                 .unwrap_or("application/octet-stream");
-            Some(InboundMedia {
-                url: url.to_string(),
-                content_type: content_type.to_string(),
-            })
+            Some(InboundMedia { url: url.to_string(), content_type: content_type.to_string() })
         })
         .collect()
 }
@@ -294,10 +272,7 @@ fn coordinate(
     field: &'static str,
     limit: f64,
 ) -> Result<Option<f64>, InboundError> {
-    let Some(text) = first(params, field)
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-    else {
+    let Some(text) = first(params, field).map(str::trim).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
     let value: f64 = text.parse().map_err(|_| InboundError::Invalid {
@@ -347,9 +322,7 @@ mod tests {
     use serde_json::json;
 
     fn form(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     const SID: &str = "SM0123456789abcdef0123456789abcdef";
@@ -394,10 +367,7 @@ mod tests {
     fn parses_a_text_message() {
         let msg = parse(&text_form()).expect("valid");
         assert_eq!(msg.message_sid, SID);
-        assert_eq!(
-            msg.account_sid.as_deref(),
-            Some("AC0123456789abcdef0123456789abcdef")
-        );
+        assert_eq!(msg.account_sid.as_deref(), Some("AC0123456789abcdef0123456789abcdef"));
         assert_eq!(msg.from, "whatsapp:+14155550123");
         assert_eq!(msg.phone, "+14155550123");
         assert_eq!(msg.to.as_deref(), Some("whatsapp:+14155238886"));
@@ -445,15 +415,8 @@ mod tests {
 
     #[test]
     fn raw_keeps_every_param_and_repeats_as_arrays() {
-        let params = with(
-            text_form(),
-            &[
-                ("FutureParam", "x"),
-                ("Tag", "a"),
-                ("Tag", "b"),
-                ("Tag", "c"),
-            ],
-        );
+        let params =
+            with(text_form(), &[("FutureParam", "x"), ("Tag", "a"), ("Tag", "b"), ("Tag", "c")]);
         let msg = parse(&params).expect("valid");
         let raw = msg.raw.as_object().expect("object");
         assert_eq!(raw.len(), text_form().len() + 2);
@@ -498,13 +461,11 @@ mod tests {
         let reshaped: Vec<(String, String)> = text_form()
             .into_iter()
             .filter(|(k, _)| k != "MessageType")
-            .map(|(k, v)| {
-                if k == "MessageSid" {
-                    (k, format!("{v}MessageTypetext"))
-                } else {
-                    (k, v)
-                }
-            })
+            .map(
+                |(k, v)| {
+                    if k == "MessageSid" { (k, format!("{v}MessageTypetext")) } else { (k, v) }
+                },
+            )
             .collect();
         assert!(parse(&reshaped).is_ok(), "the lenient parser takes it");
         match parse_webhook(&reshaped, None) {
@@ -533,15 +494,9 @@ mod tests {
     #[test]
     fn conflicting_identity_repeats_are_refused() {
         assert_invalid(&with(text_form(), &[("MessageSid", "SM999")]), "MessageSid");
-        assert_invalid(
-            &with(text_form(), &[("From", "whatsapp:+14155550999")]),
-            "From",
-        );
+        assert_invalid(&with(text_form(), &[("From", "whatsapp:+14155550999")]), "From");
         // An identical repeat is harmless.
-        let same = with(
-            text_form(),
-            &[("MessageSid", SID), ("From", "whatsapp:+14155550123")],
-        );
+        let same = with(text_form(), &[("MessageSid", SID), ("From", "whatsapp:+14155550123")]);
         assert_eq!(parse(&same).expect("valid").phone, "+14155550123");
     }
 
@@ -565,28 +520,15 @@ mod tests {
             assert_invalid(&params, "From");
         }
         let err = parse(&with(without(text_form(), "From"), &[("From", "12")])).expect_err("bad");
-        assert!(
-            err.to_string()
-                .starts_with("invalid parameter `From`: expected"),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("invalid parameter `From`: expected"), "{err}");
     }
 
     #[test]
     fn normalize_phone_forms() {
-        assert_eq!(
-            normalize_phone("+14155550123").as_deref(),
-            Some("+14155550123")
-        );
-        assert_eq!(
-            normalize_phone("whatsapp:+14155550123").as_deref(),
-            Some("+14155550123")
-        );
+        assert_eq!(normalize_phone("+14155550123").as_deref(), Some("+14155550123"));
+        assert_eq!(normalize_phone("whatsapp:+14155550123").as_deref(), Some("+14155550123"));
         assert_eq!(normalize_phone("+1234567").as_deref(), Some("+1234567"));
-        assert_eq!(
-            normalize_phone("+123456789012345").as_deref(),
-            Some("+123456789012345")
-        );
+        assert_eq!(normalize_phone("+123456789012345").as_deref(), Some("+123456789012345"));
         for bad in [
             "",
             "+",
@@ -655,10 +597,7 @@ mod tests {
         ] {
             let params = with(
                 text_form(),
-                &[
-                    ("MediaUrl0", "https://api.twilio.com/m"),
-                    ("MediaContentType0", content_type),
-                ],
+                &[("MediaUrl0", "https://api.twilio.com/m"), ("MediaContentType0", content_type)],
             );
             let params = with(without(params, "NumMedia"), &[("NumMedia", "1")]);
             let msg = parse(&params).expect("valid");
@@ -702,10 +641,7 @@ mod tests {
         let mut params = without(text_form(), "NumMedia");
         params.push(("NumMedia".into(), "18446744073709551615".into()));
         for i in 0..15 {
-            params.push((
-                format!("MediaUrl{i}"),
-                format!("https://api.twilio.com/{i}"),
-            ));
+            params.push((format!("MediaUrl{i}"), format!("https://api.twilio.com/{i}")));
             params.push((format!("MediaContentType{i}"), "image/jpeg".into()));
         }
         assert_eq!(parse(&params).expect("valid").media.len(), MAX_MEDIA);
@@ -719,11 +655,7 @@ mod tests {
     fn num_media_larger_than_given_urls_is_tolerated() {
         let params = with(
             without(text_form(), "NumMedia"),
-            &[
-                ("NumMedia", "3"),
-                ("MediaUrl1", "https://api.twilio.com/b"),
-                ("MediaUrl0", " "),
-            ],
+            &[("NumMedia", "3"), ("MediaUrl1", "https://api.twilio.com/b"), ("MediaUrl0", " ")],
         );
         let msg = parse(&params).expect("valid");
         assert_eq!(msg.media.len(), 1);
@@ -809,11 +741,8 @@ mod tests {
 
     #[test]
     fn round_trips_through_json() {
-        let msg = parse(&with(
-            text_form(),
-            &[("Latitude", "1.5"), ("Longitude", "2.5")],
-        ))
-        .expect("valid");
+        let msg =
+            parse(&with(text_form(), &[("Latitude", "1.5"), ("Longitude", "2.5")])).expect("valid");
         let json = serde_json::to_string(&msg).expect("serialize");
         let back: InboundMessage = serde_json::from_str(&json).expect("deserialize");
         assert_eq!(back, msg);

@@ -113,36 +113,20 @@ pub struct Nesting {
 
 impl fmt::Display for Nesting {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let how = if self.outer.close < self.inner.close {
-            "crosses"
-        } else {
-            "inside"
-        };
-        write!(
-            f,
-            "{} {how} {} in “{}”",
-            self.inner.style, self.outer.style, self.line
-        )
+        let how = if self.outer.close < self.inner.close { "crosses" } else { "inside" };
+        write!(f, "{} {how} {} in “{}”", self.inner.style, self.outer.style, self.line)
     }
 }
 
 /// The first place where `text` nests (or crosses) one style inside another, if any.
 pub fn nesting(text: &str) -> Option<Nesting> {
     let all = spans(text);
-    let (outer, inner) = all.iter().find_map(|a| {
-        all.iter()
-            .find(|b| a.contains(b) || a.crosses(b))
-            .map(|b| (*a, *b))
-    })?;
+    let (outer, inner) = all
+        .iter()
+        .find_map(|a| all.iter().find(|b| a.contains(b) || a.crosses(b)).map(|b| (*a, *b)))?;
     let start = text[..outer.open].rfind('\n').map_or(0, |i| i + 1);
-    let end = text[outer.open..]
-        .find('\n')
-        .map_or(text.len(), |i| outer.open + i);
-    Some(Nesting {
-        outer,
-        inner,
-        line: text[start..end].to_string(),
-    })
+    let end = text[outer.open..].find('\n').map_or(text.len(), |i| outer.open + i);
+    Some(Nesting { outer, inner, line: text[start..end].to_string() })
 }
 
 /// `text` with its markers' styles: `(style, inner text)` for each span, in order of position,
@@ -150,9 +134,7 @@ pub fn nesting(text: &str) -> Option<Nesting> {
 pub fn styled(text: &str) -> Vec<(Style, &str)> {
     let mut all = spans(text);
     all.sort_by_key(|s| s.open);
-    all.into_iter()
-        .map(|s| (s.style, &text[s.open + 1..s.close]))
-        .collect()
+    all.into_iter().map(|s| (s.style, &text[s.open + 1..s.close])).collect()
 }
 
 #[cfg(test)]
@@ -163,11 +145,7 @@ mod tests {
     fn spans_follow_whatsapps_word_boundaries() {
         assert_eq!(
             styled("*1.* note · _today_ ~old~"),
-            vec![
-                (Style::Bold, "1."),
-                (Style::Italic, "today"),
-                (Style::Strike, "old")
-            ]
+            vec![(Style::Bold, "1."), (Style::Italic, "today"), (Style::Strike, "old")]
         );
         // Inside words, around spaces and across lines: not markup.
         assert!(spans("*/tz America/New_York* or Asia/Ho_Chi_Minh").len() == 1);
@@ -183,17 +161,9 @@ mod tests {
     fn nesting_is_found_and_flat_text_passes() {
         let n = nesting("🔎 found:\n_Reply */forget <n>* to delete one._").unwrap();
         assert_eq!((n.outer.style, n.inner.style), (Style::Italic, Style::Bold));
-        assert_eq!(
-            n.to_string(),
-            "bold inside italic in “_Reply */forget <n>* to delete one._”"
-        );
+        assert_eq!(n.to_string(), "bold inside italic in “_Reply */forget <n>* to delete one._”");
         assert!(nesting("*bold _italic_ bold*").is_some());
-        assert!(
-            nesting("*a _b* c_")
-                .unwrap()
-                .to_string()
-                .starts_with("italic crosses bold")
-        );
+        assert!(nesting("*a _b* c_").unwrap().to_string().starts_with("italic crosses bold"));
         assert_eq!(nesting("Reply */forget <n>* to delete one."), None);
         assert_eq!(nesting("*a* _b_\n_c_ *d*"), None);
     }

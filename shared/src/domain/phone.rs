@@ -29,11 +29,7 @@ impl Phone {
                 && digits.bytes().all(|b| b.is_ascii_digit())
                 && !digits.starts_with('0')
         });
-        if valid {
-            Ok(Phone(number.to_string()))
-        } else {
-            Err(BadPhone(input.to_string()))
-        }
+        if valid { Ok(Phone(number.to_string())) } else { Err(BadPhone(input.to_string())) }
     }
 
     pub fn as_str(&self) -> &str {
@@ -75,19 +71,10 @@ mod tests {
 
     #[test]
     fn forms() {
-        assert_eq!(
-            Phone::parse("+14155550123").unwrap().as_str(),
-            "+14155550123"
-        );
-        assert_eq!(
-            Phone::parse("whatsapp:+14155550123").unwrap().as_str(),
-            "+14155550123"
-        );
+        assert_eq!(Phone::parse("+14155550123").unwrap().as_str(), "+14155550123");
+        assert_eq!(Phone::parse("whatsapp:+14155550123").unwrap().as_str(), "+14155550123");
         assert_eq!(Phone::parse("+1234567").unwrap().as_str(), "+1234567");
-        assert_eq!(
-            Phone::parse("+123456789012345").unwrap().as_str(),
-            "+123456789012345"
-        );
+        assert_eq!(Phone::parse("+123456789012345").unwrap().as_str(), "+123456789012345");
         for bad in [
             "",
             "+",

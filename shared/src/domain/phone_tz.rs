@@ -77,10 +77,7 @@ pub fn zone_for_phone(e164: &str, default: Tz) -> Tz {
 /// de-duplicated), e.g. to offer choices ("which city are you in?"). Empty when the number is
 /// unknown or unparseable.
 pub fn zones_for_phone(e164: &str) -> Vec<Tz> {
-    TABLE
-        .lookup(&digits_of(e164))
-        .map(<[Tz]>::to_vec)
-        .unwrap_or_default()
+    TABLE.lookup(&digits_of(e164)).map(<[Tz]>::to_vec).unwrap_or_default()
 }
 
 /// The zones of a region (ISO 3166 alpha-2, case-insensitive) in `zone.tab` order; empty for an
@@ -98,10 +95,7 @@ fn region_of(digits: &str) -> Option<phonenumber::country::Id> {
     if digits.is_empty() || digits.len() > MAX_E164_DIGITS {
         return None;
     }
-    phonenumber::parse(None, format!("+{digits}"))
-        .ok()?
-        .country()
-        .id()
+    phonenumber::parse(None, format!("+{digits}")).ok()?.country().id()
 }
 
 struct Table {
@@ -210,9 +204,7 @@ impl Table {
         }
         (1..=max).rev().find_map(|len| {
             let prefixes = &self.by_len[len];
-            let i = prefixes
-                .binary_search_by_key(&values[len], |&(value, _)| value)
-                .ok()?;
+            let i = prefixes.binary_search_by_key(&values[len], |&(value, _)| value).ok()?;
             Some(&*self.lists[usize::from(prefixes[i].1)])
         })
     }
@@ -371,14 +363,8 @@ mod tests {
         let table = &*TABLE;
         let none = || &[][..];
         let same_clock = [Tz::Arctic__Longyearbyen, Tz::Europe__Oslo];
-        assert_eq!(
-            table.pick(&same_clock, none),
-            Some(Tz::Arctic__Longyearbyen)
-        );
-        assert_eq!(
-            table.pick(&same_clock, || &[Tz::Europe__Oslo][..]),
-            Some(Tz::Europe__Oslo)
-        );
+        assert_eq!(table.pick(&same_clock, none), Some(Tz::Arctic__Longyearbyen));
+        assert_eq!(table.pick(&same_clock, || &[Tz::Europe__Oslo][..]), Some(Tz::Europe__Oslo));
         let uk = [Tz::Europe__Guernsey, Tz::Europe__London];
         let not_called = || -> &[Tz] { panic!("region not needed") };
         assert_eq!(table.pick(&uk, not_called), Some(Tz::Europe__London));
@@ -387,10 +373,7 @@ mod tests {
         let us = [Tz::America__New_York, Tz::America__Boise];
         assert_eq!(table.pick(&two_clocks, || &us[..]), None);
         assert_eq!(table.pick(&two_clocks, || &[Tz::Asia__Tokyo][..]), None);
-        assert_eq!(
-            table.pick(&two_clocks, || &[Tz::America__Boise][..]),
-            Some(Tz::America__Boise)
-        );
+        assert_eq!(table.pick(&two_clocks, || &[Tz::America__Boise][..]), Some(Tz::America__Boise));
     }
 
     #[test]
@@ -406,10 +389,7 @@ mod tests {
     fn every_zone_name_in_the_data_is_a_chrono_tz_zone() {
         let mut section = "";
         let mut prefixes = 0;
-        for line in DATA
-            .lines()
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        {
+        for line in DATA.lines().filter(|l| !l.is_empty() && !l.starts_with('#')) {
             if line.starts_with('[') {
                 section = line;
                 continue;
@@ -442,12 +422,7 @@ mod tests {
 
     #[test]
     fn no_legacy_names_in_the_data() {
-        let legacy = [
-            "Asia/Calcutta",
-            "Asia/Katmandu",
-            "America/Buenos_Aires",
-            "Etc/Unknown",
-        ];
+        let legacy = ["Asia/Calcutta", "Asia/Katmandu", "America/Buenos_Aires", "Etc/Unknown"];
         for line in DATA.lines().filter(|l| !l.starts_with('#')) {
             for name in line.split(['\t', ',']) {
                 assert!(!legacy.contains(&name), "{line:?}");

@@ -84,10 +84,7 @@ pub fn split(text: &str) -> Vec<String> {
             }
             // The line alone is too long: cut it.
             let head: String = line.chars().take(MAX_MESSAGE_CHARS).collect();
-            let cut = head
-                .rfind(' ')
-                .filter(|&i| i > MAX_MESSAGE_CHARS / 2)
-                .unwrap_or(head.len());
+            let cut = head.rfind(' ').filter(|&i| i > MAX_MESSAGE_CHARS / 2).unwrap_or(head.len());
             parts.push(line[..cut].trim_end().to_string());
             line = line[cut..].trim_start().to_string();
             if line.is_empty() {
@@ -127,11 +124,7 @@ mod tests {
         assert!(parts.len() >= 3);
         assert!(parts.iter().all(|p| p.chars().count() <= MAX_MESSAGE_CHARS));
         let emoji = "😀".repeat(2000);
-        assert!(
-            split(&emoji)
-                .iter()
-                .all(|p| p.chars().count() <= MAX_MESSAGE_CHARS)
-        );
+        assert!(split(&emoji).iter().all(|p| p.chars().count() <= MAX_MESSAGE_CHARS));
     }
 
     /// Every text the domain words (help, welcome, answers, listings, stats, reminders and
@@ -211,11 +204,7 @@ mod tests {
         let once = reminder(None, ReminderStatus::Pending);
         let daily = reminder(Some("daily@08:00"), ReminderStatus::NeedsTemplate);
         // The notes as the parser words them ("say *03:00* if you meant the morning").
-        for request in [
-            "tomorrow at 3 call mom",
-            "tomorrow call mom",
-            "every Monday bins",
-        ] {
+        for request in ["tomorrow at 3 call mom", "tomorrow call mom", "every Monday bins"] {
             let parsed = moment::parse(request, at, LA).expect(request);
             assert!(!parsed.notes.is_empty(), "{request}");
             texts.push(reminders::confirmation(&once, LA, &parsed.notes, true));
@@ -229,14 +218,8 @@ mod tests {
             Problem::NoTimeToday,
             Problem::Past { at, next: Some(at) },
             Problem::Past { at, next: None },
-            Problem::AmbiguousHour {
-                morning: at,
-                evening: at,
-            },
-            Problem::AmbiguousDate {
-                first: at.date_naive(),
-                second: at.date_naive(),
-            },
+            Problem::AmbiguousHour { morning: at, evening: at },
+            Problem::AmbiguousDate { first: at.date_naive(), second: at.date_naive() },
             Problem::Conflict,
             Problem::Invalid("30 February does not exist".into()),
             Problem::TooFar,

@@ -25,10 +25,7 @@ type HmacSha1 = Hmac<Sha1>;
 pub fn compute_signature(url: &str, params: &[(String, String)], auth_token: &str) -> String {
     let mut grouped: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for (name, value) in params {
-        grouped
-            .entry(name.as_str())
-            .or_default()
-            .insert(value.as_str());
+        grouped.entry(name.as_str()).or_default().insert(value.as_str());
     }
 
     let mut mac =
@@ -127,12 +124,7 @@ fn split_url(url: &str) -> Option<UrlParts<'_>> {
     if host.is_empty() {
         return None;
     }
-    Some(UrlParts {
-        scheme,
-        host,
-        port,
-        rest,
-    })
+    Some(UrlParts { scheme, host, port, rest })
 }
 
 #[cfg(test)]
@@ -155,9 +147,7 @@ mod tests {
     }
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
@@ -187,11 +177,7 @@ mod tests {
         assert_eq!(compute_signature(URL, &params, TOKEN), expected);
         assert!(is_valid(URL, &params, expected, TOKEN));
         // Dropping one of the values changes the signature.
-        let fewer = pairs(&[
-            ("Sid", "CA123"),
-            ("SidAccount", "AC123"),
-            ("Digits", "5678"),
-        ]);
+        let fewer = pairs(&[("Sid", "CA123"), ("SidAccount", "AC123"), ("Digits", "5678")]);
         assert!(!is_valid(URL, &fewer, expected, TOKEN));
     }
 
@@ -240,12 +226,7 @@ mod tests {
     fn empty_or_malformed_signature_is_invalid() {
         assert!(!is_valid(URL, &params(), "", TOKEN));
         assert!(!is_valid(URL, &params(), " ", TOKEN));
-        assert!(!is_valid(
-            URL,
-            &params(),
-            &EXPECTED[..EXPECTED.len() - 1],
-            TOKEN
-        ));
+        assert!(!is_valid(URL, &params(), &EXPECTED[..EXPECTED.len() - 1], TOKEN));
         assert!(!is_valid(URL, &params(), &format!("{EXPECTED}="), TOKEN));
         assert!(!is_valid(URL, &params(), &EXPECTED.to_lowercase(), TOKEN));
     }
@@ -255,11 +236,7 @@ mod tests {
         // twilio-python: hash of the URL with :443.
         let signed_with_port = "kvajT1Ptam85bY51eRf/AJRuM3w=";
         assert_eq!(
-            compute_signature(
-                "https://mycompany.com:443/myapp.php?foo=1&bar=2",
-                &params(),
-                TOKEN
-            ),
+            compute_signature("https://mycompany.com:443/myapp.php?foo=1&bar=2", &params(), TOKEN),
             signed_with_port
         );
         assert!(is_valid(URL, &params(), signed_with_port, TOKEN));
@@ -269,12 +246,7 @@ mod tests {
     fn https_signed_without_port_validates_against_url_with_port_443() {
         let known = "https://mycompany.com:443/myapp.php?foo=1&bar=2";
         assert!(is_valid(known, &params(), EXPECTED, TOKEN));
-        assert!(is_valid(
-            known,
-            &params(),
-            "kvajT1Ptam85bY51eRf/AJRuM3w=",
-            TOKEN
-        ));
+        assert!(is_valid(known, &params(), "kvajT1Ptam85bY51eRf/AJRuM3w=", TOKEN));
     }
 
     #[test]
@@ -286,21 +258,12 @@ mod tests {
         assert_eq!(compute_signature(with, &params(), TOKEN), signed_with_port);
         let signed_without_port = compute_signature(without, &params(), TOKEN);
         for known in [without, with] {
-            assert!(
-                is_valid(known, &params(), signed_with_port, TOKEN),
-                "{known}"
-            );
-            assert!(
-                is_valid(known, &params(), &signed_without_port, TOKEN),
-                "{known}"
-            );
+            assert!(is_valid(known, &params(), signed_with_port, TOKEN), "{known}");
+            assert!(is_valid(known, &params(), &signed_without_port, TOKEN), "{known}");
         }
         // http is never checked with :443.
-        let with_443 = compute_signature(
-            "http://mycompany.com:443/myapp.php?foo=1&bar=2",
-            &params(),
-            TOKEN,
-        );
+        let with_443 =
+            compute_signature("http://mycompany.com:443/myapp.php?foo=1&bar=2", &params(), TOKEN);
         assert!(!is_valid(without, &params(), &with_443, TOKEN));
     }
 
@@ -311,20 +274,12 @@ mod tests {
         assert!(is_valid(https_1234, &params(), EXPECTED, TOKEN));
         // …and an http URL with :1234 validates the signature of the URL with that port.
         let http_1234 = "http://mycompany.com:1234/myapp.php?foo=1&bar=2";
-        assert!(is_valid(
-            http_1234,
-            &params(),
-            "Zmvh+3yNM1Phv2jhDCwEM3q5ebU=",
-            TOKEN
-        ));
+        assert!(is_valid(http_1234, &params(), "Zmvh+3yNM1Phv2jhDCwEM3q5ebU=", TOKEN));
         let signed_1234 = compute_signature(https_1234, &params(), TOKEN);
         assert!(is_valid(https_1234, &params(), &signed_1234, TOKEN));
         // The explicit port is not swapped for the default one…
-        let signed_443 = compute_signature(
-            "https://mycompany.com:443/myapp.php?foo=1&bar=2",
-            &params(),
-            TOKEN,
-        );
+        let signed_443 =
+            compute_signature("https://mycompany.com:443/myapp.php?foo=1&bar=2", &params(), TOKEN);
         assert!(!is_valid(https_1234, &params(), &signed_443, TOKEN));
         // …and a URL known without port does not accept a signature made with another port.
         assert!(!is_valid(URL, &params(), &signed_1234, TOKEN));
@@ -343,18 +298,12 @@ mod tests {
             "https://mnemo.example.com/webhook?note=it%27s+fine&path=a+b&q='x'",
             "https://mnemo.example.com/webhook?note=it%27s+fine&path=a%20b&q=%27x%27",
         ] {
-            assert!(
-                !is_valid(reencoded, &params, &signature, TOKEN),
-                "{reencoded}"
-            );
+            assert!(!is_valid(reencoded, &params, &signature, TOKEN), "{reencoded}");
         }
         // Port handling leaves the query untouched.
         let (without, with) = url_variants(url);
         assert_eq!(without, url);
-        assert_eq!(
-            with,
-            "https://mnemo.example.com:443/webhook?note=it%27s+fine&path=a%20b&q='x'"
-        );
+        assert_eq!(with, "https://mnemo.example.com:443/webhook?note=it%27s+fine&path=a%20b&q='x'");
     }
 
     #[test]
@@ -369,65 +318,25 @@ mod tests {
     #[test]
     fn url_variants_handle_authority_forms() {
         let cases = [
-            (
-                "https://a.example/x?y=1",
-                "https://a.example/x?y=1",
-                "https://a.example:443/x?y=1",
-            ),
-            (
-                "https://a.example",
-                "https://a.example",
-                "https://a.example:443",
-            ),
-            (
-                "https://a.example?x=1",
-                "https://a.example?x=1",
-                "https://a.example:443?x=1",
-            ),
-            (
-                "http://a.example:8080/x",
-                "http://a.example/x",
-                "http://a.example:8080/x",
-            ),
+            ("https://a.example/x?y=1", "https://a.example/x?y=1", "https://a.example:443/x?y=1"),
+            ("https://a.example", "https://a.example", "https://a.example:443"),
+            ("https://a.example?x=1", "https://a.example?x=1", "https://a.example:443?x=1"),
+            ("http://a.example:8080/x", "http://a.example/x", "http://a.example:8080/x"),
             (
                 "https://user:pass@a.example:8443/x",
                 "https://a.example/x",
                 "https://a.example:8443/x",
             ),
-            (
-                "HTTPS://a.example/x",
-                "https://a.example/x",
-                "https://a.example:443/x",
-            ),
-            (
-                "https://a.example:/x",
-                "https://a.example/x",
-                "https://a.example:443/x",
-            ),
-            (
-                "http://[::1]:8000/webhook",
-                "http://[::1]/webhook",
-                "http://[::1]:8000/webhook",
-            ),
-            (
-                "http://[::1]/webhook",
-                "http://[::1]/webhook",
-                "http://[::1]:80/webhook",
-            ),
+            ("HTTPS://a.example/x", "https://a.example/x", "https://a.example:443/x"),
+            ("https://a.example:/x", "https://a.example/x", "https://a.example:443/x"),
+            ("http://[::1]:8000/webhook", "http://[::1]/webhook", "http://[::1]:8000/webhook"),
+            ("http://[::1]/webhook", "http://[::1]/webhook", "http://[::1]:80/webhook"),
             // Not a URL we can split: used unchanged for both.
             ("/webhook?x=1", "/webhook?x=1", "/webhook?x=1"),
-            (
-                "https://a.example:port/x",
-                "https://a.example:port/x",
-                "https://a.example:port/x",
-            ),
+            ("https://a.example:port/x", "https://a.example:port/x", "https://a.example:port/x"),
         ];
         for (input, without, with) in cases {
-            assert_eq!(
-                url_variants(input),
-                (without.to_string(), with.to_string()),
-                "{input}"
-            );
+            assert_eq!(url_variants(input), (without.to_string(), with.to_string()), "{input}");
         }
     }
 

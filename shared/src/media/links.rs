@@ -103,9 +103,7 @@ impl LinkSigner {
     /// Checks a link's signature (constant time) and expiry against `now` (unix seconds).
     pub fn verify(&self, sha256: &str, exp: i64, sig: &str, now: i64) -> Result<(), LinkError> {
         let given = decode_hex(sig).ok_or(LinkError::BadSignature)?;
-        self.mac(sha256, exp)
-            .verify_slice(&given)
-            .map_err(|_| LinkError::BadSignature)?;
+        self.mac(sha256, exp).verify_slice(&given).map_err(|_| LinkError::BadSignature)?;
         if exp < now {
             return Err(LinkError::Expired);
         }
@@ -117,10 +115,7 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) || s.len() > 128 {
         return None;
     }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
 }
 
 /// Reads `dir/.link-key`, creating it first (exclusively, so concurrent starts agree).
@@ -152,10 +147,7 @@ fn persisted_key(dir: &Path) -> std::io::Result<Vec<u8>> {
                 }
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }
-            Err(std::io::Error::other(format!(
-                "{} is incomplete",
-                path.display()
-            )))
+            Err(std::io::Error::other(format!("{} is incomplete", path.display())))
         }
         Err(e) => Err(e),
     }
@@ -167,10 +159,8 @@ mod tests {
     use std::collections::HashMap;
 
     fn settings(pairs: &[(&str, &str)]) -> Settings {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Settings::from_map(&map).unwrap()
     }
 
@@ -182,10 +172,7 @@ mod tests {
         assert_eq!(s.verify(&h, 1_000, &sig, 999), Ok(()));
         assert_eq!(s.verify(&h, 1_000, &sig, 1_001), Err(LinkError::Expired));
         assert_eq!(s.verify(&h, 2_000, &sig, 999), Err(LinkError::BadSignature));
-        assert_eq!(
-            s.verify(&"b".repeat(64), 1_000, &sig, 999),
-            Err(LinkError::BadSignature)
-        );
+        assert_eq!(s.verify(&"b".repeat(64), 1_000, &sig, 999), Err(LinkError::BadSignature));
         assert_eq!(s.verify(&h, 1_000, "zz", 999), Err(LinkError::BadSignature));
         let url = s.url("http://x/", &h, 1_000);
         assert_eq!(url, format!("http://x/media/{h}?exp=1000&sig={sig}"));
@@ -208,10 +195,7 @@ mod tests {
         assert_ne!(a.sign(&h, 5), LinkSigner::new(b"tok".to_vec()).sign(&h, 5));
         // Explicit key wins.
         let k = LinkSigner::from_settings(&settings(&[("MEDIA_SIGNING_KEY", "0123456789abcdef")]));
-        assert_eq!(
-            k.sign(&h, 5),
-            LinkSigner::new(b"0123456789abcdef".to_vec()).sign(&h, 5)
-        );
+        assert_eq!(k.sign(&h, 5), LinkSigner::new(b"0123456789abcdef".to_vec()).sign(&h, 5));
         // Nothing configured: persisted once, then reused.
         let first = LinkSigner::from_settings(&settings(&[("MEDIA_DIR", &media)]));
         let again = LinkSigner::from_settings(&settings(&[("MEDIA_DIR", &media)]));

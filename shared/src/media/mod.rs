@@ -46,12 +46,7 @@ pub fn kind_of(content_type: &str) -> &'static str {
 
 /// The bare media type, lowercase, without parameters: `audio/ogg; codecs=opus` → `audio/ogg`.
 pub fn essence(content_type: &str) -> String {
-    content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase()
+    content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase()
 }
 
 /// A file name extension for a content type. Transcription servers decide by extension and

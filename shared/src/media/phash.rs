@@ -31,10 +31,7 @@ pub struct Analysis {
 }
 
 fn hasher() -> image_hasher::Hasher {
-    HasherConfig::new()
-        .hash_alg(HashAlg::Gradient)
-        .hash_size(8, 8)
-        .to_hasher()
+    HasherConfig::new().hash_alg(HashAlg::Gradient).hash_size(8, 8).to_hasher()
 }
 
 /// Decodes the image at `path` (format from its bytes) under the memory limit.
@@ -127,9 +124,7 @@ mod tests {
     fn large_photos_are_downscaled_for_models() {
         let a = analyse_image(&picture(3000, 2000, 100));
         let b64 = a.data_url.strip_prefix("data:image/jpeg;base64,").unwrap();
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(b64)
-            .unwrap();
+        let bytes = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
         let small = image::load_from_memory(&bytes).unwrap();
         assert_eq!((small.width(), small.height()), (1024, 683));
     }

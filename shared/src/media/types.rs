@@ -77,10 +77,7 @@ pub fn bytes_match(content_type: &str, head: &[u8]) -> bool {
         t if t.starts_with("application/vnd.openxmlformats") => zip(),
         "text/vcard" | "text/x-vcard" => {
             let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
-            let start = text
-                .iter()
-                .position(|b| !b.is_ascii_whitespace())
-                .unwrap_or(0);
+            let start = text.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(0);
             text.len() >= start + 11 && text[start..start + 11].eq_ignore_ascii_case(b"BEGIN:VCARD")
         }
         _ => false,
@@ -133,22 +130,13 @@ mod tests {
     #[test]
     fn bytes_must_fit_the_type() {
         assert!(bytes_match("image/jpeg", &[0xFF, 0xD8, 0xFF, 0xE0, 0, 0]));
-        assert!(!bytes_match(
-            "image/jpeg",
-            b"<html><script>alert(1)</script>"
-        ));
+        assert!(!bytes_match("image/jpeg", b"<html><script>alert(1)</script>"));
         assert!(bytes_match("image/png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"));
         assert!(bytes_match("audio/ogg", b"OggS\0\x02"));
-        assert!(bytes_match(
-            "audio/webm;codecs=opus",
-            &[0x1A, 0x45, 0xDF, 0xA3, 1]
-        ));
+        assert!(bytes_match("audio/webm;codecs=opus", &[0x1A, 0x45, 0xDF, 0xA3, 1]));
         assert!(bytes_match("video/mp4", b"\0\0\0\x18ftypmp42"));
         assert!(bytes_match("application/pdf", b"%PDF-1.7\n"));
-        assert!(bytes_match(
-            "text/vcard",
-            b"\xEF\xBB\xBF begin:vcard\r\nVERSION:3.0"
-        ));
+        assert!(bytes_match("text/vcard", b"\xEF\xBB\xBF begin:vcard\r\nVERSION:3.0"));
         assert!(!bytes_match("text/vcard", b"<svg onload=alert(1)>"));
         assert!(!bytes_match("text/html", b"<html>"));
         assert!(bytes_match(
@@ -160,17 +148,8 @@ mod tests {
     #[test]
     fn only_media_is_inline() {
         assert_eq!(serving_headers("image/png"), ("image/png", "inline"));
-        assert_eq!(
-            serving_headers("application/pdf"),
-            ("application/pdf", "attachment")
-        );
-        assert_eq!(
-            serving_headers("text/html"),
-            ("application/octet-stream", "attachment")
-        );
-        assert_eq!(
-            serving_headers("image/svg+xml"),
-            ("application/octet-stream", "attachment")
-        );
+        assert_eq!(serving_headers("application/pdf"), ("application/pdf", "attachment"));
+        assert_eq!(serving_headers("text/html"), ("application/octet-stream", "attachment"));
+        assert_eq!(serving_headers("image/svg+xml"), ("application/octet-stream", "attachment"));
     }
 }

@@ -59,20 +59,14 @@ async fn list_range(
     let ids = recall::in_range(db, user_id, range, limit).await?;
     Ok(ids
         .into_iter()
-        .map(|memory_id| Hit {
-            memory_id,
-            score: 0.0,
-            matched: Vec::new(),
-        })
+        .map(|memory_id| Hit { memory_id, score: 0.0, matched: Vec::new() })
         .collect())
 }
 
 /// True when one of the memory's labels is a word of the question ("work stuff since
 /// Monday" and the label `work`): the user's own filing, as strong as an exact token.
 fn has_label(labels: &[String], terms: &[String]) -> bool {
-    labels
-        .iter()
-        .any(|l| terms.iter().any(|t| l.eq_ignore_ascii_case(t)))
+    labels.iter().any(|l| terms.iter().any(|t| l.eq_ignore_ascii_case(t)))
 }
 
 /// True when `text` contains one of the question's exact rare tokens as a word.
@@ -105,19 +99,14 @@ pub async fn search_with(
         if legs == Legs::SemanticOnly {
             return Ok(Vec::new());
         }
-        local::search(db, user_id, query, range, pool)
-            .await
-            .map_err(PipelineError::from)
+        local::search(db, user_id, query, range, pool).await.map_err(PipelineError::from)
     };
     let semantic_leg = semantic(engine, db, user_id, query, range, pool, legs);
     let (text, semantic) = tokio::join!(text_leg, semantic_leg);
     let (text, semantic) = (text?, semantic?);
 
-    let rare: Vec<String> = terms
-        .iter()
-        .filter(|t| t.chars().any(|c| c.is_ascii_digit()))
-        .cloned()
-        .collect();
+    let rare: Vec<String> =
+        terms.iter().filter(|t| t.chars().any(|c| c.is_ascii_digit())).cloned().collect();
     let mut ids: Vec<Uuid> = text.iter().map(|h| h.memory_id).collect();
     let sem_hits: Vec<(Uuid, f64)> = match &semantic {
         Semantic::None => Vec::new(),
@@ -174,28 +163,12 @@ pub async fn search_with(
     }
     let mut out: Vec<(Hit, DateTime<Utc>)> = fused
         .into_iter()
-        .map(|(id, (score, matched))| {
-            (
-                Hit {
-                    memory_id: id,
-                    score,
-                    matched,
-                },
-                info[&id].at,
-            )
-        })
+        .map(|(id, (score, matched))| (Hit { memory_id: id, score, matched }, info[&id].at))
         .collect();
     out.sort_by(|a, b| {
-        b.0.score
-            .total_cmp(&a.0.score)
-            .then(b.1.cmp(&a.1))
-            .then(b.0.memory_id.cmp(&a.0.memory_id))
+        b.0.score.total_cmp(&a.0.score).then(b.1.cmp(&a.1)).then(b.0.memory_id.cmp(&a.0.memory_id))
     });
-    Ok(out
-        .into_iter()
-        .take(limit as usize)
-        .map(|(h, _)| h)
-        .collect())
+    Ok(out.into_iter().take(limit as usize).map(|(h, _)| h).collect())
 }
 
 enum Semantic {
@@ -218,17 +191,9 @@ async fn semantic(
         return Ok(Semantic::None);
     }
     if let Some(client) = &engine.mem0 {
-        let hits = client
-            .search(
-                &user_id.to_string(),
-                query,
-                range,
-                pool.clamp(10, 100) as u32,
-            )
-            .await?;
-        return Ok(Semantic::Mem0(
-            local::join_mem0_hits(db, user_id, range, hits, pool).await?,
-        ));
+        let hits =
+            client.search(&user_id.to_string(), query, range, pool.clamp(10, 100) as u32).await?;
+        return Ok(Semantic::Mem0(local::join_mem0_hits(db, user_id, range, hits, pool).await?));
     }
     let Some(model) = engine.vector_model() else {
         return Ok(Semantic::None);
@@ -246,9 +211,7 @@ async fn semantic(
     if scored.is_empty() {
         return Ok(Semantic::None);
     }
-    Ok(Semantic::Vectors(
-        scored.into_iter().map(|(id, s, _)| (id, s)).collect(),
-    ))
+    Ok(Semantic::Vectors(scored.into_iter().map(|(id, s, _)| (id, s)).collect()))
 }
 
 #[cfg(test)]

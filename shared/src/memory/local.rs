@@ -170,11 +170,7 @@ pub async fn search(
     let found = recall::full_text(db, user_id, &terms, range, limit).await?;
     Ok(found
         .into_iter()
-        .map(|(memory_id, score)| Hit {
-            memory_id,
-            score,
-            matched: vec!["text"],
-        })
+        .map(|(memory_id, score)| Hit { memory_id, score, matched: vec!["text"] })
         .collect())
 }
 
@@ -206,11 +202,7 @@ pub async fn join_mem0_hits(
             continue;
         }
         if !out.iter().any(|h| h.memory_id == id) {
-            out.push(Hit {
-                memory_id: id,
-                score: hit.score,
-                matched: vec!["semantic"],
-            });
+            out.push(Hit { memory_id: id, score: hit.score, matched: vec!["semantic"] });
         }
     }
     Ok(out)

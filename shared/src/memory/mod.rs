@@ -117,10 +117,7 @@ impl MemoryEngine {
             return Ok(());
         }
         let user_id = mem.user_id.to_string();
-        let interaction_id = mem
-            .interaction_id
-            .map(|i| i.to_string())
-            .unwrap_or_default();
+        let interaction_id = mem.interaction_id.map(|i| i.to_string()).unwrap_or_default();
 
         let found = if let Some(event_id) = &mem.mem0_event_id {
             client.wait_event(event_id).await?
@@ -128,9 +125,7 @@ impl MemoryEngine {
             let earlier = if interaction_id.is_empty() {
                 Vec::new()
             } else {
-                client
-                    .find_by_interaction(&user_id, &interaction_id)
-                    .await?
+                client.find_by_interaction(&user_id, &interaction_id).await?
             };
             if !earlier.is_empty() {
                 earlier
@@ -203,18 +198,11 @@ impl MemoryEngine {
         let unindexed = memory::Model {
             text: new_text.to_string(),
             mem0_id: None,
-            mem0_event_id: if gone.is_some() {
-                None
-            } else {
-                mem.mem0_event_id.clone()
-            },
+            mem0_event_id: if gone.is_some() { None } else { mem.mem0_event_id.clone() },
             ..mem.clone()
         };
         self.index(db, &unindexed, None).await?;
-        let now = memory::Entity::find_by_id(mem.id)
-            .one(db)
-            .await?
-            .and_then(|m| m.mem0_id);
+        let now = memory::Entity::find_by_id(mem.id).one(db).await?.and_then(|m| m.mem0_id);
         if let Some(id) = now
             && Some(&id) != gone.as_ref()
         {

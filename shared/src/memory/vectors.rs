@@ -171,11 +171,7 @@ pub async fn score(
         })
         .map(|(i, id)| {
             let row = &vectors.data[i * dim..(i + 1) * dim];
-            (
-                *id,
-                crate::clients::models::embed::dot(row, query),
-                vectors.at[i],
-            )
+            (*id, crate::clients::models::embed::dot(row, query), vectors.at[i])
         })
         .collect();
     out.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.2.cmp(&a.2)));

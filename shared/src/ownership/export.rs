@@ -160,10 +160,7 @@ fn exported(row: &ExportRow, tz: Tz) -> ExportedMemory {
         versions: row
             .versions
             .iter()
-            .map(|v| ExportedVersion {
-                text: v.text.clone(),
-                replaced_at: v.replaced_at,
-            })
+            .map(|v| ExportedVersion { text: v.text.clone(), replaced_at: v.replaced_at })
             .collect(),
     }
 }
@@ -183,10 +180,7 @@ pub fn stream(
     let (tx, rx) = mpsc::channel::<Chunk>(4);
     let handle = Handle::current();
     tokio::task::spawn_blocking(move || {
-        let out = Channel {
-            tx: tx.clone(),
-            buf: Vec::with_capacity(CHUNK),
-        };
+        let out = Channel { tx: tx.clone(), buf: Vec::with_capacity(CHUNK) };
         if let Err(e) = write(&handle, &db, &media, &user, tz, out) {
             tracing::warn!(user_id = %user.id, error = %e, "export cut short");
             let _ = tx.blocking_send(Err(io::Error::other(e.to_string())));
@@ -285,12 +279,7 @@ fn write(
                     format!("memories/{:04}-{:02}.md", this_month.0, this_month.1),
                     text,
                 )?;
-                write!(
-                    zip,
-                    "# Memories, {}\n\nTimes in {}.\n",
-                    local.format("%B %Y"),
-                    tz.name()
-                )?;
+                write!(zip, "# Memories, {}\n\nTimes in {}.\n", local.format("%B %Y"), tz.name())?;
             }
             if day != Some(local.date_naive()) {
                 day = Some(local.date_naive());

@@ -142,9 +142,7 @@ pub fn read_archive(path: &Path, staging: &Path, limits: &Limits) -> Result<Arch
         let entry = zip.by_index_raw(i).map_err(bad_zip)?;
         let raw = entry.name().map_err(bad_zip)?.to_string();
         if entry.is_symlink() || entry.enclosed_name().is_none() {
-            return Err(ArchiveError::Invalid(format!(
-                "archive entry {raw:?} is not allowed"
-            )));
+            return Err(ArchiveError::Invalid(format!("archive entry {raw:?} is not allowed")));
         }
         declared = declared.saturating_add(entry.size());
         if declared > limits.max_total_bytes {
@@ -166,9 +164,7 @@ pub fn read_archive(path: &Path, staging: &Path, limits: &Limits) -> Result<Arch
         }
     }
     let Some(json_index) = json_index else {
-        return Err(ArchiveError::Invalid(
-            "the archive has no memories.json".into(),
-        ));
+        return Err(ArchiveError::Invalid("the archive has no memories.json".into()));
     };
     // Then the bytes, counted as they are decompressed.
     let mut budget = limits.max_total_bytes;
@@ -189,11 +185,8 @@ pub fn read_archive(path: &Path, staging: &Path, limits: &Limits) -> Result<Arch
         .map_err(|e| ArchiveError::Invalid(format!("memories.json: {e}")))?;
     drop(json);
     check_document(&doc, limits)?;
-    let wanted: HashSet<&str> = doc
-        .memories
-        .iter()
-        .flat_map(|m| m.media.iter().map(|o| o.sha256.as_str()))
-        .collect();
+    let wanted: HashSet<&str> =
+        doc.memories.iter().flat_map(|m| m.media.iter().map(|o| o.sha256.as_str())).collect();
     std::fs::create_dir_all(staging)?;
     let mut media = HashMap::new();
     for hash in wanted {
@@ -204,17 +197,13 @@ pub fn read_archive(path: &Path, staging: &Path, limits: &Limits) -> Result<Arch
         };
         let entry = zip.by_index(i).map_err(bad_zip)?;
         let cap = limits.max_media_bytes.min(budget);
-        let mut out = tempfile::Builder::new()
-            .prefix("import-")
-            .tempfile_in(staging)?;
+        let mut out = tempfile::Builder::new().prefix("import-").tempfile_in(staging)?;
         let mut hasher = Sha256::new();
         let mut reader = entry.take(cap + 1);
         let mut buf = vec![0u8; 64 * 1024];
         let mut size: u64 = 0;
         loop {
-            let n = reader
-                .read(&mut buf)
-                .map_err(|e| ArchiveError::NotZip(e.to_string()))?;
+            let n = reader.read(&mut buf).map_err(|e| ArchiveError::NotZip(e.to_string()))?;
             if n == 0 {
                 break;
             }
@@ -239,14 +228,7 @@ pub fn read_archive(path: &Path, staging: &Path, limits: &Limits) -> Result<Arch
                 "media {hash}: its bytes do not hash to its name"
             )));
         }
-        media.insert(
-            hash.to_string(),
-            StagedMedia {
-                sha256: hash.to_string(),
-                size,
-                file: out,
-            },
-        );
+        media.insert(hash.to_string(), StagedMedia { sha256: hash.to_string(), size, file: out });
     }
     Ok(Archive { doc, media })
 }
@@ -261,9 +243,7 @@ fn too_large(limits: &Limits) -> ArchiveError {
 fn check_document(doc: &Document, limits: &Limits) -> Result<(), ArchiveError> {
     let invalid = |s: String| Err(ArchiveError::Invalid(s));
     if doc.format != FORMAT || doc.version != VERSION {
-        return invalid(format!(
-            "memories.json is not a {FORMAT} version {VERSION} document"
-        ));
+        return invalid(format!("memories.json is not a {FORMAT} version {VERSION} document"));
     }
     for (n, m) in doc.memories.iter().enumerate() {
         let at = format!("memories[{n}]");
@@ -277,9 +257,7 @@ fn check_document(doc: &Document, limits: &Limits) -> Result<(), ArchiveError> {
             ));
         }
         if m.labels.len() > limits.max_labels
-            || m.labels
-                .iter()
-                .any(|l| l.is_empty() || l.chars().count() > 100)
+            || m.labels.iter().any(|l| l.is_empty() || l.chars().count() > 100)
         {
             return invalid(format!(
                 "{at}: at most {} labels of 1 to 100 characters",
@@ -316,10 +294,7 @@ mod tests {
     fn only_an_exports_own_names_pass() {
         let h = "ab".repeat(32);
         assert!(matches!(classify("memories.json"), Ok(Entry::Json)));
-        assert!(matches!(
-            classify("memories/2026-11.md"),
-            Ok(Entry::Ignored)
-        ));
+        assert!(matches!(classify("memories/2026-11.md"), Ok(Entry::Ignored)));
         assert!(matches!(classify(&format!("media/{h}.jpg")), Ok(Entry::Media(x)) if x == h));
         for bad in [
             "../evil",

@@ -37,17 +37,11 @@ pub async fn pending(
         vec![user_id.into()],
     )
     .await?;
-    row.map(|r| Ok((r.try_get("", "action")?, r.try_get("", "requested_at")?)))
-        .transpose()
+    row.map(|r| Ok((r.try_get("", "action")?, r.try_get("", "requested_at")?))).transpose()
 }
 
 /// Drops whatever waited for the user's answer.
 pub async fn clear(db: &impl ConnectionTrait, user_id: Uuid) -> Result<(), DbErr> {
-    exec(
-        db,
-        "DELETE FROM confirmations WHERE user_id = $1",
-        vec![user_id.into()],
-    )
-    .await?;
+    exec(db, "DELETE FROM confirmations WHERE user_id = $1", vec![user_id.into()]).await?;
     Ok(())
 }

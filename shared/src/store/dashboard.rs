@@ -160,11 +160,7 @@ pub async fn rows(
     tz: Tz,
     limits: Limits,
 ) -> Result<Rows, DbErr> {
-    let Limits {
-        latency_sample,
-        latest,
-        users,
-    } = limits;
+    let Limits { latency_sample, latest, users } = limits;
     let (scope, scope_i, values): (&str, &str, Vec<Value>) = match user {
         Some(id) => (" AND user_id = $1", " AND i.user_id = $1", vec![id.into()]),
         None => ("", "", vec![]),
@@ -195,11 +191,5 @@ pub async fn rows(
         all(db, latest_sql, values.clone()),
         all(db, users_sql, vec![]),
     )?;
-    Ok(Rows {
-        memories_by_day,
-        inbound_by_status,
-        latency,
-        latest,
-        users,
-    })
+    Ok(Rows { memories_by_day, inbound_by_status, latency, latest, users })
 }

@@ -46,15 +46,9 @@ pub async fn connect_url(url: &str, max_connections: u32) -> Result<DatabaseConn
 
 /// The file path of a `sqlite://path?…` URL (None for in-memory or other backends).
 fn sqlite_path(url: &str) -> Option<String> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();
-    if path.is_empty() || path == ":memory:" {
-        None
-    } else {
-        Some(path.to_string())
-    }
+    if path.is_empty() || path == ":memory:" { None } else { Some(path.to_string()) }
 }
 
 /// What the webhook records for a new inbound message.
@@ -150,10 +144,7 @@ pub async fn record_inbound_batch(
     if msgs.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<(Uuid, Uuid)> = msgs
-        .iter()
-        .map(|_| (Uuid::now_v7(), Uuid::now_v7()))
-        .collect();
+    let ids: Vec<(Uuid, Uuid)> = msgs.iter().map(|_| (Uuid::now_v7(), Uuid::now_v7())).collect();
     match db.get_database_backend() {
         DbBackend::Postgres => {
             // One statement per chunk of at most PG_STATEMENT_BYTES of JSON, all at once:
@@ -199,10 +190,7 @@ pub async fn record_inbound_batch(
             Ok(ids
                 .iter()
                 .map(|(_, id)| {
-                    by_id.get(id).map(|user_id| Recorded {
-                        interaction_id: *id,
-                        user_id: *user_id,
-                    })
+                    by_id.get(id).map(|user_id| Recorded { interaction_id: *id, user_id: *user_id })
                 })
                 .collect())
         }
@@ -242,10 +230,7 @@ pub async fn record_inbound_batch(
                         ],
                     ))
                     .await?;
-                out.push(row.map(|_| Recorded {
-                    interaction_id: *interaction_id,
-                    user_id,
-                }));
+                out.push(row.map(|_| Recorded { interaction_id: *interaction_id, user_id }));
             }
             txn.commit().await?;
             Ok(out)
@@ -264,12 +249,8 @@ pub async fn begin_for_user(
     user_id: Uuid,
 ) -> Result<sea_orm::DatabaseTransaction, DbErr> {
     let txn = db.begin().await?;
-    txn.execute_raw(stmt(
-        &txn,
-        "UPDATE users SET id = id WHERE id = $1",
-        vec![user_id.into()],
-    ))
-    .await?;
+    txn.execute_raw(stmt(&txn, "UPDATE users SET id = id WHERE id = $1", vec![user_id.into()]))
+        .await?;
     Ok(txn)
 }
 

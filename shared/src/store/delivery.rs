@@ -68,14 +68,8 @@ pub async fn apply_status(
         vec![
             message_sid.into(),
             status.clone().into(),
-            error_code
-                .filter(|c| !c.is_empty())
-                .map(str::to_string)
-                .into(),
-            error_message
-                .filter(|c| !c.is_empty())
-                .map(str::to_string)
-                .into(),
+            error_code.filter(|c| !c.is_empty()).map(str::to_string).into(),
+            error_message.filter(|c| !c.is_empty()).map(str::to_string).into(),
             now.into(),
             new_rank.into(),
         ],
@@ -90,11 +84,7 @@ pub async fn apply_status(
         vec![message_sid.into()],
     )
     .await?;
-    Ok(if known.is_some() {
-        Applied::Stale
-    } else {
-        Applied::Unknown
-    })
+    Ok(if known.is_some() { Applied::Stale } else { Applied::Unknown })
 }
 
 /// Outbound messages by how far they got, for analytics. Cumulative: a read message was

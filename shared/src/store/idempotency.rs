@@ -22,12 +22,8 @@ pub struct StoredKey {
 
 /// Forgets every key created before `cutoff`.
 pub async fn purge_before(db: &impl ConnectionTrait, cutoff: DateTime<Utc>) -> Result<u64, DbErr> {
-    let res = exec(
-        db,
-        "DELETE FROM idempotency_keys WHERE created_at < $1",
-        vec![cutoff.into()],
-    )
-    .await?;
+    let res =
+        exec(db, "DELETE FROM idempotency_keys WHERE created_at < $1", vec![cutoff.into()]).await?;
     Ok(res.rows_affected())
 }
 
@@ -88,12 +84,7 @@ pub async fn complete(
     exec(
         db,
         "UPDATE idempotency_keys SET status = $2, body = $3, completed_at = $4 WHERE key = $1",
-        vec![
-            key.into(),
-            Value::Int(Some(status as i32)),
-            body.into(),
-            now.into(),
-        ],
+        vec![key.into(), Value::Int(Some(status as i32)), body.into(), now.into()],
     )
     .await?;
     Ok(())
@@ -101,11 +92,7 @@ pub async fn complete(
 
 /// Forgets a key still in progress (its request failed and created nothing).
 pub async fn release(db: &impl ConnectionTrait, key: &str) -> Result<(), DbErr> {
-    exec(
-        db,
-        "DELETE FROM idempotency_keys WHERE key = $1 AND status IS NULL",
-        vec![key.into()],
-    )
-    .await?;
+    exec(db, "DELETE FROM idempotency_keys WHERE key = $1 AND status IS NULL", vec![key.into()])
+        .await?;
     Ok(())
 }

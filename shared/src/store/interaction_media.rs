@@ -34,9 +34,7 @@ pub async fn of_interactions(
     if interaction_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let placeholders: Vec<String> = (1..=interaction_ids.len())
-        .map(|i| format!("${i}"))
-        .collect();
+    let placeholders: Vec<String> = (1..=interaction_ids.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
         "SELECT im.interaction_id, im.position, im.content_type AS link_type, mo.sha256, \
          mo.content_type AS object_type, mo.size_bytes \
@@ -45,9 +43,7 @@ pub async fn of_interactions(
         placeholders.join(", ")
     );
     let values: Vec<Value> = interaction_ids.iter().map(|id| (*id).into()).collect();
-    Attachment::find_by_statement(stmt(db, &sql, values))
-        .all(db)
-        .await
+    Attachment::find_by_statement(stmt(db, &sql, values)).all(db).await
 }
 
 /// The link row of attachment `position` of an interaction, created once (with no object

@@ -29,10 +29,7 @@ pub async fn recent(
             vec![limit.into()],
         ),
     };
-    interaction::Entity::find()
-        .from_raw_sql(stmt(db, sql, values))
-        .all(db)
-        .await
+    interaction::Entity::find().from_raw_sql(stmt(db, sql, values)).all(db).await
 }
 
 /// One user's newest interactions, newest first (`occurred_at`, then id), at most `limit`;
@@ -59,10 +56,7 @@ pub async fn conversation(
             vec![user_id.into()],
         ),
     };
-    interaction::Entity::find()
-        .from_raw_sql(stmt(db, &sql, values))
-        .all(db)
-        .await
+    interaction::Entity::find().from_raw_sql(stmt(db, &sql, values)).all(db).await
 }
 
 /// Those of `ids` that belong to the user, in no particular order.
@@ -171,10 +165,7 @@ pub async fn claim(
         || -> Vec<Value> { vec![id.into(), now.into(), until.into(), max_attempts.into()] };
     let attempts_and_user = |row: sea_orm::QueryResult| -> Result<(u32, Uuid), DbErr> {
         let attempts: i32 = row.try_get("", "attempts")?;
-        Ok((
-            u32::try_from(attempts).unwrap_or(0),
-            row.try_get("", "user_id")?,
-        ))
+        Ok((u32::try_from(attempts).unwrap_or(0), row.try_get("", "user_id")?))
     };
     let taken = interaction::Model::find_by_statement(stmt(
             db,
@@ -216,11 +207,7 @@ pub async fn claim(
         vec![id.into(), now.into()],
     )
     .await?;
-    Ok(if waiting.is_some() {
-        Claim::Waiting
-    } else {
-        Claim::NotNow
-    })
+    Ok(if waiting.is_some() { Claim::Waiting } else { Claim::NotNow })
 }
 
 /// Extends the lease on an inbound still being processed to `until` (the heartbeat).
@@ -262,12 +249,7 @@ pub async fn finish(
         db,
         "UPDATE interactions SET status = $2, error = $3, locked_until = NULL, \
          processed_at = $4, updated_at = $4 WHERE id = $1",
-        vec![
-            id.into(),
-            status.as_str().into(),
-            error.map(str::to_string).into(),
-            now.into(),
-        ],
+        vec![id.into(), status.as_str().into(), error.map(str::to_string).into(), now.into()],
     )
     .await?;
     Ok(())
@@ -286,8 +268,7 @@ pub async fn next_waiting(
         vec![user_id.into()],
     )
     .await?;
-    row.map(|r| Ok((r.try_get("", "id")?, r.try_get("", "message_sid")?)))
-        .transpose()
+    row.map(|r| Ok((r.try_get("", "id")?, r.try_get("", "message_sid")?))).transpose()
 }
 
 /// Stores a transcript (and its language) on the interaction, once: true when this call did.
@@ -302,12 +283,7 @@ pub async fn record_transcript(
         db,
         "UPDATE interactions SET transcript = $2, transcript_language = $3, updated_at = $4 \
              WHERE id = $1 AND transcript IS NULL",
-        vec![
-            id.into(),
-            text.into(),
-            language.map(str::to_string).into(),
-            now.into(),
-        ],
+        vec![id.into(), text.into(), language.map(str::to_string).into(), now.into()],
     )
     .await?;
     Ok(res.rows_affected() == 1)
@@ -383,10 +359,7 @@ impl About {
         match self {
             About::Reply { inbound_id } => ("reply_to", *inbound_id, "reply"),
             About::Failure { inbound_id } => ("reply_to", *inbound_id, "failure"),
-            About::Reminder {
-                reminder_id,
-                purpose,
-            } => ("reminder_id", *reminder_id, purpose),
+            About::Reminder { reminder_id, purpose } => ("reminder_id", *reminder_id, purpose),
         }
     }
 }
@@ -461,10 +434,7 @@ pub async fn record_outbound(
     if let Some(row) = written {
         return Ok(Some(Recorded { row, claimed: true }));
     }
-    Ok(outbound(db, &new.about).await?.map(|row| Recorded {
-        row,
-        claimed: false,
-    }))
+    Ok(outbound(db, &new.about).await?.map(|row| Recorded { row, claimed: false }))
 }
 
 /// Takes the send lease (until `until`) on an outbound row still `sending` whose lease is free
@@ -517,10 +487,7 @@ pub async fn known_sids(
         sids.iter().map(|s| s.clone().into()).collect(),
     )
     .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|row| row.try_get_by_index::<String>(0).ok())
-        .collect())
+    Ok(rows.into_iter().filter_map(|row| row.try_get_by_index::<String>(0).ok()).collect())
 }
 
 /// How a send ended, recorded on its outbound row.

@@ -46,10 +46,7 @@ pub async fn renew(
     if ids.is_empty() {
         return Ok(0);
     }
-    let placeholders = (3..ids.len() + 3)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let placeholders = (3..ids.len() + 3).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
     let mut values: Vec<Value> = vec![until.into(), what.held().into()];
     values.extend(ids.iter().map(|id| (*id).into()));
     let sql = format!(

@@ -23,12 +23,7 @@ pub async fn issue(db: &impl ConnectionTrait, user_id: Uuid) -> Result<String, D
     exec(
         db,
         "INSERT INTO mcp_tokens (id, user_id, token_hash, created_at) VALUES ($1, $2, $3, $4)",
-        vec![
-            Uuid::now_v7().into(),
-            user_id.into(),
-            hash(&token).into(),
-            Utc::now().into(),
-        ],
+        vec![Uuid::now_v7().into(), user_id.into(), hash(&token).into(), Utc::now().into()],
     )
     .await?;
     Ok(token)

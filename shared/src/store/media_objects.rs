@@ -13,10 +13,7 @@ pub async fn find_by_sha256(
     db: &impl ConnectionTrait,
     sha256: &str,
 ) -> Result<Option<media_object::Model>, DbErr> {
-    media_object::Entity::find()
-        .filter(media_object::Column::Sha256.eq(sha256))
-        .one(db)
-        .await
+    media_object::Entity::find().filter(media_object::Column::Sha256.eq(sha256)).one(db).await
 }
 
 /// The object row of these bytes, created once (unique SHA-256) with no references yet, and

@@ -57,12 +57,7 @@ impl Filter {
         kind: Option<&str>,
         range: Option<(DateTime<Utc>, DateTime<Utc>)>,
     ) -> Self {
-        Filter {
-            user_id: Some(user_id),
-            kind: kind.map(str::to_string),
-            range,
-            after: None,
-        }
+        Filter { user_id: Some(user_id), kind: kind.map(str::to_string), range, after: None }
     }
 }
 
@@ -97,21 +92,10 @@ pub async fn page(
         );
     }
     if let Some((at, id)) = filter.after {
-        bind(
-            &mut sql,
-            " AND (occurred_at, id) < (?0, ?1)",
-            vec![at.into(), id.into()],
-        );
+        bind(&mut sql, " AND (occurred_at, id) < (?0, ?1)", vec![at.into(), id.into()]);
     }
-    bind(
-        &mut sql,
-        " ORDER BY occurred_at DESC, id DESC LIMIT ?0",
-        vec![limit.into()],
-    );
-    memory::Entity::find()
-        .from_raw_sql(stmt(db, &sql, values))
-        .all(db)
-        .await
+    bind(&mut sql, " ORDER BY occurred_at DESC, id DESC LIMIT ?0", vec![limit.into()]);
+    memory::Entity::find().from_raw_sql(stmt(db, &sql, values)).all(db).await
 }
 
 /// Deletes the memory (its source interaction stays).
@@ -155,10 +139,7 @@ pub async fn create_for_interaction(
     if made.is_some() {
         return Ok(made);
     }
-    memory::Entity::find()
-        .filter(memory::Column::InteractionId.eq(interaction_id))
-        .one(db)
-        .await
+    memory::Entity::find().filter(memory::Column::InteractionId.eq(interaction_id)).one(db).await
 }
 
 /// Records the Mem0 id of an indexed memory (one statement: no read first).

@@ -14,20 +14,14 @@ pub fn encode(v: &[f32]) -> Vec<u8> {
 
 /// A stored vector back as f32s.
 pub fn decode(bytes: &[u8]) -> Vec<f32> {
-    bytes
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
+    bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
 }
 
 /// The model the memory's stored vector was made with, if it has one.
 pub async fn model_of(db: &impl ConnectionTrait, memory_id: Uuid) -> Result<Option<String>, DbErr> {
-    let row = row(
-        db,
-        "SELECT model FROM memory_embeddings WHERE memory_id = $1",
-        vec![memory_id.into()],
-    )
-    .await?;
+    let row =
+        row(db, "SELECT model FROM memory_embeddings WHERE memory_id = $1", vec![memory_id.into()])
+            .await?;
     row.map(|r| r.try_get("", "model")).transpose()
 }
 
@@ -60,12 +54,7 @@ pub async fn upsert(
 
 /// Drops the memory's vector (its text changed; a new one is made from the new text).
 pub async fn remove(db: &impl ConnectionTrait, memory_id: Uuid) -> Result<(), DbErr> {
-    exec(
-        db,
-        "DELETE FROM memory_embeddings WHERE memory_id = $1",
-        vec![memory_id.into()],
-    )
-    .await?;
+    exec(db, "DELETE FROM memory_embeddings WHERE memory_id = $1", vec![memory_id.into()]).await?;
     Ok(())
 }
 
@@ -113,10 +102,7 @@ pub async fn pending_count(db: &impl ConnectionTrait, model: &str) -> Result<i64
         vec![model.into()],
     )
     .await?;
-    Ok(row
-        .map(|r| r.try_get::<i64>("", "n"))
-        .transpose()?
-        .unwrap_or(0))
+    Ok(row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0))
 }
 
 /// How many vectors of `model` the user has, and when the newest was written: a cache of
@@ -159,11 +145,7 @@ pub async fn of_user(
         "SELECT e.memory_id, m.occurred_at, e.vector FROM memory_embeddings e \
              JOIN memories m ON m.id = e.memory_id \
              WHERE e.user_id = $1 AND e.model = $2 AND ($3 IS NULL OR e.updated_at >= $3)",
-        vec![
-            user_id.into(),
-            model.into(),
-            Value::ChronoDateTimeUtc(since),
-        ],
+        vec![user_id.into(), model.into(), Value::ChronoDateTimeUtc(since)],
     )
     .await?;
     rows.into_iter()

@@ -64,13 +64,11 @@ pub async fn of_memories(
         ))
         .await?;
     for row in rows {
-        out.entry(row.try_get("", "memory_id")?)
-            .or_default()
-            .push(Version {
-                version: row.try_get("", "version")?,
-                text: row.try_get("", "text")?,
-                replaced_at: row.try_get("", "replaced_at")?,
-            });
+        out.entry(row.try_get("", "memory_id")?).or_default().push(Version {
+            version: row.try_get("", "version")?,
+            text: row.try_get("", "text")?,
+            replaced_at: row.try_get("", "replaced_at")?,
+        });
     }
     Ok(out)
 }

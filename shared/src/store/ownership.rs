@@ -56,10 +56,7 @@ pub async fn export_page(
             vec![user_id.into(), (limit as i64).into()],
         ),
     };
-    let memories = memory::Entity::find()
-        .from_raw_sql(stmt(db, sql, values))
-        .all(db)
-        .await?;
+    let memories = memory::Entity::find().from_raw_sql(stmt(db, sql, values)).all(db).await?;
     let ids: Vec<Uuid> = memories.iter().filter_map(|m| m.interaction_id).collect();
     let mut sources: HashMap<Uuid, interaction::Model> = if ids.is_empty() {
         HashMap::new()
@@ -80,17 +77,9 @@ pub async fn export_page(
         .into_iter()
         .map(|m| {
             let source = m.interaction_id.and_then(|i| sources.remove(&i));
-            let media = m
-                .interaction_id
-                .and_then(|i| media.remove(&i))
-                .unwrap_or_default();
+            let media = m.interaction_id.and_then(|i| media.remove(&i)).unwrap_or_default();
             let versions = versions.remove(&m.id).unwrap_or_default();
-            ExportRow {
-                memory: m,
-                source,
-                media,
-                versions,
-            }
+            ExportRow { memory: m, source, media, versions }
         })
         .collect())
 }
@@ -112,9 +101,7 @@ async fn media_by_interaction(
     );
     let values: Vec<Value> = ids.iter().map(|id| (*id).into()).collect();
     for row in db.query_all_raw(stmt(db, &sql, values)).await? {
-        out.entry(row.try_get("", "interaction_id")?)
-            .or_default()
-            .push(stored_media(&row)?);
+        out.entry(row.try_get("", "interaction_id")?).or_default().push(stored_media(&row)?);
     }
     Ok(out)
 }
@@ -400,12 +387,7 @@ pub async fn forget_everything(db: &DatabaseConnection, user_id: Uuid) -> Result
         uid(),
     ))
     .await?;
-    txn.execute_raw(stmt(
-        &txn,
-        "DELETE FROM memory_embeddings WHERE user_id = $1",
-        uid(),
-    ))
-    .await?;
+    txn.execute_raw(stmt(&txn, "DELETE FROM memory_embeddings WHERE user_id = $1", uid())).await?;
     let memories = txn
         .execute_raw(stmt(&txn, "DELETE FROM memories WHERE user_id = $1", uid()))
         .await?
@@ -417,19 +399,10 @@ pub async fn forget_everything(db: &DatabaseConnection, user_id: Uuid) -> Result
     ))
     .await?;
     let reminders = txn
-        .execute_raw(stmt(
-            &txn,
-            "DELETE FROM reminders WHERE user_id = $1",
-            uid(),
-        ))
+        .execute_raw(stmt(&txn, "DELETE FROM reminders WHERE user_id = $1", uid()))
         .await?
         .rows_affected();
-    txn.execute_raw(stmt(
-        &txn,
-        "DELETE FROM conversation_state WHERE user_id = $1",
-        uid(),
-    ))
-    .await?;
+    txn.execute_raw(stmt(&txn, "DELETE FROM conversation_state WHERE user_id = $1", uid())).await?;
     txn.execute_raw(stmt(
         &txn,
         "UPDATE interactions SET body = '', transcript = NULL, raw = NULL, media_url = NULL, error = NULL \
@@ -457,12 +430,7 @@ pub async fn forget_everything(db: &DatabaseConnection, user_id: Uuid) -> Result
         }
     }
     txn.commit().await?;
-    Ok(Forgotten {
-        memories,
-        reminders,
-        media_references: refs as u64,
-        orphaned_keys,
-    })
+    Ok(Forgotten { memories, reminders, media_references: refs as u64, orphaned_keys })
 }
 
 /// A text memory added by the user through another channel (`source`: `mcp`), with its own
@@ -574,11 +542,7 @@ pub async fn ensure_user(
     ))
     .await?;
     let row = db
-        .query_one_raw(stmt(
-            db,
-            "SELECT id FROM users WHERE phone = $1",
-            vec![phone.into()],
-        ))
+        .query_one_raw(stmt(db, "SELECT id FROM users WHERE phone = $1", vec![phone.into()]))
         .await?
         .ok_or_else(|| DbErr::RecordNotFound(format!("user {phone}")))?;
     row.try_get("", "id")

@@ -24,8 +24,6 @@ pub async fn delete_finished(
             sea_orm::Value::from(older_than_secs),
         ),
     };
-    let done = db
-        .execute_raw(Statement::from_sql_and_values(backend, sql, [older]))
-        .await?;
+    let done = db.execute_raw(Statement::from_sql_and_values(backend, sql, [older])).await?;
     Ok(done.rows_affected())
 }

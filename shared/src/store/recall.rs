@@ -50,11 +50,7 @@ pub async fn full_text(
                  AND ($4 IS NULL OR m.occurred_at < $4)
                ORDER BY score DESC, m.occurred_at DESC
                LIMIT $5"#,
-            terms
-                .iter()
-                .map(|t| format!("\"{t}\""))
-                .collect::<Vec<_>>()
-                .join(" OR "),
+            terms.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(" OR "),
         ),
     };
     let rows = rows(
@@ -129,12 +125,7 @@ pub async fn in_range(
         db,
         "SELECT id FROM memories WHERE user_id = $1 AND occurred_at >= $2 AND occurred_at < $3 \
              ORDER BY occurred_at DESC, id DESC LIMIT $4",
-        vec![
-            user_id.into(),
-            start.into(),
-            end.into(),
-            (limit as i64).into(),
-        ],
+        vec![user_id.into(), start.into(), end.into(), (limit as i64).into()],
     )
     .await?;
     rows.into_iter().map(|r| r.try_get("", "id")).collect()
@@ -154,8 +145,7 @@ pub async fn of_mem0_hit(
         vec![user_id.into(), Value::Uuid(memory_id), mem0_id.into()],
     )
     .await?;
-    row.map(|r| Ok((r.try_get("", "id")?, r.try_get("", "occurred_at")?)))
-        .transpose()
+    row.map(|r| Ok((r.try_get("", "id")?, r.try_get("", "occurred_at")?))).transpose()
 }
 
 /// How many memories the user has of each kind, most first (then by kind).
@@ -166,7 +156,5 @@ pub async fn kinds(db: &impl ConnectionTrait, user_id: Uuid) -> Result<Vec<(Stri
             vec![user_id.into()],
         )
         .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("", "kind")?, r.try_get("", "n")?)))
-        .collect()
+    rows.iter().map(|r| Ok((r.try_get("", "kind")?, r.try_get("", "n")?))).collect()
 }

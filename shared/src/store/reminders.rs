@@ -18,14 +18,8 @@ use crate::store::leases::{self, Leased};
 /// Statuses of a reminder still to come (listed and numbered by `/reminders`).
 pub const ACTIVE: [&str; 3] = ["pending", "sending", "needs_template"];
 /// Every status a reminder can have.
-pub const STATUSES: [&str; 6] = [
-    "pending",
-    "sending",
-    "sent",
-    "cancelled",
-    "needs_template",
-    "failed",
-];
+pub const STATUSES: [&str; 6] =
+    ["pending", "sending", "sent", "cancelled", "needs_template", "failed"];
 
 /// A reminder to create.
 #[derive(Debug, Clone)]
@@ -151,11 +145,7 @@ pub fn zone(r: &reminder::Model, fallback: Tz) -> Tz {
 
 /// "Thu 21 Nov, 15:00 IST" or "every day at 08:00, next Fri 22 Nov, 08:00 GMT".
 pub fn when_line(r: &reminder::Model, tz: Tz) -> String {
-    match r
-        .recurrence
-        .as_deref()
-        .and_then(|s| s.parse::<Recurrence>().ok())
-    {
+    match r.recurrence.as_deref().and_then(|s| s.parse::<Recurrence>().ok()) {
         Some(rule) => format!("{}, next {}", rule.describe(), local_label(r.due_at, tz)),
         None => local_label(r.due_at, tz),
     }
@@ -163,20 +153,14 @@ pub fn when_line(r: &reminder::Model, tz: Tz) -> String {
 
 /// The reply to a new reminder.
 pub fn confirmation(r: &reminder::Model, tz: Tz, notes: &[String], window_note: bool) -> String {
-    let rule = r
-        .recurrence
-        .as_deref()
-        .and_then(|s| s.parse::<Recurrence>().ok());
+    let rule = r.recurrence.as_deref().and_then(|s| s.parse::<Recurrence>().ok());
     let mut lines = vec![match rule {
         Some(rule) => format!(
             "⏰ Got it. I'll remind you *{}*, starting *{}*:",
             rule.describe(),
             local_label(r.due_at, tz)
         ),
-        None => format!(
-            "⏰ Got it. I'll remind you *{}*:",
-            local_label(r.due_at, tz)
-        ),
+        None => format!("⏰ Got it. I'll remind you *{}*:", local_label(r.due_at, tz)),
     }];
     lines.push(format!("“{}”", replies::clip(&r.text, 300)));
     // Plain: a note may carry markup of its own ("say *03:00* if you meant the morning").
@@ -229,11 +213,7 @@ pub async fn renew_leases(
 
 /// `FOR UPDATE SKIP LOCKED` on PostgreSQL (SQLite runs one writer at a time).
 pub(crate) fn skip_locked(db: &impl ConnectionTrait) -> &'static str {
-    if db.get_database_backend() == DbBackend::Postgres {
-        "FOR UPDATE SKIP LOCKED"
-    } else {
-        ""
-    }
+    if db.get_database_backend() == DbBackend::Postgres { "FOR UPDATE SKIP LOCKED" } else { "" }
 }
 
 /// Claims up to `batch` due reminders, soonest first, with a lease until `until`: pending ones
@@ -321,13 +301,7 @@ pub async fn retry_later(
         db,
         "UPDATE reminders SET attempts = $2, locked_until = $3, error = $4, updated_at = $5 \
          WHERE id = $1 AND status = 'sending'",
-        vec![
-            id.into(),
-            attempts.into(),
-            until.into(),
-            error.into(),
-            now.into(),
-        ],
+        vec![id.into(), attempts.into(), until.into(), error.into(), now.into()],
     )
     .await?;
     Ok(())

@@ -24,10 +24,7 @@ pub async fn find_by_phone(
     db: &impl ConnectionTrait,
     phone: &str,
 ) -> Result<Option<user::Model>, DbErr> {
-    user::Entity::find()
-        .filter(user::Column::Phone.eq(phone))
-        .one(db)
-        .await
+    user::Entity::find().filter(user::Column::Phone.eq(phone)).one(db).await
 }
 
 /// Users newest first (`created_at`, then id), at most `limit`, after the keyset cursor
@@ -42,15 +39,11 @@ pub async fn page(
             "SELECT * FROM users WHERE (created_at, id) < ($1, $2) ORDER BY created_at DESC, id DESC LIMIT $3",
             vec![at.into(), id.into(), limit.into()],
         ),
-        None => (
-            "SELECT * FROM users ORDER BY created_at DESC, id DESC LIMIT $1",
-            vec![limit.into()],
-        ),
+        None => {
+            ("SELECT * FROM users ORDER BY created_at DESC, id DESC LIMIT $1", vec![limit.into()])
+        }
     };
-    user::Entity::find()
-        .from_raw_sql(stmt(db, sql, values))
-        .all(db)
-        .await
+    user::Entity::find().from_raw_sql(stmt(db, sql, values)).all(db).await
 }
 
 /// How many interactions and memories a user has.

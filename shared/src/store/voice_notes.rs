@@ -77,11 +77,7 @@ pub async fn settle(
     let res = exec(
         &txn,
         "UPDATE memories SET text = $2 WHERE id = $1 AND text = $3",
-        vec![
-            note.memory_id.into(),
-            settled.memory_text.into(),
-            marker.into(),
-        ],
+        vec![note.memory_id.into(), settled.memory_text.into(), marker.into()],
     )
     .await?;
     txn.commit().await?;

@@ -21,10 +21,7 @@ use proptest::test_runner::{Config, FileFailurePersistence};
 const CASES: u32 = 50_000;
 
 fn config() -> Config {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(CASES);
+    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(CASES);
     Config {
         cases,
         failure_persistence: Some(Box::new(FileFailurePersistence::Off)),
@@ -427,10 +424,6 @@ fn huge_offsets_get_a_question_not_a_panic() {
         assert!(question.contains("10 years"), "{question}");
     }
     // Just inside the horizon is still fine.
-    let ok = parse(
-        &format!("call mom in {} days", MAX_AHEAD_DAYS - 1),
-        now,
-        chrono_tz::UTC,
-    );
+    let ok = parse(&format!("call mom in {} days", MAX_AHEAD_DAYS - 1), now, chrono_tz::UTC);
     assert!(ok.is_ok(), "{ok:?}");
 }

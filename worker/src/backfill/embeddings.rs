@@ -29,25 +29,16 @@ pub async fn step(db: &DatabaseConnection, engine: &MemoryEngine) -> Result<usiz
     if engine.embeddings.state() != ModelState::Ready {
         return Ok(0);
     }
-    let batch = vectors::pending(db, &model, BATCH)
-        .await
-        .map_err(|e| e.to_string())?;
+    let batch = vectors::pending(db, &model, BATCH).await.map_err(|e| e.to_string())?;
     if batch.is_empty() {
         return Ok(0);
     }
     let texts = batch.iter().map(|p| p.text.clone()).collect();
-    let Some(vecs) = engine
-        .embeddings
-        .passages(texts)
-        .await
-        .map_err(|e| e.to_string())?
-    else {
+    let Some(vecs) = engine.embeddings.passages(texts).await.map_err(|e| e.to_string())? else {
         return Ok(0);
     };
     for (p, v) in batch.iter().zip(vecs) {
-        vectors::upsert(db, p.memory_id, p.user_id, &model, &v)
-            .await
-            .map_err(|e| e.to_string())?;
+        vectors::upsert(db, p.memory_id, p.user_id, &model, &v).await.map_err(|e| e.to_string())?;
     }
     metrics::counter!("mnemo_embeddings_backfilled_total").increment(batch.len() as u64);
     Ok(batch.len())

@@ -41,8 +41,7 @@ impl Pipeline {
         for w in waiting {
             let Some(file) = self.media.fetch_to_staging(&w.storage_key).await? else {
                 warn!(interaction = %w.id, key = %w.storage_key, "voice note bytes missing; leaving it untranscribed");
-                self.settle(&w, None, None, "voice note (audio missing)")
-                    .await?;
+                self.settle(&w, None, None, "voice note (audio missing)").await?;
                 done += 1;
                 continue;
             };
@@ -53,35 +52,24 @@ impl Pipeline {
             drop(file);
             let settled = match outcome {
                 LocalOutcome::Transcribed(t) if t.text.trim().is_empty() => {
-                    self.settle(&w, None, None, "voice note (no words recognised)")
-                        .await?
+                    self.settle(&w, None, None, "voice note (no words recognised)").await?
                 }
                 LocalOutcome::Transcribed(t) => {
-                    let language = if t.low_confidence {
-                        None
-                    } else {
-                        t.language.clone()
-                    };
-                    self.settle(&w, Some(&t.text), language.as_deref(), &t.text)
-                        .await?
+                    let language = if t.low_confidence { None } else { t.language.clone() };
+                    self.settle(&w, Some(&t.text), language.as_deref(), &t.text).await?
                 }
                 LocalOutcome::TooLong { .. } => {
-                    self.settle(&w, None, None, "voice note (too long to transcribe)")
-                        .await?
+                    self.settle(&w, None, None, "voice note (too long to transcribe)").await?
                 }
                 LocalOutcome::Undecodable(why) => {
                     warn!(interaction = %w.id, error = %why, "voice note could not be decoded");
-                    self.settle(&w, None, None, "voice note (could not be decoded)")
-                        .await?
+                    self.settle(&w, None, None, "voice note (could not be decoded)").await?
                 }
             };
             if settled {
                 // The memory's vector was made from the placeholder text: make it again from
                 // the transcript (or leave it to the embedding backfill when no model is ready).
-                if let Some(mem) = memory::Entity::find_by_id(w.memory_id)
-                    .one(&self.db)
-                    .await?
-                {
+                if let Some(mem) = memory::Entity::find_by_id(w.memory_id).one(&self.db).await? {
                     self.engine.embed(&self.db, &mem).await?;
                 }
                 done += 1;
@@ -103,10 +91,7 @@ impl Pipeline {
         language: Option<&str>,
         memory_text: &str,
     ) -> Result<bool, PipelineError> {
-        let settled = Settled {
-            transcript: transcript.map(|t| (t, language)),
-            memory_text,
-        };
+        let settled = Settled { transcript: transcript.map(|t| (t, language)), memory_text };
         Ok(voice_notes::settle(&self.db, w, NOT_TRANSCRIBED, settled, Utc::now()).await?)
     }
 }

@@ -19,10 +19,7 @@ pub struct Reply {
 
 impl Reply {
     pub fn text(body: impl Into<String>) -> Self {
-        Reply {
-            body: body.into(),
-            media_url: None,
-        }
+        Reply { body: body.into(), media_url: None }
     }
 }
 
@@ -68,16 +65,13 @@ impl Pipeline {
         };
         match what {
             Intent::Command { name, args } => {
-                self.command(user, tz, inbound, Command::parse(&name, &args))
-                    .await
+                self.command(user, tz, inbound, Command::parse(&name, &args)).await
             }
             Intent::Question => self.find(user, tz, inbound, &inbound.body, 3).await,
             Intent::Reminder => self.remind(user, tz, inbound, &inbound.body, true).await,
             Intent::Memory => {
                 let mem = self.remember(inbound, &media.memory_text(inbound)).await?;
-                self.engine
-                    .index(&self.db, &mem, media.image_data_url.clone())
-                    .await?;
+                self.engine.index(&self.db, &mem, media.image_data_url.clone()).await?;
                 let mut lines = vec![format!(
                     "✅ Saved {}: “{}”",
                     replies::kind_icon(&mem.kind.as_str()),

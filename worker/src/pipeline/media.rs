@@ -74,10 +74,7 @@ impl MediaOutcome {
         for p in [
             Some(inbound.body.as_str()),
             self.transcript.as_deref(),
-            inbound
-                .transcript
-                .as_deref()
-                .filter(|_| self.transcript.is_none()),
+            inbound.transcript.as_deref().filter(|_| self.transcript.is_none()),
             self.description.as_deref(),
             self.location.as_deref(),
         ]
@@ -115,16 +112,11 @@ impl MediaClients {
     ) -> Self {
         // Transcription and vision calls carry megabytes and run models: a longer timeout.
         let slow = mnemo_shared::clients::http::client(
-            settings
-                .http_timeout
-                .max(std::time::Duration::from_secs(120)),
+            settings.http_timeout.max(std::time::Duration::from_secs(120)),
         );
         MediaClients {
             downloader: Downloader::from_settings(settings),
-            transcriber: settings
-                .transcribe
-                .clone()
-                .map(|c| Transcriber::new(slow.clone(), c)),
+            transcriber: settings.transcribe.clone().map(|c| Transcriber::new(slow.clone(), c)),
             local_whisper: LocalWhisper::start(settings, models),
             describer: settings.llm.clone().map(|c| Describer::new(slow, c)),
         }
@@ -139,11 +131,8 @@ fn parse_raw(inbound: &interaction::Model) -> Option<(Vec<InboundMedia>, Option<
     for (k, v) in obj {
         match v {
             serde_json::Value::String(s) => params.push((k.clone(), s.clone())),
-            serde_json::Value::Array(list) => params.extend(
-                list.iter()
-                    .filter_map(|x| x.as_str())
-                    .map(|s| (k.clone(), s.to_string())),
-            ),
+            serde_json::Value::Array(list) => params
+                .extend(list.iter().filter_map(|x| x.as_str()).map(|s| (k.clone(), s.to_string()))),
             _ => {}
         }
     }
@@ -153,10 +142,7 @@ fn parse_raw(inbound: &interaction::Model) -> Option<(Vec<InboundMedia>, Option<
 /// "📍 Blue Bottle Coffee, 66 Mint St (37.78250, -122.40360)".
 pub fn location_text(loc: &Location) -> String {
     let mut name: Vec<&str> = Vec::new();
-    for part in [loc.label.as_deref(), loc.address.as_deref()]
-        .into_iter()
-        .flatten()
-    {
+    for part in [loc.label.as_deref(), loc.address.as_deref()].into_iter().flatten() {
         if !name.contains(&part) {
             name.push(part);
         }
@@ -248,8 +234,7 @@ impl Pipeline {
             submitted: mnemo_shared::domain::api_submission::is_submission(inbound.raw.as_ref()),
         };
         for (position, media) in media.iter().enumerate() {
-            self.ingest_one(inbound, position as i32, media, &work, &mut out)
-                .await?;
+            self.ingest_one(inbound, position as i32, media, &work, &mut out).await?;
         }
         if out.fallback.is_none() {
             let kind = kind_of(&media[0].content_type);
@@ -324,9 +309,8 @@ impl Pipeline {
                     }
                     Err(DownloadError::TooLarge { limit, size }) => {
                         info!(position, limit, ?size, "media over the size limit; refused");
-                        let size = size
-                            .map(|s| format!(" ({})", human_size(s)))
-                            .unwrap_or_default();
+                        let size =
+                            size.map(|s| format!(" ({})", human_size(s))).unwrap_or_default();
                         out.notes.push(format!(
                             "⚠️ Your {} is too large for me to keep{size}; the limit is {}.",
                             noun(declared_kind),
@@ -349,17 +333,11 @@ impl Pipeline {
                 };
                 let key = storage_key(&got.sha256);
                 if uploaded.is_none() {
-                    self.media
-                        .put(&key, got.file.path(), &got.content_type)
-                        .await?;
+                    self.media.put(&key, got.file.path(), &got.content_type).await?;
                 }
-                let object = self
-                    .upsert_object(&got.sha256, got.size, &got.content_type, &key)
-                    .await?;
-                if self
-                    .link_object(link.id, &object, &got.content_type)
-                    .await?
-                {
+                let object =
+                    self.upsert_object(&got.sha256, got.size, &got.content_type, &key).await?;
+                if self.link_object(link.id, &object, &got.content_type).await? {
                     info!(sha256 = %got.sha256, size = got.size, position, "media stored and linked");
                 }
                 bytes.file = Some(got.file);
@@ -407,9 +385,8 @@ impl Pipeline {
                     }
                 }
                 if let Some(ph) = &phash {
-                    stored.duplicate_of = self
-                        .near_duplicate(inbound, &link, ph, work.tz, out)
-                        .await?;
+                    stored.duplicate_of =
+                        self.near_duplicate(inbound, &link, ph, work.tz, out).await?;
                 }
             }
             "audio" => {
@@ -535,13 +512,8 @@ impl Pipeline {
                 out.fallback = Some("voice note (no words recognised)".into());
             }
             Ok(LocalOutcome::Transcribed(t)) => {
-                let language = if t.low_confidence {
-                    None
-                } else {
-                    t.language.clone()
-                };
-                self.record_transcript(inbound.id, &t.text, language.as_deref())
-                    .await?;
+                let language = if t.low_confidence { None } else { t.language.clone() };
+                self.record_transcript(inbound.id, &t.text, language.as_deref()).await?;
                 if t.low_confidence {
                     out.notes.push(
                         "🤔 I'm not sure I heard this right: it may not be in English, and my speech model only knows English."
@@ -551,10 +523,7 @@ impl Pipeline {
                 out.transcript = Some(t.text);
             }
             Ok(LocalOutcome::TooLong { secs, limit }) => {
-                info!(
-                    secs,
-                    limit, "voice note over MAX_AUDIO_SECS; not transcribed"
-                );
+                info!(secs, limit, "voice note over MAX_AUDIO_SECS; not transcribed");
                 out.notes.push(format!(
                     "⚠️ Your voice note lasts {}; I transcribe notes up to {}, so it's saved untranscribed.",
                     minutes(secs),
@@ -715,10 +684,7 @@ impl Pipeline {
             (None, None) => None,
         };
         Ok(chosen.map(|(id, at)| {
-            out.notes.push(format!(
-                "🔁 Looks like the photo you sent on {}.",
-                day(at, tz)
-            ));
+            out.notes.push(format!("🔁 Looks like the photo you sent on {}.", day(at, tz)));
             id
         }))
     }
@@ -746,15 +712,8 @@ mod tests {
             address: Some("66 Mint St".into()),
             label: Some("Blue Bottle Coffee".into()),
         };
-        assert_eq!(
-            location_text(&loc),
-            "📍 Blue Bottle Coffee, 66 Mint St (37.78250, -122.40360)"
-        );
-        let bare = Location {
-            address: None,
-            label: None,
-            ..loc
-        };
+        assert_eq!(location_text(&loc), "📍 Blue Bottle Coffee, 66 Mint St (37.78250, -122.40360)");
+        let bare = Location { address: None, label: None, ..loc };
         assert_eq!(location_text(&bare), "📍 (37.78250, -122.40360)");
     }
 

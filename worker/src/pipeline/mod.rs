@@ -120,10 +120,7 @@ impl Pipeline {
                 http.clone(),
             )
         });
-        let llm = settings
-            .llm
-            .as_ref()
-            .map(|cfg| LlmClient::new(cfg, http.clone()));
+        let llm = settings.llm.as_ref().map(|cfg| LlmClient::new(cfg, http.clone()));
         let media_clients = MediaClients::from_settings(&settings, &models);
         Pipeline {
             models,
@@ -322,12 +319,9 @@ impl Pipeline {
                 // The claim counted and leased the first try; a retry counts itself and renews.
                 let until = lease_end(Utc::now(), self.settings.job_lease);
                 interactions::begin_attempt(&self.db, id, until, true).await?;
-                interaction::Entity::find_by_id(id)
-                    .one(&self.db)
-                    .await?
-                    .ok_or_else(|| {
-                        PipelineError::Permanent(format!("interaction {id} not found"))
-                    })?
+                interaction::Entity::find_by_id(id).one(&self.db).await?.ok_or_else(|| {
+                    PipelineError::Permanent(format!("interaction {id} not found"))
+                })?
             }
         };
         // The very first attempt at this message (never ended, so never redriven either):
@@ -337,10 +331,7 @@ impl Pipeline {
             .one(&self.db)
             .await?
             .ok_or_else(|| PipelineError::Permanent("user not found".into()))?;
-        let tz: Tz = user
-            .timezone
-            .parse()
-            .unwrap_or(self.settings.default_timezone);
+        let tz: Tz = user.timezone.parse().unwrap_or(self.settings.default_timezone);
 
         if let Some(hook) = BEFORE_STEPS.get() {
             hook(&inbound.body);
@@ -354,18 +345,14 @@ impl Pipeline {
         let media = self.ingest_media(&inbound).await?;
         step_done("media", step);
         let step = std::time::Instant::now();
-        let reply = self
-            .respond(&user, tz, &inbound, &media, first_ever)
-            .await?;
+        let reply = self.respond(&user, tz, &inbound, &media, first_ever).await?;
         step_done("respond", step);
         let body = if user.welcomed_at.is_none() && self.claim_welcome(user.id).await? {
             format!("{}\n\n{}", replies::welcome(tz), reply.body)
         } else {
             reply.body
         };
-        let row = self
-            .create_reply(&inbound, &body, reply.media_url.as_deref())
-            .await?;
+        let row = self.create_reply(&inbound, &body, reply.media_url.as_deref()).await?;
         let step = std::time::Instant::now();
         let sent = self.deliver(&user, row).await;
         step_done("reply", step);
@@ -380,8 +367,5 @@ fn step_done(step: &'static str, started: std::time::Instant) {
 
 /// A claim keeps other workers off an interaction until this time; renewed at every attempt.
 pub(crate) fn lease_end(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
-    chrono::Duration::from_std(lease)
-        .ok()
-        .and_then(|d| now.checked_add_signed(d))
-        .unwrap_or(now)
+    chrono::Duration::from_std(lease).ok().and_then(|d| now.checked_add_signed(d)).unwrap_or(now)
 }

@@ -85,14 +85,8 @@ impl Pipeline {
         text: &str,
         limit: u64,
     ) -> Result<Reply, PipelineError> {
-        let Recalled {
-            range,
-            query,
-            kind,
-            items: mut found,
-        } = self
-            .recall(user.id, tz, text, inbound.occurred_at, limit)
-            .await?;
+        let Recalled { range, query, kind, items: mut found } =
+            self.recall(user.id, tz, text, inbound.occurred_at, limit).await?;
         let label = range.as_ref().map(|r| r.label.clone());
         let mut outside_range = false;
         if found.is_empty() && range.is_some() && !local::terms(&query).is_empty() {
@@ -152,15 +146,8 @@ impl Pipeline {
             None => (None, text.to_string()),
         };
         let (kind, query) = kind_filter(&query);
-        let items = self
-            .matches(user_id, &query, kind, range.as_ref(), limit)
-            .await?;
-        Ok(Recalled {
-            range,
-            query,
-            kind,
-            items,
-        })
+        let items = self.matches(user_id, &query, kind, range.as_ref(), limit).await?;
+        Ok(Recalled { range, query, kind, items })
     }
 
     /// The user's memories matching `query` in `range`, best first. A query with no meaningful
@@ -174,16 +161,12 @@ impl Pipeline {
         limit: u64,
     ) -> Result<Vec<memory::Model>, PipelineError> {
         if local::terms(query).is_empty() {
-            return Ok(self
-                .listing(user_id, kind, range.map(Range::bounds), None, limit)
-                .await?);
+            return Ok(self.listing(user_id, kind, range.map(Range::bounds), None, limit).await?);
         }
         // With a kind filter, ask for more so the filter still leaves enough.
         let want = if kind.is_some() { limit * 4 } else { limit };
-        let hits = self
-            .engine
-            .search(&self.db, user_id, query, range.map(Range::bounds), want)
-            .await?;
+        let hits =
+            self.engine.search(&self.db, user_id, query, range.map(Range::bounds), want).await?;
         let ids: Vec<Uuid> = hits.iter().map(|h| h.memory_id).collect();
         let rows = memories::of_user(&self.db, user_id, ids.clone()).await?;
         Ok(ids
@@ -204,10 +187,7 @@ impl Pipeline {
         after: Option<(DateTime<Utc>, Uuid)>,
         limit: u64,
     ) -> Result<Vec<memory::Model>, sea_orm::DbErr> {
-        let filter = memories::Filter {
-            after,
-            ..memories::Filter::of_user(user_id, kind, range)
-        };
+        let filter = memories::Filter { after, ..memories::Filter::of_user(user_id, kind, range) };
         memories::page(&self.db, &filter, i64::try_from(limit).unwrap_or(i64::MAX)).await
     }
 
@@ -247,17 +227,9 @@ impl Pipeline {
                     replies::clip(&rest, 60)
                 )));
             }
-            (
-                args.kind.clone(),
-                range.as_ref().map(Range::bounds),
-                range.map(|r| r.label),
-                None,
-                1,
-            )
+            (args.kind.clone(), range.as_ref().map(Range::bounds), range.map(|r| r.label), None, 1)
         };
-        let mut rows = self
-            .listing(user.id, kind.as_deref(), range, after, PAGE_SIZE + 1)
-            .await?;
+        let mut rows = self.listing(user.id, kind.as_deref(), range, after, PAGE_SIZE + 1).await?;
         let has_more = rows.len() as u64 > PAGE_SIZE;
         rows.truncate(PAGE_SIZE as usize);
         let items: Vec<Item> = rows.iter().map(Item::from).collect();
@@ -399,9 +371,7 @@ impl Pipeline {
         let Some(object_id) = link.and_then(|l| l.media_object_id) else {
             return Ok(None);
         };
-        let object = media_object::Entity::find_by_id(object_id)
-            .one(&self.db)
-            .await?;
+        let object = media_object::Entity::find_by_id(object_id).one(&self.db).await?;
         match object {
             Some(o) => Ok(self.signed_media_url(&o).await),
             None => Ok(None),
@@ -411,11 +381,7 @@ impl Pipeline {
     /// A time-limited URL Twilio can fetch a stored object from (presigned S3, or the
     /// ingress's signed `/media/{sha256}` route for the local store).
     async fn signed_media_url(&self, object: &media_object::Model) -> Option<String> {
-        Some(
-            self.media
-                .signed_url(&object.sha256, &object.content_type)
-                .await,
-        )
+        Some(self.media.signed_url(&object.sha256, &object.content_type).await)
     }
 
     /// The reply already recorded for this interaction by a stateful command, if any.
@@ -424,27 +390,18 @@ impl Pipeline {
         user_id: Uuid,
         inbound_id: Uuid,
     ) -> Result<Option<Reply>, PipelineError> {
-        let state = conversation_state::Entity::find_by_id(user_id)
-            .one(&self.db)
-            .await?;
+        let state = conversation_state::Entity::find_by_id(user_id).one(&self.db).await?;
         Ok(state
             .filter(|s| s.last_interaction_id == Some(inbound_id))
-            .and_then(|s| {
-                s.last_reply.map(|body| Reply {
-                    body,
-                    media_url: s.last_media_url,
-                })
-            }))
+            .and_then(|s| s.last_reply.map(|body| Reply { body, media_url: s.last_media_url })))
     }
 
     pub(crate) async fn state(
         &self,
         user_id: Uuid,
     ) -> Result<conversation_state::Model, PipelineError> {
-        Ok(conversation_state::Entity::find_by_id(user_id)
-            .one(&self.db)
-            .await?
-            .unwrap_or_else(|| conversation_state::Model {
+        Ok(conversation_state::Entity::find_by_id(user_id).one(&self.db).await?.unwrap_or_else(
+            || conversation_state::Model {
                 user_id,
                 shown: serde_json::json!([]),
                 shown_start: 1,
@@ -458,7 +415,8 @@ impl Pipeline {
                 last_reply: None,
                 last_media_url: None,
                 updated_at: Utc::now(),
-            }))
+            },
+        ))
     }
 
     /// Writes the state with the reply it produced for `inbound_id` (one upsert).
@@ -530,11 +488,7 @@ fn kind_filter(query: &str) -> (Option<&'static str>, String) {
         ("recordings", "audio"),
     ]
     .into_iter()
-    .find(|(word, _)| {
-        lower
-            .match_indices(word)
-            .any(|(i, w)| is_word_at(&lower, i, w.len()))
-    });
+    .find(|(word, _)| lower.match_indices(word).any(|(i, w)| is_word_at(&lower, i, w.len())));
     match kind {
         Some((word, k)) => {
             let i = lower
@@ -543,10 +497,7 @@ fn kind_filter(query: &str) -> (Option<&'static str>, String) {
                 .map(|(i, _)| i)
                 .unwrap_or(0);
             let rest = format!("{} {}", &query[..i], &query[i + word.len()..]);
-            (
-                Some(k),
-                rest.split_whitespace().collect::<Vec<_>>().join(" "),
-            )
+            (Some(k), rest.split_whitespace().collect::<Vec<_>>().join(" "))
         }
         None => (None, query.to_string()),
     }
@@ -583,9 +534,6 @@ mod tests {
             kind_filter("voice notes about the bank"),
             (Some("audio"), "about the bank".into())
         );
-        assert_eq!(
-            kind_filter("photography course"),
-            (None, "photography course".into())
-        );
+        assert_eq!(kind_filter("photography course"), (None, "photography course".into()));
     }
 }

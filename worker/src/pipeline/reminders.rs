@@ -25,11 +25,7 @@ impl Pipeline {
         text: &str,
         natural: bool,
     ) -> Result<Reply, PipelineError> {
-        let request = if natural {
-            strip_request(text)
-        } else {
-            text.trim()
-        };
+        let request = if natural { strip_request(text) } else { text.trim() };
         let now = inbound.occurred_at;
         let parsed = match parse(request, now, tz) {
             Ok(p) => p,
@@ -55,12 +51,7 @@ impl Pipeline {
         // The user just wrote, so the window is open until now + 24 h.
         let window_note = self.settings.twilio_reminder_content_sid.is_none()
             && row.due_at > now + SESSION_WINDOW;
-        Ok(Reply::text(saved::confirmation(
-            &row,
-            tz,
-            &parsed.notes,
-            window_note,
-        )))
+        Ok(Reply::text(saved::confirmation(&row, tz, &parsed.notes, window_note)))
     }
 
     /// `/reminders`, `/reminders cancel <n>`.

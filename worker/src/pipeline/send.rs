@@ -50,14 +50,9 @@ impl Pipeline {
         &self,
         inbound_id: Uuid,
     ) -> Result<Option<Recorded>, PipelineError> {
-        Ok(
-            interactions::outbound(&self.db, &About::Reply { inbound_id })
-                .await?
-                .map(|row| Recorded {
-                    row,
-                    claimed: false,
-                }),
-        )
+        Ok(interactions::outbound(&self.db, &About::Reply { inbound_id })
+            .await?
+            .map(|row| Recorded { row, claimed: false }))
     }
 
     /// Records an outbound row (once per [`About`]) holding its send lease when this call
@@ -77,14 +72,8 @@ impl Pipeline {
         body: &str,
         media_url: Option<&str>,
     ) -> Result<Recorded, PipelineError> {
-        let kind = if media_url.is_some() {
-            Kind::Image
-        } else {
-            Kind::Text
-        };
-        let about = About::Reply {
-            inbound_id: inbound.id,
-        };
+        let kind = if media_url.is_some() { Kind::Image } else { Kind::Text };
+        let about = About::Reply { inbound_id: inbound.id };
         self.record_answer(inbound, about, kind, body, media_url)
             .await?
             .ok_or_else(|| PipelineError::transient("reply row not visible yet"))
@@ -97,9 +86,7 @@ impl Pipeline {
         &self,
         inbound: &interaction::Model,
     ) -> Result<Recorded, PipelineError> {
-        let about = About::Failure {
-            inbound_id: inbound.id,
-        };
+        let about = About::Failure { inbound_id: inbound.id };
         self.record_answer(inbound, about, Kind::Text, replies::FAILED, None)
             .await?
             .ok_or_else(|| PipelineError::transient("failure reply row not visible yet"))
@@ -149,24 +136,18 @@ impl Pipeline {
         recorded: Recorded,
         template: Option<Template<'_>>,
     ) -> Result<(), PipelineError> {
-        let Recorded {
-            row: reply,
-            claimed,
-        } = recorded;
+        let Recorded { row: reply, claimed } = recorded;
         if reply.status != interaction::MessageStatus::Sending {
             return Ok(());
         }
         let Some(twilio) = &self.twilio else {
             info!(to = %user.phone, reply = %reply.body, template = template.is_some(), "dry-run reply (no Twilio credentials)");
-            self.mark_reply(reply.id, MessageStatus::DryRun, None, None)
-                .await?;
+            self.mark_reply(reply.id, MessageStatus::DryRun, None, None).await?;
             return Ok(());
         };
         let claim = if claimed {
             // Written by this job just now, lease and first attempt included.
-            SendClaim::Claimed {
-                attempts: reply.attempts,
-            }
+            SendClaim::Claimed { attempts: reply.attempts }
         } else {
             self.claim_send(reply.id).await?
         };
@@ -212,11 +193,7 @@ impl Pipeline {
             let msg = OutboundMessage {
                 to: &to,
                 body: if template.is_some() { None } else { Some(part) },
-                media_url: if i == 0 {
-                    reply.media_url.as_deref()
-                } else {
-                    None
-                },
+                media_url: if i == 0 { reply.media_url.as_deref() } else { None },
                 status_callback: Some(&callback),
                 content_sid: template.map(|t| t.content_sid),
                 content_variables: template.map(|t| t.variables),
@@ -229,20 +206,17 @@ impl Pipeline {
                 Err(e) if e.is_transient() => {
                     // Twilio's own refusal (429, 5xx) before anything went out means this
                     // attempt sent nothing, so the retry needs no check; a timeout might have.
-                    self.release_send(reply.id, e.was_answered() && !sent_now)
-                        .await;
+                    self.release_send(reply.id, e.was_answered() && !sent_now).await;
                     return Err(e.into());
                 }
                 Err(e) => {
                     let msg = e.to_string();
-                    self.mark_reply(reply.id, MessageStatus::Failed, None, Some(&msg))
-                        .await?;
+                    self.mark_reply(reply.id, MessageStatus::Failed, None, Some(&msg)).await?;
                     return Err(PipelineError::Permanent(format!("reply not sent: {msg}")));
                 }
             }
         }
-        self.mark_reply(reply.id, MessageStatus::Sent, first_sid.as_deref(), None)
-            .await?;
+        self.mark_reply(reply.id, MessageStatus::Sent, first_sid.as_deref(), None).await?;
         Ok(())
     }
 
@@ -317,12 +291,7 @@ impl Pipeline {
         sid: Option<&str>,
         error: Option<&str>,
     ) -> Result<(), PipelineError> {
-        let result = SendResult {
-            status,
-            sid,
-            error,
-            error_code: None,
-        };
+        let result = SendResult { status, sid, error, error_code: None };
         Ok(interactions::mark_sent(&self.db, id, &result, Utc::now()).await?)
     }
 }

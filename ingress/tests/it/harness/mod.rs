@@ -36,23 +36,14 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options {
-            twilio: true,
-            mem0: false,
-            worker: true,
-            redis: true,
-            extra: Vec::new(),
-        }
+        Options { twilio: true, mem0: false, worker: true, redis: true, extra: Vec::new() }
     }
 }
 
 impl Options {
     /// The defaults with these settings added.
     pub fn env(extra: Vec<(&'static str, String)>) -> Options {
-        Options {
-            extra,
-            ..Options::default()
-        }
+        Options { extra, ..Options::default() }
     }
 }
 
@@ -114,10 +105,7 @@ impl<T: Send + 'static> Drop for OffRuntime<T> {
 
 /// A fresh database URL: a new PostgreSQL database on the test server, or a SQLite file.
 async fn fresh_database(dir: &std::path::Path) -> String {
-    match std::env::var("TEST_DATABASE_URL")
-        .ok()
-        .filter(|s| !s.is_empty())
-    {
+    match std::env::var("TEST_DATABASE_URL").ok().filter(|s| !s.is_empty()) {
         Some(admin) => {
             let name = format!("mnemo_test_{}", uuid::Uuid::now_v7().simple());
             let db = mnemo_shared::store::db::connect_url(&admin, 2)
@@ -145,20 +133,12 @@ impl TestApp {
 
     /// The ingress alone: messages are recorded and queued, nothing processes them.
     pub async fn without_worker() -> TestApp {
-        Self::spawn_with(Options {
-            worker: false,
-            ..Options::default()
-        })
-        .await
+        Self::spawn_with(Options { worker: false, ..Options::default() }).await
     }
 
     /// No Twilio credentials: replies are recorded as `dry_run`, and signatures not checked.
     pub async fn without_twilio() -> TestApp {
-        Self::spawn_with(Options {
-            twilio: false,
-            ..Options::default()
-        })
-        .await
+        Self::spawn_with(Options { twilio: false, ..Options::default() }).await
     }
 
     /// The defaults with these settings added.
@@ -168,11 +148,7 @@ impl TestApp {
 
     /// Mem0 (the wiremock stand-in) as the memory engine.
     pub async fn with_mem0() -> TestApp {
-        Self::spawn_with(Options {
-            mem0: true,
-            ..Options::default()
-        })
-        .await
+        Self::spawn_with(Options { mem0: true, ..Options::default() }).await
     }
 
     pub async fn spawn_with(opts: Options) -> TestApp {
@@ -199,13 +175,9 @@ impl TestApp {
         set("WORKER_CONCURRENCY", "8".into());
         // Tests that use the real models opt in (`with_models`); the rest answer lexically.
         set("LOCAL_MODELS", "off".into());
-        set(
-            "QUEUE_NAME",
-            format!("mnemo-test:{}", uuid::Uuid::now_v7().simple()),
-        );
-        if let Some(redis) = std::env::var("TEST_REDIS_URL")
-            .ok()
-            .filter(|s| !s.is_empty() && opts.redis)
+        set("QUEUE_NAME", format!("mnemo-test:{}", uuid::Uuid::now_v7().simple()));
+        if let Some(redis) =
+            std::env::var("TEST_REDIS_URL").ok().filter(|s| !s.is_empty() && opts.redis)
         {
             set("REDIS_URL", redis);
         }
@@ -224,9 +196,7 @@ impl TestApp {
         }
         let settings = Arc::new(Settings::from_map(&env).expect("test settings"));
 
-        let state = mnemo_ingress::prepare(settings.clone())
-            .await
-            .expect("prepare");
+        let state = mnemo_ingress::prepare(settings.clone()).await.expect("prepare");
         Migrator::up(&state.db, None).await.expect("migrate");
         let (tx, rx) = watch::channel(false);
         tokio::spawn(mnemo_ingress::serve(listener, state.clone(), rx.clone()));
@@ -341,10 +311,8 @@ impl TestApp {
         &self,
         params: &[(K, V)],
     ) -> reqwest::Response {
-        let owned: Vec<(String, String)> = params
-            .iter()
-            .map(|(k, v)| (k.as_ref().to_string(), v.as_ref().to_string()))
-            .collect();
+        let owned: Vec<(String, String)> =
+            params.iter().map(|(k, v)| (k.as_ref().to_string(), v.as_ref().to_string())).collect();
         let sig = mnemo_shared::domain::signature::compute_signature(
             &format!("{}/webhook", self.settings.public_base_url),
             &owned,
@@ -388,23 +356,14 @@ impl TestApp {
     /// Where the local media store keeps the bytes of the one stored object
     /// (`MEDIA_DIR/sha256/ab/abcdef…`).
     pub async fn stored_object(&self) -> std::path::PathBuf {
-        let sha = self
-            .scalar("SELECT sha256 FROM media_objects")
-            .await
-            .expect("a stored object");
-        std::path::Path::new(&self.settings.media_dir)
-            .join("sha256")
-            .join(&sha[..2])
-            .join(&sha)
+        let sha = self.scalar("SELECT sha256 FROM media_objects").await.expect("a stored object");
+        std::path::Path::new(&self.settings.media_dir).join("sha256").join(&sha[..2]).join(&sha)
     }
 
     /// Runs one statement (tests use it to put rows into states a crash would leave).
     pub async fn exec(&self, sql: &str) {
         self.db
-            .execute_raw(Statement::from_string(
-                self.db.get_database_backend(),
-                sql.to_string(),
-            ))
+            .execute_raw(Statement::from_string(self.db.get_database_backend(), sql.to_string()))
             .await
             .unwrap();
     }
@@ -416,11 +375,7 @@ impl TestApp {
 
     /// `POST path` with the API's bearer token (as `call` sends it) and `body` as JSON.
     pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
-        self.api(reqwest::Method::POST, path)
-            .json(body)
-            .send()
-            .await
-            .unwrap()
+        self.api(reqwest::Method::POST, path).json(body).send().await.unwrap()
     }
 
     /// `GET path` through `client` (such as `no_redirects()`), sending `cookie` when given.
@@ -444,11 +399,7 @@ impl TestApp {
 
     /// `GET path` with the API's bearer token (as `call` sends it), its body parsed as JSON.
     pub async fn api_json(&self, path: &str) -> serde_json::Value {
-        self.call(reqwest::Method::GET, path)
-            .await
-            .json()
-            .await
-            .unwrap()
+        self.call(reqwest::Method::GET, path).await.json().await.unwrap()
     }
 
     /// `POST path` with no body and no credentials.
@@ -477,10 +428,7 @@ impl TestApp {
     /// `column` (any SQL expression giving text) of the interaction with MessageSid `sid`, if
     /// there is one and it is not NULL.
     pub async fn interaction_field(&self, sid: &str, column: &str) -> Option<String> {
-        self.scalar(&format!(
-            "SELECT {column} FROM interactions WHERE message_sid = '{sid}'"
-        ))
-        .await
+        self.scalar(&format!("SELECT {column} FROM interactions WHERE message_sid = '{sid}'")).await
     }
 
     /// The transcript recorded on the inbound `sid`, if any.
@@ -490,9 +438,7 @@ impl TestApp {
 
     /// The raw request recorded with the interaction `sid`, as text.
     pub async fn raw_of(&self, sid: &str) -> String {
-        self.interaction_field(sid, "CAST(raw AS TEXT)")
-            .await
-            .expect("a raw request")
+        self.interaction_field(sid, "CAST(raw AS TEXT)").await.expect("a raw request")
     }
 
     /// How many times the interaction `sid` was attempted.
@@ -550,10 +496,7 @@ impl TestApp {
         })
         .await;
         if reached.is_none() {
-            panic!(
-                "timed out waiting for `{sql}` = {want} (last {:?})",
-                last.get()
-            );
+            panic!("timed out waiting for `{sql}` = {want} (last {:?})", last.get());
         }
     }
 }
@@ -591,9 +534,7 @@ pub fn with_models() -> Vec<(&'static str, String)> {
         ("LOCAL_MODELS", "auto".into()),
         (
             "MODELS_DIR",
-            mnemo_shared::clients::models::test_support::models_dir()
-                .display()
-                .to_string(),
+            mnemo_shared::clients::models::test_support::models_dir().display().to_string(),
         ),
     ]
 }
@@ -617,13 +558,7 @@ impl TestApp {
 
 /// The requests a wiremock `server` received for exactly `path`, in order.
 pub async fn requests_at(server: &MockServer, path: &str) -> Vec<wiremock::Request> {
-    server
-        .received_requests()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.url.path() == path)
-        .collect()
+    server.received_requests().await.unwrap().into_iter().filter(|r| r.url.path() == path).collect()
 }
 
 /// The text at `pointer` (a JSON pointer such as `/memory/id`) in each element of the JSON
@@ -632,20 +567,13 @@ pub fn texts_at<'a>(list: &'a serde_json::Value, pointer: &str) -> Vec<&'a str> 
     list.as_array()
         .unwrap()
         .iter()
-        .map(|e| {
-            e.pointer(pointer)
-                .and_then(serde_json::Value::as_str)
-                .unwrap()
-        })
+        .map(|e| e.pointer(pointer).and_then(serde_json::Value::as_str).unwrap())
         .collect()
 }
 
 /// An HTTP client that shows redirects instead of following them.
 pub fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
 pub fn new_sid() -> String {
@@ -711,11 +639,7 @@ where
 {
     let start = Instant::now();
     loop {
-        assert!(
-            check().await,
-            "{what} stopped holding after {:?}",
-            start.elapsed()
-        );
+        assert!(check().await, "{what} stopped holding after {:?}", start.elapsed());
         if start.elapsed() > period {
             return;
         }

@@ -36,20 +36,14 @@ impl S3Server {
                 let Ok((socket, _)) = listener.accept().await else {
                     continue;
                 };
-                let conn = http
-                    .serve_connection(TokioIo::new(socket), service.clone())
-                    .into_owned();
+                let conn =
+                    http.serve_connection(TokioIo::new(socket), service.clone()).into_owned();
                 tokio::spawn(async move {
                     let _ = conn.await;
                 });
             }
         });
-        S3Server {
-            endpoint: format!("http://{addr}"),
-            bucket: bucket.to_string(),
-            root,
-            task,
-        }
+        S3Server { endpoint: format!("http://{addr}"), bucket: bucket.to_string(), root, task }
     }
 
     /// The settings that point mnemo at this server.

@@ -77,10 +77,7 @@ impl BlobStore for LocalStore {
         match tokio::fs::File::open(self.path_of(key)?).await {
             Ok(f) => {
                 let size = f.metadata().await.map_err(io)?.len();
-                Ok(Some(ObjectReader {
-                    size,
-                    body: Box::pin(f),
-                }))
+                Ok(Some(ObjectReader { size, body: Box::pin(f) }))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io(e)),
@@ -133,11 +130,7 @@ mod tests {
     use tokio::io::AsyncReadExt;
 
     fn store(dir: &Path) -> LocalStore {
-        LocalStore::new(
-            dir.join("media"),
-            "http://h",
-            LinkSigner::new(b"k".to_vec()),
-        )
+        LocalStore::new(dir.join("media"), "http://h", LinkSigner::new(b"k".to_vec()))
     }
 
     #[tokio::test]

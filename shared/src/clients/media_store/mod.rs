@@ -27,10 +27,7 @@ pub struct StoreError {
 
 impl StoreError {
     pub fn new(backend: &'static str, message: impl std::fmt::Display) -> Self {
-        StoreError {
-            backend,
-            message: message.to_string(),
-        }
+        StoreError { backend, message: message.to_string() }
     }
 }
 
@@ -191,14 +188,9 @@ impl MediaStore {
             .prefix("read-")
             .tempfile_in(&dir)
             .map_err(|e| StoreError::new(backend, e))?;
-        let std_file = file
-            .as_file()
-            .try_clone()
-            .map_err(|e| StoreError::new(backend, e))?;
+        let std_file = file.as_file().try_clone().map_err(|e| StoreError::new(backend, e))?;
         let mut out = tokio::fs::File::from_std(std_file);
-        tokio::io::copy(&mut obj.body, &mut out)
-            .await
-            .map_err(|e| StoreError::new(backend, e))?;
+        tokio::io::copy(&mut obj.body, &mut out).await.map_err(|e| StoreError::new(backend, e))?;
         Ok(Some(file))
     }
 }

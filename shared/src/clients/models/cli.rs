@@ -43,11 +43,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
 /// The models a plain `fetch-models` installs for these settings.
 pub fn defaults(settings: &Settings) -> Vec<&'static ModelSpec> {
     let mut out: Vec<&'static ModelSpec> = settings.models.embed_model.into_iter().collect();
-    let whisper = settings
-        .models
-        .whisper_model
-        .as_deref()
-        .unwrap_or("tiny.en");
+    let whisper = settings.models.whisper_model.as_deref().unwrap_or("tiny.en");
     out.extend(catalog::find(ModelKind::Whisper, whisper));
     out
 }
@@ -64,20 +60,12 @@ pub async fn fetch_models(settings: &Settings, args: &[String]) -> i32 {
             return if e.is_empty() { 0 } else { 2 };
         }
     };
-    let wanted = if args.models.is_empty() {
-        defaults(settings)
-    } else {
-        args.models
-    };
+    let wanted = if args.models.is_empty() { defaults(settings) } else { args.models };
     let dir = settings.models.dir.clone();
     let progress = |line: &str| println!("{line}");
     let mut failed = false;
     for spec in wanted {
-        println!(
-            "{}: installing into {}",
-            spec.id,
-            install::model_dir(&dir, spec).display()
-        );
+        println!("{}: installing into {}", spec.id, install::model_dir(&dir, spec).display());
         let result: Result<PathBuf, ModelError> = match &args.from {
             Some(from) => {
                 let (dir, from) = (dir.clone(), from.clone());
@@ -91,10 +79,7 @@ pub async fn fetch_models(settings: &Settings, args: &[String]) -> i32 {
                     found.ok_or_else(|| {
                         ModelError::Missing(
                             spec.id.into(),
-                            args.from
-                                .as_ref()
-                                .map(|p| p.display().to_string())
-                                .unwrap_or_default(),
+                            args.from.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
                         )
                     })
                 })

@@ -61,10 +61,7 @@ impl Embedder {
             .map_err(|e| ModelError::Format(format!("{}/config.json: {e}", spec.id)))?;
         let pooling: PoolingConfig = serde_json::from_slice(&read("1_Pooling/config.json")?)
             .map_err(|e| ModelError::Format(format!("{}/1_Pooling/config.json: {e}", spec.id)))?;
-        let pooling = match (
-            pooling.pooling_mode_mean_tokens,
-            pooling.pooling_mode_cls_token,
-        ) {
+        let pooling = match (pooling.pooling_mode_mean_tokens, pooling.pooling_mode_cls_token) {
             (true, _) => Pooling::Mean,
             (false, true) => Pooling::Cls,
             _ => {
@@ -107,10 +104,8 @@ impl Embedder {
 
     /// Vectors for memories (with the model's passage prefix).
     pub fn passages(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, ModelError> {
-        let inputs: Vec<String> = texts
-            .iter()
-            .map(|t| format!("{}{}", self.passage_prefix, t))
-            .collect();
+        let inputs: Vec<String> =
+            texts.iter().map(|t| format!("{}{}", self.passage_prefix, t)).collect();
         self.embed(inputs)
     }
 
@@ -202,11 +197,7 @@ mod tests {
         }
         // The same text alone and inside a padded batch gives the same vector.
         let alone = e.passages(&texts[3..]).unwrap();
-        assert!(
-            dot(&alone[0], &batch[3]) > 0.9999,
-            "{}",
-            dot(&alone[0], &batch[3])
-        );
+        assert!(dot(&alone[0], &batch[3]) > 0.9999, "{}", dot(&alone[0], &batch[3]));
         for v in &batch {
             let norm: f32 = v.iter().map(|x| x * x).sum::<f32>().sqrt();
             assert!((norm - 1.0).abs() < 1e-4);
@@ -216,9 +207,7 @@ mod tests {
     #[test]
     fn a_paraphrase_scores_far_above_an_unrelated_note() {
         let e = minilm();
-        let q = e
-            .query("what's the internet code at my grandmother's place?")
-            .unwrap();
+        let q = e.query("what's the internet code at my grandmother's place?").unwrap();
         let v = e
             .passages(&[
                 "The wifi password at grandma's is sunflower42".to_string(),

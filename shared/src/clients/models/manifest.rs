@@ -74,10 +74,7 @@ impl Manifest {
         let mut files = BTreeMap::new();
         for f in spec.files {
             let (sha256, size) = hash_file(&dir.join(f.name))?;
-            let want = f
-                .sha256
-                .map(str::to_string)
-                .or_else(|| expected.get(f.name).cloned());
+            let want = f.sha256.map(str::to_string).or_else(|| expected.get(f.name).cloned());
             if let Some(want) = want
                 && want != sha256
             {
@@ -90,11 +87,7 @@ impl Manifest {
             }
             files.insert(f.name.to_string(), FileEntry { sha256, size });
         }
-        Ok(Manifest {
-            model: spec.id.into(),
-            source,
-            files,
-        })
+        Ok(Manifest { model: spec.id.into(), source, files })
     }
 
     /// Verifies an installed folder: the manifest names this model, agrees with every pin,
@@ -112,11 +105,7 @@ impl Manifest {
         }
         for f in spec.files {
             let entry = manifest.files.get(f.name).ok_or_else(|| {
-                ModelError::Format(format!(
-                    "{}: the manifest lists no {}",
-                    dir.display(),
-                    f.name
-                ))
+                ModelError::Format(format!("{}: the manifest lists no {}", dir.display(), f.name))
             })?;
             if let Some(pin) = f.sha256
                 && pin != entry.sha256
@@ -129,9 +118,7 @@ impl Manifest {
                 });
             }
             let path = dir.join(f.name);
-            let size = std::fs::metadata(&path)
-                .map_err(|e| ModelError::io(&path, e))?
-                .len();
+            let size = std::fs::metadata(&path).map_err(|e| ModelError::io(&path, e))?.len();
             let (sha256, _) = if size == entry.size {
                 hash_file(&path)?
             } else {
@@ -173,26 +160,18 @@ mod tests {
             matches!(err, ModelError::HashMismatch { ref file, .. } if file == "config.json"),
             "{err}"
         );
-        assert!(
-            err.to_string()
-                .starts_with("refusing to load all-MiniLM-L6-v2"),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("refusing to load all-MiniLM-L6-v2"), "{err}");
 
         // A manifest rewritten to match the tampered file still disagrees with the pin.
         let mut m = Manifest::read(tmp.path()).unwrap().unwrap();
         let (sha, size) = hash_file(&path).unwrap();
-        m.files
-            .insert("config.json".into(), FileEntry { sha256: sha, size });
+        m.files.insert("config.json".into(), FileEntry { sha256: sha, size });
         m.write(tmp.path()).unwrap();
         let err = Manifest::verify(spec, tmp.path()).unwrap_err();
         assert!(matches!(err, ModelError::HashMismatch { .. }), "{err}");
 
         // A missing manifest means not installed.
         std::fs::remove_file(tmp.path().join(MANIFEST)).unwrap();
-        assert!(matches!(
-            Manifest::verify(spec, tmp.path()).unwrap_err(),
-            ModelError::Missing(..)
-        ));
+        assert!(matches!(Manifest::verify(spec, tmp.path()).unwrap_err(), ModelError::Missing(..)));
     }
 }

@@ -17,10 +17,7 @@ pub struct InferencePool {
 impl InferencePool {
     pub fn new(size: usize) -> Self {
         let size = size.max(1);
-        InferencePool {
-            permits: Arc::new(Semaphore::new(size)),
-            size,
-        }
+        InferencePool { permits: Arc::new(Semaphore::new(size)), size }
     }
 
     pub fn size(&self) -> usize {
@@ -93,10 +90,7 @@ mod tests {
             j.await.unwrap().unwrap();
         }
         assert_eq!(peak.load(Ordering::SeqCst), 2);
-        let err = pool
-            .run(|| -> Result<(), ModelError> { panic!("boom") })
-            .await
-            .unwrap_err();
+        let err = pool.run(|| -> Result<(), ModelError> { panic!("boom") }).await.unwrap_err();
         assert!(err.to_string().contains("boom"), "{err}");
     }
 }

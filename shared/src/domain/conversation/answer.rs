@@ -25,11 +25,7 @@ impl From<&memory::Model> for Item {
             labels: m
                 .labels
                 .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|v| v.as_str().map(str::to_string))
-                        .collect()
-                })
+                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
                 .unwrap_or_default(),
             occurred_at: m.occurred_at,
         }
@@ -38,11 +34,7 @@ impl From<&memory::Model> for Item {
 
 /// "🎙 voice note · Tue 12 Nov, 09:14"
 pub fn what_and_when(item: &Item, tz: Tz) -> String {
-    format!(
-        "{} · {}",
-        replies::kind_icon(&item.kind),
-        replies::when(item.occurred_at, tz)
-    )
+    format!("{} · {}", replies::kind_icon(&item.kind), replies::when(item.occurred_at, tz))
 }
 
 /// A numbered entry: heading line, then the text (clipped) and labels, indented.
@@ -136,10 +128,7 @@ pub fn page(p: &Page) -> String {
         Some("text") => "notes",
         _ => "memories",
     };
-    let when = p
-        .range_label
-        .map(|l| format!(" from {l}"))
-        .unwrap_or_default();
+    let when = p.range_label.map(|l| format!(" from {l}")).unwrap_or_default();
     if p.items.is_empty() {
         return if p.first_number > 1 {
             format!("That's all: no older {what}{when}.")
@@ -172,10 +161,8 @@ pub fn stats(by_kind: &[(String, i64)], first: Option<DateTime<Utc>>, tz: Tz) ->
     if total == 0 {
         return "📊 You have no memories yet. Send me a note, photo or voice note!".into();
     }
-    let mut lines = vec![format!(
-        "📊 *{total}* memor{} kept:",
-        if total == 1 { "y" } else { "ies" }
-    )];
+    let mut lines =
+        vec![format!("📊 *{total}* memor{} kept:", if total == 1 { "y" } else { "ies" })];
     for (kind, n) in by_kind {
         lines.push(format!("• {}: {n}", replies::kind_icon(kind)));
     }
@@ -201,15 +188,8 @@ mod tests {
 
     #[test]
     fn entries_say_what_and_when_in_the_users_zone() {
-        let voice = item(
-            "audio",
-            "call the bank about the card",
-            "2026-11-12T03:44:00Z",
-        );
-        assert_eq!(
-            what_and_when(&voice, Kolkata),
-            "🎙 voice note · Thu 12 Nov, 09:14"
-        );
+        let voice = item("audio", "call the bank about the card", "2026-11-12T03:44:00Z");
+        assert_eq!(what_and_when(&voice, Kolkata), "🎙 voice note · Thu 12 Nov, 09:14");
         let mut photo = item("image", "whiteboard", "2026-11-12T03:44:00Z");
         photo.labels = vec!["work".into(), "plan".into()];
         assert_eq!(
@@ -244,10 +224,8 @@ mod tests {
 
     #[test]
     fn pages_number_on_and_hint_at_more() {
-        let items = [
-            item("image", "a", "2026-11-12T03:44:00Z"),
-            item("text", "b", "2026-11-11T03:44:00Z"),
-        ];
+        let items =
+            [item("image", "a", "2026-11-12T03:44:00Z"), item("text", "b", "2026-11-11T03:44:00Z")];
         let p = page(&Page {
             items: &items,
             tz: Kolkata,

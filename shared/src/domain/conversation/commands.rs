@@ -56,10 +56,7 @@ impl Command {
         }
         match name {
             "list" | "ls" | "l" | "recent" | "latest" => Command::List(ListArgs::parse(&args)),
-            "more" | "next" => Command::List(ListArgs {
-                more: true,
-                ..Default::default()
-            }),
+            "more" | "next" => Command::List(ListArgs { more: true, ..Default::default() }),
             "search" | "find" | "s" | "ask" => Command::Search(args),
             "forget" | "delete" | "del" | "rm" | "remove" => {
                 Command::Forget(ForgetTarget::parse(&args))
@@ -85,10 +82,7 @@ impl ListArgs {
         while i < words.len() {
             let w = words[i].to_lowercase();
             let w = w.trim_matches(|c: char| !c.is_alphanumeric());
-            let next = words
-                .get(i + 1)
-                .map(|n| n.to_lowercase())
-                .unwrap_or_default();
+            let next = words.get(i + 1).map(|n| n.to_lowercase()).unwrap_or_default();
             let kind = match w {
                 "photos" | "photo" | "pictures" | "picture" | "pics" | "images" | "image" => {
                     Some("image")
@@ -171,10 +165,7 @@ pub fn find_zone(input: &str) -> Option<Tz> {
     if let Some((_, canonical)) = ALIASES.iter().find(|(alias, _)| *alias == key) {
         return canonical.parse().ok();
     }
-    if let Some(tz) = TZ_VARIANTS
-        .iter()
-        .find(|tz| tz.name().eq_ignore_ascii_case(&key))
-    {
+    if let Some(tz) = TZ_VARIANTS.iter().find(|tz| tz.name().eq_ignore_ascii_case(&key)) {
         return Some(*tz);
     }
     let suffix = format!("/{key}");
@@ -203,22 +194,13 @@ mod tests {
             Command::Search("dinner plans".into())
         );
         assert_eq!(Command::parse("tz", ""), Command::Tz(None));
-        assert_eq!(
-            Command::parse("tz", "Asia/Kolkata"),
-            Command::Tz(Some("Asia/Kolkata".into()))
-        );
-        assert_eq!(
-            Command::parse("frobnicate", "x"),
-            Command::Unknown("frobnicate".into())
-        );
+        assert_eq!(Command::parse("tz", "Asia/Kolkata"), Command::Tz(Some("Asia/Kolkata".into())));
+        assert_eq!(Command::parse("frobnicate", "x"), Command::Unknown("frobnicate".into()));
         assert_eq!(
             Command::parse("remind", " tomorrow  9am dentist"),
             Command::Remind("tomorrow 9am dentist".into())
         );
-        assert_eq!(
-            Command::parse("reminders", "cancel 2"),
-            Command::Reminders("cancel 2".into())
-        );
+        assert_eq!(Command::parse("reminders", "cancel 2"), Command::Reminders("cancel 2".into()));
     }
 
     #[test]
@@ -229,37 +211,20 @@ mod tests {
         assert_eq!(ForgetTarget::parse("#3"), ForgetTarget::Number(3));
         assert_eq!(ForgetTarget::parse("0"), ForgetTarget::Invalid("0".into()));
         assert_eq!(ForgetTarget::parse(""), ForgetTarget::Invalid("".into()));
-        assert_eq!(
-            ForgetTarget::parse("everything"),
-            ForgetTarget::Invalid("everything".into())
-        );
+        assert_eq!(ForgetTarget::parse("everything"), ForgetTarget::Invalid("everything".into()));
     }
 
     #[test]
     fn list_arguments() {
         assert_eq!(ListArgs::parse(""), ListArgs::default());
-        assert_eq!(
-            ListArgs::parse("more"),
-            ListArgs {
-                more: true,
-                ..Default::default()
-            }
-        );
+        assert_eq!(ListArgs::parse("more"), ListArgs { more: true, ..Default::default() });
         assert_eq!(
             ListArgs::parse("photos last week"),
-            ListArgs {
-                more: false,
-                kind: Some("image".into()),
-                rest: "last week".into()
-            }
+            ListArgs { more: false, kind: Some("image".into()), rest: "last week".into() }
         );
         assert_eq!(
             ListArgs::parse("last week voice notes"),
-            ListArgs {
-                more: false,
-                kind: Some("audio".into()),
-                rest: "last week".into()
-            }
+            ListArgs { more: false, kind: Some("audio".into()), rest: "last week".into() }
         );
         assert_eq!(ListArgs::parse("Notes").kind.as_deref(), Some("text"));
     }
@@ -302,17 +267,11 @@ mod tests {
         }
         // A kind and a time together, in either order, and the next page.
         let both = ListArgs::parse("voice last week");
-        assert_eq!(
-            (both.kind.as_deref(), both.rest.as_str()),
-            (Some("audio"), "last week")
-        );
+        assert_eq!((both.kind.as_deref(), both.rest.as_str()), (Some("audio"), "last week"));
         assert!(HELP.contains("*/list more*") && ListArgs::parse("more").more);
         // The README's table says the same.
         let readme = list_filters(include_str!("../../../../README.md"));
-        assert_eq!(
-            readme, groups,
-            "README and /help name different /list filters"
-        );
+        assert_eq!(readme, groups, "README and /help name different /list filters");
     }
 
     #[test]
@@ -321,10 +280,7 @@ mod tests {
         assert_eq!(name("Asia/Kolkata").as_deref(), Some("Asia/Kolkata"));
         assert_eq!(name("asia/kolkata").as_deref(), Some("Asia/Kolkata"));
         assert_eq!(name("Asia/Calcutta").as_deref(), Some("Asia/Kolkata"));
-        assert_eq!(
-            name("america/new york").as_deref(),
-            Some("America/New_York")
-        );
+        assert_eq!(name("america/new york").as_deref(), Some("America/New_York"));
         assert_eq!(name("US/Eastern").as_deref(), Some("America/New_York"));
         assert_eq!(name("Kolkata").as_deref(), Some("Asia/Kolkata"));
         assert_eq!(name("pacific/chatham").as_deref(), Some("Pacific/Chatham"));

@@ -31,16 +31,11 @@ impl Decision {
         Decision { intent, sure: true }
     }
     fn guess(intent: Intent) -> Self {
-        Decision {
-            intent,
-            sure: false,
-        }
+        Decision { intent, sure: false }
     }
 }
 
-const WH_WORDS: &[&str] = &[
-    "what", "when", "where", "which", "who", "whom", "whose", "why", "how",
-];
+const WH_WORDS: &[&str] = &["what", "when", "where", "which", "who", "whom", "whose", "why", "how"];
 
 /// Words that make a wh-word start a real question ("what did", "where is", "how many").
 const AFTER_WH: &[&str] = &[
@@ -151,13 +146,11 @@ const REMINDER_STARTS: &[&str] = &[
 
 /// Imperative starts of to-do notes, which sometimes end with a "?" that is not ours to answer
 /// ("Ask Anna if she's free Friday?").
-const NOTE_VERBS: &[&str] = &[
-    "ask", "call", "email", "text", "message", "buy", "book", "check", "pick", "tell", "send",
-];
+const NOTE_VERBS: &[&str] =
+    &["ask", "call", "email", "text", "message", "buy", "book", "check", "pick", "tell", "send"];
 
-const FILLERS: &[&str] = &[
-    "hey", "hi", "hello", "ok", "okay", "so", "um", "hmm", "mnemo", "please", "pls", "yo",
-];
+const FILLERS: &[&str] =
+    &["hey", "hi", "hello", "ok", "okay", "so", "um", "hmm", "mnemo", "please", "pls", "yo"];
 
 /// The rules' intent for `text`.
 pub fn intent(text: &str) -> Intent {
@@ -176,32 +169,21 @@ pub fn classify(text: &str) -> Decision {
         });
     }
     let lower = normalise(t);
-    let ends_with_question_mark = lower
-        .trim_end_matches(|c: char| !c.is_alphanumeric() && c != '?')
-        .ends_with('?');
+    let ends_with_question_mark =
+        lower.trim_end_matches(|c: char| !c.is_alphanumeric() && c != '?').ends_with('?');
 
     if MEMORY_STARTS.iter().any(|p| starts_with_phrase(&lower, p)) {
         return Decision::sure(Intent::Memory);
     }
-    if REMINDER_STARTS
-        .iter()
-        .any(|p| starts_with_phrase(&lower, p))
-        && !QUESTION_STARTS
-            .iter()
-            .any(|p| starts_with_phrase(&lower, p))
+    if REMINDER_STARTS.iter().any(|p| starts_with_phrase(&lower, p))
+        && !QUESTION_STARTS.iter().any(|p| starts_with_phrase(&lower, p))
     {
         return Decision::sure(Intent::Reminder);
     }
-    let asks = QUESTION_STARTS
-        .iter()
-        .any(|p| starts_with_phrase(&lower, p));
+    let asks = QUESTION_STARTS.iter().any(|p| starts_with_phrase(&lower, p));
     if lower.contains('?') && !ends_with_question_mark {
         // A question followed by more text: "Is it Tuesday? Anyway the bins go out tonight".
-        return Decision::guess(if asks {
-            Intent::Question
-        } else {
-            Intent::Memory
-        });
+        return Decision::guess(if asks { Intent::Question } else { Intent::Memory });
     }
     if asks {
         return Decision::sure(Intent::Question);
@@ -244,10 +226,7 @@ fn normalise(text: &str) -> String {
     let mut s = text.to_lowercase().replace(['’', '‘'], "'");
     loop {
         let trimmed = s.trim_start_matches(|c: char| !c.is_alphanumeric() && c != '/');
-        let first: String = trimmed
-            .chars()
-            .take_while(|c| c.is_alphanumeric())
-            .collect();
+        let first: String = trimmed.chars().take_while(|c| c.is_alphanumeric()).collect();
         if !first.is_empty() && FILLERS.contains(&first.as_str()) && trimmed.len() > first.len() {
             s = trimmed[first.len()..].to_string();
         } else {
@@ -358,11 +337,7 @@ mod tests {
         }
         let right = TABLE.len() - wrong.len();
         let accuracy = right as f64 / TABLE.len() as f64;
-        println!(
-            "intent table: {right}/{} correct ({:.1}%)",
-            TABLE.len(),
-            accuracy * 100.0
-        );
+        println!("intent table: {right}/{} correct ({:.1}%)", TABLE.len(), accuracy * 100.0);
         for w in &wrong {
             println!("  miss: {w}");
         }
@@ -380,19 +355,10 @@ mod tests {
 
     #[test]
     fn commands_are_case_insensitive_and_tolerate_spaces() {
-        assert_eq!(
-            intent(" /HELP "),
-            Intent::Command {
-                name: "help".into(),
-                args: String::new()
-            }
-        );
+        assert_eq!(intent(" /HELP "), Intent::Command { name: "help".into(), args: String::new() });
         assert_eq!(
             intent("/ list   last   week"),
-            Intent::Command {
-                name: "list".into(),
-                args: "last week".into()
-            }
+            Intent::Command { name: "list".into(), args: "last week".into() }
         );
     }
 }

@@ -40,10 +40,7 @@ impl OwnCommand {
 
 /// True for the answer that confirms: "YES", "yes", "Yes!".
 pub fn is_yes(text: &str) -> bool {
-    text.trim()
-        .trim_end_matches(['.', '!'])
-        .trim()
-        .eq_ignore_ascii_case("yes")
+    text.trim().trim_end_matches(['.', '!']).trim().eq_ignore_ascii_case("yes")
 }
 
 #[cfg(test)]
@@ -53,14 +50,8 @@ mod tests {
     #[test]
     fn commands_and_answers() {
         assert_eq!(OwnCommand::parse("export", ""), Some(OwnCommand::Export));
-        assert_eq!(
-            OwnCommand::parse("forget", "ALL"),
-            Some(OwnCommand::ForgetAll)
-        );
-        assert_eq!(
-            OwnCommand::parse("forget", "everything"),
-            Some(OwnCommand::ForgetAll)
-        );
+        assert_eq!(OwnCommand::parse("forget", "ALL"), Some(OwnCommand::ForgetAll));
+        assert_eq!(OwnCommand::parse("forget", "everything"), Some(OwnCommand::ForgetAll));
         assert_eq!(OwnCommand::parse("forget", "last"), None);
         assert_eq!(OwnCommand::parse("export", "x"), None);
         assert!(is_yes("YES") && is_yes(" yes! ") && is_yes("Yes."));

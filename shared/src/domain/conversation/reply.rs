@@ -34,15 +34,8 @@ pub enum ReplyAction {
 /// What the words mean, on their own (a forget phrase is at most this many words).
 const FORGET_MAX_WORDS: usize = 4;
 const FORGET_VERBS: &[&str] = &["forget", "delete", "remove", "erase"];
-const FORGET_OBJECTS: &[&str] = &[
-    "this",
-    "it",
-    "that",
-    "this one",
-    "that one",
-    "this memory",
-    "this note",
-];
+const FORGET_OBJECTS: &[&str] =
+    &["this", "it", "that", "this one", "that one", "this memory", "this note"];
 
 /// Lead-ins of a correction that are not part of the new text. Those in the second list only
 /// count when punctuation follows ("no, …"), since "no" also starts plain notes.
@@ -56,10 +49,7 @@ pub fn reply_action(text: &str) -> ReplyAction {
         Intent::Command { .. } | Intent::Reminder => return ReplyAction::Ordinary,
         _ => {}
     }
-    if text
-        .trim_end_matches(|c: char| !c.is_alphanumeric() && c != '?')
-        .ends_with('?')
-    {
+    if text.trim_end_matches(|c: char| !c.is_alphanumeric() && c != '?').ends_with('?') {
         return ReplyAction::Ordinary;
     }
     if is_forget(text) {
@@ -135,10 +125,7 @@ fn strip_word<'a>(text: &'a str, word: &str, punctuated: bool) -> Option<&'a str
 
 /// After forgetting: which memory, and its text.
 pub fn forgotten(what_and_when: &str, text: &str) -> String {
-    format!(
-        "🗑 Forgotten: {what_and_when}\n“{}”",
-        replies::clip(text, 200)
-    )
+    format!("🗑 Forgotten: {what_and_when}\n“{}”", replies::clip(text, 200))
 }
 
 /// The memory's text once `correction` (lead-in already off) is applied to `old`:
@@ -211,10 +198,7 @@ pub fn apply_correction(old: &str, correction: &str) -> String {
         let mut text = words.join(" ");
         let rest: Vec<&str> = fix[end + 1..].to_vec();
         let known: Vec<String> = words.iter().map(|w| key(w)).collect();
-        if rest
-            .iter()
-            .any(|w| core(w).chars().count() >= 3 && !known.contains(&key(w)))
-        {
+        if rest.iter().any(|w| core(w).chars().count() >= 3 && !known.contains(&key(w))) {
             let rest = rest.join(" ");
             text = format!("{text} ({})", rest.trim_end_matches(['.', '!', ',', ';']));
         }
@@ -222,9 +206,8 @@ pub fn apply_correction(old: &str, correction: &str) -> String {
     }
     if let [one] = fix.as_slice() {
         let pick = |want: &dyn Fn(&str) -> bool, skip_first: bool| {
-            let at: Vec<usize> = (0..words.len())
-                .filter(|&j| !(skip_first && j == 0) && want(&words[j]))
-                .collect();
+            let at: Vec<usize> =
+                (0..words.len()).filter(|&j| !(skip_first && j == 0) && want(&words[j])).collect();
             (at.len() == 1).then(|| at[0])
         };
         let slot = if has_digit(one) {
@@ -242,10 +225,7 @@ pub fn apply_correction(old: &str, correction: &str) -> String {
     if fix.len() >= 3 {
         correction.to_string()
     } else {
-        format!(
-            "{old} ({})",
-            correction.trim_end_matches(['.', '!', ',', ';'])
-        )
+        format!("{old} ({})", correction.trim_end_matches(['.', '!', ',', ';']))
     }
 }
 
@@ -260,10 +240,7 @@ pub fn corrected(old: &str, new: &str) -> String {
 
 /// A correction that says what the memory already says.
 pub fn unchanged(text: &str) -> String {
-    format!(
-        "✏️ It already reads “{}”, so nothing changed.",
-        replies::clip(text, 200)
-    )
+    format!("✏️ It already reads “{}”, so nothing changed.", replies::clip(text, 200))
 }
 
 /// The quoted message holds no memory (a question, a command, one of our answers, a reminder,
@@ -312,10 +289,7 @@ mod tests {
             "remove the 3, it's level 4",
             "forgetful me",
         ] {
-            assert!(
-                matches!(reply_action(text), ReplyAction::Correct(_)),
-                "{text:?}"
-            );
+            assert!(matches!(reply_action(text), ReplyAction::Correct(_)), "{text:?}");
         }
     }
 
@@ -335,11 +309,7 @@ mod tests {
             ("Nobody parks on level 3", "Nobody parks on level 3"),
             ("actuality show at 9", "actuality show at 9"),
         ] {
-            assert_eq!(
-                reply_action(text),
-                ReplyAction::Correct(want.to_string()),
-                "{text:?}"
-            );
+            assert_eq!(reply_action(text), ReplyAction::Correct(want.to_string()), "{text:?}");
         }
         for text in ["actually", "No!", "correction:", "no, actually."] {
             assert_eq!(reply_action(text), ReplyAction::EmptyCorrection, "{text:?}");
@@ -364,31 +334,15 @@ mod tests {
                 "Parking: level 4, spot 40",
                 "Parked on level 4, spot 40",
             ),
-            (
-                "Dinner with Anna on Friday",
-                "with Maria",
-                "Dinner with Maria on Friday",
-            ),
-            (
-                "Dentist on Tuesday at 4pm.",
-                "5pm",
-                "Dentist on Tuesday at 5pm.",
-            ),
-            (
-                "Dentist on Tuesday at 4pm",
-                "Wednesday",
-                "Dentist on Wednesday at 4pm",
-            ),
+            ("Dinner with Anna on Friday", "with Maria", "Dinner with Maria on Friday"),
+            ("Dentist on Tuesday at 4pm.", "5pm", "Dentist on Tuesday at 5pm."),
+            ("Dentist on Tuesday at 4pm", "Wednesday", "Dentist on Wednesday at 4pm"),
             (
                 "Gate code 4411",
                 "the gate code changed to 5512 in March",
                 "the gate code changed to 5512 in March",
             ),
-            (
-                "Call the plumber",
-                "tomorrow",
-                "Call the plumber (tomorrow)",
-            ),
+            ("Call the plumber", "tomorrow", "Call the plumber (tomorrow)"),
             ("Anna and Marco at 8", "9", "Anna and Marco at 9"),
             (
                 "Parked on level 4, spot 40 (by the lifts)",

@@ -49,18 +49,10 @@ fn push(text: &str, s: usize, e: usize, out: &mut Vec<Tok>) {
     let raw = &text[s..e];
     let keep = |c: char| c.is_alphanumeric() || c == '@';
     let first = raw.find(keep);
-    let last = raw
-        .char_indices()
-        .rev()
-        .find(|(_, c)| keep(*c))
-        .map(|(i, c)| i + c.len_utf8());
+    let last = raw.char_indices().rev().find(|(_, c)| keep(*c)).map(|(i, c)| i + c.len_utf8());
     let (Some(a), Some(b)) = (first, last) else {
         if raw.chars().all(|c| matches!(c, '-' | '–' | '—')) {
-            out.push(Tok {
-                w: "-".into(),
-                start: s,
-                end: e,
-            });
+            out.push(Tok { w: "-".into(), start: s, end: e });
         }
         return;
     };
@@ -70,11 +62,7 @@ fn push(text: &str, s: usize, e: usize, out: &mut Vec<Tok>) {
             w = format!("{stem}{plain}");
         }
     }
-    out.push(Tok {
-        w,
-        start: s + a,
-        end: s + b,
-    });
+    out.push(Tok { w, start: s + a, end: s + b });
 }
 
 /// The word at `i`, or `""` past the end (so matchers can look ahead freely).
@@ -96,10 +84,7 @@ mod tests {
             words("Remind me (tomorrow), at 4 p.m. – O’Clock"),
             ["remind", "me", "tomorrow", "at", "4", "pm", "-", "o'clock"]
         );
-        assert_eq!(
-            words("March 3rd,2026 @ 9"),
-            ["march", "3rd", "2026", "@", "9"]
-        );
+        assert_eq!(words("March 3rd,2026 @ 9"), ["march", "3rd", "2026", "@", "9"]);
         let text = "  last week’s notes?";
         let toks = lex(text);
         assert_eq!(&text[toks[1].start..toks[1].end], "week’s");

@@ -66,10 +66,7 @@ pub fn horizon(now: DateTime<Utc>) -> DateTime<Utc> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum When {
     Once(DateTime<Utc>),
-    Repeat {
-        rule: Recurrence,
-        first: DateTime<Utc>,
-    },
+    Repeat { rule: Recurrence, first: DateTime<Utc> },
 }
 
 impl When {
@@ -108,15 +105,9 @@ pub enum Problem {
     /// "today" with no time, and the default 09:00 has passed.
     NoTimeToday,
     /// The time has passed; `next` is the same wall time on the next day (or week) it exists.
-    Past {
-        at: DateTime<Utc>,
-        next: Option<DateTime<Utc>>,
-    },
+    Past { at: DateTime<Utc>, next: Option<DateTime<Utc>> },
     /// A bare hour with both readings still ahead today.
-    AmbiguousHour {
-        morning: DateTime<Utc>,
-        evening: DateTime<Utc>,
-    },
+    AmbiguousHour { morning: DateTime<Utc>, evening: DateTime<Utc> },
     /// `3/4`: 3 April or March 4?
     AmbiguousDate { first: NaiveDate, second: NaiveDate },
     /// Two times or days in one request.
@@ -194,10 +185,7 @@ pub fn strip_request(text: &str) -> &str {
             // `to_lowercase` may change byte lengths outside ASCII; the markers are ASCII, so
             // map back by character count.
             let chars = lower[..i + marker.len()].chars().count();
-            let byte = text
-                .char_indices()
-                .nth(chars)
-                .map_or(text.len(), |(b, _)| b);
+            let byte = text.char_indices().nth(chars).map_or(text.len(), |(b, _)| b);
             return text[byte..].trim();
         }
     }
@@ -221,11 +209,7 @@ pub fn parse_when(
     tz: Tz,
 ) -> Result<(When, Vec<String>), Option<Problem>> {
     let (when, rest, notes) = read(phrase, now, tz).map_err(Some)?;
-    if rest.is_empty() {
-        Ok((when, notes))
-    } else {
-        Err(None)
-    }
+    if rest.is_empty() { Ok((when, notes)) } else { Err(None) }
 }
 
 fn read(text: &str, now: DateTime<Utc>, tz: Tz) -> Result<(When, String, Vec<String>), Problem> {
@@ -430,10 +414,7 @@ impl Parts {
                 Repeat::Month(n) => Every::Month(n.unwrap_or(today.day())),
             };
             let rule = Recurrence { every, at };
-            return Ok(When::Repeat {
-                rule,
-                first: rule.next_after(now, tz),
-            });
+            return Ok(When::Repeat { rule, first: rule.next_after(now, tz) });
         }
         let reading = self.reading();
         let day = match (self.day, &reading) {
@@ -473,19 +454,13 @@ impl Parts {
                         notes.push(format!("no time given, so {}", t.format("%H:%M")));
                         Ok(When::Once(resolve_wall(tomorrow, t, tz)))
                     } else {
-                        Err(Problem::Past {
-                            at: when,
-                            next: Some(resolve_wall(tomorrow, t, tz)),
-                        })
+                        Err(Problem::Past { at: when, next: Some(resolve_wall(tomorrow, t, tz)) })
                     }
                 }
                 Some(Reading::Either(am, pm)) => {
                     let (a, p) = (at(am), at(pm));
                     match (a > now, p > now) {
-                        (true, true) => Err(Problem::AmbiguousHour {
-                            morning: a,
-                            evening: p,
-                        }),
+                        (true, true) => Err(Problem::AmbiguousHour { morning: a, evening: p }),
                         (false, true) => Ok(When::Once(p)),
                         (true, false) => Ok(When::Once(a)),
                         (false, false) => {
@@ -521,11 +496,7 @@ impl Parts {
             Some(Reading::Midnight) => (NaiveTime::MIN, true),
         };
         let instant = |d: NaiveDate| -> Result<DateTime<Utc>, Problem> {
-            let d = if end_of_day {
-                d.succ_opt().ok_or(Problem::TooFar)?
-            } else {
-                d
-            };
+            let d = if end_of_day { d.succ_opt().ok_or(Problem::TooFar)? } else { d };
             Ok(resolve_wall(d, time, tz))
         };
         let after = |d: NaiveDate, n: u64| d.checked_add_days(Days::new(n)).ok_or(Problem::TooFar);
@@ -537,18 +508,12 @@ impl Parts {
             Day::InMonths(n) if i64::from(n) > MAX_AHEAD_DAYS / 28 => {
                 return Err(Problem::TooFar);
             }
-            Day::InMonths(n) => today
-                .checked_add_months(Months::new(n))
-                .ok_or(Problem::TooFar)?,
+            Day::InMonths(n) => today.checked_add_months(Months::new(n)).ok_or(Problem::TooFar)?,
             Day::Weekday { day, next } => {
                 let ahead =
                     (7 + day.num_days_from_monday() - today.weekday().num_days_from_monday()) % 7;
                 let d = after(today, u64::from(ahead))?;
-                if ahead == 0 && (next || instant(d)? <= now) {
-                    after(d, 7)?
-                } else {
-                    d
-                }
+                if ahead == 0 && (next || instant(d)? <= now) { after(d, 7)? } else { d }
             }
             Day::Date { month, day, year } => {
                 let make = |y: i32| NaiveDate::from_ymd_opt(y, month, day);
@@ -575,10 +540,7 @@ impl Parts {
                 let md = NaiveDate::from_ymd_opt(y, a, b);
                 let d = match (dm, md) {
                     (Some(x), Some(z)) if x != z => {
-                        return Err(Problem::AmbiguousDate {
-                            first: x,
-                            second: z,
-                        });
+                        return Err(Problem::AmbiguousDate { first: x, second: z });
                     }
                     (Some(x), _) | (None, Some(x)) => x,
                     (None, None) => {
@@ -602,9 +564,7 @@ impl Parts {
                         found = Some(d);
                         break;
                     }
-                    first = first
-                        .checked_add_months(Months::new(1))
-                        .ok_or(Problem::TooFar)?;
+                    first = first.checked_add_months(Months::new(1)).ok_or(Problem::TooFar)?;
                 }
                 found.ok_or_else(|| Problem::Invalid(format!("There's no day {n}")))?
             }
@@ -629,21 +589,13 @@ impl Parts {
 fn waking(am: NaiveTime, pm: NaiveTime, notes: &mut Vec<String>) -> NaiveTime {
     use chrono::Timelike;
     let h = am.hour();
-    let (pick, other) = if (7..=11).contains(&h) {
-        (am, pm)
-    } else {
-        (pm, am)
-    };
+    let (pick, other) = if (7..=11).contains(&h) { (am, pm) } else { (pm, am) };
     notes.push(format!(
         "I read {} as {}; say *{}* if you meant {}",
         bare(am),
         pick.format("%H:%M"),
         other.format("%H:%M"),
-        if other == am {
-            "the morning"
-        } else {
-            "the evening"
-        }
+        if other == am { "the morning" } else { "the evening" }
     ));
     pick
 }
@@ -651,11 +603,7 @@ fn waking(am: NaiveTime, pm: NaiveTime, notes: &mut Vec<String>) -> NaiveTime {
 fn bare(t: NaiveTime) -> String {
     use chrono::Timelike;
     let h = if t.hour() == 0 { 12 } else { t.hour() };
-    if t.minute() == 0 {
-        h.to_string()
-    } else {
-        format!("{h}:{:02}", t.minute())
-    }
+    if t.minute() == 0 { h.to_string() } else { format!("{h}:{:02}", t.minute()) }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -679,14 +627,7 @@ fn date_at(toks: &[Tok], i: usize, numeric: bool) -> Option<(Day, usize)> {
     // ISO.
     if word.len() == 10 && word.as_bytes()[4] == b'-' && word.as_bytes()[7] == b'-' {
         let d = NaiveDate::parse_from_str(word, "%Y-%m-%d").ok()?;
-        return Some((
-            Day::Date {
-                month: d.month(),
-                day: d.day(),
-                year: Some(d.year()),
-            },
-            i + 1,
-        ));
+        return Some((Day::Date { month: d.month(), day: d.day(), year: Some(d.year()) }, i + 1));
     }
     // Numeric day/month.
     if let Some((a, rest)) = word.split_once('/').filter(|_| numeric) {
@@ -717,14 +658,7 @@ fn date_at(toks: &[Tok], i: usize, numeric: bool) -> Option<(Day, usize)> {
     if let Some(month) = month_number(word) {
         let d = day_number(w(toks, i + 1), false)?;
         let (year, next) = year_after(i + 2);
-        return Some((
-            Day::Date {
-                month,
-                day: d,
-                year,
-            },
-            next,
-        ));
+        return Some((Day::Date { month, day: d, year }, next));
     }
     // Day first.
     let d = day_number(word, false)?;
@@ -734,14 +668,7 @@ fn date_at(toks: &[Tok], i: usize, numeric: bool) -> Option<(Day, usize)> {
     }
     let month = month_number(w(toks, j))?;
     let (year, next) = year_after(j + 1);
-    Some((
-        Day::Date {
-            month,
-            day: d,
-            year,
-        },
-        next,
-    ))
+    Some((Day::Date { month, day: d, year }, next))
 }
 
 /// Everything that can start at token `i`. `after_time` says the previous token ended a time
@@ -780,11 +707,7 @@ fn component_at(toks: &[Tok], i: usize, after_time: bool) -> Option<(Vec<Comp>, 
                 return one(Comp::Part(p), i + 3);
             }
             if next == "half" {
-                let j = if matches!(w(toks, i + 2), "an" | "a") {
-                    i + 3
-                } else {
-                    i + 2
-                };
+                let j = if matches!(w(toks, i + 2), "an" | "a") { i + 3 } else { i + 2 };
                 if w(toks, j) == "hour" {
                     return one(Comp::Offset(chrono::Duration::minutes(30)), j + 1);
                 }
@@ -801,9 +724,7 @@ fn component_at(toks: &[Tok], i: usize, after_time: bool) -> Option<(Vec<Comp>, 
                 return None;
             }
             // "in 2h", "in 30min".
-            let split = next
-                .find(|c: char| !c.is_ascii_digit())
-                .unwrap_or(next.len());
+            let split = next.find(|c: char| !c.is_ascii_digit()).unwrap_or(next.len());
             if split > 0
                 && let (Ok(n), Some(u)) = (next[..split].parse::<u32>(), unit(&next[split..]))
             {
@@ -829,13 +750,7 @@ fn component_at(toks: &[Tok], i: usize, after_time: bool) -> Option<(Vec<Comp>, 
         if plural && lead.is_some() {
             return one(Comp::Repeat(Repeat::Week(Some(day))), j + 1);
         }
-        return one(
-            Comp::Day(Day::Weekday {
-                day,
-                next: lead == Some(true),
-            }),
-            j + 1,
-        );
+        return one(Comp::Day(Day::Weekday { day, next: lead == Some(true) }), j + 1);
     }
     // Dates, optionally after "on" / "on the" / "the".
     let mut j = i;

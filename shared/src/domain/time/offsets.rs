@@ -17,9 +17,7 @@ pub struct OffsetPeriod {
 const STEP: Duration = Duration::hours(12);
 
 fn offset_at(tz: Tz, at: DateTime<Utc>) -> i32 {
-    tz.offset_from_utc_datetime(&at.naive_utc())
-        .fix()
-        .local_minus_utc()
+    tz.offset_from_utc_datetime(&at.naive_utc()).fix().local_minus_utc()
 }
 
 /// The offsets `tz` uses over `[from, to]`: the first period starts at `from`, each next one
@@ -28,10 +26,7 @@ pub fn offset_periods(tz: Tz, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Off
     if to < from {
         return Vec::new();
     }
-    let mut periods = vec![OffsetPeriod {
-        start: from,
-        offset_secs: offset_at(tz, from),
-    }];
+    let mut periods = vec![OffsetPeriod { start: from, offset_secs: offset_at(tz, from) }];
     let mut at = from;
     while at < to {
         let next = (at + STEP).min(to);
@@ -50,10 +45,7 @@ pub fn offset_periods(tz: Tz, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Off
                 }
             }
             let start = second(hi);
-            periods.push(OffsetPeriod {
-                start,
-                offset_secs: offset_at(tz, start),
-            });
+            periods.push(OffsetPeriod { start, offset_secs: offset_at(tz, start) });
             at = start;
         } else {
             at = next;
@@ -73,18 +65,8 @@ mod tests {
 
     #[test]
     fn a_zone_without_changes_is_one_period() {
-        let p = offset_periods(
-            Asia::Kolkata,
-            t("2020-01-01T00:00:00Z"),
-            t("2026-12-31T00:00:00Z"),
-        );
-        assert_eq!(
-            p,
-            vec![OffsetPeriod {
-                start: t("2020-01-01T00:00:00Z"),
-                offset_secs: 19800
-            }]
-        );
+        let p = offset_periods(Asia::Kolkata, t("2020-01-01T00:00:00Z"), t("2026-12-31T00:00:00Z"));
+        assert_eq!(p, vec![OffsetPeriod { start: t("2020-01-01T00:00:00Z"), offset_secs: 19800 }]);
         assert_eq!(
             offset_periods(UTC, t("2026-01-01T00:00:00Z"), t("2026-01-01T00:00:00Z")).len(),
             1
@@ -102,10 +84,8 @@ mod tests {
             t("2026-01-15T12:34:56Z"),
             t("2026-12-01T00:00:00Z"),
         );
-        let got: Vec<(String, i32)> = p
-            .iter()
-            .map(|p| (p.start.to_rfc3339(), p.offset_secs))
-            .collect();
+        let got: Vec<(String, i32)> =
+            p.iter().map(|p| (p.start.to_rfc3339(), p.offset_secs)).collect();
         assert_eq!(
             got,
             vec![

@@ -53,11 +53,8 @@ pub fn parse_range(text: &str, now: DateTime<Utc>, tz: Tz) -> Option<(Range, Str
         let Some((span, next)) = phrase_at(&toks, i, &ctx) else {
             continue;
         };
-        let range = Range {
-            start: ctx.resolve(span.start),
-            end: ctx.resolve(span.end),
-            label: span.label,
-        };
+        let range =
+            Range { start: ctx.resolve(span.start), end: ctx.resolve(span.end), label: span.label };
         if range.start > now || range.end <= range.start {
             // About the future (plans), or empty: not a filter on when things were sent.
             continue;
@@ -75,8 +72,7 @@ fn remove(text: &str, start: usize, end: usize) -> String {
     for p in ["?", "!", ".", ","] {
         out = out.replace(&format!(" {p}"), p);
     }
-    out.trim_matches(|c: char| c == ',' || c.is_whitespace())
-        .to_string()
+    out.trim_matches(|c: char| c == ',' || c.is_whitespace()).to_string()
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -94,11 +90,7 @@ struct Span {
 
 impl Span {
     fn days(start: NaiveDate, end: NaiveDate, label: impl Into<String>) -> Span {
-        Span {
-            start: Point::Day(start),
-            end: Point::Day(end),
-            label: label.into(),
-        }
+        Span { start: Point::Day(start), end: Point::Day(end), label: label.into() }
     }
 
     fn hours(day: NaiveDate, from: u32, to: u32, label: impl Into<String>) -> Option<Span> {
@@ -111,11 +103,7 @@ impl Span {
                 )
             })
         };
-        Some(Span {
-            start: at(from)?,
-            end: at(to)?,
-            label: label.into(),
-        })
+        Some(Span { start: at(from)?, end: at(to)?, label: label.into() })
     }
 
     fn start_day(&self) -> NaiveDate {
@@ -135,11 +123,7 @@ struct Ctx {
 
 impl Ctx {
     fn new(now: DateTime<Utc>, tz: Tz) -> Ctx {
-        Ctx {
-            now,
-            tz,
-            today: now.with_timezone(&tz).date_naive(),
-        }
+        Ctx { now, tz, today: now.with_timezone(&tz).date_naive() }
     }
 
     fn resolve(&self, p: Point) -> DateTime<Utc> {
@@ -155,10 +139,7 @@ impl Ctx {
     }
 
     fn monday(&self) -> Option<NaiveDate> {
-        minus(
-            self.today,
-            u64::from(self.today.weekday().num_days_from_monday()),
-        )
+        minus(self.today, u64::from(self.today.weekday().num_days_from_monday()))
     }
 
     fn label_day(&self, d: NaiveDate) -> String {
@@ -196,14 +177,7 @@ fn phrase_at(toks: &[Tok], i: usize, ctx: &Ctx) -> Option<(Span, usize)> {
             let (x, next) = period_at(toks, i + 1, ctx, true)?;
             let label = format!("since {}", x.label);
             let start = if w == "after" { x.end } else { x.start };
-            return Some((
-                Span {
-                    start,
-                    end: Point::Day(ctx.tomorrow()?),
-                    label,
-                },
-                next,
-            ));
+            return Some((Span { start, end: Point::Day(ctx.tomorrow()?), label }, next));
         }
         "before" | "until" | "till" => {
             let (x, next) = period_at(toks, i + 1, ctx, true)?;
@@ -246,11 +220,7 @@ fn since_clock(toks: &[Tok], i: usize, ctx: &Ctx) -> Option<(Span, usize)> {
         None if clock.h == 12 => hm(12, clock.m),
         None => {
             let evening = hm(clock.h + 12, clock.m);
-            if ctx.resolve(at(evening)) <= ctx.now {
-                evening
-            } else {
-                hm(clock.h, clock.m)
-            }
+            if ctx.resolve(at(evening)) <= ctx.now { evening } else { hm(clock.h, clock.m) }
         }
     };
     let span = Span {
@@ -284,14 +254,7 @@ fn between(toks: &[Tok], i: usize, ctx: &Ctx) -> Option<(Span, usize)> {
         }
     };
     let label = format!("{} – {}", x.label, y.label);
-    Some((
-        Span {
-            start: x.start,
-            end: y.end,
-            label,
-        },
-        next,
-    ))
+    Some((Span { start: x.start, end: y.end, label }, next))
 }
 
 /// A count of units in a range phrase: 1 to 1000.
@@ -341,21 +304,14 @@ fn rolling(toks: &[Tok], i: usize, ctx: &Ctx) -> Option<(Span, usize)> {
                 let start = ctx
                     .now
                     .checked_sub_signed(chrono::Duration::minutes(i64::from(n) * minutes))?;
-                let span = Span {
-                    start: Point::Utc(start),
-                    end: Point::Day(ctx.tomorrow()?),
-                    label,
-                };
+                let span =
+                    Span { start: Point::Utc(start), end: Point::Day(ctx.tomorrow()?), label };
                 return Some((span, k + 1));
             }
             Unit::Day => minus(ctx.today, u64::from(n) - 1)?,
             Unit::Week => minus(ctx.today, u64::from(n) * 7 - 1)?,
             Unit::Month => plus(ctx.today.checked_sub_months(Months::new(n))?, 1)?,
-            Unit::Year => plus(
-                ctx.today
-                    .checked_sub_months(Months::new(n.checked_mul(12)?))?,
-                1,
-            )?,
+            Unit::Year => plus(ctx.today.checked_sub_months(Months::new(n.checked_mul(12)?))?, 1)?,
         };
         return Some((Span::days(start, ctx.tomorrow()?, label), k + 1));
     }
@@ -373,11 +329,7 @@ fn rolling(toks: &[Tok], i: usize, ctx: &Ctx) -> Option<(Span, usize)> {
         }
         Unit::Week => {
             let monday = minus(ctx.monday()?, u64::from(n) * 7)?;
-            Span::days(
-                monday,
-                plus(monday, 7)?,
-                format!("week of {}", ctx.label_day(monday)),
-            )
+            Span::days(monday, plus(monday, 7)?, format!("week of {}", ctx.label_day(monday)))
         }
         Unit::Month => {
             let first = first_of_month(ctx.today).checked_sub_months(Months::new(n))?;
@@ -413,20 +365,14 @@ fn period_at(toks: &[Tok], j: usize, ctx: &Ctx, prep: bool) -> Option<(Span, usi
         "yesterday" => {
             let part = Part::from_word(next).map(Part::hours);
             return Some(match part {
-                Some((a, b)) => (
-                    Span::hours(yesterday, a, b, format!("yesterday {next}"))?,
-                    j + 2,
-                ),
+                Some((a, b)) => (Span::hours(yesterday, a, b, format!("yesterday {next}"))?, j + 2),
                 None => (Span::days(yesterday, today, "yesterday"), j + 1),
             });
         }
         "the" if next == "day" => return period_at(toks, j + 1, ctx, prep),
         "day" if next == "before" && word(toks, j + 2) == "yesterday" => {
             let d = minus(today, 2)?;
-            return Some((
-                Span::days(d, plus(d, 1)?, "the day before yesterday"),
-                j + 3,
-            ));
+            return Some((Span::days(d, plus(d, 1)?, "the day before yesterday"), j + 3));
         }
         "the" if matches!(next, "weekend" | "weekends") => {
             return Some((recent_weekend(ctx)?, j + 2));
@@ -465,11 +411,7 @@ fn period_at(toks: &[Tok], j: usize, ctx: &Ctx, prep: bool) -> Option<(Span, usi
         }
         // A bare month name ("may", "march") is a word too: only after a preposition.
         if prep && w.len() >= 3 && !matches!(w, "mar" | "jun" | "sep" | "dec" | "jan") {
-            let y = if m <= today.month() {
-                today.year()
-            } else {
-                today.year() - 1
-            };
+            let y = if m <= today.month() { today.year() } else { today.year() - 1 };
             let first = NaiveDate::from_ymd_opt(y, m, 1)?;
             return month_period(first, ctx).map(|s| (s, j + 1));
         }
@@ -525,11 +467,7 @@ fn relative(toks: &[Tok], j: usize, ctx: &Ctx) -> Option<(Span, usize)> {
         }
         "month" if lead != "past" => {
             let first = first_of_month(today);
-            let first = if this {
-                first
-            } else {
-                first.checked_sub_months(Months::new(1))?
-            };
+            let first = if this { first } else { first.checked_sub_months(Months::new(1))? };
             let mut s = month_period(first, ctx)?;
             s.label = format!("{lead} month");
             s
@@ -559,11 +497,7 @@ fn relative(toks: &[Tok], j: usize, ctx: &Ctx) -> Option<(Span, usize)> {
                 Span::days(d, plus(d, 1)?, ctx.label_day(d))
             } else if let Some(m) = month(w).filter(|_| w.len() >= 3) {
                 // "this March" is this year's; "last March" the most recent one before this month.
-                let y = if this || m < today.month() {
-                    today.year()
-                } else {
-                    today.year() - 1
-                };
+                let y = if this || m < today.month() { today.year() } else { today.year() - 1 };
                 month_period(NaiveDate::from_ymd_opt(y, m, 1)?, ctx)?
             } else {
                 return None;
@@ -577,11 +511,7 @@ fn relative(toks: &[Tok], j: usize, ctx: &Ctx) -> Option<(Span, usize)> {
 /// The most recent weekend that has begun: this one on Saturday and Sunday, else last one.
 fn recent_weekend(ctx: &Ctx) -> Option<Span> {
     let saturday = plus(ctx.monday()?, 5)?;
-    let saturday = if ctx.today >= saturday {
-        saturday
-    } else {
-        minus(saturday, 7)?
-    };
+    let saturday = if ctx.today >= saturday { saturday } else { minus(saturday, 7)? };
     Some(Span::days(saturday, plus(saturday, 2)?, "the weekend"))
 }
 

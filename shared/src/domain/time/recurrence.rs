@@ -60,9 +60,7 @@ impl Recurrence {
             }
         }
         // Unreachable for a valid rule (every rule matches within 31 days); still no panic.
-        after
-            .checked_add_signed(chrono::Duration::days(1))
-            .unwrap_or(after)
+        after.checked_add_signed(chrono::Duration::days(1)).unwrap_or(after)
     }
 
     /// "every day at 08:00", "every Monday at 09:00", "on the 1st of every month at 09:00".
@@ -100,12 +98,9 @@ impl FromStr for Recurrence {
             None if rule == "daily" => Every::Day,
             None if rule == "weekdays" => Every::Weekday,
             Some(("weekly", day)) => Every::Week(day.parse().map_err(|_| bad())?),
-            Some(("monthly", n)) => Every::Month(
-                n.parse()
-                    .ok()
-                    .filter(|n| (1..=31).contains(n))
-                    .ok_or_else(bad)?,
-            ),
+            Some(("monthly", n)) => {
+                Every::Month(n.parse().ok().filter(|n| (1..=31).contains(n)).ok_or_else(bad)?)
+            }
             _ => return Err(bad()),
         };
         Ok(Recurrence { every, at })
@@ -133,14 +128,9 @@ mod tests {
         ] {
             assert_eq!(s.parse::<Recurrence>().unwrap().to_string(), s);
         }
-        for bad in [
-            "",
-            "daily",
-            "hourly@08:00",
-            "weekly:xyz@09:00",
-            "monthly:0@09:00",
-            "daily@25:00",
-        ] {
+        for bad in
+            ["", "daily", "hourly@08:00", "weekly:xyz@09:00", "monthly:0@09:00", "daily@25:00"]
+        {
             assert!(bad.parse::<Recurrence>().is_err(), "{bad}");
         }
     }
@@ -172,10 +162,7 @@ mod tests {
         let r: Recurrence = "daily@08:00".parse().unwrap();
         let first = r.next_after(utc("2026-10-24T08:00:00Z"), London);
         assert_eq!(first, utc("2026-10-25T08:00:00Z"));
-        assert_eq!(
-            r.next_after(utc("2026-10-24T06:00:00Z"), London),
-            utc("2026-10-24T07:00:00Z")
-        );
+        assert_eq!(r.next_after(utc("2026-10-24T06:00:00Z"), London), utc("2026-10-24T07:00:00Z"));
     }
 
     /// The engine's one rule for occurrences in a gap or a fold (`super::super::wall`).
@@ -235,24 +222,12 @@ mod tests {
         let tz = London;
         // Fri 20 Nov 2026 10:00 → next weekday 07:30 is Mon 23 Nov.
         let wd: Recurrence = "weekdays@07:30".parse().unwrap();
-        assert_eq!(
-            wd.next_after(utc("2026-11-20T10:00:00Z"), tz),
-            utc("2026-11-23T07:30:00Z")
-        );
+        assert_eq!(wd.next_after(utc("2026-11-20T10:00:00Z"), tz), utc("2026-11-23T07:30:00Z"));
         let mon: Recurrence = "weekly:mon@09:00".parse().unwrap();
-        assert_eq!(
-            mon.next_after(utc("2026-11-23T09:00:00Z"), tz),
-            utc("2026-11-30T09:00:00Z")
-        );
+        assert_eq!(mon.next_after(utc("2026-11-23T09:00:00Z"), tz), utc("2026-11-30T09:00:00Z"));
         let last: Recurrence = "monthly:31@09:00".parse().unwrap();
-        assert_eq!(
-            last.next_after(utc("2026-11-01T00:00:00Z"), tz),
-            utc("2026-11-30T09:00:00Z")
-        );
-        assert_eq!(
-            last.next_after(utc("2026-11-30T09:00:00Z"), tz),
-            utc("2026-12-31T09:00:00Z")
-        );
+        assert_eq!(last.next_after(utc("2026-11-01T00:00:00Z"), tz), utc("2026-11-30T09:00:00Z"));
+        assert_eq!(last.next_after(utc("2026-11-30T09:00:00Z"), tz), utc("2026-12-31T09:00:00Z"));
         assert_eq!(mon.describe(), "every Monday at 09:00");
         assert_eq!(last.describe(), "on the 31st of every month at 09:00");
         assert_eq!(ordinal(22), "22nd");

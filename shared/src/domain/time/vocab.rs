@@ -45,10 +45,7 @@ pub fn month_name(m: u32) -> &'static str {
         "November",
         "December",
     ];
-    NAMES
-        .get(m.saturating_sub(1) as usize)
-        .copied()
-        .unwrap_or("?")
+    NAMES.get(m.saturating_sub(1) as usize).copied().unwrap_or("?")
 }
 
 /// A weekday name, and whether it was plural ("mondays"). `short` also admits the
@@ -108,9 +105,7 @@ pub fn ordinal(n: u32) -> String {
 
 /// "3", "3rd", "21st" → a day of the month, 1–31; `suffix` requires the ordinal ending.
 pub fn day_number(w: &str, suffix: bool) -> Option<u32> {
-    let stripped = ["st", "nd", "rd", "th"]
-        .iter()
-        .find_map(|s| w.strip_suffix(s));
+    let stripped = ["st", "nd", "rd", "th"].iter().find_map(|s| w.strip_suffix(s));
     let digits = match stripped {
         Some(d) => d,
         None if suffix => return None,
@@ -260,20 +255,11 @@ impl Clock {
 /// by `am`/`pm`/`o'clock`. `bare` admits a lone number ("at 9"). Returns the index after it.
 pub fn clock_at(toks: &[Tok], i: usize, bare: bool) -> Option<(Clock, usize)> {
     let w = word(toks, i);
-    let exact = |h, m| Clock {
-        h,
-        m,
-        pm: None,
-        h24: true,
-        midnight: false,
-    };
+    let exact = |h, m| Clock { h, m, pm: None, h24: true, midnight: false };
     match w {
         "noon" | "midday" => return Some((exact(12, 0), i + 1)),
         "midnight" => {
-            let midnight = Clock {
-                midnight: true,
-                ..exact(0, 0)
-            };
+            let midnight = Clock { midnight: true, ..exact(0, 0) };
             return Some((midnight, i + 1));
         }
         _ => {}
@@ -326,13 +312,7 @@ pub fn clock_at(toks: &[Tok], i: usize, bare: bool) -> Option<(Clock, usize)> {
         return None;
     }
     let h24 = pm.is_none() && (h == 0 || h >= 13 || (hs.len() == 2 && hs.starts_with('0')));
-    let clock = Clock {
-        h,
-        m,
-        pm,
-        h24,
-        midnight: false,
-    };
+    let clock = Clock { h, m, pm, h24, midnight: false };
     Some((clock, next))
 }
 
@@ -343,9 +323,7 @@ pub fn hm(h: u32, m: u32) -> NaiveTime {
 
 /// "Thu 21 Nov, 15:00 IST": an instant on the user's wall clock, as the replies show it.
 pub fn local_label(at: DateTime<Utc>, tz: Tz) -> String {
-    at.with_timezone(&tz)
-        .format("%a %-d %b, %H:%M %Z")
-        .to_string()
+    at.with_timezone(&tz).format("%a %-d %b, %H:%M %Z").to_string()
 }
 
 /// `d` plus `n` days; `None` past the calendar's range (never a panic).

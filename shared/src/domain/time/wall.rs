@@ -58,10 +58,7 @@ mod tests {
     }
 
     fn at(tz: Tz, y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
-        let local = NaiveDate::from_ymd_opt(y, m, d)
-            .unwrap()
-            .and_hms_opt(h, min, 0)
-            .unwrap();
+        let local = NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(h, min, 0).unwrap();
         resolve_local(local, tz)
     }
 
@@ -80,10 +77,7 @@ mod tests {
         assert_eq!(at(london, 2026, 3, 29, 1, 30), t("2026-03-29T01:30:00Z")); // 02:30 BST
         // Santiago, Sun 6 Sep 2026: midnight does not exist (00:00 → 01:00).
         let d = NaiveDate::from_ymd_opt(2026, 9, 6).unwrap();
-        assert_eq!(
-            local_midnight(d, America::Santiago),
-            t("2026-09-06T04:00:00Z")
-        );
+        assert_eq!(local_midnight(d, America::Santiago), t("2026-09-06T04:00:00Z"));
         // Chatham, Sun 27 Sep 2026: 02:45 +12:45 → 03:45 +13:45.
         let cha = Pacific::Chatham;
         assert_eq!(at(cha, 2026, 9, 27, 3, 0), t("2026-09-26T14:15:00Z")); // 04:00 +13:45

@@ -32,11 +32,7 @@ impl ActiveModelBehavior for ActiveModel {}
 pub fn label_list(labels: &Json) -> Vec<String> {
     labels
         .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
         .unwrap_or_default()
 }
 

@@ -144,10 +144,7 @@ mod tests {
     fn stored_values_round_trip() {
         for k in Kind::iter() {
             assert_eq!(Kind::try_from_value(&k.to_value()).unwrap(), k);
-            assert_eq!(
-                serde_json::to_value(k).unwrap(),
-                serde_json::json!(k.to_value())
-            );
+            assert_eq!(serde_json::to_value(k).unwrap(), serde_json::json!(k.to_value()));
         }
         for s in MessageStatus::iter() {
             assert_eq!(MessageStatus::try_from_value(&s.to_value()).unwrap(), s);

