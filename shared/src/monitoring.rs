@@ -46,8 +46,19 @@ pub fn external(service: Service, started: Instant, outcome: Result<(), bool>) {
     }
 }
 
+/// Runs one call to an outside service and records it (see [`external`]).
+pub async fn observed<T>(
+    service: Service,
+    call: impl std::future::Future<Output = Result<T, crate::clients::external::ExternalError>>,
+) -> Result<T, crate::clients::external::ExternalError> {
+    let started = Instant::now();
+    let result = call.await;
+    external_result(service, started, &result);
+    result
+}
+
 /// Shorthand for a client call's result.
-pub fn external_result<T>(
+fn external_result<T>(
     service: Service,
     started: Instant,
     result: &Result<T, crate::clients::external::ExternalError>,

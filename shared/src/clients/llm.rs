@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
+use reqwest::header::ACCEPT;
 use serde_json::{Value, json};
 
 use crate::clients::external::{ExternalError, Service};
@@ -22,6 +22,34 @@ REMINDER if they ask to be reminded of something later, MEMORY if they are telli
 const ANSWER_PROMPT: &str = "You answer a person's question using only their saved memories, which are numbered. \
 Reply with ONE short sentence in the second person, citing the memories you used as [1], [2]. \
 If the memories do not answer the question, reply exactly NONE.";
+
+/// One OpenAI-compatible chat completion: `body` posted to `req` (`{base}/chat/completions`),
+/// with `api_key` as bearer token when there is one; the first choice's text, trimmed. The one
+/// reader for [`LlmClient`] and the photo describer.
+pub(crate) async fn completion(
+    req: reqwest::RequestBuilder,
+    body: &Value,
+    api_key: Option<&str>,
+) -> Result<String, ExternalError> {
+    let req = req.header(ACCEPT, "application/json").json(body);
+    let resp = ExternalError::send_authed(Service::Llm, req, api_key).await?;
+    let status = resp.status().as_u16();
+    let text = resp.text().await.map_err(|e| ExternalError::from_reqwest(Service::Llm, e))?;
+    let value: Value = serde_json::from_str(&text).map_err(|e| ExternalError::Permanent {
+        service: Service::Llm,
+        status,
+        message: format!("unreadable response: {e}"),
+    })?;
+    value
+        .pointer("/choices/0/message/content")
+        .and_then(Value::as_str)
+        .map(|s| s.trim().to_string())
+        .ok_or_else(|| ExternalError::Permanent {
+            service: Service::Llm,
+            status,
+            message: "no choices[0].message.content in the response".into(),
+        })
+}
 
 #[derive(Clone)]
 pub struct LlmClient {
@@ -65,18 +93,6 @@ impl LlmClient {
         user: &str,
         max_tokens: u32,
     ) -> Result<String, ExternalError> {
-        let started = std::time::Instant::now();
-        let result = self.chat_inner(system, user, max_tokens).await;
-        crate::monitoring::external_result(Service::Llm, started, &result);
-        result
-    }
-
-    async fn chat_inner(
-        &self,
-        system: &str,
-        user: &str,
-        max_tokens: u32,
-    ) -> Result<String, ExternalError> {
         let body = json!({
             "model": self.model,
             "messages": [
@@ -86,42 +102,9 @@ impl LlmClient {
             "temperature": 0,
             "max_tokens": max_tokens,
         });
-        let mut rb = self
-            .http
-            .post(format!("{}/chat/completions", self.base))
-            .timeout(self.timeout)
-            .header(ACCEPT, "application/json")
-            .json(&body);
-        if let Some(key) = &self.api_key {
-            let mut v = HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| {
-                ExternalError::Permanent {
-                    service: Service::Llm,
-                    status: 0,
-                    message: "LLM_API_KEY contains characters not allowed in a header".into(),
-                }
-            })?;
-            v.set_sensitive(true);
-            rb = rb.header(AUTHORIZATION, v);
-        }
-        let resp = rb.send().await.map_err(|e| ExternalError::from_reqwest(Service::Llm, e))?;
-        let status = resp.status().as_u16();
-        let text = resp.text().await.map_err(|e| ExternalError::from_reqwest(Service::Llm, e))?;
-        if !(200..300).contains(&status) {
-            let snippet: String = text.chars().take(200).collect();
-            return Err(ExternalError::from_status(Service::Llm, status, snippet, None));
-        }
-        let value: Value = serde_json::from_str(&text).map_err(|e| ExternalError::Permanent {
-            service: Service::Llm,
-            status,
-            message: format!("unreadable response: {e}"),
-        })?;
-        value["choices"][0]["message"]["content"].as_str().map(|s| s.trim().to_string()).ok_or_else(
-            || ExternalError::Permanent {
-                service: Service::Llm,
-                status,
-                message: "no choices[0].message.content in the response".into(),
-            },
-        )
+        let req = self.http.post(format!("{}/chat/completions", self.base)).timeout(self.timeout);
+        crate::monitoring::observed(Service::Llm, completion(req, &body, self.api_key.as_deref()))
+            .await
     }
 
     /// The model's intent for a message the rules were unsure about; the rules' answer on any

@@ -192,36 +192,32 @@ impl Mem0Client {
 
     /// `POST /v3/memories/add/`.
     pub async fn add(&self, req: &AddRequest) -> Result<AddOutcome, ExternalError> {
-        let started = std::time::Instant::now();
-        let result = self.add_inner(req).await;
-        crate::monitoring::external_result(Service::Mem0, started, &result);
-        result
-    }
-
-    async fn add_inner(&self, req: &AddRequest) -> Result<AddOutcome, ExternalError> {
-        let messages = req.messages();
-        if messages.is_empty() {
-            return Err(permanent(0, "nothing to add: empty text and no image".into()));
-        }
-        let body = json!({
-            "messages": messages,
-            "user_id": req.user_id,
-            "metadata": req.metadata(),
-            "timestamp": req.occurred_at.timestamp(),
-            "infer": req.infer,
-        });
-        let rb = self.request(Method::POST, "/v3/memories/add/")?.json(&body);
-        let (status, value) = self.call_json(rb).await?;
-        let outcome = parse_add_response(status, value)?;
-        match &outcome {
-            AddOutcome::Pending { event_id } => {
-                tracing::debug!(interaction_id = %req.interaction_id, %event_id, "mem0 add queued");
+        crate::monitoring::observed(Service::Mem0, async {
+            let messages = req.messages();
+            if messages.is_empty() {
+                return Err(permanent(0, "nothing to add: empty text and no image".into()));
             }
-            AddOutcome::Done { memories } => {
-                tracing::debug!(interaction_id = %req.interaction_id, count = memories.len(), "mem0 add stored");
+            let body = json!({
+                "messages": messages,
+                "user_id": req.user_id,
+                "metadata": req.metadata(),
+                "timestamp": req.occurred_at.timestamp(),
+                "infer": req.infer,
+            });
+            let rb = self.request(Method::POST, "/v3/memories/add/")?.json(&body);
+            let (status, value) = self.call_json(rb).await?;
+            let outcome = parse_add_response(status, value)?;
+            match &outcome {
+                AddOutcome::Pending { event_id } => {
+                    tracing::debug!(interaction_id = %req.interaction_id, %event_id, "mem0 add queued");
+                }
+                AddOutcome::Done { memories } => {
+                    tracing::debug!(interaction_id = %req.interaction_id, count = memories.len(), "mem0 add stored");
+                }
             }
-        }
-        Ok(outcome)
+            Ok(outcome)
+        })
+        .await
     }
 
     /// Polls `GET /v1/event/{event_id}/` (now, then every poll interval) until the event ends.
@@ -232,59 +228,55 @@ impl Mem0Client {
     /// if the event finished meanwhile). Transient HTTP errors while polling are waited out until
     /// the timeout; permanent ones (e.g. 404 unknown event) end the wait at once.
     pub async fn wait_event(&self, event_id: &str) -> Result<Vec<Mem0Memory>, ExternalError> {
-        let started = std::time::Instant::now();
-        let result = self.wait_event_inner(event_id).await;
-        crate::monitoring::external_result(Service::Mem0, started, &result);
-        result
-    }
-
-    async fn wait_event_inner(&self, event_id: &str) -> Result<Vec<Mem0Memory>, ExternalError> {
-        let path = format!("/v1/event/{}/", encode_segment(event_id));
-        let deadline = tokio::time::Instant::now() + self.poll_timeout;
-        loop {
-            let (last_seen, pause) = match self.get_event(&path).await {
-                Ok((status, event)) => match event.status.to_ascii_uppercase().as_str() {
-                    "SUCCEEDED" => {
-                        let memories = memories_from_results(event.results);
-                        tracing::debug!(%event_id, count = memories.len(), "mem0 event succeeded");
-                        return Ok(memories);
+        crate::monitoring::observed(Service::Mem0, async {
+            let path = format!("/v1/event/{}/", encode_segment(event_id));
+            let deadline = tokio::time::Instant::now() + self.poll_timeout;
+            loop {
+                let (last_seen, pause) = match self.get_event(&path).await {
+                    Ok((status, event)) => match event.status.to_ascii_uppercase().as_str() {
+                        "SUCCEEDED" => {
+                            let memories = memories_from_results(event.results);
+                            tracing::debug!(%event_id, count = memories.len(), "mem0 event succeeded");
+                            return Ok(memories);
+                        }
+                        "FAILED" => {
+                            let message = event
+                                .error
+                                .as_ref()
+                                .and_then(readable)
+                                .unwrap_or_else(|| "no error given".to_string());
+                            return Err(permanent(
+                                status,
+                                format!("add event {event_id} failed: {message}"),
+                            ));
+                        }
+                        // PENDING, RUNNING, or a state we do not know yet: keep waiting.
+                        other => (format!("status {other}"), self.poll_interval),
+                    },
+                    Err(e) if e.is_transient() => {
+                        let pause = e
+                            .retry_after()
+                            .map_or(self.poll_interval, |after| after.max(self.poll_interval));
+                        (e.to_string(), pause)
                     }
-                    "FAILED" => {
-                        let message = event
-                            .error
-                            .as_ref()
-                            .and_then(readable)
-                            .unwrap_or_else(|| "no error given".to_string());
-                        return Err(permanent(
-                            status,
-                            format!("add event {event_id} failed: {message}"),
-                        ));
-                    }
-                    // PENDING, RUNNING, or a state we do not know yet: keep waiting.
-                    other => (format!("status {other}"), self.poll_interval),
-                },
-                Err(e) if e.is_transient() => {
-                    let pause = e
-                        .retry_after()
-                        .map_or(self.poll_interval, |after| after.max(self.poll_interval));
-                    (e.to_string(), pause)
+                    Err(e) => return Err(e),
+                };
+                let now = tokio::time::Instant::now();
+                if now >= deadline {
+                    return Err(ExternalError::Transient {
+                        service: Service::Mem0,
+                        message: format!(
+                            "add event {event_id} not finished after {:?} ({last_seen})",
+                            self.poll_timeout
+                        ),
+                        retry_after: None,
+                        status: None,
+                    });
                 }
-                Err(e) => return Err(e),
-            };
-            let now = tokio::time::Instant::now();
-            if now >= deadline {
-                return Err(ExternalError::Transient {
-                    service: Service::Mem0,
-                    message: format!(
-                        "add event {event_id} not finished after {:?} ({last_seen})",
-                        self.poll_timeout
-                    ),
-                    retry_after: None,
-                    status: None,
-                });
+                tokio::time::sleep(pause.min(deadline - now)).await;
             }
-            tokio::time::sleep(pause.min(deadline - now)).await;
-        }
+        })
+        .await
     }
 
     /// The memories an earlier add for this interaction stored (`POST /v3/memories/`, first page of
@@ -294,27 +286,19 @@ impl Mem0Client {
         user_id: &str,
         interaction_id: &str,
     ) -> Result<Vec<Mem0Memory>, ExternalError> {
-        let started = std::time::Instant::now();
-        let result = self.find_by_interaction_inner(user_id, interaction_id).await;
-        crate::monitoring::external_result(Service::Mem0, started, &result);
-        result
-    }
-
-    async fn find_by_interaction_inner(
-        &self,
-        user_id: &str,
-        interaction_id: &str,
-    ) -> Result<Vec<Mem0Memory>, ExternalError> {
-        let body = json!({
-            "filters": {"AND": [
-                {"user_id": user_id},
-                {"metadata": {"interaction_id": interaction_id}},
-            ]},
-        });
-        let path = format!("/v3/memories/?page=1&page_size={LIST_PAGE_SIZE}");
-        let rb = self.request(Method::POST, &path)?.json(&body);
-        let (_, value) = self.call_json(rb).await?;
-        Ok(memories_from_results(results_of(value)))
+        crate::monitoring::observed(Service::Mem0, async {
+            let body = json!({
+                "filters": {"AND": [
+                    {"user_id": user_id},
+                    {"metadata": {"interaction_id": interaction_id}},
+                ]},
+            });
+            let path = format!("/v3/memories/?page=1&page_size={LIST_PAGE_SIZE}");
+            let rb = self.request(Method::POST, &path)?.json(&body);
+            let (_, value) = self.call_json(rb).await?;
+            Ok(memories_from_results(results_of(value)))
+        })
+        .await
     }
 
     /// Semantic search over one user's memories (`POST /v3/memories/search/`), optionally limited to
@@ -327,77 +311,59 @@ impl Mem0Client {
         range: Option<(DateTime<Utc>, DateTime<Utc>)>,
         top_k: u32,
     ) -> Result<Vec<Mem0Hit>, ExternalError> {
-        let started = std::time::Instant::now();
-        let result = self.search_inner(user_id, query, range, top_k).await;
-        crate::monitoring::external_result(Service::Mem0, started, &result);
-        result
-    }
-
-    async fn search_inner(
-        &self,
-        user_id: &str,
-        query: &str,
-        range: Option<(DateTime<Utc>, DateTime<Utc>)>,
-        top_k: u32,
-    ) -> Result<Vec<Mem0Hit>, ExternalError> {
-        let mut clauses = vec![json!({"user_id": user_id})];
-        if let Some((start, end)) = range {
-            clauses.push(json!({"created_at": {"gte": rfc3339(start), "lt": rfc3339(end)}}));
-        }
-        let body = json!({
-            "query": query,
-            "top_k": top_k.clamp(1, 1000),
-            "filters": {"AND": clauses},
-        });
-        let rb = self.request(Method::POST, "/v3/memories/search/")?.json(&body);
-        let (_, value) = self.call_json(rb).await?;
-        Ok(results_of(value).into_iter().filter_map(hit_from).collect())
+        crate::monitoring::observed(Service::Mem0, async {
+            let mut clauses = vec![json!({"user_id": user_id})];
+            if let Some((start, end)) = range {
+                clauses.push(json!({"created_at": {"gte": rfc3339(start), "lt": rfc3339(end)}}));
+            }
+            let body = json!({
+                "query": query,
+                "top_k": top_k.clamp(1, 1000),
+                "filters": {"AND": clauses},
+            });
+            let rb = self.request(Method::POST, "/v3/memories/search/")?.json(&body);
+            let (_, value) = self.call_json(rb).await?;
+            Ok(results_of(value).into_iter().filter_map(hit_from).collect())
+        })
+        .await
     }
 
     /// `DELETE /v1/memories/{memory_id}/`; a memory already gone (404) counts as deleted.
     pub async fn delete(&self, memory_id: &str) -> Result<(), ExternalError> {
-        let started = std::time::Instant::now();
-        let result = self.delete_inner(memory_id).await;
-        crate::monitoring::external_result(Service::Mem0, started, &result);
-        result
-    }
-
-    async fn delete_inner(&self, memory_id: &str) -> Result<(), ExternalError> {
-        let path = format!("/v1/memories/{}/", encode_segment(memory_id));
-        let resp = self.send(self.request(Method::DELETE, &path)?).await?;
-        let status = resp.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        if status == StatusCode::NOT_FOUND {
-            tracing::debug!(%memory_id, "mem0 memory already deleted");
-            return Ok(());
-        }
-        Err(error_from_response(resp).await)
+        crate::monitoring::observed(Service::Mem0, async {
+            let path = format!("/v1/memories/{}/", encode_segment(memory_id));
+            let resp = self.send(self.request(Method::DELETE, &path)?).await?;
+            let status = resp.status();
+            if status.is_success() {
+                return Ok(());
+            }
+            if status == StatusCode::NOT_FOUND {
+                tracing::debug!(%memory_id, "mem0 memory already deleted");
+                return Ok(());
+            }
+            Err(error_from_response(resp).await)
+        })
+        .await
     }
 
     /// `PUT /v1/memories/{memory_id}/` with the new `text` (a correction); false when Mem0 no
     /// longer has the memory (404), so the caller can add it afresh.
     pub async fn update(&self, memory_id: &str, text: &str) -> Result<bool, ExternalError> {
-        let started = std::time::Instant::now();
-        let result = self.update_inner(memory_id, text).await;
-        crate::monitoring::external_result(Service::Mem0, started, &result);
-        result
-    }
-
-    async fn update_inner(&self, memory_id: &str, text: &str) -> Result<bool, ExternalError> {
-        let path = format!("/v1/memories/{}/", encode_segment(memory_id));
-        let rb = self.request(Method::PUT, &path)?.json(&json!({"text": text}));
-        let resp = self.send(rb).await?;
-        let status = resp.status();
-        if status.is_success() {
-            return Ok(true);
-        }
-        if status == StatusCode::NOT_FOUND {
-            tracing::debug!(%memory_id, "mem0 memory to update is gone");
-            return Ok(false);
-        }
-        Err(error_from_response(resp).await)
+        crate::monitoring::observed(Service::Mem0, async {
+            let path = format!("/v1/memories/{}/", encode_segment(memory_id));
+            let rb = self.request(Method::PUT, &path)?.json(&json!({"text": text}));
+            let resp = self.send(rb).await?;
+            let status = resp.status();
+            if status.is_success() {
+                return Ok(true);
+            }
+            if status == StatusCode::NOT_FOUND {
+                tracing::debug!(%memory_id, "mem0 memory to update is gone");
+                return Ok(false);
+            }
+            Err(error_from_response(resp).await)
+        })
+        .await
     }
 
     async fn get_event(&self, path: &str) -> Result<(u16, Event), ExternalError> {

@@ -115,50 +115,44 @@ impl TwilioClient {
         &self,
         msg: &OutboundMessage<'_>,
     ) -> Result<SentMessage, ExternalError> {
-        let started = std::time::Instant::now();
-        let result = self.send_message_inner(msg).await;
-        crate::monitoring::external_result(Service::Twilio, started, &result);
-        result
-    }
+        crate::monitoring::observed(Service::Twilio, async {
+            if msg.body.is_none() && msg.media_url.is_none() && msg.content_sid.is_none() {
+                return Err(ExternalError::Permanent {
+                    service: Service::Twilio,
+                    status: 0,
+                    message:
+                        "nothing to send: a message needs a body, a media URL or a content SID"
+                            .to_string(),
+                });
+            }
 
-    async fn send_message_inner(
-        &self,
-        msg: &OutboundMessage<'_>,
-    ) -> Result<SentMessage, ExternalError> {
-        if msg.body.is_none() && msg.media_url.is_none() && msg.content_sid.is_none() {
-            return Err(ExternalError::Permanent {
-                service: Service::Twilio,
-                status: 0,
-                message: "nothing to send: a message needs a body, a media URL or a content SID"
-                    .to_string(),
-            });
-        }
+            let mut form: Vec<(&str, &str)> = vec![("To", msg.to), ("From", &self.from)];
+            let optional = [
+                ("Body", msg.body),
+                ("MediaUrl", msg.media_url),
+                ("StatusCallback", msg.status_callback),
+                ("ContentSid", msg.content_sid),
+                ("ContentVariables", msg.content_variables),
+            ];
+            form.extend(optional.into_iter().filter_map(|(name, value)| value.map(|v| (name, v))));
 
-        let mut form: Vec<(&str, &str)> = vec![("To", msg.to), ("From", &self.from)];
-        let optional = [
-            ("Body", msg.body),
-            ("MediaUrl", msg.media_url),
-            ("StatusCallback", msg.status_callback),
-            ("ContentSid", msg.content_sid),
-            ("ContentVariables", msg.content_variables),
-        ];
-        form.extend(optional.into_iter().filter_map(|(name, value)| value.map(|v| (name, v))));
+            let response = self
+                .http
+                .post(self.messages_url())
+                .basic_auth(&self.account_sid, Some(&self.auth_token))
+                .header(reqwest::header::ACCEPT, "application/json")
+                .form(&form)
+                .send()
+                .await
+                .map_err(|err| ExternalError::from_reqwest(Service::Twilio, err))?;
 
-        let response = self
-            .http
-            .post(self.messages_url())
-            .basic_auth(&self.account_sid, Some(&self.auth_token))
-            .header(reqwest::header::ACCEPT, "application/json")
-            .form(&form)
-            .send()
-            .await
-            .map_err(|err| ExternalError::from_reqwest(Service::Twilio, err))?;
-
-        let status = response.status();
-        if status.is_success() {
-            return parse_sent(status.as_u16(), response).await;
-        }
-        Err(error_from_response(response).await)
+            let status = response.status();
+            if status.is_success() {
+                return parse_sent(status.as_u16(), response).await;
+            }
+            Err(error_from_response(response).await)
+        })
+        .await
     }
 }
 
@@ -171,44 +165,36 @@ impl TwilioClient {
         to: &str,
         page_size: u32,
     ) -> Result<Vec<ListedMessage>, ExternalError> {
-        let started = std::time::Instant::now();
-        let result = self.recent_messages_inner(to, page_size).await;
-        crate::monitoring::external_result(Service::Twilio, started, &result);
-        result
-    }
-
-    async fn recent_messages_inner(
-        &self,
-        to: &str,
-        page_size: u32,
-    ) -> Result<Vec<ListedMessage>, ExternalError> {
-        let page_size = page_size.clamp(1, 1000).to_string();
-        let query = form_urlencoded::Serializer::new(String::new())
-            .append_pair("To", to)
-            .append_pair("From", &self.from)
-            .append_pair("PageSize", &page_size)
-            .finish();
-        let response = self
-            .http
-            .get(format!("{}?{query}", self.messages_url()))
-            .basic_auth(&self.account_sid, Some(&self.auth_token))
-            .header(reqwest::header::ACCEPT, "application/json")
-            .send()
-            .await
-            .map_err(|err| ExternalError::from_reqwest(Service::Twilio, err))?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(error_from_response(response).await);
-        }
-        let page: MessagePage = response.json().await.map_err(|err| {
-            ExternalError::from_status(
-                Service::Twilio,
-                status.as_u16(),
-                format!("the message list could not be read: {err}"),
-                None,
-            )
-        })?;
-        Ok(page.messages)
+        crate::monitoring::observed(Service::Twilio, async {
+            let page_size = page_size.clamp(1, 1000).to_string();
+            let query = form_urlencoded::Serializer::new(String::new())
+                .append_pair("To", to)
+                .append_pair("From", &self.from)
+                .append_pair("PageSize", &page_size)
+                .finish();
+            let response = self
+                .http
+                .get(format!("{}?{query}", self.messages_url()))
+                .basic_auth(&self.account_sid, Some(&self.auth_token))
+                .header(reqwest::header::ACCEPT, "application/json")
+                .send()
+                .await
+                .map_err(|err| ExternalError::from_reqwest(Service::Twilio, err))?;
+            let status = response.status();
+            if !status.is_success() {
+                return Err(error_from_response(response).await);
+            }
+            let page: MessagePage = response.json().await.map_err(|err| {
+                ExternalError::from_status(
+                    Service::Twilio,
+                    status.as_u16(),
+                    format!("the message list could not be read: {err}"),
+                    None,
+                )
+            })?;
+            Ok(page.messages)
+        })
+        .await
     }
 }
 

@@ -2,9 +2,10 @@
 //! (`LLM_API_BASE`/`LLM_API_KEY`/`LLM_MODEL`). The image goes inline as a base64 `data:` URL:
 //! outside services cannot log in to Twilio's media URLs.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::clients::external::{ExternalError, Service};
+use crate::clients::llm::completion;
 use crate::config::OpenAiCompatible;
 
 const PROMPT: &str = "Describe this photo in one short sentence (at most 25 words) so its owner \
@@ -40,26 +41,24 @@ impl Describer {
                 ],
             }],
         });
-        let req = self.http.post(format!("{}/chat/completions", self.config.api_base)).json(&body);
-        let resp =
-            ExternalError::send_authed(Service::Llm, req, self.config.api_key.as_deref()).await?;
-        let v: Value =
-            resp.json().await.map_err(|e| ExternalError::from_reqwest(Service::Llm, e))?;
-        v.pointer("/choices/0/message/content")
-            .and_then(Value::as_str)
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| ExternalError::Permanent {
+        let req = self.http.post(format!("{}/chat/completions", self.config.api_base));
+        let call = completion(req, &body, self.config.api_key.as_deref());
+        let description = crate::monitoring::observed(Service::Llm, call).await?;
+        if description.is_empty() {
+            return Err(ExternalError::Permanent {
                 service: Service::Llm,
                 status: 200,
                 message: "no description in the response".into(),
-            })
+            });
+        }
+        Ok(description)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
     use wiremock::matchers::{method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
