@@ -18,6 +18,24 @@ use uuid::Uuid;
 use wiremock::matchers::{body_string_contains, method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
+/// Runs each scenario twice, as `<scenario>::local` (the local engine) and `<scenario>::mem0`
+/// (the Mem0 engine, against the stand-in).
+macro_rules! on_both_engines {
+    ($scenario:ident) => {
+        mod $scenario {
+            #[tokio::test]
+            async fn local() {
+                super::$scenario(false).await;
+            }
+
+            #[tokio::test]
+            async fn mem0() {
+                super::$scenario(true).await;
+            }
+        }
+    };
+}
+
 const FROM: &str = "whatsapp:+14155550123";
 
 /// Asia/Kolkata has no DST: a fixed +05:30 computes its local days exactly.
@@ -260,15 +278,7 @@ async fn help_tz_stats_and_unknown(mem0: bool) {
     assert_eq!(c.memories().await, 4);
 }
 
-#[tokio::test]
-async fn help_tz_stats_and_unknown_local() {
-    help_tz_stats_and_unknown(false).await;
-}
-
-#[tokio::test]
-async fn help_tz_stats_and_unknown_mem0() {
-    help_tz_stats_and_unknown(true).await;
-}
+on_both_engines!(help_tz_stats_and_unknown);
 
 async fn list_pages_filters_and_forget(mem0: bool) {
     let c = Chat::start(mem0).await;
@@ -364,15 +374,7 @@ async fn list_pages_filters_and_forget(mem0: bool) {
     }
 }
 
-#[tokio::test]
-async fn list_pages_filters_and_forget_local() {
-    list_pages_filters_and_forget(false).await;
-}
-
-#[tokio::test]
-async fn list_pages_filters_and_forget_mem0() {
-    list_pages_filters_and_forget(true).await;
-}
+on_both_engines!(list_pages_filters_and_forget);
 
 async fn questions_with_and_without_time(mem0: bool) {
     let c = Chat::start(mem0).await;
@@ -458,15 +460,7 @@ async fn questions_with_and_without_time(mem0: bool) {
     }
 }
 
-#[tokio::test]
-async fn questions_with_and_without_time_local() {
-    questions_with_and_without_time(false).await;
-}
-
-#[tokio::test]
-async fn questions_with_and_without_time_mem0() {
-    questions_with_and_without_time(true).await;
-}
+on_both_engines!(questions_with_and_without_time);
 
 async fn photos_and_kinds(mem0: bool) {
     let c = Chat::start(mem0).await;
@@ -486,15 +480,7 @@ async fn photos_and_kinds(mem0: bool) {
     assert!(sent.iter().all(|m| !m.contains_key("MediaUrl")));
 }
 
-#[tokio::test]
-async fn photos_and_kinds_local() {
-    photos_and_kinds(false).await;
-}
-
-#[tokio::test]
-async fn photos_and_kinds_mem0() {
-    photos_and_kinds(true).await;
-}
+on_both_engines!(photos_and_kinds);
 
 // ----------------------------------------------------------------------------------------------
 

@@ -133,8 +133,7 @@ async fn say(app: &TestApp, text: &str) -> String {
 
 #[tokio::test]
 async fn chat_sets_lists_and_cancels_reminders() {
-    let app = TestApp::spawn().await;
-    app.twilio_accepts_messages().await;
+    let app = TestApp::replying().await;
     say(&app, "/tz Asia/Kolkata").await;
 
     let r = say(&app, "remind me to call mom tomorrow at 3pm").await;
@@ -468,8 +467,7 @@ async fn status_of(app: &TestApp, sid: &str) -> (String, Option<String>) {
 
 #[tokio::test]
 async fn status_callbacks_only_move_forward() {
-    let app = TestApp::spawn().await;
-    app.twilio_accepts_messages().await;
+    let app = TestApp::replying().await;
     say(&app, "/help").await;
     say(&app, "/stats").await;
     let sids: Vec<String> = {

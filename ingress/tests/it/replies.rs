@@ -158,8 +158,7 @@ async fn assert_object_released(app: &TestApp, stored: &std::path::Path) {
 
 #[tokio::test]
 async fn forget_this_to_the_note_or_delete_to_the_confirmation() {
-    let app = TestApp::spawn().await;
-    app.twilio_accepts_messages().await;
+    let app = TestApp::replying().await;
     let parking = say(&app, "Parking: level 3, spot 12", None).await;
     let dinner = say(&app, "Dinner at Luigi's on Friday", None).await;
     let keep = say(&app, "Gym locker 112", None).await;
@@ -214,8 +213,7 @@ async fn forget_this_to_the_note_or_delete_to_the_confirmation() {
 
 #[tokio::test]
 async fn forgetting_a_photo_by_reply_releases_its_stored_object() {
-    let app = TestApp::spawn().await;
-    app.twilio_accepts_messages().await;
+    let app = TestApp::replying().await;
     let (first, second, stored) =
         the_same_photo_twice(&app, "Haircut, before", "Haircut again").await;
 
@@ -233,8 +231,7 @@ async fn forgetting_a_photo_by_reply_releases_its_stored_object() {
 /// `/forget last` in chat and `DELETE /memories/{id}` release attachments like a reply does.
 #[tokio::test]
 async fn every_way_of_forgetting_one_memory_releases_its_stored_object() {
-    let app = TestApp::spawn().await;
-    app.twilio_accepts_messages().await;
+    let app = TestApp::replying().await;
     let (_, _, stored) = the_same_photo_twice(&app, "Haircut with a fringe", "Haircut again").await;
 
     let gone = say(&app, "/forget last", None).await;
@@ -251,8 +248,7 @@ async fn every_way_of_forgetting_one_memory_releases_its_stored_object() {
 
 #[tokio::test]
 async fn a_correction_replaces_the_text_and_keeps_the_earlier_one() {
-    let app = TestApp::spawn().await;
-    app.twilio_accepts_messages().await;
+    let app = TestApp::replying().await;
     let parked = say(&app, "Parked on level 3, spot 12", None).await;
     say(&app, "Dentist on Tuesday at 4pm", None).await;
     let id = memory_id(&app, "Parked").await;
@@ -310,8 +306,7 @@ async fn a_correction_replaces_the_text_and_keeps_the_earlier_one() {
 
 #[tokio::test]
 async fn replies_to_messages_without_a_memory_are_explained_and_change_nothing() {
-    let app = TestApp::spawn().await;
-    app.twilio_accepts_messages().await;
+    let app = TestApp::replying().await;
     let note = say(&app, "Parking: level 3, spot 12", None).await;
     let question = say(&app, "where did I park?", None).await;
     assert!(question.reply.contains("level 3"), "{}", question.reply);

@@ -39,8 +39,7 @@ async fn redrive(app: &TestApp, id: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_panicking_job_fails_once_with_one_reply_and_can_be_redriven() {
     install_poison();
-    let app = TestApp::spawn().await;
-    app.twilio_accepts_messages().await;
+    let app = TestApp::replying().await;
     let from = "whatsapp:+14155550177";
 
     let sid = new_sid();
@@ -151,8 +150,7 @@ fn word(k: usize, salt: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_note_question_pairs_each_find_their_note() {
-    let app = TestApp::spawn().await;
-    app.twilio_accepts_messages().await;
+    let app = TestApp::replying().await;
     // Two more workers on the same queue: three in all, 8 jobs each.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     for _ in 0..2 {
@@ -287,8 +285,7 @@ async fn reminder_bodies_and_texts_are_capped() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_overflowing_reminder_gets_a_clear_reply() {
-    let app = TestApp::spawn().await;
-    app.twilio_accepts_messages().await;
+    let app = TestApp::replying().await;
     let sid = new_sid();
     app.post_webhook(&text_message(
         &sid,

@@ -12,8 +12,7 @@ const FROM: &str = "whatsapp:+14155550123";
 
 #[tokio::test]
 async fn text_message_becomes_memory_and_reply() {
-    let app = TestApp::spawn().await;
-    app.twilio_accepts_messages().await;
+    let app = TestApp::replying().await;
     let sid = new_sid();
     let res =
         app.post_webhook(&text_message(&sid, FROM, "Dinner plan: pasta with Anna on Friday")).await;
@@ -59,8 +58,7 @@ async fn text_message_becomes_memory_and_reply() {
 
 #[tokio::test]
 async fn question_finds_the_memory() {
-    let app = TestApp::spawn().await;
-    app.twilio_accepts_messages().await;
+    let app = TestApp::replying().await;
     let s1 = new_sid();
     app.post_webhook(&text_message(&s1, FROM, "Dinner plan: pasta carbonara with Anna")).await;
     app.post_webhook(&text_message(&new_sid(), FROM, "Buy new running shoes")).await;
@@ -99,8 +97,7 @@ async fn dry_run_without_twilio_credentials() {
 
 #[tokio::test]
 async fn twenty_concurrent_copies_make_one_of_everything() {
-    let app = TestApp::spawn().await;
-    app.twilio_accepts_messages().await;
+    let app = TestApp::replying().await;
     let sid = new_sid();
     let params = text_message(&sid, FROM, "parking spot B12");
     let posts = (0..20).map(|_| app.post_webhook(&params));
@@ -196,8 +193,7 @@ async fn nul_characters_are_dropped_not_refused() {
 async fn a_burst_of_first_messages_is_welcomed_once() {
     // People often open with several messages at once: they are processed concurrently, and
     // only one reply may carry the welcome.
-    let app = TestApp::spawn().await;
-    app.twilio_accepts_messages().await;
+    let app = TestApp::replying().await;
     let from = "whatsapp:+14155550177";
     let sids: Vec<String> = (0..6).map(|_| new_sid()).collect();
     let bodies: Vec<String> = (0..6).map(|i| format!("opening note {i}")).collect();
@@ -217,8 +213,7 @@ async fn a_burst_of_first_messages_is_welcomed_once() {
 
 #[tokio::test]
 async fn a_job_delivered_twice_repeats_nothing() {
-    let app = TestApp::spawn().await;
-    app.twilio_accepts_messages().await;
+    let app = TestApp::replying().await;
     let sid = new_sid();
     app.post_webhook(&text_message(&sid, FROM, "gate code 4411")).await;
     app.wait_sent(1).await;
@@ -400,8 +395,7 @@ async fn vacuum_removes_finished_jobs(redis: bool) {
 
 #[tokio::test]
 async fn sweeper_recovers_a_crash_between_commit_and_enqueue() {
-    let app = TestApp::spawn().await;
-    app.twilio_accepts_messages().await;
+    let app = TestApp::replying().await;
     // Commit without enqueueing, as a crash right after the transaction would leave it.
     let rec = mnemo_shared::store::db::record_inbound(
         &app.db,
@@ -528,8 +522,7 @@ async fn mem0_503_then_success_is_retried_and_stored() {
 
 #[tokio::test]
 async fn bad_requests_are_refused_with_problems_and_store_nothing() {
-    let app = TestApp::spawn().await;
-    app.twilio_accepts_messages().await;
+    let app = TestApp::replying().await;
     let sid = new_sid();
     let params = text_message(&sid, FROM, "hello");
     let owned: Vec<(String, String)> =

@@ -131,6 +131,13 @@ impl TestApp {
         Self::spawn_with(Options::default()).await
     }
 
+    /// The whole app, with Twilio accepting every message it is asked to send.
+    pub async fn replying() -> TestApp {
+        let app = Self::spawn().await;
+        app.twilio_accepts_messages().await;
+        app
+    }
+
     /// The ingress alone: messages are recorded and queued, nothing processes them.
     pub async fn without_worker() -> TestApp {
         Self::spawn_with(Options { worker: false, ..Options::default() }).await
