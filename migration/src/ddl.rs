@@ -1,7 +1,7 @@
 //! Small builders the migrations share, so each table reads as its columns and keys.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::DbBackend;
+use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
 /// A UUID primary key.
 pub fn uuid_pk<T: IntoIden>(name: T) -> ColumnDef {
@@ -67,14 +67,11 @@ where
         .to_owned()
 }
 
-/// An index named `name` on `table` over `cols`, in order.
-pub fn index<T: IntoIden, C: IntoIden>(
-    name: &str,
-    table: T,
-    cols: impl IntoIterator<Item = C>,
-) -> IndexCreateStatement {
+/// An index named `name` over `cols`, in order; [`create_table`] or [`create_indexes`] puts it
+/// on its table.
+pub fn index<C: IntoIden>(name: &str, cols: impl IntoIterator<Item = C>) -> IndexCreateStatement {
     let mut index = Index::create();
-    index.name(name).table(table);
+    index.name(name);
     for col in cols {
         index.col(col);
     }
@@ -82,17 +79,50 @@ pub fn index<T: IntoIden, C: IntoIden>(
 }
 
 /// [`index`], unique.
-pub fn unique_index<T: IntoIden, C: IntoIden>(
+pub fn unique_index<C: IntoIden>(
     name: &str,
-    table: T,
     cols: impl IntoIterator<Item = C>,
 ) -> IndexCreateStatement {
-    index(name, table, cols).unique().to_owned()
+    index(name, cols).unique().to_owned()
+}
+
+/// `CREATE TABLE`, then `CREATE INDEX` for each of `indexes` on that table.
+pub async fn create_table(
+    m: &SchemaManager<'_>,
+    table: &mut TableCreateStatement,
+    indexes: impl IntoIterator<Item = IndexCreateStatement>,
+) -> Result<(), DbErr> {
+    let name = table
+        .get_table_name()
+        .cloned()
+        .ok_or_else(|| DbErr::Migration("CREATE TABLE without a table name".into()))?;
+    m.create_table(table.take()).await?;
+    create_indexes(m, name, indexes).await
+}
+
+/// `CREATE INDEX` for each of `indexes` on `table`, in order.
+pub async fn create_indexes<T: IntoTableRef>(
+    m: &SchemaManager<'_>,
+    table: T,
+    indexes: impl IntoIterator<Item = IndexCreateStatement>,
+) -> Result<(), DbErr> {
+    let table = table.into_table_ref();
+    for mut index in indexes {
+        m.create_index(index.table(table.clone()).take()).await?;
+    }
+    Ok(())
 }
 
 /// The users table as the later migrations point at it.
 #[derive(DeriveIden)]
 pub enum Users {
+    Table,
+    Id,
+}
+
+/// The memories table as the later migrations point at it.
+#[derive(DeriveIden)]
+pub enum Memories {
     Table,
     Id,
 }
@@ -103,6 +133,14 @@ pub fn owned_by_user<T: IntoIden, C: IntoIden>(
     from_col: C,
 ) -> ForeignKeyCreateStatement {
     cascade(from_table, from_col, Users::Table, Users::Id)
+}
+
+/// [`cascade`] to the memory the row belongs to: `from_table.from_col → memories.id`.
+pub fn owned_by_memory<T: IntoIden, C: IntoIden>(
+    from_table: T,
+    from_col: C,
+) -> ForeignKeyCreateStatement {
+    cascade(from_table, from_col, Memories::Table, Memories::Id)
 }
 
 /// `ALTER TABLE table ADD COLUMN col` (SQLite takes one column per ALTER TABLE).
@@ -129,6 +167,17 @@ pub async fn drop_table<T: IntoIden>(m: &SchemaManager<'_>, table: T) -> Result<
     m.drop_table(Table::drop().table(table).if_exists().to_owned()).await
 }
 
+/// [`drop_table`] for each of `tables`, in order.
+pub async fn drop_tables(
+    m: &SchemaManager<'_>,
+    tables: impl IntoIterator<Item = DynIden>,
+) -> Result<(), DbErr> {
+    for table in tables {
+        drop_table(m, table).await?;
+    }
+    Ok(())
+}
+
 /// `DROP INDEX name` on `table`.
 pub async fn drop_index<T: IntoIden>(
     m: &SchemaManager<'_>,
@@ -136,6 +185,34 @@ pub async fn drop_index<T: IntoIden>(
     table: T,
 ) -> Result<(), DbErr> {
     m.drop_index(Index::drop().name(name).table(table).to_owned()).await
+}
+
+/// `DROP INDEX` for each of `indexes` (made with [`index`]) on `table`, in order.
+pub async fn drop_indexes<T: IntoIden>(
+    m: &SchemaManager<'_>,
+    table: T,
+    indexes: impl IntoIterator<Item = IndexCreateStatement>,
+) -> Result<(), DbErr> {
+    let table = table.into_iden();
+    for index in indexes {
+        let name = index.get_index_spec().get_name();
+        let name = name.ok_or_else(|| DbErr::Migration("DROP INDEX without a name".into()))?;
+        drop_index(m, name, table.clone()).await?;
+    }
+    Ok(())
+}
+
+/// Runs raw SQL `statements`, in order (what the schema builder cannot say: triggers, FTS,
+/// backend-specific columns and indexes).
+pub async fn execute(
+    m: &SchemaManager<'_>,
+    statements: impl IntoIterator<Item = impl AsRef<str>>,
+) -> Result<(), DbErr> {
+    let db = m.get_connection();
+    for sql in statements {
+        db.execute_unprepared(sql.as_ref()).await?;
+    }
+    Ok(())
 }
 
 /// The error for a database other than SQLite and PostgreSQL.

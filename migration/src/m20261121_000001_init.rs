@@ -4,7 +4,7 @@
 //! everything of theirs.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
+use sea_orm_migration::sea_orm::DbBackend;
 
 use crate::ddl::*;
 
@@ -108,10 +108,34 @@ enum Reminders {
     UpdatedAt,
 }
 
+/// SQLite full text: an FTS5 table over `memories.text`, kept in step by triggers.
+const SQLITE_FTS: [&str; 4] = [
+    "CREATE VIRTUAL TABLE memories_fts USING fts5(text, content='memories', content_rowid='rowid', tokenize='porter unicode61 remove_diacritics 2')",
+    "CREATE TRIGGER memories_fts_ai AFTER INSERT ON memories BEGIN INSERT INTO memories_fts(rowid, text) VALUES (new.rowid, new.text); END",
+    "CREATE TRIGGER memories_fts_ad AFTER DELETE ON memories BEGIN INSERT INTO memories_fts(memories_fts, rowid, text) VALUES ('delete', old.rowid, old.text); END",
+    "CREATE TRIGGER memories_fts_au AFTER UPDATE OF text ON memories BEGIN INSERT INTO memories_fts(memories_fts, rowid, text) VALUES ('delete', old.rowid, old.text); INSERT INTO memories_fts(rowid, text) VALUES (new.rowid, new.text); END",
+];
+
+/// [`SQLITE_FTS`] undone.
+const SQLITE_FTS_DROP: [&str; 4] = [
+    "DROP TRIGGER IF EXISTS memories_fts_ai",
+    "DROP TRIGGER IF EXISTS memories_fts_ad",
+    "DROP TRIGGER IF EXISTS memories_fts_au",
+    "DROP TABLE IF EXISTS memories_fts",
+];
+
+/// PostgreSQL full text: a generated `tsvector` over `memories.text` and its GIN index (both go
+/// with the table).
+const POSTGRES_FTS: [&str; 2] = [
+    "ALTER TABLE memories ADD COLUMN search tsvector GENERATED ALWAYS AS (to_tsvector('english', text)) STORED",
+    "CREATE INDEX ix_memories_search ON memories USING GIN (search)",
+];
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.create_table(
+        create_table(
+            m,
             Table::create()
                 .table(Users::Table)
                 .col(uuid_pk(Users::Id))
@@ -121,12 +145,13 @@ impl MigrationTrait for Migration {
                 .col(string(Users::Timezone))
                 .col(ts(Users::CreatedAt))
                 .col(ts(Users::UpdatedAt))
-                .col(ts_null(Users::LastInboundAt))
-                .to_owned(),
+                .col(ts_null(Users::LastInboundAt)),
+            [],
         )
         .await?;
 
-        m.create_table(
+        create_table(
+            m,
             Table::create()
                 .table(Interactions::Table)
                 .col(uuid_pk(Interactions::Id))
@@ -156,32 +181,28 @@ impl MigrationTrait for Migration {
                     Interactions::ReplyTo,
                     Interactions::Table,
                     Interactions::Id,
-                ))
-                .to_owned(),
+                )),
+            [
+                // At most one reply per interaction and purpose.
+                unique_index(
+                    "ux_interactions_reply",
+                    [Interactions::ReplyTo, Interactions::Purpose],
+                ),
+                index(
+                    "ix_interactions_user_occurred",
+                    [Interactions::UserId, Interactions::OccurredAt],
+                ),
+                // The sweeper's scan: unfinished inbound work by age.
+                index(
+                    "ix_interactions_status_updated",
+                    [Interactions::Status, Interactions::UpdatedAt],
+                ),
+            ],
         )
         .await?;
-        // At most one reply per interaction and purpose.
-        m.create_index(unique_index(
-            "ux_interactions_reply",
-            Interactions::Table,
-            [Interactions::ReplyTo, Interactions::Purpose],
-        ))
-        .await?;
-        m.create_index(index(
-            "ix_interactions_user_occurred",
-            Interactions::Table,
-            [Interactions::UserId, Interactions::OccurredAt],
-        ))
-        .await?;
-        // The sweeper's scan: unfinished inbound work by age.
-        m.create_index(index(
-            "ix_interactions_status_updated",
-            Interactions::Table,
-            [Interactions::Status, Interactions::UpdatedAt],
-        ))
-        .await?;
 
-        m.create_table(
+        create_table(
+            m,
             Table::create()
                 .table(MediaObjects::Table)
                 .col(uuid_pk(MediaObjects::Id))
@@ -191,12 +212,13 @@ impl MigrationTrait for Migration {
                 .col(string(MediaObjects::StorageKey))
                 .col(big_integer(MediaObjects::RefCount).default(0))
                 .col(string_null(MediaObjects::Phash))
-                .col(ts(MediaObjects::CreatedAt))
-                .to_owned(),
+                .col(ts(MediaObjects::CreatedAt)),
+            [],
         )
         .await?;
 
-        m.create_table(
+        create_table(
+            m,
             Table::create()
                 .table(InteractionMedia::Table)
                 .col(uuid_pk(InteractionMedia::Id))
@@ -218,18 +240,16 @@ impl MigrationTrait for Migration {
                         .from(InteractionMedia::Table, InteractionMedia::MediaObjectId)
                         .to(MediaObjects::Table, MediaObjects::Id)
                         .on_delete(ForeignKeyAction::Restrict),
-                )
-                .to_owned(),
+                ),
+            [unique_index(
+                "ux_interaction_media_position",
+                [InteractionMedia::InteractionId, InteractionMedia::Position],
+            )],
         )
         .await?;
-        m.create_index(unique_index(
-            "ux_interaction_media_position",
-            InteractionMedia::Table,
-            [InteractionMedia::InteractionId, InteractionMedia::Position],
-        ))
-        .await?;
 
-        m.create_table(
+        create_table(
+            m,
             Table::create()
                 .table(Memories::Table)
                 .col(uuid_pk(Memories::Id))
@@ -249,18 +269,13 @@ impl MigrationTrait for Migration {
                         .from(Memories::Table, Memories::InteractionId)
                         .to(Interactions::Table, Interactions::Id)
                         .on_delete(ForeignKeyAction::SetNull),
-                )
-                .to_owned(),
+                ),
+            [index("ix_memories_user_occurred", [Memories::UserId, Memories::OccurredAt])],
         )
         .await?;
-        m.create_index(index(
-            "ix_memories_user_occurred",
-            Memories::Table,
-            [Memories::UserId, Memories::OccurredAt],
-        ))
-        .await?;
 
-        m.create_table(
+        create_table(
+            m,
             Table::create()
                 .table(Reminders::Table)
                 .col(uuid_pk(Reminders::Id))
@@ -275,65 +290,31 @@ impl MigrationTrait for Migration {
                 .col(text_null(Reminders::Error))
                 .col(ts(Reminders::CreatedAt))
                 .col(ts(Reminders::UpdatedAt))
-                .foreign_key(&mut owned_by_user(Reminders::Table, Reminders::UserId))
-                .to_owned(),
+                .foreign_key(&mut owned_by_user(Reminders::Table, Reminders::UserId)),
+            [index("ix_reminders_status_due", [Reminders::Status, Reminders::DueAt])],
         )
-        .await?;
-        m.create_index(index(
-            "ix_reminders_status_due",
-            Reminders::Table,
-            [Reminders::Status, Reminders::DueAt],
-        ))
         .await?;
 
         // Full-text search for the local memory engine.
-        let db = m.get_connection();
-        match db.get_database_backend() {
-            DbBackend::Sqlite => {
-                for sql in [
-                    "CREATE VIRTUAL TABLE memories_fts USING fts5(text, content='memories', content_rowid='rowid', tokenize='porter unicode61 remove_diacritics 2')",
-                    "CREATE TRIGGER memories_fts_ai AFTER INSERT ON memories BEGIN INSERT INTO memories_fts(rowid, text) VALUES (new.rowid, new.text); END",
-                    "CREATE TRIGGER memories_fts_ad AFTER DELETE ON memories BEGIN INSERT INTO memories_fts(memories_fts, rowid, text) VALUES ('delete', old.rowid, old.text); END",
-                    "CREATE TRIGGER memories_fts_au AFTER UPDATE OF text ON memories BEGIN INSERT INTO memories_fts(memories_fts, rowid, text) VALUES ('delete', old.rowid, old.text); INSERT INTO memories_fts(rowid, text) VALUES (new.rowid, new.text); END",
-                ] {
-                    db.execute_unprepared(sql).await?;
-                }
-            }
-            DbBackend::Postgres => {
-                for sql in [
-                    "ALTER TABLE memories ADD COLUMN search tsvector GENERATED ALWAYS AS (to_tsvector('english', text)) STORED",
-                    "CREATE INDEX ix_memories_search ON memories USING GIN (search)",
-                ] {
-                    db.execute_unprepared(sql).await?;
-                }
-            }
-            other => return Err(unsupported(other)),
+        match m.get_database_backend() {
+            DbBackend::Sqlite => execute(m, SQLITE_FTS).await,
+            DbBackend::Postgres => execute(m, POSTGRES_FTS).await,
+            other => Err(unsupported(other)),
         }
-        Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        let db = m.get_connection();
-        if db.get_database_backend() == DbBackend::Sqlite {
-            for sql in [
-                "DROP TRIGGER IF EXISTS memories_fts_ai",
-                "DROP TRIGGER IF EXISTS memories_fts_ad",
-                "DROP TRIGGER IF EXISTS memories_fts_au",
-                "DROP TABLE IF EXISTS memories_fts",
-            ] {
-                db.execute_unprepared(sql).await?;
-            }
+        if m.get_database_backend() == DbBackend::Sqlite {
+            execute(m, SQLITE_FTS_DROP).await?;
         }
-        for table in [
+        let tables = [
             Reminders::Table.into_iden(),
             Memories::Table.into_iden(),
             InteractionMedia::Table.into_iden(),
             MediaObjects::Table.into_iden(),
             Interactions::Table.into_iden(),
             Users::Table.into_iden(),
-        ] {
-            drop_table(m, table).await?;
-        }
-        Ok(())
+        ];
+        drop_tables(m, tables).await
     }
 }

@@ -10,7 +10,7 @@
 //!   answer in milliseconds at 100,000 interactions (see `bench/api.sh`).
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
+use sea_orm_migration::sea_orm::DbBackend;
 
 use crate::ddl::*;
 
@@ -56,76 +56,38 @@ enum Interactions {
     Id,
 }
 
-/// The listing and analytics indexes, by name.
-fn indexes() -> Vec<(&'static str, IndexCreateStatement)> {
-    vec![
-        (
+/// The listing and analytics indexes on `memories`.
+fn memories_indexes() -> [IndexCreateStatement; 4] {
+    [
+        index(
             "ix_memories_user_occurred_id",
-            index(
-                "ix_memories_user_occurred_id",
-                Memories::Table,
-                [Memories::UserId, Memories::OccurredAt, Memories::Id],
-            ),
+            [Memories::UserId, Memories::OccurredAt, Memories::Id],
         ),
-        (
-            "ix_memories_occurred_id",
-            index("ix_memories_occurred_id", Memories::Table, [Memories::OccurredAt, Memories::Id]),
-        ),
-        (
+        index("ix_memories_occurred_id", [Memories::OccurredAt, Memories::Id]),
+        index(
             "ix_memories_user_kind_occurred_id",
-            index(
-                "ix_memories_user_kind_occurred_id",
-                Memories::Table,
-                [Memories::UserId, Memories::Kind, Memories::OccurredAt, Memories::Id],
-            ),
+            [Memories::UserId, Memories::Kind, Memories::OccurredAt, Memories::Id],
         ),
-        (
-            "ix_memories_kind_occurred_id",
-            index(
-                "ix_memories_kind_occurred_id",
-                Memories::Table,
-                [Memories::Kind, Memories::OccurredAt, Memories::Id],
-            ),
-        ),
-        (
-            "ix_interactions_occurred_id",
-            index(
-                "ix_interactions_occurred_id",
-                Interactions::Table,
-                [Interactions::OccurredAt, Interactions::Id],
-            ),
-        ),
-        (
-            "ix_interactions_direction_kind",
-            index(
-                "ix_interactions_direction_kind",
-                Interactions::Table,
-                [Interactions::Direction, Interactions::Kind],
-            ),
-        ),
-        (
+        index("ix_memories_kind_occurred_id", [Memories::Kind, Memories::OccurredAt, Memories::Id]),
+    ]
+}
+
+/// The listing and analytics indexes on `interactions`.
+fn interactions_indexes() -> [IndexCreateStatement; 5] {
+    [
+        index("ix_interactions_occurred_id", [Interactions::OccurredAt, Interactions::Id]),
+        index("ix_interactions_direction_kind", [Interactions::Direction, Interactions::Kind]),
+        index(
             "ix_interactions_user_direction_kind",
-            index(
-                "ix_interactions_user_direction_kind",
-                Interactions::Table,
-                [Interactions::UserId, Interactions::Direction, Interactions::Kind],
-            ),
+            [Interactions::UserId, Interactions::Direction, Interactions::Kind],
         ),
-        (
+        index(
             "ix_interactions_direction_created",
-            index(
-                "ix_interactions_direction_created",
-                Interactions::Table,
-                [Interactions::Direction, Interactions::CreatedAt],
-            ),
+            [Interactions::Direction, Interactions::CreatedAt],
         ),
-        (
+        index(
             "ix_interactions_user_direction_created",
-            index(
-                "ix_interactions_user_direction_created",
-                Interactions::Table,
-                [Interactions::UserId, Interactions::Direction, Interactions::CreatedAt],
-            ),
+            [Interactions::UserId, Interactions::Direction, Interactions::CreatedAt],
         ),
     ]
 }
@@ -148,10 +110,37 @@ END
 $$ LANGUAGE plpgsql
 "#;
 
+/// PostgreSQL: `memory_labels` follows `memories.labels` through a trigger, and is filled from
+/// the memories already there.
+const PG_LABELS_SYNC: [&str; 3] = [
+    PG_LABELS_FUNCTION,
+    "CREATE TRIGGER memories_labels_sync AFTER INSERT OR UPDATE OF labels ON memories \
+     FOR EACH ROW EXECUTE FUNCTION mnemo_sync_memory_labels()",
+    "INSERT INTO memory_labels (memory_id, user_id, label) \
+     SELECT DISTINCT m.id, m.user_id, l FROM memories m, json_array_elements_text(m.labels) AS l \
+     WHERE json_typeof(m.labels) = 'array' AND l <> '' ON CONFLICT DO NOTHING",
+];
+
+/// [`PG_LABELS_SYNC`] for SQLite: a trigger for inserts, one for updates, and the backfill.
+const SQLITE_LABELS_SYNC: [&str; 3] = [
+    "CREATE TRIGGER memories_labels_ai AFTER INSERT ON memories WHEN json_valid(new.labels) BEGIN \
+     INSERT OR IGNORE INTO memory_labels (memory_id, user_id, label) \
+     SELECT new.id, new.user_id, value FROM json_each(new.labels) WHERE type = 'text' AND value <> ''; END",
+    "CREATE TRIGGER memories_labels_au AFTER UPDATE OF labels ON memories BEGIN \
+     DELETE FROM memory_labels WHERE memory_id = old.id; \
+     INSERT OR IGNORE INTO memory_labels (memory_id, user_id, label) \
+     SELECT new.id, new.user_id, value FROM json_each(CASE WHEN json_valid(new.labels) THEN new.labels ELSE '[]' END) \
+     WHERE type = 'text' AND value <> ''; END",
+    "INSERT OR IGNORE INTO memory_labels (memory_id, user_id, label) \
+     SELECT m.id, m.user_id, j.value FROM memories m, json_each(m.labels) j \
+     WHERE json_valid(m.labels) AND j.type = 'text' AND j.value <> ''",
+];
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.create_table(
+        create_table(
+            m,
             Table::create()
                 .table(IdempotencyKeys::Table)
                 .col(string(IdempotencyKeys::Key).primary_key())
@@ -160,110 +149,52 @@ impl MigrationTrait for Migration {
                 .col(integer_null(IdempotencyKeys::Status))
                 .col(text_null(IdempotencyKeys::Body))
                 .col(ts(IdempotencyKeys::CreatedAt))
-                .col(ts_null(IdempotencyKeys::CompletedAt))
-                .to_owned(),
+                .col(ts_null(IdempotencyKeys::CompletedAt)),
+            [index("ix_idempotency_keys_created", [IdempotencyKeys::CreatedAt])],
         )
         .await?;
-        m.create_index(index(
-            "ix_idempotency_keys_created",
-            IdempotencyKeys::Table,
-            [IdempotencyKeys::CreatedAt],
-        ))
-        .await?;
 
-        m.create_table(
+        create_table(
+            m,
             Table::create()
                 .table(MemoryLabels::Table)
                 .col(uuid(MemoryLabels::MemoryId))
                 .col(uuid(MemoryLabels::UserId))
                 .col(string(MemoryLabels::Label))
                 .primary_key(Index::create().col(MemoryLabels::MemoryId).col(MemoryLabels::Label))
-                .foreign_key(&mut cascade(
-                    MemoryLabels::Table,
-                    MemoryLabels::MemoryId,
-                    Memories::Table,
-                    Memories::Id,
-                ))
-                .foreign_key(&mut owned_by_user(MemoryLabels::Table, MemoryLabels::UserId))
-                .to_owned(),
+                .foreign_key(&mut owned_by_memory(MemoryLabels::Table, MemoryLabels::MemoryId))
+                .foreign_key(&mut owned_by_user(MemoryLabels::Table, MemoryLabels::UserId)),
+            [
+                index("ix_memory_labels_label", [MemoryLabels::Label]),
+                index("ix_memory_labels_user_label", [MemoryLabels::UserId, MemoryLabels::Label]),
+            ],
         )
         .await?;
-        m.create_index(index("ix_memory_labels_label", MemoryLabels::Table, [MemoryLabels::Label]))
-            .await?;
-        m.create_index(index(
-            "ix_memory_labels_user_label",
-            MemoryLabels::Table,
-            [MemoryLabels::UserId, MemoryLabels::Label],
-        ))
-        .await?;
 
-        for (_, index) in indexes() {
-            m.create_index(index).await?;
-        }
+        create_indexes(m, Memories::Table, memories_indexes()).await?;
+        create_indexes(m, Interactions::Table, interactions_indexes()).await?;
 
-        let db = m.get_connection();
-        match db.get_database_backend() {
-            DbBackend::Postgres => {
-                db.execute_unprepared(PG_LABELS_FUNCTION).await?;
-                db.execute_unprepared(
-                    "CREATE TRIGGER memories_labels_sync AFTER INSERT OR UPDATE OF labels ON memories \
-                     FOR EACH ROW EXECUTE FUNCTION mnemo_sync_memory_labels()",
-                )
-                .await?;
-                db.execute_unprepared(
-                    "INSERT INTO memory_labels (memory_id, user_id, label) \
-                     SELECT DISTINCT m.id, m.user_id, l FROM memories m, json_array_elements_text(m.labels) AS l \
-                     WHERE json_typeof(m.labels) = 'array' AND l <> '' ON CONFLICT DO NOTHING",
-                )
-                .await?;
-            }
-            DbBackend::Sqlite => {
-                for sql in [
-                    "CREATE TRIGGER memories_labels_ai AFTER INSERT ON memories WHEN json_valid(new.labels) BEGIN \
-                     INSERT OR IGNORE INTO memory_labels (memory_id, user_id, label) \
-                     SELECT new.id, new.user_id, value FROM json_each(new.labels) WHERE type = 'text' AND value <> ''; END",
-                    "CREATE TRIGGER memories_labels_au AFTER UPDATE OF labels ON memories BEGIN \
-                     DELETE FROM memory_labels WHERE memory_id = old.id; \
-                     INSERT OR IGNORE INTO memory_labels (memory_id, user_id, label) \
-                     SELECT new.id, new.user_id, value FROM json_each(CASE WHEN json_valid(new.labels) THEN new.labels ELSE '[]' END) \
-                     WHERE type = 'text' AND value <> ''; END",
-                    "INSERT OR IGNORE INTO memory_labels (memory_id, user_id, label) \
-                     SELECT m.id, m.user_id, j.value FROM memories m, json_each(m.labels) j \
-                     WHERE json_valid(m.labels) AND j.type = 'text' AND j.value <> ''",
-                ] {
-                    db.execute_unprepared(sql).await?;
-                }
-            }
-            other => return Err(unsupported(other)),
+        match m.get_database_backend() {
+            DbBackend::Postgres => execute(m, PG_LABELS_SYNC).await,
+            DbBackend::Sqlite => execute(m, SQLITE_LABELS_SYNC).await,
+            other => Err(unsupported(other)),
         }
-        Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        let db = m.get_connection();
-        match db.get_database_backend() {
-            DbBackend::Postgres => {
-                db.execute_unprepared("DROP TRIGGER IF EXISTS memories_labels_sync ON memories")
-                    .await?;
-                db.execute_unprepared("DROP FUNCTION IF EXISTS mnemo_sync_memory_labels()").await?;
-            }
-            _ => {
-                for sql in [
-                    "DROP TRIGGER IF EXISTS memories_labels_ai",
-                    "DROP TRIGGER IF EXISTS memories_labels_au",
-                ] {
-                    db.execute_unprepared(sql).await?;
-                }
-            }
-        }
-        for (name, index) in indexes() {
-            let table = if name.starts_with("ix_memories") { "memories" } else { "interactions" };
-            drop(index);
-            drop_index(m, name, Alias::new(table)).await?;
-        }
-        for table in [MemoryLabels::Table.into_iden(), IdempotencyKeys::Table.into_iden()] {
-            drop_table(m, table).await?;
-        }
-        Ok(())
+        let triggers: &[&str] = match m.get_database_backend() {
+            DbBackend::Postgres => &[
+                "DROP TRIGGER IF EXISTS memories_labels_sync ON memories",
+                "DROP FUNCTION IF EXISTS mnemo_sync_memory_labels()",
+            ],
+            _ => &[
+                "DROP TRIGGER IF EXISTS memories_labels_ai",
+                "DROP TRIGGER IF EXISTS memories_labels_au",
+            ],
+        };
+        execute(m, triggers).await?;
+        drop_indexes(m, Memories::Table, memories_indexes()).await?;
+        drop_indexes(m, Interactions::Table, interactions_indexes()).await?;
+        drop_tables(m, [MemoryLabels::Table.into_iden(), IdempotencyKeys::Table.into_iden()]).await
     }
 }

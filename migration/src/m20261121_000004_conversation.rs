@@ -31,7 +31,8 @@ enum ConversationState {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.create_table(
+        create_table(
+            m,
             Table::create()
                 .table(ConversationState::Table)
                 .col(uuid_pk(ConversationState::UserId))
@@ -51,8 +52,8 @@ impl MigrationTrait for Migration {
                 .foreign_key(&mut owned_by_user(
                     ConversationState::Table,
                     ConversationState::UserId,
-                ))
-                .to_owned(),
+                )),
+            [],
         )
         .await
     }

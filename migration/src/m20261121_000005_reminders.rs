@@ -34,20 +34,15 @@ impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         add_column(m, Reminders::Table, ts_null(Reminders::LockedUntil)).await?;
         add_column(m, Reminders::Table, integer(Reminders::Attempts).default(0)).await?;
-        m.create_index(unique_index(
-            "ux_reminders_source_interaction",
-            Reminders::Table,
-            [Reminders::SourceInteractionId],
-        ))
-        .await?;
+        let source =
+            unique_index("ux_reminders_source_interaction", [Reminders::SourceInteractionId]);
+        create_indexes(m, Reminders::Table, [source]).await?;
         add_column(m, Interactions::Table, uuid_null(Interactions::ReminderId)).await?;
-        m.create_index(unique_index(
+        let occurrence = unique_index(
             "ux_interactions_reminder_occurrence",
-            Interactions::Table,
             [Interactions::ReminderId, Interactions::Purpose],
-        ))
-        .await?;
-        Ok(())
+        );
+        create_indexes(m, Interactions::Table, [occurrence]).await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {

@@ -23,16 +23,11 @@ enum MemoryEmbeddings {
     UpdatedAt,
 }
 
-#[derive(DeriveIden)]
-enum Memories {
-    Table,
-    Id,
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.create_table(
+        create_table(
+            m,
             Table::create()
                 .table(MemoryEmbeddings::Table)
                 .if_not_exists()
@@ -42,21 +37,16 @@ impl MigrationTrait for Migration {
                 .col(integer(MemoryEmbeddings::Dim))
                 .col(blob(MemoryEmbeddings::Vector))
                 .col(ts(MemoryEmbeddings::UpdatedAt))
-                .foreign_key(&mut cascade(
+                .foreign_key(&mut owned_by_memory(
                     MemoryEmbeddings::Table,
                     MemoryEmbeddings::MemoryId,
-                    Memories::Table,
-                    Memories::Id,
                 ))
-                .foreign_key(&mut owned_by_user(MemoryEmbeddings::Table, MemoryEmbeddings::UserId))
-                .to_owned(),
+                .foreign_key(&mut owned_by_user(MemoryEmbeddings::Table, MemoryEmbeddings::UserId)),
+            [index(
+                "idx_memory_embeddings_user_model",
+                [MemoryEmbeddings::UserId, MemoryEmbeddings::Model, MemoryEmbeddings::UpdatedAt],
+            )],
         )
-        .await?;
-        m.create_index(index(
-            "idx_memory_embeddings_user_model",
-            MemoryEmbeddings::Table,
-            [MemoryEmbeddings::UserId, MemoryEmbeddings::Model, MemoryEmbeddings::UpdatedAt],
-        ))
         .await
     }
 

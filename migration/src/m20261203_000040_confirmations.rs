@@ -19,15 +19,16 @@ enum Confirmations {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.create_table(
+        create_table(
+            m,
             Table::create()
                 .table(Confirmations::Table)
                 .if_not_exists()
                 .col(uuid_pk(Confirmations::UserId))
                 .col(varchar(Confirmations::Action, 32))
                 .col(ts(Confirmations::RequestedAt))
-                .foreign_key(&mut owned_by_user(Confirmations::Table, Confirmations::UserId))
-                .to_owned(),
+                .foreign_key(&mut owned_by_user(Confirmations::Table, Confirmations::UserId)),
+            [],
         )
         .await
     }

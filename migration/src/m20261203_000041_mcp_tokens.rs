@@ -21,7 +21,8 @@ enum McpTokens {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.create_table(
+        create_table(
+            m,
             Table::create()
                 .table(McpTokens::Table)
                 .if_not_exists()
@@ -30,11 +31,10 @@ impl MigrationTrait for Migration {
                 .col(varchar(McpTokens::TokenHash, 64).unique_key())
                 .col(ts(McpTokens::CreatedAt))
                 .col(ts_null(McpTokens::RevokedAt))
-                .foreign_key(&mut owned_by_user(McpTokens::Table, McpTokens::UserId))
-                .to_owned(),
+                .foreign_key(&mut owned_by_user(McpTokens::Table, McpTokens::UserId)),
+            [index("idx_mcp_tokens_user", [McpTokens::UserId])],
         )
-        .await?;
-        m.create_index(index("idx_mcp_tokens_user", McpTokens::Table, [McpTokens::UserId])).await
+        .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {

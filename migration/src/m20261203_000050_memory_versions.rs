@@ -31,18 +31,13 @@ enum MemoryVersions {
     ReplacedAt,
 }
 
-#[derive(DeriveIden)]
-enum Memories {
-    Table,
-    Id,
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         let replied_to = varchar_null(Interactions::RepliedToSid, 64);
         add_column(m, Interactions::Table, replied_to).await?;
-        m.create_table(
+        create_table(
+            m,
             Table::create()
                 .table(MemoryVersions::Table)
                 .if_not_exists()
@@ -51,20 +46,12 @@ impl MigrationTrait for Migration {
                 .col(integer(MemoryVersions::Version))
                 .col(text(MemoryVersions::Text))
                 .col(ts(MemoryVersions::ReplacedAt))
-                .foreign_key(&mut cascade(
-                    MemoryVersions::Table,
-                    MemoryVersions::MemoryId,
-                    Memories::Table,
-                    Memories::Id,
-                ))
-                .to_owned(),
+                .foreign_key(&mut owned_by_memory(MemoryVersions::Table, MemoryVersions::MemoryId)),
+            [unique_index(
+                "idx_memory_versions_memory_version",
+                [MemoryVersions::MemoryId, MemoryVersions::Version],
+            )],
         )
-        .await?;
-        m.create_index(unique_index(
-            "idx_memory_versions_memory_version",
-            MemoryVersions::Table,
-            [MemoryVersions::MemoryId, MemoryVersions::Version],
-        ))
         .await
     }
 

@@ -4,9 +4,9 @@
 //! generated `search` vector is recomputed over text and labels, and its indexes rebuilt.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
+use sea_orm_migration::sea_orm::DbBackend;
 
-use crate::ddl::unsupported;
+use crate::ddl::{execute, unsupported};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -61,8 +61,7 @@ fn postgres_search(source: &str) -> Vec<String> {
 }
 
 async fn run(m: &SchemaManager<'_>, with_labels: bool) -> Result<(), DbErr> {
-    let db = m.get_connection();
-    let statements = match db.get_database_backend() {
+    let statements = match m.get_database_backend() {
         DbBackend::Sqlite if with_labels => sqlite_fts(&["text", "labels"]),
         DbBackend::Sqlite => sqlite_fts(&["text"]),
         DbBackend::Postgres if with_labels => {
@@ -71,10 +70,7 @@ async fn run(m: &SchemaManager<'_>, with_labels: bool) -> Result<(), DbErr> {
         DbBackend::Postgres => postgres_search("text"),
         other => return Err(unsupported(other)),
     };
-    for sql in statements {
-        db.execute_unprepared(&sql).await?;
-    }
-    Ok(())
+    execute(m, statements).await
 }
 
 #[async_trait::async_trait]
