@@ -75,9 +75,9 @@ impl Transcriber {
             .http
             .post(format!("{}/audio/transcriptions", self.config.api_base))
             .multipart(form);
-        let resp =
-            ExternalError::send_authed(Service::Transcribe, req, self.config.api_key.as_deref())
-                .await?;
+        let send =
+            ExternalError::send_authed(Service::Transcribe, req, self.config.api_key.as_deref());
+        let resp = crate::monitoring::observed(Service::Transcribe, send).await?;
         let body: Transcription = resp.json().await.map_err(|e| ExternalError::Permanent {
             service: Service::Transcribe,
             status: 200,
@@ -360,7 +360,15 @@ mod tests {
         let p = dir.path().join("a");
         std::fs::write(&p, b"x").unwrap();
         let t = transcriber(&server.uri());
+        crate::monitoring::handle();
         assert!(!t.transcribe(&p, "audio/ogg").await.unwrap_err().is_transient());
         assert!(t.transcribe(&p, "audio/ogg").await.unwrap_err().is_transient());
+        // Both calls are in the external-service metrics the README lists.
+        let metrics = crate::monitoring::render();
+        for kind in ["permanent", "transient"] {
+            let line =
+                format!("mnemo_external_errors_total{{service=\"transcribe\",kind=\"{kind}\"}}");
+            assert!(metrics.contains(&line), "{line} missing from:\n{metrics}");
+        }
     }
 }

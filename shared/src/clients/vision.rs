@@ -80,8 +80,14 @@ mod tests {
                 model: "gpt-4o-mini".into(),
             },
         );
+        crate::monitoring::handle();
         let out = d.describe("data:image/jpeg;base64,AAAA", "my bike").await.unwrap();
         assert_eq!(out, "A red bicycle by a canal.");
+        let metrics = crate::monitoring::render();
+        assert!(
+            metrics.contains("mnemo_external_request_duration_seconds_count{service=\"llm\"}"),
+            "{metrics}"
+        );
         let req: Value = server.received_requests().await.unwrap()[0].body_json().unwrap();
         assert_eq!(
             req.pointer("/messages/0/content/1/image_url/url").and_then(Value::as_str),
