@@ -117,6 +117,12 @@ pub async fn models_required(pipeline: &Pipeline) -> Result<(), BoxDynError> {
             .wait_ready(Duration::from_secs(3600))
             .await
             .map_err(|e| format!("LOCAL_MODELS=required: {e}"))?;
+        pipeline
+            .media_clients
+            .local_whisper
+            .wait_ready(Duration::from_secs(3600))
+            .await
+            .map_err(|e| format!("LOCAL_MODELS=required: {e}"))?;
     }
     Ok(())
 }

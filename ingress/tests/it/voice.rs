@@ -10,7 +10,7 @@ use crate::harness::*;
 use mnemo_shared::clients::models::test_support;
 use mnemo_worker::pipeline::Pipeline;
 use wiremock::matchers::{method, path};
-use wiremock::{Mock, ResponseTemplate};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const FROM: &str = "whatsapp:+14155550123";
 const OTHER: &str = "whatsapp:+14155550777";
@@ -201,6 +201,61 @@ async fn notes_kept_before_the_model_arrives_are_transcribed_by_the_backfill() {
     let q = app.send_text(FROM, "what about bananas?").await;
     let answer = app.reply_to(&q, Duration::from_secs(30)).await;
     assert!(answer.to_lowercase().contains("bananas"), "{answer}");
+}
+
+/// `LOCAL_MODELS=auto` with no Whisper installed: tiny.en is fetched from the hub
+/// (`HF_ENDPOINT`, here a local server holding its files) in the background, verified,
+/// installed with its manifest, and then transcribes voice notes.
+#[tokio::test]
+async fn a_missing_whisper_model_is_fetched_from_the_hub_in_the_background() {
+    let hub = MockServer::start().await;
+    let files = test_support::whisper_tiny_en_dir();
+    for name in ["config.json", "tokenizer.json", "model.safetensors"] {
+        let body = std::fs::read(files.join(name)).unwrap();
+        Mock::given(method("GET"))
+            .and(path(format!("/openai/whisper-tiny.en/resolve/main/{name}")))
+            .respond_with(ResponseTemplate::new(200).set_body_bytes(body))
+            .mount(&hub)
+            .await;
+    }
+    let models = tempfile::tempdir().unwrap();
+    let app = app_with(models.path(), vec![("HF_ENDPOINT", hub.uri())]).await;
+    wait_for_some("/ready to report whisper ready", Duration::from_secs(120), || async {
+        let ready: serde_json::Value = app.get("/ready").await.json().await.unwrap();
+        (ready["models"]["whisper"] == "ready").then_some(())
+    })
+    .await;
+    assert!(models.path().join("whisper-tiny.en/manifest.json").is_file());
+    let fetched: Vec<String> =
+        hub.received_requests().await.unwrap().iter().map(|r| r.url.path().to_string()).collect();
+    assert_eq!(fetched.len(), 3, "{fetched:?}");
+    let sid = send_voice(&app, "ME_fetched", "audio/ogg", clip("shopping.ogg")).await;
+    let r = app.reply_to(&sid, Duration::from_secs(120)).await;
+    assert!(r.to_lowercase().contains("bananas"), "{r}");
+}
+
+/// `LOCAL_MODELS=required` waits for Whisper too: with the embedding model installed and the
+/// hub out of reach, start-up fails with one line naming the Whisper model; with tiny.en
+/// installed as well, it goes ahead.
+#[tokio::test]
+async fn required_models_include_whisper() {
+    let app = TestApp::spawn().await;
+    let models = tempfile::tempdir().unwrap();
+    test_support::copy_model_dir(
+        &test_support::minilm_dir(),
+        &models.path().join("all-MiniLM-L6-v2"),
+    );
+    let mut settings = (*app.settings).clone();
+    settings.models.mode = mnemo_shared::config::LocalModelsMode::Required;
+    settings.models.dir = models.path().to_path_buf();
+    let settings = std::sync::Arc::new(settings);
+    let pipeline = Pipeline::new(app.db.clone(), settings.clone());
+    let err = mnemo_worker::models_required(&pipeline).await.unwrap_err().to_string();
+    assert!(err.contains("LOCAL_MODELS=required") && err.contains("whisper"), "{err}");
+
+    install_model(models.path());
+    let pipeline = Pipeline::new(app.db.clone(), settings);
+    mnemo_worker::models_required(&pipeline).await.unwrap();
 }
 
 #[tokio::test]

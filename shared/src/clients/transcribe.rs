@@ -119,6 +119,9 @@ struct LocalInner {
     api: bool,
     model: OnceCell<Arc<WhisperModel>>,
     loading: AtomicBool,
+    /// True while the model is being fetched from the hub (`LOCAL_MODELS=auto|required` with
+    /// none installed).
+    fetching: tokio::sync::watch::Sender<bool>,
 }
 
 type Key = (PathBuf, Option<String>, LocalModelsMode, bool);
@@ -131,6 +134,13 @@ fn key(settings: &Settings) -> Key {
         settings.models.mode,
         settings.transcribe.is_some(),
     )
+}
+
+/// The Whisper model a missing install is fetched as: `WHISPER_MODEL`, else tiny.en (what a
+/// plain `fetch-models` installs).
+fn fetch_spec(settings: &Settings) -> Option<&'static ModelSpec> {
+    let name = settings.models.whisper_model.as_deref().unwrap_or("tiny.en");
+    catalog::find(catalog::ModelKind::Whisper, name)
 }
 
 impl LocalWhisper {
@@ -150,10 +160,20 @@ impl LocalWhisper {
                 api: settings.transcribe.is_some(),
                 model: OnceCell::new(),
                 loading: AtomicBool::new(false),
+                fetching: tokio::sync::watch::Sender::new(false),
             }),
         };
         reg.insert(key(settings), w.clone());
         drop(reg);
+        if w.enabled()
+            && w.chosen().is_none()
+            && let Some(spec) = fetch_spec(settings)
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
+            w.inner.fetching.send_replace(true);
+            let (bg, endpoint) = (w.clone(), settings.models.hf_endpoint.clone());
+            rt.spawn(async move { bg.fetch(spec, &endpoint).await });
+        }
         if w.enabled()
             && w.chosen().is_some()
             && let Ok(rt) = tokio::runtime::Handle::try_current()
@@ -187,16 +207,68 @@ impl LocalWhisper {
         self.inner.mode != LocalModelsMode::Off && !self.inner.api
     }
 
-    /// `ready | loading | missing | off`.
+    /// `ready | fetching | loading | missing | off`.
     pub fn state(&self) -> ModelState {
         if !self.enabled() {
             ModelState::Off
+        } else if *self.inner.fetching.borrow() {
+            ModelState::Fetching
         } else if self.inner.model.initialized() {
             ModelState::Ready
         } else if self.inner.loading.load(Ordering::SeqCst) {
             ModelState::Loading
         } else {
             ModelState::Missing
+        }
+    }
+
+    /// In the background: installs `spec` from the hub at `endpoint`, then loads it. On failure
+    /// the notes stay untranscribed (the backfill transcribes them once a model is installed).
+    async fn fetch(&self, spec: &'static ModelSpec, endpoint: &str) {
+        let dir = self.inner.models.models_dir().to_path_buf();
+        tracing::warn!(
+            model = spec.id,
+            dir = %dir.display(),
+            "no whisper model installed: fetching it from {endpoint} in the background; voice notes are kept untranscribed meanwhile"
+        );
+        let progress = |line: &str| tracing::info!("{line}");
+        let http = install::download_client();
+        let fetched = install::install_from_hub(&dir, spec, endpoint, &http, &progress).await;
+        if fetched.is_ok() {
+            // `loading` from here, never `missing` between the fetch and the load.
+            self.inner.loading.store(true, Ordering::SeqCst);
+        }
+        self.inner.fetching.send_replace(false);
+        match fetched {
+            Ok(_) => {
+                if let Err(e) = self.model().await {
+                    tracing::error!(error = %e, "the fetched whisper model could not be loaded; voice notes stay untranscribed");
+                }
+                if !self.inner.model.initialized() {
+                    self.inner.loading.store(false, Ordering::SeqCst);
+                }
+            }
+            Err(e) => tracing::warn!(
+                "could not fetch {} ({e}); voice notes stay untranscribed. Install it with `mnemo-ingress fetch-models --from DIR` (see README: Local models)",
+                spec.id
+            ),
+        }
+    }
+
+    /// With `LOCAL_MODELS=required`: waits for a fetch under way, then fails unless a model is
+    /// installed (`Ok` when the local model is not used).
+    pub async fn wait_ready(&self, timeout: std::time::Duration) -> Result<(), ModelError> {
+        if !self.enabled() {
+            return Ok(());
+        }
+        let mut rx = self.inner.fetching.subscribe();
+        let _ = tokio::time::timeout(timeout, rx.wait_for(|fetching| !*fetching)).await;
+        match self.chosen() {
+            Some(_) => Ok(()),
+            None => Err(ModelError::Missing(
+                "whisper model".into(),
+                self.inner.models.models_dir().display().to_string(),
+            )),
         }
     }
 

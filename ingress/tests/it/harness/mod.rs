@@ -182,6 +182,9 @@ impl TestApp {
         set("WORKER_CONCURRENCY", "8".into());
         // Tests that use the real models opt in (`with_models`); the rest answer lexically.
         set("LOCAL_MODELS", "off".into());
+        // No test reaches the real hub: a model missing in `auto` fails to fetch at once
+        // (connection refused) unless the test serves a hub of its own.
+        set("HF_ENDPOINT", "http://127.0.0.1:9".into());
         set("QUEUE_NAME", format!("mnemo-test:{}", uuid::Uuid::now_v7().simple()));
         if let Some(redis) =
             std::env::var("TEST_REDIS_URL").ok().filter(|s| !s.is_empty() && opts.redis)
