@@ -1,13 +1,14 @@
 //! Media: downloading Twilio attachments safely, storing each distinct file once, recognising
 //! near-duplicate photos, and handing out expiring links to what is stored.
 //!
-//! - [`download`]: Basic auth only on `TWILIO_API_BASE`'s origin, redirects followed by hand,
-//!   size cap, SHA-256 computed while streaming to a temporary file.
-//! - [`store`]: the [`store::MediaStore`] trait with a local-folder and an S3 implementation;
-//!   keys are content-addressed (`sha256/ab/abcdef…`), so identical bytes are stored once.
+//! - `clients::media_download`: Basic auth only on `TWILIO_API_BASE`'s origin, redirects
+//!   followed by hand, size cap, SHA-256 computed while streaming to a temporary file.
+//! - `clients::media_store`: the `MediaStore` trait with a local-folder and an S3
+//!   implementation; keys are content-addressed (`sha256/ab/abcdef…`), so identical bytes are
+//!   stored once.
 //! - [`phash`]: perceptual hashes of photos and the downscaled `data:` URL sent to models.
 //! - [`links`]: HMAC-signed `/media/{sha256}?exp=…&sig=…` links for the local store.
-//! - [`stats`]: what dedup saved, read from `media_objects`.
+//! - `store::media_stats`: what dedup saved, read from `media_objects`.
 //! - [`types`]: the media types accepted and how each is served (no stored XSS).
 
 pub mod links;

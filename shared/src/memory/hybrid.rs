@@ -3,7 +3,7 @@
 //! fusion (RRF, k = 60), ties broken by recency.
 //!
 //! Precision rules (measured on `bench/data/recall-eval.json`, see `cargo run -p mnemo-bench
-//! --bin recall`):
+//! --bin mnemo-bench-recall`):
 //! - a semantic match counts only above [`SEMANTIC_FLOOR`], so an unrelated question finds
 //!   nothing rather than noise;
 //! - with vectors available, a full-text match must either be somewhat related
