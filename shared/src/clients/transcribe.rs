@@ -136,13 +136,6 @@ fn key(settings: &Settings) -> Key {
     )
 }
 
-/// The Whisper model a missing install is fetched as: `WHISPER_MODEL`, else tiny.en (what a
-/// plain `fetch-models` installs).
-fn fetch_spec(settings: &Settings) -> Option<&'static ModelSpec> {
-    let name = settings.models.whisper_model.as_deref().unwrap_or("tiny.en");
-    catalog::find(catalog::ModelKind::Whisper, name)
-}
-
 impl LocalWhisper {
     /// The process's Whisper for these settings; the first call starts loading an installed
     /// model in the background.
@@ -166,24 +159,20 @@ impl LocalWhisper {
         reg.insert(key(settings), w.clone());
         drop(reg);
         if w.enabled()
-            && w.chosen().is_none()
-            && let Some(spec) = fetch_spec(settings)
-            && let Ok(rt) = tokio::runtime::Handle::try_current()
-        {
-            w.inner.fetching.send_replace(true);
-            let (bg, endpoint) = (w.clone(), settings.models.hf_endpoint.clone());
-            rt.spawn(async move { bg.fetch(spec, &endpoint).await });
-        }
-        if w.enabled()
-            && w.chosen().is_some()
             && let Ok(rt) = tokio::runtime::Handle::try_current()
         {
             let bg = w.clone();
-            rt.spawn(async move {
-                if let Err(e) = bg.model().await {
-                    tracing::error!(error = %e, "the whisper model could not be loaded; voice notes stay untranscribed");
-                }
-            });
+            if w.chosen().is_some() {
+                rt.spawn(async move {
+                    if let Err(e) = bg.model().await {
+                        tracing::error!(error = %e, "the whisper model could not be loaded; voice notes stay untranscribed");
+                    }
+                });
+            } else if let Some(spec) = catalog::whisper_to_install(w.inner.wanted.as_deref()) {
+                w.inner.fetching.send_replace(true);
+                let endpoint = settings.models.hf_endpoint.clone();
+                rt.spawn(async move { bg.fetch(spec, &endpoint).await });
+            }
         }
         w
     }

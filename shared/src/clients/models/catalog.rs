@@ -230,6 +230,12 @@ fn all() -> impl Iterator<Item = &'static ModelSpec> {
 }
 
 /// The model of `kind` named `name` (its id or an alias, case-insensitive).
+/// The Whisper model to install when none is: `WHISPER_MODEL`, else tiny.en (what a plain
+/// `fetch-models` installs and what `LOCAL_MODELS=auto` fetches).
+pub fn whisper_to_install(wanted: Option<&str>) -> Option<&'static ModelSpec> {
+    find(ModelKind::Whisper, wanted.unwrap_or("tiny.en"))
+}
+
 pub fn find(kind: ModelKind, name: &str) -> Option<&'static ModelSpec> {
     all().find(|m| {
         m.kind == kind

@@ -43,8 +43,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
 /// The models a plain `fetch-models` installs for these settings.
 pub fn defaults(settings: &Settings) -> Vec<&'static ModelSpec> {
     let mut out: Vec<&'static ModelSpec> = settings.models.embed_model.into_iter().collect();
-    let whisper = settings.models.whisper_model.as_deref().unwrap_or("tiny.en");
-    out.extend(catalog::find(ModelKind::Whisper, whisper));
+    out.extend(catalog::whisper_to_install(settings.models.whisper_model.as_deref()));
     out
 }
 
