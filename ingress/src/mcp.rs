@@ -14,6 +14,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use chrono_tz::Tz;
 use http_body_util::BodyExt;
+use mnemo_shared::domain::bearer;
 use mnemo_shared::domain::phone::UserRef;
 use mnemo_shared::ownership::forget;
 use mnemo_shared::store::entities::memory;
@@ -289,14 +290,9 @@ impl Endpoint for McpEndpoint {
     type Output = Response;
 
     async fn call(&self, req: Request) -> poem::Result<Response> {
-        let token = req
-            .headers()
-            .get(poem::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .unwrap_or_default()
-            .to_string();
+        let header = req.headers().get(poem::http::header::AUTHORIZATION);
+        let token =
+            bearer::token(header.and_then(|v| v.to_str().ok())).unwrap_or_default().to_string();
         let user = match mcp_tokens::user_of(&self.state.db, &token).await {
             Ok(Some(u)) => u,
             Ok(None) => {

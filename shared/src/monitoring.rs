@@ -73,20 +73,6 @@ fn external_result<T>(
     );
 }
 
-/// Does an `Authorization` value carry `Bearer <token>` (`METRICS_TOKEN`)? Compared over
-/// SHA-256 digests in constant time.
-pub fn scrape_authorized(header: Option<&str>, token: &str) -> bool {
-    use sha2::{Digest, Sha256};
-    use subtle::ConstantTimeEq;
-    let Some(given) = header.and_then(|h| {
-        let (scheme, rest) = h.trim().split_once(' ')?;
-        scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
-    }) else {
-        return false;
-    };
-    Sha256::digest(given.as_bytes()).ct_eq(&Sha256::digest(token.as_bytes())).into()
-}
-
 /// How often a scrape may query the database for the gauges read from it.
 pub const DB_GAUGES_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 

@@ -4,6 +4,7 @@
 //! database are refreshed at most every [`mnemo_shared::monitoring::DB_GAUGES_EVERY`], however
 //! often the endpoint is scraped.
 
+use mnemo_shared::domain::bearer;
 use mnemo_shared::monitoring;
 use mnemo_shared::sea_orm::DatabaseConnection;
 use poem::http::{StatusCode, header};
@@ -28,7 +29,7 @@ impl Endpoint for Scrape {
     async fn call(&self, req: Request) -> poem::Result<Response> {
         if let Some(token) = &self.token {
             let given = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-            if !monitoring::scrape_authorized(given, token) {
+            if !bearer::carries(given, token) {
                 let problem = serde_json::json!({
                     "type": "about:blank",
                     "title": "Unauthorized",

@@ -6,11 +6,10 @@
 //! Declared as the `BearerAuth` security scheme of every REST operation in `/openapi.json`.
 //! Health, readiness, docs and the webhooks do not take this extractor.
 
+use mnemo_shared::domain::bearer;
 use poem::{Request, RequestBody};
 use poem_openapi::registry::{MetaSecurityScheme, Registry};
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -19,19 +18,6 @@ pub const SCHEME: &str = "BearerAuth";
 
 /// Proof that the request may use the REST API.
 pub struct BearerAuth;
-
-/// Does `header` (an `Authorization` value) carry `token`?
-pub fn authorized(header: Option<&str>, token: &str) -> bool {
-    let Some(given) = header.and_then(|h| {
-        let (scheme, rest) = h.trim().split_once(' ')?;
-        scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
-    }) else {
-        return false;
-    };
-    let a = Sha256::digest(given.as_bytes());
-    let b = Sha256::digest(token.as_bytes());
-    a.ct_eq(&b).into()
-}
 
 impl<'a> ApiExtractor<'a> for BearerAuth {
     const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
@@ -76,28 +62,11 @@ impl<'a> ApiExtractor<'a> for BearerAuth {
         };
         let header =
             req.headers().get(poem::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        if authorized(header, token) {
+        if bearer::carries(header, token) {
             Ok(BearerAuth)
         } else {
             Err(ApiError::Unauthorized("missing or invalid `Authorization: Bearer` token".into())
                 .into())
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::authorized;
-
-    #[test]
-    fn bearer_header_forms() {
-        assert!(authorized(Some("Bearer s3cret"), "s3cret"));
-        assert!(authorized(Some("bearer  s3cret "), "s3cret"));
-        assert!(!authorized(Some("Bearer s3cre"), "s3cret"));
-        assert!(!authorized(Some("Bearer s3cret2"), "s3cret"));
-        assert!(!authorized(Some("Basic s3cret"), "s3cret"));
-        assert!(!authorized(Some("s3cret"), "s3cret"));
-        assert!(!authorized(Some(""), "s3cret"));
-        assert!(!authorized(None, "s3cret"));
     }
 }

@@ -23,6 +23,7 @@ pub mod chat;
 pub mod dashboard;
 
 use hmac::{Hmac, Mac};
+use mnemo_shared::domain::bearer;
 use poem::http::{StatusCode, header};
 use poem::web::Html;
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get, post};
@@ -30,7 +31,6 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-use crate::api::auth::authorized;
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -63,10 +63,6 @@ pub fn routes() -> impl Endpoint {
 
 /// How long a console session lasts.
 pub const SESSION_TTL_SECS: i64 = 12 * 3600;
-
-fn same(a: &str, b: &str) -> bool {
-    Sha256::digest(a.as_bytes()).ct_eq(&Sha256::digest(b.as_bytes())).into()
-}
 
 fn cookie_value(req: &Request) -> Option<String> {
     req.headers()
@@ -135,15 +131,16 @@ fn gate(req: &Request) -> Option<Response> {
     };
     let token = state.settings.api_token.as_deref()?;
     let now = chrono::Utc::now().timestamp();
-    let bearer = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    if authorized(bearer, token) || cookie_value(req).is_some_and(|c| valid_session(token, &c, now))
+    let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    if bearer::carries(authorization, token)
+        || cookie_value(req).is_some_and(|c| valid_session(token, &c, now))
     {
         return None;
     }
     // `?token=` on a page: start a session and come back without the token in the URL.
     if req.method() == poem::http::Method::GET
         && let Some(given) = query_token(req)
-        && same(&given, token)
+        && bearer::same(&given, token)
     {
         return Some(
             Response::builder()

@@ -642,38 +642,20 @@ async fn analytics_are_aggregates_of_the_database() {
     note(&app, BOB, "three", json!({"labels": ["work"]})).await;
 
     // Media as the worker records it: one object referenced by two messages, one by one.
-    let db = &app.db;
-    let backend = db.get_database_backend();
-    use mnemo_shared::sea_orm::{ConnectionTrait, Statement};
     let now = chrono::Utc::now();
     let (o1, o2) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
     for (id, sha, size) in [(o1, "a".repeat(64), 1000i64), (o2, "b".repeat(64), 300)] {
-        db.execute_raw(Statement::from_sql_and_values(
-            backend,
-            "INSERT INTO media_objects (id, sha256, size_bytes, content_type, storage_key, ref_count, created_at) VALUES ($1, $2, $3, 'image/jpeg', $2, 0, $4)",
-            [id.into(), sha.into(), size.into(), now.into()],
-        ))
-        .await
-        .unwrap();
+        app.exec_with("INSERT INTO media_objects (id, sha256, size_bytes, content_type, storage_key, ref_count, created_at) VALUES ($1, $2, $3, 'image/jpeg', $2, 0, $4)",
+            [id.into(), sha.into(), size.into(), now.into()]).await;
     }
     for (i, (object, status)) in
         [(o1, "processed"), (o1, "failed"), (o2, "received")].into_iter().enumerate()
     {
         let iid = uuid::Uuid::now_v7();
-        db.execute_raw(Statement::from_sql_and_values(
-            backend,
-            "INSERT INTO interactions (id, user_id, message_sid, direction, kind, body, status, attempts, occurred_at, created_at, updated_at) VALUES ($1, $2, $3, 'inbound', 'image', '', $4, 0, $5, $5, $5)",
-            [iid.into(), alice.into(), format!("SMimg{i}").into(), status.into(), now.into()],
-        ))
-        .await
-        .unwrap();
-        db.execute_raw(Statement::from_sql_and_values(
-            backend,
-            "INSERT INTO interaction_media (id, interaction_id, media_object_id, position, content_type, created_at) VALUES ($1, $2, $3, 0, 'image/jpeg', $4)",
-            [uuid::Uuid::now_v7().into(), iid.into(), object.into(), now.into()],
-        ))
-        .await
-        .unwrap();
+        app.exec_with("INSERT INTO interactions (id, user_id, message_sid, direction, kind, body, status, attempts, occurred_at, created_at, updated_at) VALUES ($1, $2, $3, 'inbound', 'image', '', $4, 0, $5, $5, $5)",
+            [iid.into(), alice.into(), format!("SMimg{i}").into(), status.into(), now.into()]).await;
+        app.exec_with("INSERT INTO interaction_media (id, interaction_id, media_object_id, position, content_type, created_at) VALUES ($1, $2, $3, 0, 'image/jpeg', $4)",
+            [uuid::Uuid::now_v7().into(), iid.into(), object.into(), now.into()]).await;
     }
 
     let (status, s) = get(&app, "/analytics/summary").await;

@@ -9,9 +9,7 @@ use crate::harness::*;
 use chrono::{DateTime, Datelike, Days, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
 use mnemo_shared::domain::markup::nesting;
 use mnemo_shared::jobs::ProcessMessage;
-use mnemo_shared::sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement, Value,
-};
+use mnemo_shared::sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Value};
 use mnemo_shared::store::entities::{interaction, user};
 use serde_json::{Value as Json, json};
 use uuid::Uuid;
@@ -163,11 +161,7 @@ impl Chat {
         let interaction_id = Uuid::now_v7();
         let memory_id = Uuid::now_v7();
         let mem0_id = format!("m0-{}", memory_id.simple());
-        let db = &self.app.db;
-        let backend = db.get_database_backend();
-        db.execute_raw(Statement::from_sql_and_values(
-            backend,
-            "INSERT INTO interactions (id, user_id, message_sid, direction, kind, body, status, attempts, occurred_at, created_at, updated_at) \
+        self.app.exec_with("INSERT INTO interactions (id, user_id, message_sid, direction, kind, body, status, attempts, occurred_at, created_at, updated_at) \
              VALUES ($1, $2, $3, 'inbound', $4, $5, 'processed', 1, $6, $6, $6)",
             [
                 interaction_id.into(),
@@ -176,13 +170,8 @@ impl Chat {
                 kind.into(),
                 text.into(),
                 at.into(),
-            ],
-        ))
-        .await
-        .unwrap();
-        db.execute_raw(Statement::from_sql_and_values(
-            backend,
-            "INSERT INTO memories (id, user_id, interaction_id, kind, text, labels, occurred_at, created_at, engine, mem0_id) \
+            ]).await;
+        self.app.exec_with("INSERT INTO memories (id, user_id, interaction_id, kind, text, labels, occurred_at, created_at, engine, mem0_id) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9)",
             [
                 memory_id.into(),
@@ -194,10 +183,7 @@ impl Chat {
                 at.into(),
                 if self.mem0 { "mem0" } else { "local" }.into(),
                 Value::String(self.mem0.then(|| mem0_id.clone())),
-            ],
-        ))
-        .await
-        .unwrap();
+            ]).await;
         self.seeded.lock().unwrap().push((memory_id, mem0_id, text.to_string()));
         memory_id
     }
@@ -589,24 +575,10 @@ async fn a_retried_forget_answers_the_same_and_deletes_once() {
         .await
         .unwrap()
         .unwrap();
+    c.app.exec_with("DELETE FROM interactions WHERE reply_to = $1", [inbound.id.into()]).await;
     c.app
-        .db
-        .execute_raw(Statement::from_sql_and_values(
-            c.app.db.get_database_backend(),
-            "DELETE FROM interactions WHERE reply_to = $1",
-            [inbound.id.into()],
-        ))
-        .await
-        .unwrap();
-    c.app
-        .db
-        .execute_raw(Statement::from_sql_and_values(
-            c.app.db.get_database_backend(),
-            "UPDATE interactions SET status = 'received' WHERE id = $1",
-            [inbound.id.into()],
-        ))
-        .await
-        .unwrap();
+        .exec_with("UPDATE interactions SET status = 'received' WHERE id = $1", [inbound.id.into()])
+        .await;
     let pipeline = mnemo_worker::pipeline::Pipeline::new(c.app.db.clone(), c.app.settings.clone());
     let outcome = pipeline
         .process(&ProcessMessage { interaction_id: inbound.id, message_sid: sid.clone() })

@@ -470,21 +470,12 @@ async fn photos_get_a_vision_description_and_go_to_mem0_as_an_image() {
     .await;
     app.twilio_accepts_messages().await;
     app.mem0_holds_nothing_yet().await;
-    Mock::given(method("POST"))
-        .and(path("/v3/memories/add/"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "event_id": "8f1c4b1e-0000-4000-8000-000000000002", "status": "PENDING"
-        })))
-        .mount(&app.mem0)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/event/8f1c4b1e-0000-4000-8000-000000000002/"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "id": "8f1c4b1e-0000-4000-8000-000000000002", "event_type": "ADD", "status": "SUCCEEDED",
-            "results": [{"id": "b1b2c3d4-0000-4000-8000-0000000000bb", "data": {"memory": "Poster"}, "event": "ADD"}]
-        })))
-        .mount(&app.mem0)
-        .await;
+    app.mem0_adds_next(
+        "8f1c4b1e-0000-4000-8000-000000000002",
+        "b1b2c3d4-0000-4000-8000-0000000000bb",
+        "Poster",
+    )
+    .await;
     let url = serve_media(&app, "ME_poster", "image/jpeg", photo(200, 0, 90)).await;
     let sid = post_one(&app, "Poster for the hallway", url, "image/jpeg").await;
     let reply = reply_to(&app, &sid, 1).await;

@@ -349,11 +349,7 @@ async fn delete_user_forgets_in_mem0_and_keeps_shared_media() {
     for (id, user, mem0) in
         [(uuid::Uuid::now_v7(), uid, "m0-mine"), (uuid::Uuid::now_v7(), other, "m0-theirs")]
     {
-        use mnemo_shared::sea_orm::{ConnectionTrait, Statement};
-        app.db
-            .execute_raw(Statement::from_sql_and_values(
-                app.db.get_database_backend(),
-                "INSERT INTO memories (id, user_id, kind, text, labels, occurred_at, created_at, engine, mem0_id) \
+        app.exec_with("INSERT INTO memories (id, user_id, kind, text, labels, occurred_at, created_at, engine, mem0_id) \
                  VALUES ($1, $2, 'text', 'x', $3, $4, $4, 'mem0', $5)",
                 [
                     id.into(),
@@ -361,10 +357,7 @@ async fn delete_user_forgets_in_mem0_and_keeps_shared_media() {
                     mnemo_shared::sea_orm::Value::Json(Some(Box::new(json!([])))),
                     now.into(),
                     mem0.into(),
-                ],
-            ))
-            .await
-            .unwrap();
+                ]).await;
     }
     Mock::given(method("DELETE"))
         .and(path("/v1/memories/m0-mine/"))

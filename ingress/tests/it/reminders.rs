@@ -64,14 +64,11 @@ async fn make_user(
 }
 
 async fn set_last_inbound(app: &TestApp, user_id: Uuid, at: DateTime<Utc>) {
-    app.db
-        .execute_raw(Statement::from_sql_and_values(
-            app.db.get_database_backend(),
-            "UPDATE users SET last_inbound_at = $1 WHERE id = $2",
-            [at.into(), user_id.into()],
-        ))
-        .await
-        .unwrap();
+    app.exec_with(
+        "UPDATE users SET last_inbound_at = $1 WHERE id = $2",
+        [at.into(), user_id.into()],
+    )
+    .await;
 }
 
 /// A reminder for `u` read from `phrase` at `now`.

@@ -342,44 +342,17 @@ async fn replies_to_messages_without_a_memory_are_explained_and_change_nothing()
     assert_eq!(app.count("SELECT COUNT(*) FROM memory_versions").await, 0);
 }
 
-/// Mem0 adds answer `event` for the next add, whose event holds `mem0_id`.
-async fn mem0_adds(app: &TestApp, event: &str, mem0_id: &str, text: &str) {
-    Mock::given(method("POST"))
-        .and(path("/v3/memories/add/"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"event_id": event, "status": "PENDING"})),
-        )
-        .up_to_n_times(1)
-        .mount(&app.mem0)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/v1/event/{event}/")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "id": event, "event_type": "ADD", "status": "SUCCEEDED",
-            "results": [{"id": mem0_id, "data": {"memory": text}, "event": "ADD"}]
-        })))
-        .mount(&app.mem0)
-        .await;
-}
-
 #[tokio::test]
 async fn with_mem0_the_update_and_the_delete_reach_the_right_memories() {
     let app = TestApp::with_mem0().await;
     app.twilio_accepts_messages().await;
     // Nothing stored in Mem0 for an interaction before its first add.
-    Mock::given(method("POST"))
-        .and(path("/v3/memories/"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "count": 0, "next": null, "previous": null, "results": []
-        })))
-        .mount(&app.mem0)
-        .await;
+    app.mem0_holds_nothing_yet().await;
     let parking_id = "8f1c4b1e-0000-4000-8000-0000000000a1";
     let dinner_id = "8f1c4b1e-0000-4000-8000-0000000000b2";
-    mem0_adds(&app, "ev-parking", parking_id, "Parking: level 3").await;
+    app.mem0_adds_next("ev-parking", parking_id, "Parking: level 3").await;
     let parking = say(&app, "Parking: level 3", None).await;
-    mem0_adds(&app, "ev-dinner", dinner_id, "Dinner at Luigi's").await;
+    app.mem0_adds_next("ev-dinner", dinner_id, "Dinner at Luigi's").await;
     let dinner = say(&app, "Dinner at Luigi's", None).await;
     assert_eq!(app.count("SELECT COUNT(*) FROM memories WHERE mem0_id IS NOT NULL").await, 2);
     Mock::given(method("PUT"))
@@ -426,7 +399,7 @@ async fn with_mem0_the_update_and_the_delete_reach_the_right_memories() {
         .expect(1)
         .mount(&app.mem0)
         .await;
-    mem0_adds(&app, "ev-readd", readded_id, "Parking: level 5").await;
+    app.mem0_adds_next("ev-readd", readded_id, "Parking: level 5").await;
     Mock::given(method("PUT"))
         .and(path(format!("/v1/memories/{readded_id}/")))
         .and(body_partial_json(json!({"text": "Parking: level 5"})))

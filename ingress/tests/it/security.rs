@@ -92,11 +92,8 @@ async fn media_links_never_serve_a_page() {
         .put(&mnemo_shared::media::storage_key(&sha), tmp.path(), "text/html")
         .await
         .unwrap();
-    use mnemo_shared::sea_orm::{ConnectionTrait, Statement};
-    app.db
-        .execute_raw(Statement::from_sql_and_values(
-            app.db.get_database_backend(),
-            "INSERT INTO media_objects (id, sha256, size_bytes, content_type, storage_key, ref_count, created_at) \
+
+    app.exec_with("INSERT INTO media_objects (id, sha256, size_bytes, content_type, storage_key, ref_count, created_at) \
              VALUES ($1, $2, $3, 'text/html', $4, 1, $5)",
             [
                 uuid::Uuid::now_v7().into(),
@@ -104,10 +101,7 @@ async fn media_links_never_serve_a_page() {
                 (body.len() as i64).into(),
                 mnemo_shared::media::storage_key(&sha).into(),
                 chrono::Utc::now().into(),
-            ],
-        ))
-        .await
-        .unwrap();
+            ]).await;
     let link = app.state.media.signed_url(&sha, "text/html").await;
     let path = link.trim_start_matches(&app.settings.public_base_url);
     let got = app.get(path).await;

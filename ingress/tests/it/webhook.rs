@@ -489,23 +489,12 @@ async fn mem0_503_then_success_is_retried_and_stored() {
         .up_to_n_times(1)
         .mount(&app.mem0)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/v3/memories/add/"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "event_id": "8f1c4b1e-0000-4000-8000-000000000001", "status": "PENDING"
-        })))
-        .mount(&app.mem0)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/event/8f1c4b1e-0000-4000-8000-000000000001/"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "id": "8f1c4b1e-0000-4000-8000-000000000001",
-            "event_type": "ADD",
-            "status": "SUCCEEDED",
-            "results": [{"id": "a1b2c3d4-0000-4000-8000-0000000000aa", "data": {"memory": "Likes pasta"}, "event": "ADD"}]
-        })))
-        .mount(&app.mem0)
-        .await;
+    app.mem0_adds_next(
+        "8f1c4b1e-0000-4000-8000-000000000001",
+        "a1b2c3d4-0000-4000-8000-0000000000aa",
+        "Likes pasta",
+    )
+    .await;
     app.post_webhook(&text_message(&new_sid(), FROM, "I like pasta")).await;
     app.wait_sent(1).await;
     assert_eq!(

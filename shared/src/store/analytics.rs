@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
 use uuid::Uuid;
 
-use crate::store::db::{row, stmt};
+use crate::store::db::{all_as, one_as, row};
 use crate::store::delivery::{DeliveryCounts, delivery_counts};
 
 /// How many labels [`Figures::top_labels`] holds.
@@ -88,7 +88,7 @@ pub(super) async fn all<T: FromQueryResult>(
     sql: String,
     values: Vec<Value>,
 ) -> Result<Vec<T>, DbErr> {
-    T::find_by_statement(stmt(db, &sql, values)).all(db).await
+    all_as::<T>(db, &sql, values).await
 }
 
 /// The figures for everyone, or for one user.
@@ -134,12 +134,7 @@ pub async fn figures(db: &impl ConnectionTrait, user: Option<Uuid>) -> Result<Fi
                    FROM interaction_media im JOIN media_objects mo ON mo.id = im.media_object_id{media_join} \
                    WHERE 1 = 1{media_where} GROUP BY mo.id, mo.size_bytes) t"
         );
-        Ok::<_, DbErr>(
-            MediaFigures::find_by_statement(stmt(db, &sql, media_values))
-                .one(db)
-                .await?
-                .unwrap_or_default(),
-        )
+        Ok::<_, DbErr>(one_as::<MediaFigures>(db, &sql, media_values).await?.unwrap_or_default())
     };
     let labels_q = all::<LabelCount>(
         db,

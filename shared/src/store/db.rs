@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, ExecResult,
-    QueryResult, Statement, TransactionTrait, Value,
+    FromQueryResult, QueryResult, Statement, TransactionTrait, Value,
 };
 use uuid::Uuid;
 
@@ -293,6 +293,30 @@ pub async fn rows(
     db.query_all_raw(stmt(db, sql, values)).await
 }
 
+/// Every row one query returns, each read into `T` by column name.
+pub async fn all_as<T: FromQueryResult>(
+    db: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<Vec<T>, DbErr> {
+    T::find_by_statement(stmt(db, sql, values)).all(db).await
+}
+
+/// The first row one query returns, read into `T` by column name, if any.
+pub async fn one_as<T: FromQueryResult>(
+    db: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<Option<T>, DbErr> {
+    T::find_by_statement(stmt(db, sql, values)).one(db).await
+}
+
+/// The placeholders `$first, $first+1, …` of `n` values bound one after another (an `IN (…)`
+/// list).
+pub fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,5 +329,12 @@ mod tests {
         );
         assert_eq!(sqlite_path("sqlite::memory:"), None);
         assert_eq!(sqlite_path("postgres://x/y"), None);
+    }
+
+    #[test]
+    fn placeholders_number_from_the_first() {
+        assert_eq!(placeholders(1, 3), "$1, $2, $3");
+        assert_eq!(placeholders(3, 2), "$3, $4");
+        assert_eq!(placeholders(2, 0), "");
     }
 }

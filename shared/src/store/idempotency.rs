@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
 
-use crate::store::db::{exec, stmt};
+use crate::store::db::{exec, one_as};
 
 /// A key's row as stored.
 #[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
@@ -46,12 +46,11 @@ pub async fn reserve(
 
 /// The key's row, if it exists.
 pub async fn find(db: &impl ConnectionTrait, key: &str) -> Result<Option<StoredKey>, DbErr> {
-    StoredKey::find_by_statement(stmt(
+    one_as::<StoredKey>(
         db,
         "SELECT request_hash, status, body, created_at FROM idempotency_keys WHERE key = $1",
         vec![key.into()],
-    ))
-    .one(db)
+    )
     .await
 }
 

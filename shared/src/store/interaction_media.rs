@@ -8,7 +8,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::store::db::{exec, row, stmt};
+use crate::store::db::{all_as, exec, placeholders, row};
 use crate::store::entities::interaction_media;
 
 /// One attachment and, once the worker stored its bytes, its object.
@@ -34,16 +34,15 @@ pub async fn of_interactions(
     if interaction_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let placeholders: Vec<String> = (1..=interaction_ids.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
         "SELECT im.interaction_id, im.position, im.content_type AS link_type, mo.sha256, \
          mo.content_type AS object_type, mo.size_bytes \
          FROM interaction_media im LEFT JOIN media_objects mo ON mo.id = im.media_object_id \
          WHERE im.interaction_id IN ({}) ORDER BY im.interaction_id, im.position",
-        placeholders.join(", ")
+        placeholders(1, interaction_ids.len())
     );
     let values: Vec<Value> = interaction_ids.iter().map(|id| (*id).into()).collect();
-    Attachment::find_by_statement(stmt(db, &sql, values)).all(db).await
+    all_as(db, &sql, values).await
 }
 
 /// The link row of attachment `position` of an interaction, created once (with no object
@@ -122,7 +121,7 @@ pub async fn earlier_photos(
     interaction_id: Uuid,
     occurred_at: DateTime<Utc>,
 ) -> Result<Vec<EarlierPhoto>, DbErr> {
-    EarlierPhoto::find_by_statement(stmt(
+    all_as::<EarlierPhoto>(
         db,
         "SELECT im.id AS link_id, mo.phash AS phash, i.occurred_at AS occurred_at \
          FROM interaction_media im \
@@ -132,8 +131,7 @@ pub async fn earlier_photos(
          AND (i.occurred_at < $3 OR (i.occurred_at = $3 AND i.id < $2)) \
          ORDER BY i.occurred_at DESC LIMIT 2000",
         vec![user_id.into(), interaction_id.into(), occurred_at.into()],
-    ))
-    .all(db)
+    )
     .await
 }
 

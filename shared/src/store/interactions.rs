@@ -9,7 +9,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::store::db::{exec, row, rows, stmt};
+use crate::store::db::{all_as, exec, one_as, placeholders, row, rows, stmt};
 use crate::store::entities::interaction::{self, Kind, MessageStatus};
 use crate::store::leases::{self, Leased};
 
@@ -167,7 +167,7 @@ pub async fn claim(
         let attempts: i32 = row.try_get("", "attempts")?;
         Ok((u32::try_from(attempts).unwrap_or(0), row.try_get("", "user_id")?))
     };
-    let taken = interaction::Model::find_by_statement(stmt(
+    let taken = one_as::<interaction::Model>(
             db,
             &format!(
                 "UPDATE interactions SET status = 'processing', attempts = attempts + 1, \
@@ -180,8 +180,7 @@ pub async fn claim(
                  RETURNING *"
             ),
             values(),
-        ))
-        .one(db)
+        )
         .await?;
     if let Some(taken) = taken {
         return Ok(Claim::Taken(Box::new(taken)));
@@ -291,7 +290,7 @@ pub async fn record_transcript(
 
 /// An inbound the sweeper picked up: its job was lost (still `received`) or its worker died
 /// (`processing` with an expired lease).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
 pub struct Stale {
     pub id: Uuid,
     pub message_sid: Option<String>,
@@ -316,16 +315,7 @@ pub async fn sweep_stale(
          RETURNING id, message_sid, status",
         lock = crate::store::reminders::skip_locked(db)
     );
-    let rows = rows(db, &sql, vec![now.into(), cutoff.into()]).await?;
-    rows.into_iter()
-        .map(|row| {
-            Ok(Stale {
-                id: row.try_get("", "id")?,
-                message_sid: row.try_get("", "message_sid")?,
-                status: row.try_get("", "status")?,
-            })
-        })
-        .collect()
+    all_as(db, &sql, vec![now.into(), cutoff.into()]).await
 }
 
 /// Inbound messages not finished yet (`received` or `processing`): the queue depth.
@@ -410,7 +400,7 @@ pub async fn record_outbound(
     lease_until: DateTime<Utc>,
 ) -> Result<Option<Recorded>, DbErr> {
     let (column, id, purpose) = new.about.key();
-    let written = interaction::Model::find_by_statement(stmt(
+    let written = one_as::<interaction::Model>(
         db,
         &format!(
             "INSERT INTO interactions (id, user_id, direction, kind, body, status, attempts, locked_until, {column}, purpose, media_url, occurred_at, created_at, updated_at) \
@@ -428,8 +418,7 @@ pub async fn record_outbound(
             new.now.into(),
             lease_until.into(),
         ],
-    ))
-    .one(db)
+    )
     .await?;
     if let Some(row) = written {
         return Ok(Some(Recorded { row, claimed: true }));
@@ -477,12 +466,11 @@ pub async fn known_sids(
     if sids.is_empty() {
         return Ok(Default::default());
     }
-    let placeholders: Vec<String> = (1..=sids.len()).map(|i| format!("${i}")).collect();
     let rows = rows(
         db,
         &format!(
             "SELECT message_sid FROM interactions WHERE message_sid IN ({})",
-            placeholders.join(", ")
+            placeholders(1, sids.len())
         ),
         sids.iter().map(|s| s.clone().into()).collect(),
     )

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr, Value};
 use uuid::Uuid;
 
-use crate::store::db::exec;
+use crate::store::db::{exec, placeholders};
 use crate::store::entities::states::{MessageStatus, ReminderStatus};
 
 /// The rows that are claimed with a lease.
@@ -46,12 +46,12 @@ pub async fn renew(
     if ids.is_empty() {
         return Ok(0);
     }
-    let placeholders = (3..ids.len() + 3).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
     let mut values: Vec<Value> = vec![until.into(), what.held().into()];
     values.extend(ids.iter().map(|id| (*id).into()));
     let sql = format!(
-        "UPDATE {} SET locked_until = $1 WHERE status = $2 AND id IN ({placeholders})",
-        what.table()
+        "UPDATE {} SET locked_until = $1 WHERE status = $2 AND id IN ({})",
+        what.table(),
+        placeholders(3, ids.len())
     );
     Ok(exec(db, &sql, values).await?.rows_affected())
 }

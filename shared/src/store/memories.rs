@@ -8,7 +8,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::store::db::stmt;
+use crate::store::db::{one_as, stmt};
 use crate::store::entities::memory;
 use crate::store::interactions::{self, ApiInbound};
 
@@ -117,8 +117,7 @@ pub async fn create_for_interaction(
     occurred_at: DateTime<Utc>,
     engine: &str,
 ) -> Result<Option<memory::Model>, DbErr> {
-    use sea_orm::FromQueryResult;
-    let made = memory::Model::find_by_statement(stmt(
+    let made = one_as::<memory::Model>(
         db,
         "INSERT INTO memories (id, user_id, interaction_id, kind, text, labels, occurred_at, created_at, engine) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (interaction_id) DO NOTHING RETURNING *",
@@ -133,8 +132,7 @@ pub async fn create_for_interaction(
             Utc::now().into(),
             engine.into(),
         ],
-    ))
-    .one(db)
+    )
     .await?;
     if made.is_some() {
         return Ok(made);

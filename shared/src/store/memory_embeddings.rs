@@ -2,10 +2,10 @@
 //! and when). The scoring and the per-process cache are `memory::vectors`.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DbErr, Value};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
 use uuid::Uuid;
 
-use crate::store::db::{exec, row, rows};
+use crate::store::db::{all_as, exec, row, rows};
 
 /// A vector as stored: little-endian f32s.
 pub fn encode(v: &[f32]) -> Vec<u8> {
@@ -59,7 +59,7 @@ pub async fn remove(db: &impl ConnectionTrait, memory_id: Uuid) -> Result<(), Db
 }
 
 /// A memory still to embed with the current model.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromQueryResult)]
 pub struct Pending {
     pub memory_id: Uuid,
     pub user_id: Uuid,
@@ -72,24 +72,15 @@ pub async fn pending(
     model: &str,
     limit: u64,
 ) -> Result<Vec<Pending>, DbErr> {
-    let rows = rows(
+    all_as(
         db,
-        "SELECT m.id, m.user_id, m.text FROM memories m \
+        "SELECT m.id AS memory_id, m.user_id, m.text FROM memories m \
              LEFT JOIN memory_embeddings e ON e.memory_id = m.id \
              WHERE e.memory_id IS NULL OR e.model <> $1 \
              ORDER BY m.created_at DESC LIMIT $2",
         vec![model.into(), (limit as i64).into()],
     )
-    .await?;
-    rows.into_iter()
-        .map(|r| {
-            Ok(Pending {
-                memory_id: r.try_get("", "id")?,
-                user_id: r.try_get("", "user_id")?,
-                text: r.try_get("", "text")?,
-            })
-        })
-        .collect()
+    .await
 }
 
 /// How many memories still lack a vector of `model`.

@@ -7,14 +7,14 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DbErr, Value};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
 use uuid::Uuid;
 
-use crate::store::db::stmt;
+use crate::store::db::{all_as, placeholders, stmt};
 use crate::store::entities::memory;
 
 /// One earlier text of a memory.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
 pub struct Version {
     /// 1 for the original text, then one more per correction.
     pub version: i32,
@@ -25,21 +25,20 @@ pub struct Version {
 
 /// The memory's earlier texts, oldest first; empty when it was never corrected.
 pub async fn of_memory(db: &impl ConnectionTrait, memory_id: Uuid) -> Result<Vec<Version>, DbErr> {
-    db.query_all_raw(stmt(
+    all_as(
         db,
         "SELECT version, text, replaced_at FROM memory_versions WHERE memory_id = $1 ORDER BY version",
         vec![memory_id.into()],
-    ))
-    .await?
-    .iter()
-    .map(|row| {
-        Ok(Version {
-            version: row.try_get("", "version")?,
-            text: row.try_get("", "text")?,
-            replaced_at: row.try_get("", "replaced_at")?,
-        })
-    })
-    .collect()
+    )
+    .await
+}
+
+/// One earlier text and the memory it belongs to.
+#[derive(FromQueryResult)]
+struct VersionOf {
+    memory_id: Uuid,
+    #[sea_orm(nested)]
+    version: Version,
 }
 
 /// The earlier texts of each of `ids` that has any, oldest first (one query: an export page).
@@ -51,24 +50,15 @@ pub async fn of_memories(
     if ids.is_empty() {
         return Ok(out);
     }
-    let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-    let rows = db
-        .query_all_raw(stmt(
-            db,
-            &format!(
-                "SELECT memory_id, version, text, replaced_at FROM memory_versions \
-                 WHERE memory_id IN ({}) ORDER BY memory_id, version",
-                marks.join(", ")
-            ),
-            ids.iter().map(|id| Value::from(*id)).collect(),
-        ))
-        .await?;
+    let sql = format!(
+        "SELECT memory_id, version, text, replaced_at FROM memory_versions \
+         WHERE memory_id IN ({}) ORDER BY memory_id, version",
+        placeholders(1, ids.len())
+    );
+    let rows: Vec<VersionOf> =
+        all_as(db, &sql, ids.iter().map(|id| Value::from(*id)).collect()).await?;
     for row in rows {
-        out.entry(row.try_get("", "memory_id")?).or_default().push(Version {
-            version: row.try_get("", "version")?,
-            text: row.try_get("", "text")?,
-            replaced_at: row.try_get("", "replaced_at")?,
-        });
+        out.entry(row.memory_id).or_default().push(row.version);
     }
     Ok(out)
 }

@@ -8,18 +8,18 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    TransactionTrait, Value,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
+    QueryFilter, TransactionTrait, Value,
 };
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::store::db::stmt;
+use crate::store::db::{all_as, placeholders, stmt};
 use crate::store::entities::{interaction, memory};
 use crate::store::memories;
 
 /// A stored attachment of a memory's source message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
 pub struct StoredMedia {
     pub sha256: String,
     pub content_type: String,
@@ -92,27 +92,25 @@ async fn media_by_interaction(
     if ids.is_empty() {
         return Ok(out);
     }
-    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
         "SELECT im.interaction_id, mo.sha256, mo.content_type, mo.size_bytes, mo.storage_key \
          FROM interaction_media im JOIN media_objects mo ON mo.id = im.media_object_id \
          WHERE im.interaction_id IN ({}) ORDER BY im.interaction_id, im.position",
-        placeholders.join(", ")
+        placeholders(1, ids.len())
     );
     let values: Vec<Value> = ids.iter().map(|id| (*id).into()).collect();
-    for row in db.query_all_raw(stmt(db, &sql, values)).await? {
-        out.entry(row.try_get("", "interaction_id")?).or_default().push(stored_media(&row)?);
+    for row in all_as::<MediaOf>(db, &sql, values).await? {
+        out.entry(row.interaction_id).or_default().push(row.media);
     }
     Ok(out)
 }
 
-fn stored_media(row: &sea_orm::QueryResult) -> Result<StoredMedia, DbErr> {
-    Ok(StoredMedia {
-        sha256: row.try_get("", "sha256")?,
-        content_type: row.try_get("", "content_type")?,
-        size_bytes: row.try_get("", "size_bytes")?,
-        storage_key: row.try_get("", "storage_key")?,
-    })
+/// A stored attachment and the message it is attached to.
+#[derive(FromQueryResult)]
+struct MediaOf {
+    interaction_id: Uuid,
+    #[sea_orm(nested)]
+    media: StoredMedia,
 }
 
 /// Every distinct stored object attached to one of the user's memories, by hash.
@@ -120,18 +118,16 @@ pub async fn export_media(
     db: &DatabaseConnection,
     user_id: Uuid,
 ) -> Result<Vec<StoredMedia>, DbErr> {
-    let rows = db
-        .query_all_raw(stmt(
-            db,
-            "SELECT DISTINCT mo.sha256, mo.content_type, mo.size_bytes, mo.storage_key \
-             FROM memories m \
-             JOIN interaction_media im ON im.interaction_id = m.interaction_id \
-             JOIN media_objects mo ON mo.id = im.media_object_id \
-             WHERE m.user_id = $1 ORDER BY mo.sha256",
-            vec![user_id.into()],
-        ))
-        .await?;
-    rows.iter().map(stored_media).collect()
+    all_as(
+        db,
+        "SELECT DISTINCT mo.sha256, mo.content_type, mo.size_bytes, mo.storage_key \
+         FROM memories m \
+         JOIN interaction_media im ON im.interaction_id = m.interaction_id \
+         JOIN media_objects mo ON mo.id = im.media_object_id \
+         WHERE m.user_id = $1 ORDER BY mo.sha256",
+        vec![user_id.into()],
+    )
+    .await
 }
 
 /// One memory of an archive, ready to be written.

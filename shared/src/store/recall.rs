@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Value};
 use uuid::Uuid;
 
-use crate::store::db::{row, rows};
+use crate::store::db::{placeholders, row, rows};
 use crate::store::entities::memory;
 
 /// A time range `[start, end)` in UTC.
@@ -91,10 +91,9 @@ pub async fn texts(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
     let sql = format!(
         "SELECT id, text, labels, occurred_at FROM memories WHERE user_id = $1 AND id IN ({})",
-        placeholders.join(", ")
+        placeholders(2, ids.len())
     );
     let mut values: Vec<Value> = vec![user_id.into()];
     values.extend(ids.iter().map(|id| Value::from(*id)));

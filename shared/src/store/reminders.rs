@@ -4,14 +4,14 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use uuid::Uuid;
 
 use crate::domain::replies;
 use crate::domain::time::{Recurrence, When, local_label};
-use crate::store::db::{exec, stmt};
+use crate::store::db::{all_as, exec, one_as};
 use crate::store::entities::reminder::{self, ReminderStatus};
 use crate::store::leases::{self, Leased};
 
@@ -242,13 +242,7 @@ pub async fn claim_due(
          RETURNING *",
         lock = skip_locked(db)
     );
-    reminder::Model::find_by_statement(stmt(
-        db,
-        &sql,
-        vec![now.into(), until.into(), window_start.into()],
-    ))
-    .all(db)
-    .await
+    all_as::<reminder::Model>(db, &sql, vec![now.into(), until.into(), window_start.into()]).await
 }
 
 /// Claims one reminder to send it now, whatever its time, with a lease until `until`. None
@@ -259,13 +253,12 @@ pub async fn claim_one(
     now: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> Result<Option<reminder::Model>, DbErr> {
-    reminder::Model::find_by_statement(stmt(
+    one_as::<reminder::Model>(
         db,
         "UPDATE reminders SET status = 'sending', locked_until = $2, updated_at = $1, attempts = 0 \
          WHERE id = $3 AND status IN ('pending', 'needs_template', 'failed') RETURNING *",
         vec![now.into(), until.into(), id.into()],
-    ))
-    .one(db)
+    )
     .await
 }
 

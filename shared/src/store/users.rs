@@ -8,7 +8,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::domain::phone::UserRef;
-use crate::store::db::{exec, stmt};
+use crate::store::db::{exec, one_as, stmt};
 use crate::store::entities::user;
 
 /// The user a [`UserRef`] names, if there is one.
@@ -55,13 +55,12 @@ pub struct Totals {
 
 /// The user's totals (`None` only if the database returns no row).
 pub async fn totals(db: &impl ConnectionTrait, user_id: Uuid) -> Result<Option<Totals>, DbErr> {
-    Totals::find_by_statement(stmt(
+    one_as::<Totals>(
         db,
         "SELECT (SELECT COUNT(*) FROM interactions WHERE user_id = $1) AS interactions, \
          (SELECT COUNT(*) FROM memories WHERE user_id = $1) AS memories",
         vec![user_id.into()],
-    ))
-    .one(db)
+    )
     .await
 }
 

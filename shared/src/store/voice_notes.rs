@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, FromQueryResult, TransactionTrait};
 use uuid::Uuid;
 
-use crate::store::db::{exec, stmt};
+use crate::store::db::{all_as, exec};
 use crate::store::{interactions, memory_embeddings};
 
 /// One stored voice note whose memory still holds the marker text.
@@ -27,7 +27,7 @@ pub async fn waiting(
     marker: &str,
     limit: u64,
 ) -> Result<Vec<Waiting>, DbErr> {
-    let rows = Waiting::find_by_statement(stmt(
+    let rows = all_as::<Waiting>(
         db,
         "SELECT i.id AS id, m.id AS memory_id, mo.storage_key AS storage_key, \
          mo.content_type AS content_type \
@@ -39,8 +39,7 @@ pub async fn waiting(
          AND i.status IN ('processed', 'failed') AND mo.content_type LIKE 'audio/%' \
          ORDER BY i.occurred_at, im.position LIMIT $2",
         vec![marker.into(), (limit as i64).into()],
-    ))
-    .all(db)
+    )
     .await?;
     let mut out: Vec<Waiting> = Vec::with_capacity(rows.len());
     for w in rows {

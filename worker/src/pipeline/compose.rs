@@ -1,13 +1,11 @@
 //! What mnemo answers to one inbound message: a command's output, a question's matches, or
 //! the confirmation of a new memory. The conversation issue grows this module.
 
-use chrono_tz::Tz;
-
-use super::{MediaOutcome, Pipeline};
+use super::{MediaOutcome, Pipeline, Turn};
 use mnemo_shared::domain::conversation::{Command, Intent, classify};
 use mnemo_shared::domain::replies;
 use mnemo_shared::error::PipelineError;
-use mnemo_shared::store::entities::{interaction, memory, user};
+use mnemo_shared::store::entities::{interaction, memory};
 use mnemo_shared::store::memories;
 
 /// A reply to send: text, and optionally one media URL (WhatsApp takes one per message).
@@ -29,12 +27,11 @@ impl Pipeline {
     /// recorded answer to replay.
     pub(crate) async fn respond(
         &self,
-        user: &user::Model,
-        tz: Tz,
-        inbound: &interaction::Model,
+        turn: Turn<'_>,
         media: &MediaOutcome,
         first_ever: bool,
     ) -> Result<Reply, PipelineError> {
+        let Turn { user, inbound, .. } = turn;
         let text_only = inbound.kind == interaction::Kind::Text;
         if text_only
             && !first_ever
@@ -43,13 +40,13 @@ impl Pipeline {
             // A retry of a command that already took effect: answer the same.
             return Ok(reply);
         }
-        if text_only && let Some(reply) = self.confirmation(user, inbound).await? {
+        if text_only && let Some(reply) = self.confirmation(turn).await? {
             // The answer to a question waiting for YES (`/forget all`).
             return Ok(reply);
         }
         if text_only
             && let Some(quoted) = inbound.replied_to_sid.as_deref()
-            && let Some(reply) = self.reply_to_quoted(user, tz, inbound, quoted).await?
+            && let Some(reply) = self.reply_to_quoted(turn, quoted).await?
         {
             // A reply to a message that forgets or corrects its memory.
             return Ok(reply);
@@ -65,10 +62,10 @@ impl Pipeline {
         };
         match what {
             Intent::Command { name, args } => {
-                self.command(user, tz, inbound, Command::parse(&name, &args)).await
+                self.command(turn, Command::parse(&name, &args)).await
             }
-            Intent::Question => self.find(user, tz, inbound, &inbound.body, 3).await,
-            Intent::Reminder => self.remind(user, tz, inbound, &inbound.body, true).await,
+            Intent::Question => self.find(turn, &inbound.body, 3).await,
+            Intent::Reminder => self.remind(turn, &inbound.body, true).await,
             Intent::Memory => {
                 let mem = self.remember(inbound, &media.memory_text(inbound)).await?;
                 self.engine.index(&self.db, &mem, media.image_data_url.clone()).await?;

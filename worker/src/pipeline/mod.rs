@@ -73,6 +73,15 @@ pub struct Pipeline {
     pub media_clients: MediaClients,
 }
 
+/// The message being answered, its sender, and the zone their times are read in: what each
+/// step that answers a message takes.
+#[derive(Clone, Copy)]
+pub(crate) struct Turn<'a> {
+    pub user: &'a user::Model,
+    pub tz: Tz,
+    pub inbound: &'a interaction::Model,
+}
+
 /// How a job ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -345,7 +354,8 @@ impl Pipeline {
         let media = self.ingest_media(&inbound).await?;
         step_done("media", step);
         let step = std::time::Instant::now();
-        let reply = self.respond(&user, tz, &inbound, &media, first_ever).await?;
+        let reply =
+            self.respond(Turn { user: &user, tz, inbound: &inbound }, &media, first_ever).await?;
         step_done("respond", step);
         let body = if user.welcomed_at.is_none() && self.claim_welcome(user.id).await? {
             format!("{}\n\n{}", replies::welcome(tz), reply.body)

@@ -3,28 +3,26 @@
 //! `mnemo_shared::domain::conversation::reply`.
 
 use chrono::{Duration, Utc};
-use chrono_tz::Tz;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use tracing::info;
 
-use super::{Pipeline, Reply};
+use super::{Pipeline, Reply, Turn};
 use mnemo_shared::domain::conversation::answer::{self, Item};
 use mnemo_shared::domain::conversation::ownership::{CONFIRM_WITHIN, OwnCommand, is_yes};
 use mnemo_shared::domain::conversation::reply::{self, ReplyAction, reply_action};
 use mnemo_shared::error::PipelineError;
 use mnemo_shared::ownership::{forget, link};
 use mnemo_shared::store::confirmations::{self, FORGET_ALL};
-use mnemo_shared::store::entities::{interaction, memory, user};
+use mnemo_shared::store::entities::memory;
 use mnemo_shared::store::{mcp_tokens, memories, memory_versions};
 
 impl Pipeline {
     pub(crate) async fn own_command(
         &self,
-        user: &user::Model,
-        _tz: Tz,
-        inbound: &interaction::Model,
+        turn: Turn<'_>,
         cmd: OwnCommand,
     ) -> Result<Reply, PipelineError> {
+        let Turn { user, inbound, .. } = turn;
         match cmd {
             OwnCommand::Export => {
                 let url = link::url(&self.settings, user.id, Utc::now().timestamp());
@@ -74,9 +72,9 @@ impl Pipeline {
     /// is then handled as usual). Anything but YES cancels the request.
     pub(crate) async fn confirmation(
         &self,
-        user: &user::Model,
-        inbound: &interaction::Model,
+        turn: Turn<'_>,
     ) -> Result<Option<Reply>, PipelineError> {
+        let Turn { user, inbound, .. } = turn;
         let Some((action, at)) = confirmations::pending(&self.db, user.id).await? else {
             return Ok(None);
         };
@@ -112,11 +110,10 @@ impl Pipeline {
     /// Mem0 took it (both idempotent), so a retried job either replays the reply or redoes both.
     pub(crate) async fn reply_to_quoted(
         &self,
-        user: &user::Model,
-        tz: Tz,
-        inbound: &interaction::Model,
+        turn: Turn<'_>,
         quoted_sid: &str,
     ) -> Result<Option<Reply>, PipelineError> {
+        let Turn { user, tz, inbound } = turn;
         let action = reply_action(&inbound.body);
         if action == ReplyAction::Ordinary {
             return Ok(None);

@@ -15,7 +15,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{Pipeline, Reply};
+use super::{Pipeline, Reply, Turn};
 use mnemo_shared::domain::conversation::Command;
 use mnemo_shared::domain::conversation::answer::{self, Found, Item, Page};
 use mnemo_shared::domain::conversation::commands::{ForgetTarget, ListArgs, find_zone};
@@ -25,7 +25,7 @@ use mnemo_shared::error::PipelineError;
 use mnemo_shared::memory::local;
 use mnemo_shared::ownership::forget;
 use mnemo_shared::store::entities::{
-    conversation_state, interaction, interaction_media, media_object, memory, user,
+    conversation_state, interaction, interaction_media, media_object, memory,
 };
 use mnemo_shared::store::recall::kinds;
 use mnemo_shared::store::{memories, users};
@@ -47,11 +47,10 @@ pub const PAGE_SIZE: u64 = 10;
 impl Pipeline {
     pub(crate) async fn command(
         &self,
-        user: &user::Model,
-        tz: Tz,
-        inbound: &interaction::Model,
+        turn: Turn<'_>,
         cmd: Command,
     ) -> Result<Reply, PipelineError> {
+        let Turn { user, tz, inbound } = turn;
         Ok(match cmd {
             Command::Help => Reply::text(replies::HELP),
             Command::Unknown(name) => Reply::text(format!(
@@ -60,18 +59,18 @@ impl Pipeline {
                 replies::clip(&name, 40),
                 replies::HELP
             )),
-            Command::Remind(args) => self.remind(user, tz, inbound, &args, false).await?,
-            Command::Reminders(args) => self.reminders_command(user, tz, inbound, &args).await?,
+            Command::Remind(args) => self.remind(turn, &args, false).await?,
+            Command::Reminders(args) => self.reminders_command(turn, &args).await?,
             Command::Stats => Reply::text(self.stats(user.id, tz).await?),
             Command::Tz(None) => Reply::text(zone_line("🕒 Your time zone is", tz, inbound)),
-            Command::Tz(Some(name)) => self.set_zone(user, inbound, &name).await?,
+            Command::Tz(Some(name)) => self.set_zone(turn, &name).await?,
             Command::Search(words) if words.trim().is_empty() => Reply::text(
                 "What should I look for? e.g. */search dinner plans* or */search photos last week*",
             ),
-            Command::Search(words) => self.find(user, tz, inbound, &words, 5).await?,
-            Command::List(args) => self.list(user, tz, inbound, args).await?,
-            Command::Forget(target) => self.forget(user, tz, inbound, target).await?,
-            Command::Own(cmd) => self.own_command(user, tz, inbound, cmd).await?,
+            Command::Search(words) => self.find(turn, &words, 5).await?,
+            Command::List(args) => self.list(turn, args).await?,
+            Command::Forget(target) => self.forget(turn, target).await?,
+            Command::Own(cmd) => self.own_command(turn, cmd).await?,
         })
     }
 
@@ -79,12 +78,11 @@ impl Pipeline {
     /// phrase's range when there is one; a photo as the best match is sent back as media.
     pub(crate) async fn find(
         &self,
-        user: &user::Model,
-        tz: Tz,
-        inbound: &interaction::Model,
+        turn: Turn<'_>,
         text: &str,
         limit: u64,
     ) -> Result<Reply, PipelineError> {
+        let Turn { user, tz, inbound } = turn;
         let Recalled { range, query, kind, items: mut found } =
             self.recall(user.id, tz, text, inbound.occurred_at, limit).await?;
         let label = range.as_ref().map(|r| r.label.clone());
@@ -192,13 +190,8 @@ impl Pipeline {
     }
 
     /// `/list [phrase] [photos|voice|notes]` and `/list more`.
-    async fn list(
-        &self,
-        user: &user::Model,
-        tz: Tz,
-        inbound: &interaction::Model,
-        args: ListArgs,
-    ) -> Result<Reply, PipelineError> {
+    async fn list(&self, turn: Turn<'_>, args: ListArgs) -> Result<Reply, PipelineError> {
+        let Turn { user, tz, inbound } = turn;
         let mut state = self.state(user.id).await?;
         let (kind, range, label, after, first_number) = if args.more {
             let Some(at) = state.list_cursor_at else {
@@ -257,13 +250,8 @@ impl Pipeline {
 
     /// `/forget <n|last>`: deletes the memory in Mem0 and in our database; the interaction it
     /// came from stays (the audit of what was received).
-    async fn forget(
-        &self,
-        user: &user::Model,
-        tz: Tz,
-        inbound: &interaction::Model,
-        target: ForgetTarget,
-    ) -> Result<Reply, PipelineError> {
+    async fn forget(&self, turn: Turn<'_>, target: ForgetTarget) -> Result<Reply, PipelineError> {
+        let Turn { user, tz, inbound } = turn;
         let state = self.state(user.id).await?;
         let mem = match &target {
             ForgetTarget::Invalid(arg) => {
@@ -326,12 +314,8 @@ impl Pipeline {
     }
 
     /// `/tz Area/City`: validated against the tz database; naturally idempotent.
-    async fn set_zone(
-        &self,
-        user: &user::Model,
-        inbound: &interaction::Model,
-        name: &str,
-    ) -> Result<Reply, PipelineError> {
+    async fn set_zone(&self, turn: Turn<'_>, name: &str) -> Result<Reply, PipelineError> {
+        let Turn { user, inbound, .. } = turn;
         let Some(zone) = find_zone(name) else {
             return Ok(Reply::text(format!(
                 "I don't know the time zone “{}”.\nUse an Area/City name, e.g. */tz Asia/Kolkata*, */tz Europe/London* or */tz America/New_York*.",

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use mnemo_migration::{Migrator, MigratorTrait};
 use mnemo_shared::config::Settings;
-use mnemo_shared::sea_orm::{ConnectionTrait, DatabaseConnection, QueryResult, Statement};
+use mnemo_shared::sea_orm::{ConnectionTrait, DatabaseConnection, QueryResult, Statement, Value};
 use mnemo_worker::pipeline::Pipeline;
 use tokio::sync::watch;
 use wiremock::MockServer;
@@ -265,6 +265,30 @@ impl TestApp {
             .await;
     }
 
+    /// Mem0 answers the next add (`POST /v3/memories/add/`) with `event`, and that event,
+    /// when polled, as done: the memory `mem0_id` holding `text`.
+    pub async fn mem0_adds_next(&self, event: &str, mem0_id: &str, text: &str) {
+        use wiremock::matchers::{method, path};
+        use wiremock::{Mock, ResponseTemplate};
+        Mock::given(method("POST"))
+            .and(path("/v3/memories/add/"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(serde_json::json!({"event_id": event, "status": "PENDING"})),
+            )
+            .up_to_n_times(1)
+            .mount(&self.mem0)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(format!("/v1/event/{event}/")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "id": event, "event_type": "ADD", "status": "SUCCEEDED",
+                "results": [{"id": mem0_id, "data": {"memory": text}, "event": "ADD"}]
+            })))
+            .mount(&self.mem0)
+            .await;
+    }
+
     /// Form fields of every message sent (`POST`) to the Twilio stand-in.
     pub async fn sent_messages(&self) -> Vec<HashMap<String, String>> {
         self.twilio
@@ -376,6 +400,12 @@ impl TestApp {
             .execute_raw(Statement::from_string(self.db.get_database_backend(), sql.to_string()))
             .await
             .unwrap();
+    }
+
+    /// Runs one statement with `$N` values bound (rows in states a test needs).
+    pub async fn exec_with(&self, sql: &str, values: impl IntoIterator<Item = Value>) {
+        let stmt = Statement::from_sql_and_values(self.db.get_database_backend(), sql, values);
+        self.db.execute_raw(stmt).await.unwrap();
     }
 
     /// `GET path` without credentials.
