@@ -127,6 +127,17 @@ impl MemoryTools {
         Ok(user_zone(&u, self.state.settings.default_timezone))
     }
 
+    /// The token's user, their zone, and `phrase` as a range in it.
+    async fn scope(
+        &self,
+        parts: &Parts,
+        phrase: Option<&str>,
+    ) -> Result<(Uuid, Tz, Option<mnemo_shared::memory::Range>), ErrorData> {
+        let user_id = user_of(parts)?;
+        let tz = self.zone(user_id).await?;
+        Ok((user_id, tz, Self::range(phrase, tz)?))
+    }
+
     fn range(
         phrase: Option<&str>,
         tz: Tz,
@@ -159,9 +170,7 @@ impl MemoryTools {
         Parameters(args): Parameters<SearchArgs>,
         Extension(parts): Extension<Parts>,
     ) -> Result<CallToolResult, ErrorData> {
-        let user_id = user_of(&parts)?;
-        let tz = self.zone(user_id).await?;
-        let range = Self::range(args.range.as_deref(), tz)?;
+        let (user_id, tz, range) = self.scope(&parts, args.range.as_deref()).await?;
         let limit = args.limit.unwrap_or(10).clamp(1, 50) as u64;
         let hits = self
             .state
@@ -191,9 +200,7 @@ impl MemoryTools {
         Parameters(args): Parameters<ListArgs>,
         Extension(parts): Extension<Parts>,
     ) -> Result<CallToolResult, ErrorData> {
-        let user_id = user_of(&parts)?;
-        let tz = self.zone(user_id).await?;
-        let range = Self::range(args.range.as_deref(), tz)?;
+        let (user_id, tz, range) = self.scope(&parts, args.range.as_deref()).await?;
         if let Some(k) = args.kind.as_deref()
             && !mnemo_shared::ownership::import::KINDS.contains(&k)
         {

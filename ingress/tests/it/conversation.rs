@@ -593,22 +593,9 @@ async fn a_retried_forget_answers_the_same_and_deletes_once() {
 #[tokio::test]
 async fn with_a_chat_model_unsure_intents_are_settled_and_answers_lead_with_a_sentence() {
     let llm = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .and(body_string_contains("You classify one WhatsApp message"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": "MEMORY"}}]
-        })))
-        .mount(&llm)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .and(body_string_contains("saved memories"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": "You reset it by holding the button for 10 seconds [1]."}}]
-        })))
-        .mount(&llm)
-        .await;
+    chat_model_answers(&llm, "You classify one WhatsApp message", "MEMORY").await;
+    let answer = "You reset it by holding the button for 10 seconds [1].";
+    chat_model_answers(&llm, "saved memories", answer).await;
     let c = Chat::start_with(false, vec![("LLM_API_BASE", format!("{}/v1", llm.uri()))]).await;
     // The rules guess "question" for "how to …" without a colon, and are unsure: the model says
     // it is a memory.

@@ -455,13 +455,7 @@ async fn a_location_becomes_a_memory_with_coordinates_and_address() {
 #[tokio::test]
 async fn photos_get_a_vision_description_and_go_to_mem0_as_an_image() {
     let llm = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "choices": [{"message": {"role": "assistant", "content": "A yellow square on a blue-green gradient."}}]
-        })))
-        .mount(&llm)
-        .await;
+    chat_model_answers(&llm, "", "A yellow square on a blue-green gradient.").await;
     let app = TestApp::spawn_with(Options {
         mem0: true,
         extra: vec![("LLM_API_BASE", format!("{}/v1", llm.uri()))],

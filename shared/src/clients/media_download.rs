@@ -4,7 +4,7 @@
 //!   `TWILIO_API_BASE` (`/2010-04-01/Accounts/{TWILIO_ACCOUNT_SID}/Messages/{sid}/Media/{sid}`)
 //!   or, while the console is on, the console's own `/console/media/{id}` on
 //!   `PUBLIC_BASE_URL`; any other path on those origins is refused before a connection is made.
-//!   A REST submission's `media_url` may also name any public host ([`Downloader::fetch_submitted`]).
+//!   A REST submission's `media_url` may also name any public host ([`Source::Submission`]).
 //! - **Redirects:** followed by hand (the client never follows them itself), at most
 //!   [`MAX_REDIRECTS`] hops, over https or the configured base's scheme. Every target is routed
 //!   by the same rules; one off the configured origins must be a public address: IP literals are
@@ -60,6 +60,15 @@ pub struct Downloaded {
     pub size: u64,
     /// What the final response said, else what the webhook said.
     pub content_type: String,
+}
+
+/// Where a media URL came from, which decides the hosts it may name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// A WhatsApp message (Twilio's media routes, trusted hosts).
+    Message,
+    /// A REST submission's `media_url`: any public host too.
+    Submission,
 }
 
 /// Fetches Twilio media under the rules above.
@@ -286,25 +295,16 @@ impl Downloader {
         Url::parse(url).is_ok_and(|u| self.route(&u, true, false).is_ok())
     }
 
-    /// Downloads the `media_url` of a REST submission: Twilio's and the console's media
-    /// routes, trusted hosts, or any public address; never with credentials elsewhere.
-    pub async fn fetch_submitted(
-        &self,
-        url: &str,
-        declared_type: &str,
-        staging: &Path,
-    ) -> Result<Downloaded, DownloadError> {
-        self.fetch_with(url, declared_type, staging, true).await
-    }
-
-    /// Downloads `url` into a new temporary file under `staging`.
+    /// Downloads `url` into a new temporary file under `staging`. A REST submission's
+    /// `media_url` may also name a public host; never with credentials there.
     pub async fn fetch(
         &self,
         url: &str,
         declared_type: &str,
         staging: &Path,
+        from: Source,
     ) -> Result<Downloaded, DownloadError> {
-        self.fetch_with(url, declared_type, staging, false).await
+        self.fetch_with(url, declared_type, staging, from == Source::Submission).await
     }
 
     async fn fetch_with(
@@ -612,7 +612,7 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let d = Downloader::new(&base, None, 1024, Duration::from_secs(5));
             let url = format!("{base}/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1");
-            let e = d.fetch(&url, "image/jpeg", dir.path()).await.unwrap_err();
+            let e = d.fetch(&url, "image/jpeg", dir.path(), Source::Message).await.unwrap_err();
             assert!(matches!(e, DownloadError::NotAllowed(_)), "{target}: {e}");
         }
         assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 0);
@@ -631,7 +631,10 @@ mod tests {
     async fn off_host_urls_are_refused_without_a_request() {
         let dir = tempfile::tempdir().unwrap();
         let d = dl("http://127.0.0.1:9");
-        let e = d.fetch("http://10.0.0.1/secret", "image/jpeg", dir.path()).await.unwrap_err();
+        let e = d
+            .fetch("http://10.0.0.1/secret", "image/jpeg", dir.path(), Source::Message)
+            .await
+            .unwrap_err();
         assert!(matches!(e, DownloadError::NotAllowed(_)), "{e}");
     }
 
@@ -665,12 +668,18 @@ mod tests {
         let base = chunked_server(3).await;
         let dir = tempfile::tempdir().unwrap();
         let d = Downloader::new(&base, None, 2500, Duration::from_secs(5));
-        let e = d.fetch(&format!("{base}{MEDIA}"), "video/mp4", dir.path()).await.unwrap_err();
+        let e = d
+            .fetch(&format!("{base}{MEDIA}"), "video/mp4", dir.path(), Source::Message)
+            .await
+            .unwrap_err();
         assert!(matches!(e, DownloadError::TooLarge { limit: 2500, size: None }), "{e}");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "partial file removed");
 
         let d = Downloader::new(&base, None, 3000, Duration::from_secs(5));
-        let got = d.fetch(&format!("{base}{MEDIA}"), "video/mp4", dir.path()).await.unwrap();
+        let got = d
+            .fetch(&format!("{base}{MEDIA}"), "video/mp4", dir.path(), Source::Message)
+            .await
+            .unwrap();
         assert_eq!(got.size, 3000);
         assert_eq!(got.content_type, "video/mp4");
         use sha2::Digest;

@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 use super::Pipeline;
 use mnemo_shared::clients::external::ExternalError;
-use mnemo_shared::clients::media_download::{DownloadError, Downloader, redact};
+use mnemo_shared::clients::media_download::{DownloadError, Downloader, Source, redact};
 use mnemo_shared::clients::transcribe::{LocalOutcome, LocalWhisper, Transcriber};
 use mnemo_shared::clients::vision::Describer;
 use mnemo_shared::config::Settings;
@@ -285,17 +285,11 @@ impl Pipeline {
                 let fetched = match uploaded {
                     // A REST upload, already in the store: read back, then the same path.
                     Some(sha256) => self.read_upload(sha256, &media.content_type).await,
-                    None if work.submitted => {
-                        self.media_clients
-                            .downloader
-                            .fetch_submitted(&media.url, &media.content_type, &staging)
-                            .await
-                    }
                     None => {
-                        self.media_clients
-                            .downloader
-                            .fetch(&media.url, &media.content_type, &staging)
-                            .await
+                        let from =
+                            if work.submitted { Source::Submission } else { Source::Message };
+                        let downloader = &self.media_clients.downloader;
+                        downloader.fetch(&media.url, &media.content_type, &staging, from).await
                     }
                 };
                 let got = match fetched {

@@ -596,6 +596,20 @@ impl TestApp {
     }
 }
 
+/// The chat-completions stand-in (`POST /v1/chat/completions`) answers `content` to every
+/// prompt that contains `prompt_part`.
+pub async fn chat_model_answers(server: &MockServer, prompt_part: &str, content: &str) {
+    use wiremock::matchers::{body_string_contains, method, path};
+    wiremock::Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .and(body_string_contains(prompt_part))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]
+        })))
+        .mount(server)
+        .await;
+}
+
 /// The requests a wiremock `server` received for exactly `path`, in order.
 pub async fn requests_at(server: &MockServer, path: &str) -> Vec<wiremock::Request> {
     server.received_requests().await.unwrap().into_iter().filter(|r| r.url.path() == path).collect()

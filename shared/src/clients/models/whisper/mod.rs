@@ -169,6 +169,21 @@ struct Prefix {
     no_speech: f64,
 }
 
+impl Prefix {
+    /// `n` rows to decode from here: the tokens left before the context is full, `n` empty
+    /// hypotheses, and the prompt's cache and logits once for each.
+    #[allow(clippy::type_complexity)]
+    fn rows(
+        &self,
+        model: &Whisper,
+        n: usize,
+    ) -> Result<(usize, Vec<Hyp>, SelfKv, Vec<Vec<f32>>), WhisperError> {
+        let limit = MAX_TOKENS.min(model.n_ctx().saturating_sub(self.cache.len()));
+        let live = vec![Hyp { tokens: Vec::new(), logprob: 0.0 }; n];
+        Ok((limit, live, self.cache.select(&vec![0; n])?, vec![self.logits.clone(); n]))
+    }
+}
+
 /// One decoding of a window.
 #[derive(Default, Clone)]
 struct Decoded {
@@ -485,11 +500,8 @@ impl WhisperModel {
         seed: u64,
     ) -> Result<Vec<Hyp>, WhisperError> {
         let mut rng = StdRng::seed_from_u64(seed);
-        let limit = MAX_TOKENS.min(model.n_ctx().saturating_sub(prefix.cache.len()));
-        let mut live: Vec<Hyp> = vec![Hyp { tokens: Vec::new(), logprob: 0.0 }; n];
+        let (limit, mut live, mut cache, mut logits) = prefix.rows(model, n)?;
         let mut done: Vec<Hyp> = Vec::new();
-        let mut cache = prefix.cache.select(&vec![0; n])?;
-        let mut logits = vec![prefix.logits.clone(); n];
         for step in 0..limit {
             let mut keep: Vec<u32> = Vec::new();
             let mut last: Vec<u32> = Vec::new();
@@ -540,11 +552,8 @@ impl WhisperModel {
         let opts = &self.decoding;
         let beams = opts.beam_size.max(1);
         let max_done = ((beams as f64 * opts.patience).round() as usize).max(1);
-        let limit = MAX_TOKENS.min(model.n_ctx().saturating_sub(prefix.cache.len()));
-        let mut live: Vec<Hyp> = vec![Hyp { tokens: Vec::new(), logprob: 0.0 }; beams];
+        let (limit, mut live, mut cache, mut logits) = prefix.rows(model, beams)?;
         let mut done: Vec<Hyp> = Vec::new();
-        let mut cache = prefix.cache.select(&vec![0; beams])?;
-        let mut logits = vec![prefix.logits.clone(); beams];
         for step in 0..limit {
             // Candidates, one per distinct sequence (the first beams start identical).
             let mut scores: HashMap<Vec<u32>, (f64, usize)> = HashMap::new();
