@@ -32,11 +32,12 @@ pub use state::AppState;
 
 /// Builds every route of the ingress.
 pub fn app(state: AppState) -> impl poem::Endpoint {
-    let api = OpenApiService::new(api::apis(), "mnemo", env!("CARGO_PKG_VERSION")).description(
-        "WhatsApp memory assistant: webhooks, memories, search and analytics. Every error is \
+    let api = OpenApiService::new(api::apis(&state), "mnemo", env!("CARGO_PKG_VERSION"))
+        .description(
+            "WhatsApp memory assistant: webhooks, memories, search and analytics. Every error is \
          `application/problem+json` `{type, title, status, detail}`. With `API_TOKEN` set, the \
          REST endpoints need `Authorization: Bearer <API_TOKEN>`.",
-    );
+        );
     let generated = api.spec();
     let spec = api::docs::document(&generated);
     let allowed = Arc::new(api::docs::AllowedMethods::from_document(&spec));

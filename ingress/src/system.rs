@@ -49,8 +49,9 @@ pub enum ReadyResponse {
     Unavailable(Json<Readiness>),
 }
 
-#[derive(Default)]
-pub struct SystemApi;
+pub struct SystemApi {
+    pub state: AppState,
+}
 
 #[OpenApi(tag = "ApiTags::System")]
 impl SystemApi {

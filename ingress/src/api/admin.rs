@@ -6,7 +6,6 @@ use chrono::{DateTime, Utc};
 use mnemo_shared::jobs::ProcessMessage;
 use mnemo_shared::store::dead_letters;
 use mnemo_shared::store::entities::interaction;
-use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
@@ -46,8 +45,9 @@ pub struct RetriedJob {
     pub status: String,
 }
 
-#[derive(Default)]
-pub struct AdminApi;
+pub struct AdminApi {
+    pub state: AppState,
+}
 
 #[OpenApi(tag = "RestTags::Admin")]
 impl AdminApi {
@@ -58,12 +58,11 @@ impl AdminApi {
     async fn failed(
         &self,
         _auth: BearerAuth,
-        state: Data<&AppState>,
         /// At most this many (1–500, default 100).
         #[oai(validator(minimum(value = "1"), maximum(value = "500")))]
         limit: Query<Option<u32>>,
     ) -> Result<Json<FailedJobList>, ApiError> {
-        let rows = dead_letters::failed(&state.db, limit.0.unwrap_or(100) as u64).await?;
+        let rows = dead_letters::failed(&self.state.db, limit.0.unwrap_or(100) as u64).await?;
         Ok(Json(FailedJobList {
             items: rows
                 .into_iter()
@@ -90,11 +89,10 @@ impl AdminApi {
     async fn retry(
         &self,
         _auth: BearerAuth,
-        state: Data<&AppState>,
         /// The inbound interaction's id.
         id: Path<Uuid>,
     ) -> Result<Json<RetriedJob>, ApiError> {
-        let db = &state.db;
+        let db = &self.state.db;
         let Some(row) = dead_letters::find(db, id.0).await? else {
             return Err(ApiError::NotFound(format!("no interaction {}", id.0)));
         };
@@ -112,7 +110,8 @@ impl AdminApi {
         }
         let sid = row.message_sid.clone().unwrap_or_default();
         let key = format!("{sid}:retry:{}", now.timestamp_millis());
-        if let Err(e) = state
+        if let Err(e) = self
+            .state
             .queue
             .push(ProcessMessage { interaction_id: row.id, message_sid: sid }, &key)
             .await

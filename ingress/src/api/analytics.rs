@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use mnemo_shared::sea_orm::DatabaseConnection;
 use mnemo_shared::store::analytics;
-use poem::web::Data;
 use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 use poem_openapi::types::Example;
@@ -136,8 +135,9 @@ impl Example for Summary {
     }
 }
 
-#[derive(Default)]
-pub struct AnalyticsApi;
+pub struct AnalyticsApi {
+    pub state: AppState,
+}
 
 #[OpenApi(tag = "RestTags::Analytics")]
 impl AnalyticsApi {
@@ -149,12 +149,11 @@ impl AnalyticsApi {
     async fn summary(
         &self,
         _auth: BearerAuth,
-        state: Data<&AppState>,
         /// A user id or an E.164 number; everyone when omitted.
         #[oai(example = "example_user")]
         user: Query<Option<String>>,
     ) -> Result<Json<Summary>, ApiError> {
-        let db = &state.db;
+        let db = &self.state.db;
         let user = resolve_optional_user(db, user.0.as_deref()).await?;
         Ok(Json(summary(db, user.map(|u| u.id)).await?))
     }

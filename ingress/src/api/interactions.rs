@@ -1,7 +1,6 @@
 //! `/interactions/recent`: the latest messages in both directions, newest first.
 
 use mnemo_shared::store::interactions;
-use poem::web::Data;
 use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
@@ -17,8 +16,9 @@ pub struct InteractionList {
     pub items: Vec<Interaction>,
 }
 
-#[derive(Default)]
-pub struct InteractionsApi;
+pub struct InteractionsApi {
+    pub state: AppState,
+}
 
 #[OpenApi(tag = "RestTags::Interactions")]
 impl InteractionsApi {
@@ -30,7 +30,6 @@ impl InteractionsApi {
     async fn recent(
         &self,
         _auth: BearerAuth,
-        state: Data<&AppState>,
         /// A user id or an E.164 number; all users when omitted.
         #[oai(example = "example_user")]
         user: Query<Option<String>>,
@@ -38,7 +37,7 @@ impl InteractionsApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u32>>,
     ) -> Result<Json<InteractionList>, ApiError> {
-        let db = &state.db;
+        let db = &self.state.db;
         let user = resolve_optional_user(db, user.0.as_deref()).await?;
         let limit = limit.0.unwrap_or(20) as i64;
         let rows = interactions::recent(db, user.map(|u| u.id), limit).await?;

@@ -14,7 +14,6 @@ use mnemo_shared::ownership::forget;
 use mnemo_shared::store::entities::memory;
 use mnemo_shared::store::interactions::{self, ApiInbound};
 use mnemo_shared::store::{memories, memory_versions, ownership};
-use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::{Example, ParseFromJSON, ToJSON};
@@ -223,8 +222,9 @@ pub enum DeleteResponse {
     Deleted,
 }
 
-#[derive(Default)]
-pub struct MemoriesApi;
+pub struct MemoriesApi {
+    pub state: AppState,
+}
 
 fn now_micros() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
@@ -242,24 +242,24 @@ impl MemoriesApi {
     async fn create(
         &self,
         _auth: BearerAuth,
-        state: Data<&AppState>,
         /// Makes retries safe: the first response is returned again for the same key and body.
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<Option<String>>,
         body: MemoryBody,
     ) -> Result<CreateResponse, ApiError> {
         let Some(key) = idempotency_key.0 else {
-            return create_memory(&state, body.value, body.upload).await;
+            return create_memory(&self.state, body.value, body.upload).await;
         };
         idempotency::validate_key(&key)?;
-        match idempotency::begin(&state.db, &key, &body.fingerprint).await? {
-            Begin::Proceed => match create_memory(&state, body.value, body.upload).await {
+        match idempotency::begin(&self.state.db, &key, &body.fingerprint).await? {
+            Begin::Proceed => match create_memory(&self.state, body.value, body.upload).await {
                 Ok(resp) => {
-                    idempotency::complete(&state.db, &key, resp.status(), &resp.body()).await?;
+                    idempotency::complete(&self.state.db, &key, resp.status(), &resp.body())
+                        .await?;
                     Ok(resp)
                 }
                 Err(e) => {
-                    idempotency::release(&state.db, &key).await;
+                    idempotency::release(&self.state.db, &key).await;
                     Err(e)
                 }
             },
@@ -284,7 +284,6 @@ impl MemoriesApi {
     async fn search(
         &self,
         _auth: BearerAuth,
-        state: Data<&AppState>,
         /// A user id or an E.164 number.
         #[oai(example = "super::example_user_path")]
         user: Query<String>,
@@ -302,16 +301,17 @@ impl MemoriesApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "50")))]
         limit: Query<Option<u32>>,
     ) -> Result<Json<SearchResult>, ApiError> {
-        let db = &state.db;
+        let db = &self.state.db;
         let user = resolve_user(db, &user.0).await?;
         let q = query.0.trim().to_string();
         if q.is_empty() {
             return Err(ApiError::Unprocessable("`query` must not be empty".into()));
         }
-        let tz = user_zone(&user, state.settings.default_timezone);
+        let tz = user_zone(&user, self.state.settings.default_timezone);
         let range = requested_range(range.0.as_deref(), start.0, end.0, tz, Utc::now())?;
         let limit = limit.0.unwrap_or(10) as u64;
-        let hits = state
+        let hits = self
+            .state
             .engine
             .search(db, user.id, &q, range.as_ref().map(TimeRange::bounds), limit)
             .await
@@ -353,7 +353,6 @@ impl MemoriesApi {
     async fn list(
         &self,
         _auth: BearerAuth,
-        state: Data<&AppState>,
         /// A user id or an E.164 number; all users when omitted.
         #[oai(example = "example_user")]
         user: Query<Option<String>>,
@@ -371,7 +370,7 @@ impl MemoriesApi {
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
     ) -> Result<Json<MemoryPage>, ApiError> {
-        let db = &state.db;
+        let db = &self.state.db;
         let user = resolve_optional_user(db, user.0.as_deref()).await?;
         if let Some(k) = kind.0.as_deref()
             && !KINDS.contains(&k)
@@ -381,7 +380,7 @@ impl MemoriesApi {
                 KINDS.join(", ")
             )));
         }
-        let default = state.settings.default_timezone;
+        let default = self.state.settings.default_timezone;
         let tz = user.as_ref().map_or(default, |u| user_zone(u, default));
         let range = requested_range(range.0.as_deref(), start.0, end.0, tz, Utc::now())?;
         let after = cursor.0.as_deref().map(decode_cursor).transpose()?;
@@ -406,19 +405,18 @@ impl MemoriesApi {
     async fn get(
         &self,
         _auth: BearerAuth,
-        state: Data<&AppState>,
         /// The memory id.
         id: Path<Uuid>,
         /// When given, the memory must belong to this user (a user id or an E.164 number).
         user: Query<Option<String>>,
     ) -> Result<Json<MemoryDetail>, ApiError> {
-        let m = find_memory(&state, id.0, user.0.as_deref()).await?;
-        let versions = memory_versions::of_memory(&state.db, m.id)
+        let m = find_memory(&self.state, id.0, user.0.as_deref()).await?;
+        let versions = memory_versions::of_memory(&self.state.db, m.id)
             .await?
             .into_iter()
             .map(|v| MemoryVersion { text: v.text, replaced_at: v.replaced_at })
             .collect();
-        let mut out = memories_out(&state.db, vec![m]).await?;
+        let mut out = memories_out(&self.state.db, vec![m]).await?;
         Ok(Json(MemoryDetail { memory: out.remove(0), versions }))
     }
 
@@ -430,19 +428,18 @@ impl MemoriesApi {
     async fn delete(
         &self,
         _auth: BearerAuth,
-        state: Data<&AppState>,
         /// The memory id.
         id: Path<Uuid>,
         /// When given, the memory must belong to this user (a user id or an E.164 number).
         user: Query<Option<String>>,
     ) -> Result<DeleteResponse, ApiError> {
-        let m = find_memory(&state, id.0, user.0.as_deref()).await?;
-        state.engine.forget(&m).await.map_err(|e| {
+        let m = find_memory(&self.state, id.0, user.0.as_deref()).await?;
+        self.state.engine.forget(&m).await.map_err(|e| {
             warn!(memory_id = %m.id, error = %e, "memory engine delete failed");
             ApiError::Unavailable(format!("the memory engine could not delete it: {e}"))
         })?;
-        if let Some(done) = ownership::delete_memory(&state.db, m.user_id, m.id).await? {
-            forget::remove_unreferenced(&state.media, &done.orphaned_keys).await;
+        if let Some(done) = ownership::delete_memory(&self.state.db, m.user_id, m.id).await? {
+            forget::remove_unreferenced(&self.state.media, &done.orphaned_keys).await;
         }
         info!(memory_id = %m.id, "memory deleted through the API");
         Ok(DeleteResponse::Deleted)

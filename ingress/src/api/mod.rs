@@ -34,9 +34,10 @@ use poem_openapi::{Object, Tags};
 use uuid::Uuid;
 
 use crate::problem::ApiError;
+use crate::state::AppState;
 
-/// The tuple of every API served under `/` and documented in `/openapi.json`. Each is a unit
-/// struct, so [`apis`] is the tuple's `Default`.
+/// The tuple of every API served under `/` and documented in `/openapi.json`; each holds the
+/// application state its operations use.
 pub type Apis = (
     crate::system::SystemApi,
     memories::MemoriesApi,
@@ -49,8 +50,19 @@ pub type Apis = (
     ownership::McpTokensApi,
 );
 
-pub fn apis() -> Apis {
-    Apis::default()
+pub fn apis(state: &AppState) -> Apis {
+    let state = || state.clone();
+    (
+        crate::system::SystemApi { state: state() },
+        memories::MemoriesApi { state: state() },
+        interactions::InteractionsApi { state: state() },
+        analytics::AnalyticsApi { state: state() },
+        users::UsersApi { state: state() },
+        reminders::RemindersApi { state: state() },
+        admin::AdminApi { state: state() },
+        ownership::OwnershipApi { state: state() },
+        ownership::McpTokensApi { state: state() },
+    )
 }
 
 #[derive(Tags)]

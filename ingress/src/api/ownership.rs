@@ -67,8 +67,9 @@ fn archive(state: &AppState, u: user::Model) -> ExportResponse {
     ExportResponse::Zip(Binary(Body::from_bytes_stream(chunks.boxed())), name)
 }
 
-#[derive(Default)]
-pub struct OwnershipApi;
+pub struct OwnershipApi {
+    pub state: AppState,
+}
 
 #[OpenApi(tag = "RestTags::Users")]
 impl OwnershipApi {
@@ -81,13 +82,12 @@ impl OwnershipApi {
     async fn export(
         &self,
         _auth: BearerAuth,
-        state: Data<&AppState>,
         /// A user id or an E.164 number.
         #[oai(example = "super::example_user_path")]
         id: Path<String>,
     ) -> Result<ExportResponse, ApiError> {
-        let u = resolve_user(&state.db, &id.0).await?;
-        Ok(archive(&state, u))
+        let u = resolve_user(&self.state.db, &id.0).await?;
+        Ok(archive(&self.state, u))
     }
 
     /// Import an export archive
@@ -103,7 +103,6 @@ impl OwnershipApi {
     async fn import(
         &self,
         _auth: BearerAuth,
-        state: Data<&AppState>,
         req: &poem::Request,
         /// A user id or an E.164 number.
         #[oai(example = "super::example_user_path")]
@@ -123,13 +122,13 @@ impl OwnershipApi {
             )));
         }
         // A well-formed number not seen yet is created from the archive (after it is checked).
-        let known = match resolve_user(&state.db, &id.0).await {
+        let known = match resolve_user(&self.state.db, &id.0).await {
             Ok(u) => Some(u),
             Err(ApiError::NotFound(_)) => None,
             Err(e) => return Err(e),
         };
-        let cap = state.settings.import_max_bytes;
-        let staging = state.media.staging_dir();
+        let cap = self.state.settings.import_max_bytes;
+        let staging = self.state.media.staging_dir();
         let unavailable = |e: std::io::Error| {
             tracing::error!(error = %e, "import staging failed");
             ApiError::Unavailable("cannot stage the archive; retry shortly".into())
@@ -159,7 +158,7 @@ impl OwnershipApi {
         out.flush().await.map_err(unavailable)?;
         drop(out);
 
-        let limits = Limits::new(cap, state.settings.max_media_bytes);
+        let limits = Limits::new(cap, self.state.settings.max_media_bytes);
         let path = file.path().to_path_buf();
         let archive = tokio::task::spawn_blocking(move || read_archive(&path, &staging, &limits))
             .await
@@ -183,13 +182,14 @@ impl OwnershipApi {
                 let tz = from
                     .map(|u| u.timezone.as_str())
                     .filter(|t| t.parse::<Tz>().is_ok())
-                    .unwrap_or(state.settings.default_timezone.name())
+                    .unwrap_or(self.state.settings.default_timezone.name())
                     .to_string();
                 let name = from.and_then(|u| u.display_name.as_deref());
-                let id = mnemo_shared::store::ownership::ensure_user(&state.db, &phone, &tz, name)
-                    .await?;
+                let id =
+                    mnemo_shared::store::ownership::ensure_user(&self.state.db, &phone, &tz, name)
+                        .await?;
                 info!(user_id = %id, "user created by an import");
-                resolve_user(&state.db, &id.to_string()).await?
+                resolve_user(&self.state.db, &id.to_string()).await?
             }
         };
 
@@ -229,18 +229,21 @@ impl OwnershipApi {
                 .find(|o| o.sha256 == staged.sha256)
                 .map(|o| o.content_type.clone())
                 .unwrap_or_else(|| "application/octet-stream".into());
-            state.media.put(&storage_key(&staged.sha256), staged.file.path(), &ct).await.map_err(
-                |e| {
+            self.state
+                .media
+                .put(&storage_key(&staged.sha256), staged.file.path(), &ct)
+                .await
+                .map_err(|e| {
                     tracing::error!(error = %e, "media store write failed");
                     ApiError::Unavailable("the media store is unavailable; retry shortly".into())
-                },
-            )?;
+                })?;
         }
-        let (created, skipped) = import(&state.db, u.id, &items, state.engine.name()).await?;
+        let (created, skipped) =
+            import(&self.state.db, u.id, &items, self.state.engine.name()).await?;
         info!(user_id = %u.id, imported = created.len(), skipped, "archive imported");
         // Vectors (and Mem0) as for new memories, after answering; the backfill is the
         // backstop for any that fail here.
-        let (db, engine) = (state.db.clone(), state.engine.clone());
+        let (db, engine) = (self.state.db.clone(), self.state.engine.clone());
         let ids = created.clone();
         tokio::spawn(async move {
             for id in ids {
@@ -276,8 +279,9 @@ pub enum RevokeResponse {
     Revoked,
 }
 
-#[derive(Default)]
-pub struct McpTokensApi;
+pub struct McpTokensApi {
+    pub state: AppState,
+}
 
 #[OpenApi(tag = "RestTags::Users")]
 impl McpTokensApi {
@@ -288,13 +292,12 @@ impl McpTokensApi {
     async fn issue(
         &self,
         _auth: BearerAuth,
-        state: Data<&AppState>,
         /// A user id or an E.164 number.
         #[oai(example = "super::example_user_path")]
         id: Path<String>,
     ) -> Result<TokenResponse, ApiError> {
-        let u = resolve_user(&state.db, &id.0).await?;
-        let token = mcp_tokens::issue(&state.db, u.id).await?;
+        let u = resolve_user(&self.state.db, &id.0).await?;
+        let token = mcp_tokens::issue(&self.state.db, u.id).await?;
         info!(user_id = %u.id, "MCP token issued through the API");
         Ok(TokenResponse::Created(Json(McpToken { token })))
     }
@@ -304,13 +307,12 @@ impl McpTokensApi {
     async fn revoke(
         &self,
         _auth: BearerAuth,
-        state: Data<&AppState>,
         /// A user id or an E.164 number.
         #[oai(example = "super::example_user_path")]
         id: Path<String>,
     ) -> Result<RevokeResponse, ApiError> {
-        let u = resolve_user(&state.db, &id.0).await?;
-        mcp_tokens::revoke_all(&state.db, u.id).await?;
+        let u = resolve_user(&self.state.db, &id.0).await?;
+        mcp_tokens::revoke_all(&self.state.db, u.id).await?;
         Ok(RevokeResponse::Revoked)
     }
 }

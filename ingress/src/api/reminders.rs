@@ -12,7 +12,6 @@ use mnemo_shared::store::entities::reminder;
 use mnemo_shared::store::reminders::{self as saved, NewReminder, STATUSES};
 use mnemo_worker::pipeline::Pipeline;
 use mnemo_worker::scheduler::{self, Delivery};
-use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
@@ -115,8 +114,9 @@ pub enum DeletedResponse {
     Cancelled,
 }
 
-#[derive(Default)]
-pub struct RemindersApi;
+pub struct RemindersApi {
+    pub state: AppState,
+}
 
 async fn find_reminder(state: &AppState, id: Uuid) -> Result<reminder::Model, ApiError> {
     saved::find(&state.db, id).await?.ok_or_else(|| ApiError::NotFound(format!("no reminder {id}")))
@@ -131,11 +131,10 @@ impl RemindersApi {
     async fn create(
         &self,
         _auth: crate::api::auth::BearerAuth,
-        state: Data<&AppState>,
         body: crate::api::small_json::SmallJson<NewReminderIn>,
     ) -> Result<CreatedResponse, ApiError> {
-        let u = super::resolve_user(&state.db, &body.user).await?;
-        let tz = super::user_zone(&u, state.settings.default_timezone);
+        let u = super::resolve_user(&self.state.db, &body.user).await?;
+        let tz = super::user_zone(&u, self.state.settings.default_timezone);
         let text = body.text.trim();
         if text.is_empty() {
             return Err(ApiError::Unprocessable("text must not be empty".into()));
@@ -170,7 +169,7 @@ impl RemindersApi {
             }
         };
         let row = saved::create(
-            &state.db,
+            &self.state.db,
             &NewReminder {
                 user_id: u.id,
                 text: text.to_string(),
@@ -190,7 +189,6 @@ impl RemindersApi {
     async fn list(
         &self,
         _auth: crate::api::auth::BearerAuth,
-        state: Data<&AppState>,
         /// A user id or E.164 number.
         user: Query<Option<String>>,
         /// `pending` | `sending` | `sent` | `cancelled` | `needs_template` | `failed`.
@@ -199,7 +197,7 @@ impl RemindersApi {
         limit: Query<Option<u64>>,
     ) -> Result<Json<ReminderList>, ApiError> {
         let user_id = match user.0.as_deref() {
-            Some(key) => Some(super::resolve_user(&state.db, key).await?.id),
+            Some(key) => Some(super::resolve_user(&self.state.db, key).await?.id),
             None => None,
         };
         if let Some(s) = status.0.as_deref()
@@ -211,14 +209,14 @@ impl RemindersApi {
             )));
         }
         let rows = saved::list(
-            &state.db,
+            &self.state.db,
             user_id,
             status.0.as_deref(),
             limit.0.unwrap_or(100).clamp(1, 500),
         )
         .await
         .map_err(ApiError::from)?;
-        let fallback = state.settings.default_timezone;
+        let fallback = self.state.settings.default_timezone;
         Ok(Json(ReminderList {
             items: rows.into_iter().map(|r| ReminderOut::from_model(r, fallback)).collect(),
         }))
@@ -229,14 +227,13 @@ impl RemindersApi {
     async fn delete(
         &self,
         _auth: crate::api::auth::BearerAuth,
-        state: Data<&AppState>,
         id: Path<Uuid>,
     ) -> Result<DeletedResponse, ApiError> {
-        let r = find_reminder(&state, id.0).await?;
+        let r = find_reminder(&self.state, id.0).await?;
         if r.status == reminder::ReminderStatus::Cancelled {
             return Ok(DeletedResponse::Cancelled);
         }
-        if !saved::cancel(&state.db, r.id, Utc::now()).await.map_err(ApiError::from)? {
+        if !saved::cancel(&self.state.db, r.id, Utc::now()).await.map_err(ApiError::from)? {
             return Err(ApiError::Unprocessable(format!(
                 "reminder is {}; nothing to cancel",
                 r.status
@@ -251,11 +248,10 @@ impl RemindersApi {
     async fn send_now(
         &self,
         _auth: crate::api::auth::BearerAuth,
-        state: Data<&AppState>,
         id: Path<Uuid>,
     ) -> Result<Json<SendNowOut>, ApiError> {
-        let r = find_reminder(&state, id.0).await?;
-        let pipeline = Pipeline::new(state.db.clone(), state.settings.clone());
+        let r = find_reminder(&self.state, id.0).await?;
+        let pipeline = Pipeline::new(self.state.db.clone(), self.state.settings.clone());
         let now = Utc::now();
         let Some(claimed) =
             scheduler::claim_one(&pipeline, r.id, now).await.map_err(ApiError::from)?
@@ -274,11 +270,11 @@ impl RemindersApi {
             Delivery::Retrying(e) => ("retrying", Some(e)),
             Delivery::Skipped => ("skipped", None),
         };
-        let r = find_reminder(&state, r.id).await?;
+        let r = find_reminder(&self.state, r.id).await?;
         Ok(Json(SendNowOut {
             delivery: delivery.into(),
             detail,
-            reminder: ReminderOut::from_model(r, state.settings.default_timezone),
+            reminder: ReminderOut::from_model(r, self.state.settings.default_timezone),
         }))
     }
 }

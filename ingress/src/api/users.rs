@@ -3,7 +3,6 @@
 use chrono::{DateTime, Utc};
 use mnemo_shared::store::entities::user;
 use mnemo_shared::store::users;
-use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
@@ -62,8 +61,9 @@ pub struct UserPage {
     pub next_cursor: Option<String>,
 }
 
-#[derive(Default)]
-pub struct UsersApi;
+pub struct UsersApi {
+    pub state: AppState,
+}
 
 #[OpenApi(tag = "RestTags::Users")]
 impl UsersApi {
@@ -74,14 +74,13 @@ impl UsersApi {
     async fn list(
         &self,
         _auth: BearerAuth,
-        state: Data<&AppState>,
         /// Page size (1–200, default 50).
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u32>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
     ) -> Result<Json<UserPage>, ApiError> {
-        let db = &state.db;
+        let db = &self.state.db;
         let limit = limit.0.unwrap_or(50) as usize;
         let after = cursor.0.as_deref().map(decode_cursor).transpose()?;
         let mut rows = users::page(db, after, (limit + 1) as i64).await?;
@@ -96,12 +95,11 @@ impl UsersApi {
     async fn get(
         &self,
         _auth: BearerAuth,
-        state: Data<&AppState>,
         /// A user id or an E.164 number.
         #[oai(example = "super::example_user_path")]
         id: Path<String>,
     ) -> Result<Json<UserDetail>, ApiError> {
-        let db = &state.db;
+        let db = &self.state.db;
         let u = resolve_user(db, &id.0).await?;
         let totals = users::totals(db, u.id)
             .await?
@@ -122,16 +120,15 @@ impl UsersApi {
     async fn forget(
         &self,
         _auth: BearerAuth,
-        state: Data<&AppState>,
         /// A user id or an E.164 number.
         #[oai(example = "super::example_user_path")]
         id: Path<String>,
     ) -> Result<super::ownership::ForgetResponse, ApiError> {
-        let u = resolve_user(&state.db, &id.0).await?;
+        let u = resolve_user(&self.state.db, &id.0).await?;
         mnemo_shared::ownership::forget::forget_everything(
-            &state.db,
-            &state.engine,
-            &state.media,
+            &self.state.db,
+            &self.state.engine,
+            &self.state.media,
             u.id,
         )
         .await
