@@ -587,7 +587,7 @@ async fn a_retried_forget_answers_the_same_and_deletes_once() {
     assert_eq!(outcome, mnemo_worker::pipeline::Outcome::Processed);
     assert_eq!(c.reply_to(&sid).await, first, "the same answer");
     assert_eq!(c.memories().await, 1, "nothing else deleted");
-    assert_eq!(c.app.scalar("SELECT text FROM memories").await.as_deref(), Some("older note"));
+    assert_eq!(c.app.memory_text().await.as_deref(), Some("older note"));
 }
 
 #[tokio::test]

@@ -349,10 +349,7 @@ async fn without_transcription_the_voice_note_is_kept_untranscribed() {
     let reply = reply_to(&app, &sid, 1).await;
     assert!(reply.contains("saved untranscribed"), "{reply}");
     assert_eq!(app.count("SELECT ref_count FROM media_objects").await, 1);
-    assert_eq!(
-        app.scalar("SELECT text FROM memories").await.as_deref(),
-        Some("voice note (not transcribed)")
-    );
+    assert_eq!(app.memory_text().await.as_deref(), Some("voice note (not transcribed)"));
     assert_eq!(app.transcript_of(&sid).await, None);
 }
 
@@ -446,7 +443,7 @@ async fn a_location_becomes_a_memory_with_coordinates_and_address() {
     }
     post(&app, &p).await;
     let reply = reply_to(&app, &sid, 1).await;
-    let text = app.scalar("SELECT text FROM memories").await.unwrap();
+    let text = app.memory_text().await.unwrap();
     assert_eq!(text, "📍 Blue Bottle Coffee, 66 Mint St, San Francisco (37.78250, -122.40360)");
     assert_eq!(app.scalar("SELECT kind FROM memories").await.as_deref(), Some("location"));
     assert!(reply.contains("Blue Bottle Coffee"), "{reply}");
@@ -475,7 +472,7 @@ async fn photos_get_a_vision_description_and_go_to_mem0_as_an_image() {
     let reply = reply_to(&app, &sid, 1).await;
     assert!(reply.contains("Poster for the hallway"), "{reply}");
     assert_eq!(
-        app.scalar("SELECT text FROM memories").await.as_deref(),
+        app.memory_text().await.as_deref(),
         Some("Poster for the hallway\nA yellow square on a blue-green gradient.")
     );
     let chat: serde_json::Value = llm.received_requests().await.unwrap()[0].body_json().unwrap();

@@ -381,7 +381,7 @@ async fn with_mem0_the_update_and_the_delete_reach_the_right_memories() {
     let gone = say(&app, "delete", Some(&confirmation)).await;
     assert!(gone.reply.starts_with("🗑 Forgotten:"), "{}", gone.reply);
 
-    assert_eq!(app.scalar("SELECT text FROM memories").await.as_deref(), Some("Parking: level 4"));
+    assert_eq!(app.memory_text().await.as_deref(), Some("Parking: level 4"));
     assert_eq!(
         app.scalar("SELECT mem0_id FROM memories").await.as_deref(),
         Some(parking_id),

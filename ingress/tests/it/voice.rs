@@ -143,10 +143,7 @@ async fn a_damaged_note_is_kept_marked_and_answered_once() {
     println!("reply: {r}");
     assert!(r.contains("couldn't play it"), "{r}");
     assert_eq!(app.count("SELECT COUNT(*) FROM media_objects").await, 1);
-    assert_eq!(
-        app.scalar("SELECT text FROM memories").await.as_deref(),
-        Some("voice note (could not be decoded)")
-    );
+    assert_eq!(app.memory_text().await.as_deref(), Some("voice note (could not be decoded)"));
     // No retry storm: one attempt, one reply, processed (the status is set just after the
     // reply went out).
     app.wait_status(&sid, "processed").await;
@@ -162,10 +159,7 @@ async fn a_note_over_the_cap_is_refused_with_a_reply() {
     let r = app.reply_to(&sid, Duration::from_secs(60)).await;
     println!("reply after {:?}: {r}", started.elapsed());
     assert!(r.contains("lasts 1:11 min") && r.contains("up to 1 min"), "{r}");
-    assert_eq!(
-        app.scalar("SELECT text FROM memories").await.as_deref(),
-        Some("voice note (too long to transcribe)")
-    );
+    assert_eq!(app.memory_text().await.as_deref(), Some("voice note (too long to transcribe)"));
     assert_eq!(app.transcript_of(&sid).await, None);
 }
 
@@ -176,10 +170,7 @@ async fn notes_kept_before_the_model_arrives_are_transcribed_by_the_backfill() {
     let sid = send_voice(&app, "ME_early", "audio/ogg", clip("shopping.ogg")).await;
     let r = app.reply_to(&sid, Duration::from_secs(30)).await;
     assert!(r.contains("isn't installed yet"), "{r}");
-    assert_eq!(
-        app.scalar("SELECT text FROM memories").await.as_deref(),
-        Some("voice note (not transcribed)")
-    );
+    assert_eq!(app.memory_text().await.as_deref(), Some("voice note (not transcribed)"));
     let pipeline = Pipeline::new(app.db.clone(), app.settings.clone());
     assert_eq!(pipeline.backfill_transcripts(10).await.unwrap(), 0);
 
@@ -188,7 +179,7 @@ async fn notes_kept_before_the_model_arrives_are_transcribed_by_the_backfill() {
     pipeline.backfill_transcripts(10).await.unwrap();
     let text =
         wait_for_some("the memory's text to be backfilled", Duration::from_secs(120), || async {
-            let text = app.scalar("SELECT text FROM memories").await.unwrap();
+            let text = app.memory_text().await.unwrap();
             text.to_lowercase().contains("bananas").then_some(text)
         })
         .await;

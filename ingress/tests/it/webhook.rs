@@ -23,10 +23,7 @@ async fn text_message_becomes_memory_and_reply() {
 
     app.wait_sent(1).await;
     assert_eq!(app.count("SELECT COUNT(*) FROM memories").await, 1);
-    assert_eq!(
-        app.scalar("SELECT text FROM memories").await.as_deref(),
-        Some("Dinner plan: pasta with Anna on Friday")
-    );
+    assert_eq!(app.memory_text().await.as_deref(), Some("Dinner plan: pasta with Anna on Friday"));
     app.wait_status(&sid, "processed").await;
     // The user got the zone of a San Francisco number at first contact.
     assert_eq!(

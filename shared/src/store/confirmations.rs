@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr};
 use uuid::Uuid;
 
-use crate::store::db::{exec, row};
+use crate::store::db::{exec, row, run};
 
 /// The action `/forget all` asks to confirm.
 pub const FORGET_ALL: &str = "forget_all";
@@ -16,14 +16,13 @@ pub async fn request(
     action: &str,
     at: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    exec(
+    run(
         db,
         "INSERT INTO confirmations (user_id, action, requested_at) VALUES ($1, $2, $3) \
          ON CONFLICT (user_id) DO UPDATE SET action = excluded.action, requested_at = excluded.requested_at",
         vec![user_id.into(), action.into(), at.into()],
     )
-    .await?;
-    Ok(())
+    .await
 }
 
 /// The action waiting for the user's YES and when it was asked for.

@@ -275,6 +275,11 @@ pub async fn exec(
     db.execute_raw(stmt(db, sql, values)).await
 }
 
+/// Runs one statement for its effect alone (see [`stmt`]).
+pub async fn run(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Result<(), DbErr> {
+    exec(db, sql, values).await.map(drop)
+}
+
 /// The first row one query returns, if any.
 pub async fn row(
     db: &impl ConnectionTrait,

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
 
-use crate::store::db::{exec, one_as};
+use crate::store::db::{exec, one_as, run};
 
 /// A key's row as stored.
 #[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
@@ -80,13 +80,12 @@ pub async fn complete(
     body: &str,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    exec(
+    run(
         db,
         "UPDATE idempotency_keys SET status = $2, body = $3, completed_at = $4 WHERE key = $1",
         vec![key.into(), Value::Int(Some(status as i32)), body.into(), now.into()],
     )
-    .await?;
-    Ok(())
+    .await
 }
 
 /// Forgets a key still in progress (its request failed and created nothing).

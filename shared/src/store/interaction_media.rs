@@ -8,7 +8,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::store::db::{all_as, exec, placeholders, row};
+use crate::store::db::{all_as, exec, placeholders, row, run};
 use crate::store::entities::interaction_media;
 
 /// One attachment and, once the worker stored its bytes, its object.
@@ -156,11 +156,10 @@ pub async fn mark_duplicate(
     link_id: Uuid,
     of: Uuid,
 ) -> Result<(), DbErr> {
-    exec(
+    run(
         db,
         "UPDATE interaction_media SET duplicate_of = $2 WHERE id = $1 AND duplicate_of IS NULL",
         vec![link_id.into(), of.into()],
     )
-    .await?;
-    Ok(())
+    .await
 }

@@ -9,7 +9,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::store::db::{all_as, exec, one_as, placeholders, row, rows, stmt};
+use crate::store::db::{all_as, exec, one_as, placeholders, row, rows, run, stmt};
 use crate::store::entities::interaction::{self, Kind, MessageStatus};
 use crate::store::leases::{self, Leased};
 
@@ -111,7 +111,7 @@ async fn insert_api_inbound(
     status: &str,
     processed_at: Option<DateTime<Utc>>,
 ) -> Result<(), DbErr> {
-    exec(
+    run(
         db,
         "INSERT INTO interactions (id, user_id, message_sid, direction, kind, body, status, attempts, raw, \
          occurred_at, created_at, updated_at, processed_at) \
@@ -129,8 +129,7 @@ async fn insert_api_inbound(
             processed_at.into(),
         ],
     )
-    .await?;
-    Ok(())
+    .await
 }
 
 // ---- The worker's side: claiming an inbound, its attempts, its end state ----
@@ -227,13 +226,12 @@ pub async fn begin_attempt(
     until: DateTime<Utc>,
     retry: bool,
 ) -> Result<(), DbErr> {
-    exec(
+    run(
         db,
         "UPDATE interactions SET attempts = attempts + $3, locked_until = $2 WHERE id = $1",
         vec![id.into(), until.into(), i32::from(retry).into()],
     )
-    .await?;
-    Ok(())
+    .await
 }
 
 /// Ends an inbound: `processed` or `failed` (with `error`), its lease released.
@@ -244,14 +242,13 @@ pub async fn finish(
     error: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    exec(
+    run(
         db,
         "UPDATE interactions SET status = $2, error = $3, locked_until = NULL, \
          processed_at = $4, updated_at = $4 WHERE id = $1",
         vec![id.into(), status.as_str().into(), error.map(str::to_string).into(), now.into()],
     )
-    .await?;
-    Ok(())
+    .await
 }
 
 /// The user's earliest inbound still waiting (`received`): its id and MessageSid.
@@ -447,15 +444,14 @@ pub async fn claim_send(
 
 /// Gives a send lease back; `uncount` takes back the attempt it counted (it reached nobody).
 pub async fn release_send(db: &impl ConnectionTrait, id: Uuid, uncount: bool) -> Result<(), DbErr> {
-    exec(
+    run(
         db,
         "UPDATE interactions SET locked_until = NULL, \
          attempts = CASE WHEN $2 THEN attempts - 1 ELSE attempts END \
          WHERE id = $1 AND status = 'sending'",
         vec![id.into(), uncount.into()],
     )
-    .await?;
-    Ok(())
+    .await
 }
 
 /// Those of `sids` already recorded on some interaction.
@@ -496,7 +492,7 @@ pub async fn mark_sent(
     result: &SendResult<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    exec(
+    run(
         db,
         "UPDATE interactions SET status = $2, message_sid = COALESCE($3, message_sid), \
          error = $4, error_code = $5, locked_until = NULL, updated_at = $6 WHERE id = $1",
@@ -509,6 +505,5 @@ pub async fn mark_sent(
             now.into(),
         ],
     )
-    .await?;
-    Ok(())
+    .await
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use crate::store::db::exec;
+use crate::store::db::{exec, run};
 use crate::store::entities::media_object;
 
 /// The stored object with this SHA-256 (hex), if we hold one.
@@ -45,11 +45,10 @@ pub async fn upsert(
 
 /// Records a photo's perceptual hash, once.
 pub async fn set_phash(db: &impl ConnectionTrait, id: Uuid, phash: &str) -> Result<(), DbErr> {
-    exec(
+    run(
         db,
         "UPDATE media_objects SET phash = $2 WHERE id = $1 AND phash IS NULL",
         vec![id.into(), phash.into()],
     )
-    .await?;
-    Ok(())
+    .await
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
 use uuid::Uuid;
 
-use crate::store::db::{all_as, exec, row, rows};
+use crate::store::db::{all_as, exec, row, rows, run};
 
 /// A vector as stored: little-endian f32s.
 pub fn encode(v: &[f32]) -> Vec<u8> {
@@ -33,7 +33,7 @@ pub async fn upsert(
     model: &str,
     vector: &[f32],
 ) -> Result<(), DbErr> {
-    exec(
+    run(
         db,
         "INSERT INTO memory_embeddings (memory_id, user_id, model, dim, vector, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6) \
@@ -48,8 +48,7 @@ pub async fn upsert(
             Utc::now().into(),
         ],
     )
-    .await?;
-    Ok(())
+    .await
 }
 
 /// Drops the memory's vector (its text changed; a new one is made from the new text).

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::domain::replies;
 use crate::domain::time::{Recurrence, When, local_label};
-use crate::store::db::{all_as, exec, one_as};
+use crate::store::db::{all_as, exec, one_as, run};
 use crate::store::entities::reminder::{self, ReminderStatus};
 use crate::store::leases::{self, Leased};
 
@@ -270,14 +270,13 @@ pub async fn park_needs_template(
     why: &str,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    exec(
+    run(
         db,
         "UPDATE reminders SET status = 'needs_template', locked_until = NULL, error = $2, updated_at = $3 \
          WHERE id = $1 AND status = 'sending'",
         vec![id.into(), why.into(), now.into()],
     )
-    .await?;
-    Ok(())
+    .await
 }
 
 /// A claimed reminder whose send failed for now: keeps the claim until `until` (the next scan
@@ -290,14 +289,13 @@ pub async fn retry_later(
     error: &str,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    exec(
+    run(
         db,
         "UPDATE reminders SET attempts = $2, locked_until = $3, error = $4, updated_at = $5 \
          WHERE id = $1 AND status = 'sending'",
         vec![id.into(), attempts.into(), until.into(), error.into(), now.into()],
     )
-    .await?;
-    Ok(())
+    .await
 }
 
 /// The end of one occurrence of a claimed reminder (still `sending` and due at `due_at`).
@@ -339,7 +337,7 @@ pub async fn close(
             status.as_str().into(),
         ),
     };
-    exec(
+    run(
         db,
         sql,
         vec![
@@ -351,6 +349,5 @@ pub async fn close(
             done.due_at.into(),
         ],
     )
-    .await?;
-    Ok(())
+    .await
 }

@@ -8,7 +8,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::domain::phone::UserRef;
-use crate::store::db::{exec, one_as, stmt};
+use crate::store::db::{exec, one_as, run, stmt};
 use crate::store::entities::user;
 
 /// The user a [`UserRef`] names, if there is one.
@@ -87,11 +87,10 @@ pub async fn set_timezone(
     zone: &str,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    exec(
+    run(
         db,
         "UPDATE users SET timezone = $2, updated_at = $3 WHERE id = $1",
         vec![user_id.into(), zone.into(), now.into()],
     )
-    .await?;
-    Ok(())
+    .await
 }

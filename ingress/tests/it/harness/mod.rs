@@ -387,6 +387,11 @@ impl TestApp {
         row.try_get_by_index::<Option<String>>(0).unwrap()
     }
 
+    /// The text of the one memory (the first, if there are more).
+    pub async fn memory_text(&self) -> Option<String> {
+        self.scalar("SELECT text FROM memories").await
+    }
+
     /// Where the local media store keeps the bytes of the one stored object
     /// (`MEDIA_DIR/sha256/ab/abcdef…`).
     pub async fn stored_object(&self) -> std::path::PathBuf {
