@@ -26,6 +26,12 @@ pub enum QueueError {
     Push(String),
 }
 
+impl QueueError {
+    fn database(e: impl std::fmt::Display) -> Self {
+        QueueError::Database(e.to_string())
+    }
+}
+
 /// One multiplexed, self-reconnecting Redis connection with `TCP_NODELAY`: concurrent pushes
 /// share it, and without NODELAY a command written while the previous one is unacknowledged
 /// waits for the server's delayed ACK (tens of milliseconds of tail latency).
@@ -49,14 +55,15 @@ impl JobQueue {
     /// Connects the queue named in the settings; for the database queue, installs apalis's own
     /// tables next to ours (idempotent).
     pub async fn connect(settings: &Settings, db: &DatabaseConnection) -> Result<Self, QueueError> {
+        let (name, batch) = (settings.queue_name.as_str(), settings.worker_concurrency.max(1));
         match &settings.queue {
             QueueBackend::Redis(url) => {
                 let conn = redis_connection(url.as_str())
                     .await
                     .map_err(|e| QueueError::Redis(e.to_string()))?;
                 let config = apalis_redis::Config::default()
-                    .queue(&settings.queue_name)
-                    .batch_size(settings.worker_concurrency.max(1))
+                    .queue(name)
+                    .batch_size(batch)
                     // Twilio never re-sends a message a day later; keep the key set bounded.
                     .idempotency_ttl(Some(std::time::Duration::from_secs(24 * 3600)));
                 Ok(JobQueue::Redis(RedisStorage::new(conn).with_config(config)))
@@ -64,22 +71,14 @@ impl JobQueue {
             QueueBackend::Database => match db.get_database_backend() {
                 DbBackend::Sqlite => {
                     let pool = db.get_sqlite_connection_pool();
-                    SqliteStorage::setup(pool)
-                        .await
-                        .map_err(|e| QueueError::Database(e.to_string()))?;
-                    let config = apalis_sqlite::Config::default()
-                        .queue(&settings.queue_name)
-                        .batch_size(settings.worker_concurrency.max(1));
+                    SqliteStorage::setup(pool).await.map_err(QueueError::database)?;
+                    let config = apalis_sqlite::Config::default().queue(name).batch_size(batch);
                     Ok(JobQueue::Sqlite(SqliteStorage::new(pool).with_config(config)))
                 }
                 DbBackend::Postgres => {
                     let pool = db.get_postgres_connection_pool();
-                    PostgresStorage::setup(pool)
-                        .await
-                        .map_err(|e| QueueError::Database(e.to_string()))?;
-                    let config = apalis_postgres::Config::default()
-                        .queue(&settings.queue_name)
-                        .batch_size(settings.worker_concurrency.max(1));
+                    PostgresStorage::setup(pool).await.map_err(QueueError::database)?;
+                    let config = apalis_postgres::Config::default().queue(name).batch_size(batch);
                     Ok(JobQueue::Postgres(PostgresStorage::new(pool).with_config(config)))
                 }
                 other => Err(QueueError::Database(format!("unsupported backend {other:?}"))),
@@ -147,7 +146,7 @@ impl JobQueue {
                 crate::store::queue_jobs::delete_finished(db, backend, secs)
                     .await
                     .map(|n| n as usize)
-                    .map_err(|e| QueueError::Database(e.to_string()))
+                    .map_err(QueueError::database)
             }
         }
     }
