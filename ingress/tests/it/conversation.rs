@@ -783,6 +783,10 @@ async fn embeddings_api_then_backfill_after_a_model_change() {
             1,
         )
         .await;
+    // The embeddings API is measured like every outside service.
+    let metrics = chat.app.get("/metrics").await.text().await.unwrap();
+    let series = "mnemo_external_request_duration_seconds_count{service=\"embeddings\"}";
+    assert!(metrics.contains(series), "{series} missing from:\n{metrics}");
     // One more memory stored with no vector at all (as before any model was ready).
     chat.seed("text", "Oat milk, bananas, coffee", Utc::now(), &[]).await;
 

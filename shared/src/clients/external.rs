@@ -11,6 +11,7 @@ pub enum Service {
     Transcribe,
     Llm,
     Media,
+    Embeddings,
 }
 
 impl Service {
@@ -21,6 +22,7 @@ impl Service {
             Service::Transcribe => "transcribe",
             Service::Llm => "llm",
             Service::Media => "media",
+            Service::Embeddings => "embeddings",
         }
     }
 }

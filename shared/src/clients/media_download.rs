@@ -304,7 +304,19 @@ impl Downloader {
         staging: &Path,
         from: Source,
     ) -> Result<Downloaded, DownloadError> {
-        self.fetch_with(url, declared_type, staging, from == Source::Submission).await
+        let started = std::time::Instant::now();
+        let result = self.fetch_with(url, declared_type, staging, from == Source::Submission).await;
+        // Measured like every outside call (`service="media"`), when a request was made.
+        let outcome = match &result {
+            Ok(_) => Some(Ok(())),
+            Err(DownloadError::Transient(_)) => Some(Err(true)),
+            Err(DownloadError::Permanent(_) | DownloadError::TooLarge { .. }) => Some(Err(false)),
+            Err(DownloadError::NotAllowed(_) | DownloadError::Io(_)) => None,
+        };
+        if let Some(outcome) = outcome.filter(|_| !url.starts_with("data:")) {
+            crate::monitoring::external(Service::Media, started, outcome);
+        }
+        result
     }
 
     async fn fetch_with(
@@ -665,6 +677,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_size_cap_holds_while_streaming() {
+        crate::monitoring::handle();
         let base = chunked_server(3).await;
         let dir = tempfile::tempdir().unwrap();
         let d = Downloader::new(&base, None, 2500, Duration::from_secs(5));
@@ -685,5 +698,14 @@ mod tests {
         use sha2::Digest;
         assert_eq!(got.sha256, hex::encode(sha2::Sha256::digest([b'x'; 3000])));
         assert_eq!(std::fs::read(got.file.path()).unwrap().len(), 3000);
+        // Both downloads are measured as calls to an outside service; the refused one as an
+        // error that a retry would not mend.
+        let metrics = crate::monitoring::render();
+        for line in [
+            "mnemo_external_request_duration_seconds_count{service=\"media\"}",
+            "mnemo_external_errors_total{service=\"media\",kind=\"permanent\"}",
+        ] {
+            assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
+        }
     }
 }

@@ -14,6 +14,7 @@ use super::catalog::ModelSpec;
 pub use super::embed::Embedder;
 pub use super::pool::InferencePool;
 use super::{install, manifest};
+use crate::clients::external::Service;
 use crate::config::{LocalModelsMode, Settings};
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -339,28 +340,39 @@ struct ApiItem {
 }
 
 impl ApiEmbedder {
+    /// Measured as `service="embeddings"`: a refused request (4xx) or an answer that is not
+    /// one vector per input counts as permanent, anything else that fails as transient.
     pub async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, ModelError> {
+        let started = std::time::Instant::now();
+        let result = self.request(texts).await;
+        let outcome = result.as_ref().map(|_| ()).map_err(|(_, transient)| *transient);
+        crate::monitoring::external(Service::Embeddings, started, outcome);
+        result.map_err(|(e, _)| e)
+    }
+
+    /// One request; a failure says whether it may pass on a retry.
+    async fn request(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, (ModelError, bool)> {
         let url = format!("{}/embeddings", self.api_base);
+        let transient = |e: String| (ModelError::Inference(e), true);
+        let permanent = |e: String| (ModelError::Inference(e), false);
         let mut req =
             self.http.post(&url).json(&serde_json::json!({"model": self.model, "input": texts}));
         if let Some(k) = &self.api_key {
             req = req.bearer_auth(k);
         }
-        let res = req.send().await.map_err(|e| ModelError::Inference(format!("{url}: {e}")))?;
+        let res = req.send().await.map_err(|e| transient(format!("{url}: {e}")))?;
         let status = res.status();
-        if !status.is_success() {
-            return Err(ModelError::Inference(format!("{url}: HTTP {status}")));
+        if status.is_client_error() && status.as_u16() != 429 {
+            return Err(permanent(format!("{url}: HTTP {status}")));
         }
-        let mut body: ApiResponse = res
-            .json()
-            .await
-            .map_err(|e| ModelError::Inference(format!("{url}: unexpected answer: {e}")))?;
+        if !status.is_success() {
+            return Err(transient(format!("{url}: HTTP {status}")));
+        }
+        let mut body: ApiResponse =
+            res.json().await.map_err(|e| permanent(format!("{url}: unexpected answer: {e}")))?;
         if body.data.len() != texts.len() {
-            return Err(ModelError::Inference(format!(
-                "{url}: {} vectors for {} inputs",
-                body.data.len(),
-                texts.len()
-            )));
+            let (got, want) = (body.data.len(), texts.len());
+            return Err(permanent(format!("{url}: {got} vectors for {want} inputs")));
         }
         body.data.sort_by_key(|d| d.index);
         Ok(body.data.into_iter().map(|d| normalise(d.embedding)).collect())
