@@ -34,6 +34,17 @@ async fn scheduler_app(extra: Vec<(&'static str, String)>) -> (TestApp, Pipeline
     (app, p)
 }
 
+/// A scheduler on a fresh app, and a user in `tz` who wrote just now (the scene's start).
+async fn scheduler_with_user(
+    phone: &str,
+    tz: &str,
+) -> (TestApp, Pipeline, user::Model, DateTime<Utc>) {
+    let (app, p) = scheduler_app(vec![]).await;
+    let t0 = Utc::now();
+    let u = make_user(&app, phone, tz, t0).await;
+    (app, p, u, t0)
+}
+
 /// A user as the webhook would create one, with a zone and a last inbound message time.
 async fn make_user(
     app: &TestApp,
@@ -170,9 +181,7 @@ async fn chat_sets_lists_and_cancels_reminders() {
 
 #[tokio::test]
 async fn due_reminders_are_sent_once_and_late_ones_say_so() {
-    let (app, p) = scheduler_app(vec![]).await;
-    let t0 = Utc::now();
-    let u = make_user(&app, "+14155550101", "Europe/London", t0).await;
+    let (app, p, u, t0) = scheduler_with_user("+14155550101", "Europe/London").await;
     let oven = remind(&app, &u, "in 2 hours to check the oven", t0).await;
     let late = remind(&app, &u, "in 1 hour to move the car", t0).await;
 
@@ -274,9 +283,7 @@ async fn exactly_once_with_three_racing_schedulers_on_the_test_database() {
 
 #[tokio::test]
 async fn a_killed_workers_claim_is_taken_over_after_its_lease() {
-    let (app, p) = scheduler_app(vec![]).await;
-    let t0 = Utc::now();
-    let u = make_user(&app, "+14155550103", "Asia/Kolkata", t0).await;
+    let (app, p, u, t0) = scheduler_with_user("+14155550103", "Asia/Kolkata").await;
     let r = remind(&app, &u, "in 1 hour to feed the cat", t0).await;
     let due = t0 + chrono::Duration::hours(1);
     set_last_inbound(&app, u.id, due).await;
@@ -364,9 +371,7 @@ async fn outside_the_24_hour_window_the_template_is_used() {
 
 #[tokio::test]
 async fn outside_the_window_without_a_template_it_waits_for_the_user() {
-    let (app, p) = scheduler_app(vec![]).await;
-    let t0 = Utc::now();
-    let u = make_user(&app, "+14155550105", "Asia/Kolkata", t0).await;
+    let (app, p, u, t0) = scheduler_with_user("+14155550105", "Asia/Kolkata").await;
     let r = remind(&app, &u, "in 3 days to renew the passport", t0).await;
 
     let scan = scan_at(&p, r.due_at).await;

@@ -103,12 +103,23 @@ async fn send_voice(app: &TestApp, name: &str, content_type: &str, bytes: Vec<u8
     send_media(app, FROM, &url, content_type).await
 }
 
+/// Sends a voice note and waits for its reply (transcribing on this machine takes a while):
+/// the message's SID and the reply.
+async fn voice_reply(
+    app: &TestApp,
+    name: &str,
+    content_type: &str,
+    bytes: Vec<u8>,
+) -> (String, String) {
+    let sid = send_voice(app, name, content_type, bytes).await;
+    let reply = app.reply_to(&sid, Duration::from_secs(120)).await;
+    (sid, reply)
+}
+
 #[tokio::test]
 async fn an_opus_voice_note_is_transcribed_on_the_machine_and_found_by_a_question() {
     let (_models, app) = app_with_whisper(vec![]).await;
-    let sid = send_voice(&app, "ME_note", "audio/ogg", clip("shopping.ogg")).await;
-    let r = app.reply_to(&sid, Duration::from_secs(120)).await;
-    println!("reply: {r}");
+    let (sid, r) = voice_reply(&app, "ME_note", "audio/ogg", clip("shopping.ogg")).await;
     let lower = r.to_lowercase();
     assert!(lower.contains("🎙 voice note: “"), "{r}");
     for key in ["milk", "bananas", "dentist"] {
@@ -125,9 +136,7 @@ async fn an_opus_voice_note_is_transcribed_on_the_machine_and_found_by_a_questio
 #[tokio::test]
 async fn a_forwarded_mp3_is_transcribed() {
     let (_models, app) = app_with_whisper(vec![]).await;
-    let sid = send_voice(&app, "ME_mp3", "audio/mpeg", clip("key.mp3")).await;
-    let r = app.reply_to(&sid, Duration::from_secs(120)).await;
-    println!("reply: {r}");
+    let (_, r) = voice_reply(&app, "ME_mp3", "audio/mpeg", clip("key.mp3")).await;
     assert!(r.to_lowercase().contains("flower"), "{r}");
 }
 
@@ -220,8 +229,7 @@ async fn a_missing_whisper_model_is_fetched_from_the_hub_in_the_background() {
     let fetched: Vec<String> =
         hub.received_requests().await.unwrap().iter().map(|r| r.url.path().to_string()).collect();
     assert_eq!(fetched.len(), 3, "{fetched:?}");
-    let sid = send_voice(&app, "ME_fetched", "audio/ogg", clip("shopping.ogg")).await;
-    let r = app.reply_to(&sid, Duration::from_secs(120)).await;
+    let (_, r) = voice_reply(&app, "ME_fetched", "audio/ogg", clip("shopping.ogg")).await;
     assert!(r.to_lowercase().contains("bananas"), "{r}");
 }
 
