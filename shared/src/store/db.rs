@@ -2,6 +2,7 @@
 //! the webhook's ingest (one transaction, one round trip on PostgreSQL) and the worker's
 //! claim on an interaction.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -314,6 +315,27 @@ pub async fn one_as<T: FromQueryResult>(
     values: Vec<Value>,
 ) -> Result<Option<T>, DbErr> {
     T::find_by_statement(stmt(db, sql, values)).one(db).await
+}
+
+/// The rows of `sql` for `ids`, grouped by the id `split` takes out of each row, in the order
+/// they come. `sql` names the list `IN ({ids})`; the ids are bound from `$1`. One query, none
+/// when `ids` is empty.
+pub async fn grouped<R: FromQueryResult, T>(
+    db: &impl ConnectionTrait,
+    sql: &str,
+    ids: &[Uuid],
+    split: impl Fn(R) -> (Uuid, T),
+) -> Result<HashMap<Uuid, Vec<T>>, DbErr> {
+    let mut out: HashMap<Uuid, Vec<T>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let sql = sql.replace("{ids}", &placeholders(1, ids.len()));
+    for row in all_as::<R>(db, &sql, ids.iter().map(|id| Value::from(*id)).collect()).await? {
+        let (id, item) = split(row);
+        out.entry(id).or_default().push(item);
+    }
+    Ok(out)
 }
 
 /// The placeholders `$first, $first+1, …` of `n` values bound one after another (an `IN (…)`

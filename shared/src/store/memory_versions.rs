@@ -7,10 +7,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use uuid::Uuid;
 
-use crate::store::db::{all_as, placeholders, stmt};
+use crate::store::db::{all_as, grouped, stmt};
 use crate::store::entities::memory;
 
 /// One earlier text of a memory.
@@ -46,21 +46,9 @@ pub async fn of_memories(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Vec<Version>>, DbErr> {
-    let mut out: HashMap<Uuid, Vec<Version>> = HashMap::new();
-    if ids.is_empty() {
-        return Ok(out);
-    }
-    let sql = format!(
-        "SELECT memory_id, version, text, replaced_at FROM memory_versions \
-         WHERE memory_id IN ({}) ORDER BY memory_id, version",
-        placeholders(1, ids.len())
-    );
-    let rows: Vec<VersionOf> =
-        all_as(db, &sql, ids.iter().map(|id| Value::from(*id)).collect()).await?;
-    for row in rows {
-        out.entry(row.memory_id).or_default().push(row.version);
-    }
-    Ok(out)
+    let sql = "SELECT memory_id, version, text, replaced_at FROM memory_versions \
+               WHERE memory_id IN ({ids}) ORDER BY memory_id, version";
+    grouped(db, sql, ids, |row: VersionOf| (row.memory_id, row.version)).await
 }
 
 /// Writes an imported memory's earlier texts, numbered from 1 in the order given.

@@ -14,7 +14,7 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::store::db::{all_as, placeholders, stmt};
+use crate::store::db::{all_as, grouped, stmt};
 use crate::store::entities::{interaction, memory};
 use crate::store::memories;
 
@@ -88,21 +88,10 @@ async fn media_by_interaction(
     db: &DatabaseConnection,
     ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Vec<StoredMedia>>, DbErr> {
-    let mut out: HashMap<Uuid, Vec<StoredMedia>> = HashMap::new();
-    if ids.is_empty() {
-        return Ok(out);
-    }
-    let sql = format!(
-        "SELECT im.interaction_id, mo.sha256, mo.content_type, mo.size_bytes, mo.storage_key \
-         FROM interaction_media im JOIN media_objects mo ON mo.id = im.media_object_id \
-         WHERE im.interaction_id IN ({}) ORDER BY im.interaction_id, im.position",
-        placeholders(1, ids.len())
-    );
-    let values: Vec<Value> = ids.iter().map(|id| (*id).into()).collect();
-    for row in all_as::<MediaOf>(db, &sql, values).await? {
-        out.entry(row.interaction_id).or_default().push(row.media);
-    }
-    Ok(out)
+    let sql = "SELECT im.interaction_id, mo.sha256, mo.content_type, mo.size_bytes, mo.storage_key \
+               FROM interaction_media im JOIN media_objects mo ON mo.id = im.media_object_id \
+               WHERE im.interaction_id IN ({ids}) ORDER BY im.interaction_id, im.position";
+    grouped(db, sql, ids, |row: MediaOf| (row.interaction_id, row.media)).await
 }
 
 /// A stored attachment and the message it is attached to.
