@@ -47,10 +47,8 @@ pub struct SearchArgs {
     /// What to look for, in the user's words.
     pub query: String,
     /// A time phrase in the user's zone: `today`, `last week`, `this month`, `last 3 days`…
-    #[serde(default)]
     pub range: Option<String>,
     /// At most this many (1-50, default 10).
-    #[serde(default)]
     pub limit: Option<u32>,
 }
 
@@ -58,13 +56,10 @@ pub struct SearchArgs {
 #[schemars(crate = "rmcp::schemars")]
 pub struct ListArgs {
     /// A time phrase in the user's zone, e.g. `last week`.
-    #[serde(default)]
     pub range: Option<String>,
     /// `text`, `image`, `audio`, `video`, `document` or `location`.
-    #[serde(default)]
     pub kind: Option<String>,
     /// At most this many, newest first (1-100, default 20).
-    #[serde(default)]
     pub limit: Option<u32>,
 }
 
@@ -73,7 +68,6 @@ pub struct ListArgs {
 pub struct AddArgs {
     /// The note to keep.
     pub text: String,
-    #[serde(default)]
     pub labels: Option<Vec<String>>,
 }
 

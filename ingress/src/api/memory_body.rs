@@ -55,17 +55,12 @@ pub struct MemoryBody {
 struct Wire<'a> {
     user: String,
     kind: NewMemoryKind,
-    #[serde(default)]
     text: Option<String>,
-    #[serde(default)]
     media_url: Option<String>,
     #[serde(default, borrow, deserialize_with = "borrowed_str")]
     media_base64: Option<Cow<'a, str>>,
-    #[serde(default)]
     content_type: Option<String>,
-    #[serde(default)]
     labels: Option<Vec<String>>,
-    #[serde(default)]
     occurred_at: Option<DateTime<Utc>>,
 }
 

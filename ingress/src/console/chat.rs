@@ -31,9 +31,7 @@ pub struct SendRequest {
     pub phone: String,
     #[serde(default)]
     pub text: String,
-    #[serde(default)]
     pub file: Option<Upload>,
-    #[serde(default)]
     pub profile_name: Option<String>,
 }
 
@@ -246,7 +244,6 @@ pub async fn serve_media(
 pub struct MessagesQuery {
     pub phone: String,
     /// Only messages recorded after this instant (RFC 3339).
-    #[serde(default)]
     pub after: Option<String>,
 }
 

@@ -29,7 +29,6 @@ pub const USERS: i64 = 50;
 #[derive(Debug, Deserialize)]
 pub struct DashboardQuery {
     /// A user id or an E.164 number: the drill-down.
-    #[serde(default)]
     pub user: Option<String>,
 }
 

@@ -209,12 +209,9 @@ struct MessagePage {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct ListedMessage {
     pub sid: String,
-    #[serde(default)]
     pub to: Option<String>,
-    #[serde(default)]
     pub body: Option<String>,
     /// RFC 2822, e.g. `Thu, 21 Nov 2026 09:14:03 +0000`.
-    #[serde(default)]
     pub date_created: Option<String>,
 }
 

@@ -44,7 +44,6 @@ const CHUNK: usize = 64 * 1024;
 pub struct ExportedUser {
     pub id: Uuid,
     pub phone: String,
-    #[serde(default)]
     pub display_name: Option<String>,
     pub timezone: String,
 }
@@ -53,14 +52,11 @@ pub struct ExportedUser {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExportedSource {
     pub interaction_id: Uuid,
-    #[serde(default)]
     pub message_sid: Option<String>,
     pub kind: String,
     #[serde(default)]
     pub body: String,
-    #[serde(default)]
     pub transcript: Option<String>,
-    #[serde(default)]
     pub transcript_language: Option<String>,
     pub occurred_at: DateTime<Utc>,
 }
@@ -85,15 +81,10 @@ pub struct ExportedMemory {
     /// UTC.
     pub occurred_at: DateTime<Utc>,
     /// The same moment in the user's zone, with its offset.
-    #[serde(default)]
     pub occurred_at_local: Option<String>,
-    #[serde(default)]
     pub created_at: Option<DateTime<Utc>>,
-    #[serde(default)]
     pub engine: Option<String>,
-    #[serde(default)]
     pub mem0_id: Option<String>,
-    #[serde(default)]
     pub source: Option<ExportedSource>,
     #[serde(default)]
     pub media: Vec<ExportedMedia>,
@@ -114,9 +105,7 @@ pub struct ExportedVersion {
 pub struct Document {
     pub format: String,
     pub version: u32,
-    #[serde(default)]
     pub exported_at: Option<DateTime<Utc>>,
-    #[serde(default)]
     pub user: Option<ExportedUser>,
     pub memories: Vec<ExportedMemory>,
 }
