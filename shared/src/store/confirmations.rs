@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr};
 use uuid::Uuid;
 
-use crate::store::db::{exec, row, run};
+use crate::store::db::{exec, run, value};
 
 /// The action `/forget all` asks to confirm.
 pub const FORGET_ALL: &str = "forget_all";
@@ -30,13 +30,12 @@ pub async fn pending(
     db: &impl ConnectionTrait,
     user_id: Uuid,
 ) -> Result<Option<(String, DateTime<Utc>)>, DbErr> {
-    let row = row(
+    value::<(String, DateTime<Utc>)>(
         db,
         "SELECT action, requested_at FROM confirmations WHERE user_id = $1",
         vec![user_id.into()],
     )
-    .await?;
-    row.map(|r| Ok((r.try_get("", "action")?, r.try_get("", "requested_at")?))).transpose()
+    .await
 }
 
 /// Drops whatever waited for the user's answer.

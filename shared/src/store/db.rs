@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, ExecResult,
-    FromQueryResult, QueryResult, Statement, TransactionTrait, Value,
+    FromQueryResult, QueryResult, Statement, TransactionTrait, TryGetableMany, Value,
 };
 use uuid::Uuid;
 
@@ -297,6 +297,25 @@ pub async fn rows(
     values: Vec<Value>,
 ) -> Result<Vec<QueryResult>, DbErr> {
     db.query_all_raw(stmt(db, sql, values)).await
+}
+
+/// The first row one query returns, its columns read in order into `T` (one value or a
+/// tuple), if there is a row.
+pub async fn value<T: TryGetableMany>(
+    db: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<Option<T>, DbErr> {
+    row(db, sql, values).await?.map(|r| Ok(T::try_get_many_by_index(&r)?)).transpose()
+}
+
+/// Every row one query returns, its columns read in order into `T` (one value or a tuple).
+pub async fn values<T: TryGetableMany>(
+    db: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<Vec<T>, DbErr> {
+    rows(db, sql, values).await?.iter().map(|r| Ok(T::try_get_many_by_index(r)?)).collect()
 }
 
 /// Every row one query returns, each read into `T` by column name.

@@ -8,7 +8,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::store::db::{all_as, exec, placeholders, row, run};
+use crate::store::db::{all_as, exec, placeholders, run, value};
 use crate::store::entities::interaction_media;
 
 /// One attachment and, once the worker stored its bytes, its object.
@@ -140,14 +140,13 @@ pub async fn occurred_at(
     db: &impl ConnectionTrait,
     link_id: Uuid,
 ) -> Result<Option<DateTime<Utc>>, DbErr> {
-    let row = row(
+    value::<DateTime<Utc>>(
         db,
         "SELECT i.occurred_at AS occurred_at FROM interaction_media im \
              JOIN interactions i ON i.id = im.interaction_id WHERE im.id = $1",
         vec![link_id.into()],
     )
-    .await?;
-    row.map(|r| r.try_get("", "occurred_at")).transpose()
+    .await
 }
 
 /// Marks the link a near-duplicate of the earlier link `of`, once.

@@ -9,7 +9,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::store::db::{all_as, exec, one_as, placeholders, row, rows, run, stmt};
+use crate::store::db::{all_as, exec, one_as, placeholders, row, run, stmt, value, values};
 use crate::store::entities::interaction::{self, Kind, MessageStatus};
 use crate::store::leases::{self, Leased};
 
@@ -256,15 +256,14 @@ pub async fn next_waiting(
     db: &impl ConnectionTrait,
     user_id: Uuid,
 ) -> Result<Option<(Uuid, Option<String>)>, DbErr> {
-    let row = row(
+    value::<(Uuid, Option<String>)>(
         db,
         "SELECT id, message_sid FROM interactions WHERE user_id = $1 \
              AND direction = 'inbound' AND status = 'received' \
              ORDER BY created_at, id LIMIT 1",
         vec![user_id.into()],
     )
-    .await?;
-    row.map(|r| Ok((r.try_get("", "id")?, r.try_get("", "message_sid")?))).transpose()
+    .await
 }
 
 /// Stores a transcript (and its language) on the interaction, once: true when this call did.
@@ -317,13 +316,9 @@ pub async fn sweep_stale(
 
 /// Inbound messages not finished yet (`received` or `processing`): the queue depth.
 pub async fn unfinished_inbound(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
-    let row = row(
-            db,
-            "SELECT COUNT(*) AS n FROM interactions WHERE direction = 'inbound' AND status IN ('received', 'processing')",
-            vec![],
-        )
-        .await?;
-    Ok(row.map(|r| r.try_get("", "n")).transpose()?.unwrap_or(0))
+    let sql = "SELECT COUNT(*) FROM interactions \
+               WHERE direction = 'inbound' AND status IN ('received', 'processing')";
+    Ok(value(db, sql, vec![]).await?.unwrap_or(0))
 }
 
 // ---- Outbound messages: recorded first, then sent once ----
@@ -431,15 +426,14 @@ pub async fn claim_send(
     until: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<Option<i32>, DbErr> {
-    let claimed = row(
+    value::<i32>(
         db,
         "UPDATE interactions SET attempts = attempts + 1, locked_until = $2, updated_at = $3 \
              WHERE id = $1 AND status = 'sending' AND (locked_until IS NULL OR locked_until < $3) \
              RETURNING attempts",
         vec![id.into(), until.into(), now.into()],
     )
-    .await?;
-    claimed.map(|row| row.try_get_by_index(0)).transpose()
+    .await
 }
 
 /// Gives a send lease back; `uncount` takes back the attempt it counted (it reached nobody).
@@ -462,16 +456,12 @@ pub async fn known_sids(
     if sids.is_empty() {
         return Ok(Default::default());
     }
-    let rows = rows(
-        db,
-        &format!(
-            "SELECT message_sid FROM interactions WHERE message_sid IN ({})",
-            placeholders(1, sids.len())
-        ),
-        sids.iter().map(|s| s.clone().into()).collect(),
-    )
-    .await?;
-    Ok(rows.into_iter().filter_map(|row| row.try_get_by_index::<String>(0).ok()).collect())
+    let sql = format!(
+        "SELECT message_sid FROM interactions WHERE message_sid IN ({})",
+        placeholders(1, sids.len())
+    );
+    let known = values(db, &sql, sids.iter().map(|s| s.clone().into()).collect()).await?;
+    Ok(known.into_iter().collect())
 }
 
 /// How a send ended, recorded on its outbound row.

@@ -8,7 +8,7 @@ use sea_orm::{ConnectionTrait, DbErr};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::store::db::{exec, row};
+use crate::store::db::{exec, value};
 
 /// What every token starts with (lets secret scanners recognise one).
 pub const PREFIX: &str = "mnemo_";
@@ -34,13 +34,12 @@ pub async fn user_of(db: &impl ConnectionTrait, token: &str) -> Result<Option<Uu
     if !token.starts_with(PREFIX) || token.len() > 128 {
         return Ok(None);
     }
-    let row = row(
+    value::<Uuid>(
         db,
         "SELECT user_id FROM mcp_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
         vec![hash(token).into()],
     )
-    .await?;
-    row.map(|r| r.try_get("", "user_id")).transpose()
+    .await
 }
 
 /// Revokes every live token of the user; returns how many.

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
 use uuid::Uuid;
 
-use crate::store::db::{all_as, exec, row, rows, run};
+use crate::store::db::{all_as, exec, row, rows, run, value};
 
 /// A vector as stored: little-endian f32s.
 pub fn encode(v: &[f32]) -> Vec<u8> {
@@ -19,10 +19,8 @@ pub fn decode(bytes: &[u8]) -> Vec<f32> {
 
 /// The model the memory's stored vector was made with, if it has one.
 pub async fn model_of(db: &impl ConnectionTrait, memory_id: Uuid) -> Result<Option<String>, DbErr> {
-    let row =
-        row(db, "SELECT model FROM memory_embeddings WHERE memory_id = $1", vec![memory_id.into()])
-            .await?;
-    row.map(|r| r.try_get("", "model")).transpose()
+    let sql = "SELECT model FROM memory_embeddings WHERE memory_id = $1";
+    value(db, sql, vec![memory_id.into()]).await
 }
 
 /// Stores (or replaces) a memory's vector.
@@ -84,15 +82,10 @@ pub async fn pending(
 
 /// How many memories still lack a vector of `model`.
 pub async fn pending_count(db: &impl ConnectionTrait, model: &str) -> Result<i64, DbErr> {
-    let row = row(
-        db,
-        "SELECT COUNT(*) AS n FROM memories m \
-             LEFT JOIN memory_embeddings e ON e.memory_id = m.id \
-             WHERE e.memory_id IS NULL OR e.model <> $1",
-        vec![model.into()],
-    )
-    .await?;
-    Ok(row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0))
+    let sql = "SELECT COUNT(*) FROM memories m \
+               LEFT JOIN memory_embeddings e ON e.memory_id = m.id \
+               WHERE e.memory_id IS NULL OR e.model <> $1";
+    Ok(value(db, sql, vec![model.into()]).await?.unwrap_or(0))
 }
 
 /// How many vectors of `model` the user has, and when the newest was written: a cache of

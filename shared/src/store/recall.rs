@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Value};
 use uuid::Uuid;
 
-use crate::store::db::{placeholders, row, rows};
+use crate::store::db::{placeholders, rows, value, values};
 use crate::store::entities::memory;
 
 /// A time range `[start, end)` in UTC.
@@ -120,14 +120,13 @@ pub async fn in_range(
     (start, end): Range,
     limit: u64,
 ) -> Result<Vec<Uuid>, DbErr> {
-    let rows = rows(
+    values(
         db,
         "SELECT id FROM memories WHERE user_id = $1 AND occurred_at >= $2 AND occurred_at < $3 \
              ORDER BY occurred_at DESC, id DESC LIMIT $4",
         vec![user_id.into(), start.into(), end.into(), (limit as i64).into()],
     )
-    .await?;
-    rows.into_iter().map(|r| r.try_get("", "id")).collect()
+    .await
 }
 
 /// The user's memory a Mem0 hit stands for — ours by id (`metadata.memory_id`), else by
@@ -138,22 +137,17 @@ pub async fn of_mem0_hit(
     memory_id: Option<Uuid>,
     mem0_id: &str,
 ) -> Result<Option<(Uuid, DateTime<Utc>)>, DbErr> {
-    let row = row(
+    value(
         db,
         "SELECT id, occurred_at FROM memories WHERE user_id = $1 AND (id = $2 OR mem0_id = $3)",
         vec![user_id.into(), Value::Uuid(memory_id), mem0_id.into()],
     )
-    .await?;
-    row.map(|r| Ok((r.try_get("", "id")?, r.try_get("", "occurred_at")?))).transpose()
+    .await
 }
 
 /// How many memories the user has of each kind, most first (then by kind).
 pub async fn kinds(db: &impl ConnectionTrait, user_id: Uuid) -> Result<Vec<(String, i64)>, DbErr> {
-    let rows = rows(
-            db,
-            "SELECT kind, COUNT(*) AS n FROM memories WHERE user_id = $1 GROUP BY kind ORDER BY n DESC, kind",
-            vec![user_id.into()],
-        )
-        .await?;
-    rows.iter().map(|r| Ok((r.try_get("", "kind")?, r.try_get("", "n")?))).collect()
+    let sql = "SELECT kind, COUNT(*) AS n FROM memories WHERE user_id = $1 \
+               GROUP BY kind ORDER BY n DESC, kind";
+    values(db, sql, vec![user_id.into()]).await
 }
