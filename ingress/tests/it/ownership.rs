@@ -32,6 +32,16 @@ async fn create(app: &TestApp, body: Value) -> Value {
     res.json().await.unwrap()
 }
 
+/// Another user, whose memories must stay out of reach.
+const OTHER: &str = "+14155550199";
+
+/// A fresh app with [`seed`]'s memories.
+async fn seeded() -> TestApp {
+    let app = TestApp::spawn().await;
+    seed(&app).await;
+    app
+}
+
 /// Four memories over two months of Los Angeles time, one with a photo.
 async fn seed(app: &TestApp) {
     app.twilio_accepts_messages().await;
@@ -121,8 +131,7 @@ fn summary(doc: &Value) -> Vec<Value> {
 
 #[tokio::test]
 async fn export_then_import_into_a_fresh_database() {
-    let app = TestApp::spawn().await;
-    seed(&app).await;
+    let app = seeded().await;
     // One memory was corrected (as a reply does): its earlier text travels with it.
     let parking = memory::Entity::find()
         .filter(memory::Column::Text.eq("Parking: level 4, spot 12"))
@@ -299,11 +308,9 @@ async fn say(app: &TestApp, text: &str) -> String {
 
 #[tokio::test]
 async fn forget_all_asks_for_yes_then_deletes_everything() {
-    let app = TestApp::spawn().await;
-    seed(&app).await;
-    let other = "+14155550199";
-    app.insert_user(other, "UTC").await;
-    create(&app, json!({"user": other, "kind": "text", "text": "someone else's note"})).await;
+    let app = seeded().await;
+    app.insert_user(OTHER, "UTC").await;
+    create(&app, json!({"user": OTHER, "kind": "text", "text": "someone else's note"})).await;
     let stored = app.stored_object().await;
     assert!(stored.exists());
     say(&app, "/remind tomorrow 9am dentist").await;
@@ -344,7 +351,7 @@ async fn forget_all_asks_for_yes_then_deletes_everything() {
 async fn delete_user_forgets_in_mem0_and_keeps_shared_media() {
     let app = TestApp::with_mem0().await;
     let uid = app.insert_user(PHONE, "UTC").await;
-    let other = app.insert_user("+14155550199", "UTC").await;
+    let other = app.insert_user(OTHER, "UTC").await;
     let now = chrono::Utc::now();
     for (id, user, mem0) in
         [(uuid::Uuid::now_v7(), uid, "m0-mine"), (uuid::Uuid::now_v7(), other, "m0-theirs")]
@@ -378,8 +385,7 @@ async fn delete_user_forgets_in_mem0_and_keeps_shared_media() {
 
 #[tokio::test]
 async fn export_link_from_chat_is_signed_and_expires() {
-    let app = TestApp::spawn().await;
-    seed(&app).await;
+    let app = seeded().await;
     let reply = say(&app, "/export").await;
     let url = reply.split_whitespace().find(|w| w.starts_with("http")).unwrap().to_string();
     assert!(url.contains("/export/") && url.contains("exp=") && url.contains("sig="), "{reply}");
@@ -388,7 +394,7 @@ async fn export_link_from_chat_is_signed_and_expires() {
     let files = entries(&res.bytes().await.unwrap());
     assert_eq!(files.len(), 4);
     // A changed signature, another user, a later expiry: refused before anything is read.
-    let other = app.insert_user("+14155550199", "UTC").await;
+    let other = app.insert_user(OTHER, "UTC").await;
     let uid = url.split("/export/").nth(1).unwrap().split('?').next().unwrap().to_string();
     let forged = [
         url.replace("sig=", "sig=00"),
@@ -432,13 +438,11 @@ async fn mcp_tools_reach_only_the_tokens_user() {
     use rmcp::transport::StreamableHttpClientTransport;
     use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 
-    let app = TestApp::spawn().await;
-    seed(&app).await;
-    let other = "+14155550199";
-    app.insert_user(other, "UTC").await;
+    let app = seeded().await;
+    app.insert_user(OTHER, "UTC").await;
     let theirs = create(
         &app,
-        json!({"user": other, "kind": "text", "text": "Parking at the mall: level 2"}),
+        json!({"user": OTHER, "kind": "text", "text": "Parking at the mall: level 2"}),
     )
     .await;
     let res = app.call(reqwest::Method::POST, &format!("/users/{ENC}/mcp-tokens")).await;
@@ -508,8 +512,7 @@ async fn mcp_tools_reach_only_the_tokens_user() {
 
 #[tokio::test]
 async fn connect_and_disconnect_in_chat() {
-    let app = TestApp::spawn().await;
-    seed(&app).await;
+    let app = seeded().await;
     let reply = say(&app, "/connect").await;
     let token = reply
         .split(|c: char| c.is_whitespace() || c == '"')

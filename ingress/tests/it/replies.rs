@@ -156,6 +156,11 @@ async fn assert_object_released(app: &TestApp, stored: &std::path::Path) {
     assert!(!stored.exists(), "the unreferenced object is removed from the store");
 }
 
+/// The reply says the memory naming `what` was forgotten.
+fn assert_forgotten(reply: &str, what: &str) {
+    assert!(reply.starts_with("🗑 Forgotten:") && reply.contains(what), "{reply}");
+}
+
 #[tokio::test]
 async fn forget_this_to_the_note_or_delete_to_the_confirmation() {
     let app = TestApp::replying().await;
@@ -167,22 +172,14 @@ async fn forget_this_to_the_note_or_delete_to_the_confirmation() {
     // "forget this" quoting the user's own note.
     let gone = say(&app, "Forget this!", Some(&parking.sid)).await;
     println!("> Forget this! (replying to “Parking: level 3, spot 12”)\n{}", gone.reply);
-    assert!(
-        gone.reply.starts_with("🗑 Forgotten:") && gone.reply.contains("Parking: level 3, spot 12"),
-        "{}",
-        gone.reply
-    );
+    assert_forgotten(&gone.reply, "Parking: level 3, spot 12");
     assert_eq!(app.count(MINE).await, 2);
     assert_eq!(app.count("SELECT COUNT(*) FROM memories WHERE text LIKE 'Parking%'").await, 0);
 
     // "delete" quoting mnemo's confirmation of the note.
     let confirmation = reply_sid(&app, &dinner.sid).await;
     let gone = say(&app, "delete", Some(&confirmation)).await;
-    assert!(
-        gone.reply.starts_with("🗑 Forgotten:") && gone.reply.contains("Luigi's"),
-        "{}",
-        gone.reply
-    );
+    assert_forgotten(&gone.reply, "Luigi's");
     assert_eq!(app.count(MINE).await, 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM memories WHERE text = 'Gym locker 112'").await, 1);
 
@@ -379,7 +376,7 @@ async fn with_mem0_the_update_and_the_delete_reach_the_right_memories() {
     assert!(fixed.reply.contains("“Parking: level 4”"), "{}", fixed.reply);
     let confirmation = reply_sid(&app, &dinner.sid).await;
     let gone = say(&app, "delete", Some(&confirmation)).await;
-    assert!(gone.reply.starts_with("🗑 Forgotten:"), "{}", gone.reply);
+    assert_forgotten(&gone.reply, "");
 
     assert_eq!(app.memory_text().await.as_deref(), Some("Parking: level 4"));
     assert_eq!(

@@ -251,6 +251,17 @@ async fn a_job_delivered_twice_repeats_nothing() {
 }
 
 /// The id of the inbound interaction with this MessageSid.
+/// The job of the inbound `sid` delivered again, run on `pipeline` as a second worker would.
+async fn redeliver(
+    app: &TestApp,
+    pipeline: &mnemo_worker::pipeline::Pipeline,
+    sid: &str,
+) -> mnemo_worker::pipeline::Outcome {
+    let job =
+        ProcessMessage { interaction_id: inbound_id(app, sid).await, message_sid: sid.into() };
+    pipeline.process(&job).await.unwrap()
+}
+
 async fn inbound_id(app: &TestApp, sid: &str) -> uuid::Uuid {
     use mnemo_shared::sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     mnemo_shared::store::entities::Interaction::find()
@@ -297,11 +308,8 @@ async fn a_send_interrupted_after_twilio_accepted_it_is_not_repeated() {
     app.post_webhook(&text_message(&sid, FROM, "the spare key is under the blue pot")).await;
     app.wait_sent(1).await;
     let twilio_sid = twilio.created()[0].message["sid"].as_str().unwrap().to_string();
-    let id = inbound_id(&app, &sid).await;
     interrupt_reply(&app, &sid, "NULL").await;
-    let job = ProcessMessage { interaction_id: id, message_sid: sid.clone() };
-    let outcome = pipeline.process(&job).await.unwrap();
-    assert_eq!(outcome, mnemo_worker::pipeline::Outcome::Processed);
+    assert_eq!(redeliver(&app, &pipeline, &sid).await, mnemo_worker::pipeline::Outcome::Processed);
     assert_eq!(app.sent_messages().await.len(), 1, "not sent a second time");
     assert_eq!(
         app.scalar(&format!(
@@ -318,16 +326,13 @@ async fn a_send_interrupted_after_twilio_accepted_it_is_not_repeated() {
     let sid = new_sid();
     app.post_webhook(&text_message(&sid, FROM, "passport renewal form is in the desk")).await;
     app.wait_sent(2).await;
-    let id = inbound_id(&app, &sid).await;
     interrupt_reply(&app, &sid, "NULL").await;
     app.exec(&format!(
         "UPDATE interactions SET body = 'a reply Twilio never saw' WHERE {}",
         reply_of(&sid)
     ))
     .await;
-    let job = ProcessMessage { interaction_id: id, message_sid: sid.clone() };
-    let outcome = pipeline.process(&job).await.unwrap();
-    assert_eq!(outcome, mnemo_worker::pipeline::Outcome::Processed);
+    assert_eq!(redeliver(&app, &pipeline, &sid).await, mnemo_worker::pipeline::Outcome::Processed);
     let sent = app.sent_messages().await;
     assert_eq!(sent.len(), 3);
     assert_eq!(sent[2]["Body"], "a reply Twilio never saw");
@@ -336,11 +341,8 @@ async fn a_send_interrupted_after_twilio_accepted_it_is_not_repeated() {
     let sid = new_sid();
     app.post_webhook(&text_message(&sid, FROM, "bins go out on thursday")).await;
     app.wait_sent(3).await;
-    let id = inbound_id(&app, &sid).await;
     interrupt_reply(&app, &sid, "'2999-01-01T00:00:00Z'").await;
-    let job = ProcessMessage { interaction_id: id, message_sid: sid.clone() };
-    let outcome = pipeline.process(&job).await.unwrap();
-    assert_eq!(outcome, mnemo_worker::pipeline::Outcome::Skipped);
+    assert_eq!(redeliver(&app, &pipeline, &sid).await, mnemo_worker::pipeline::Outcome::Skipped);
     assert_eq!(app.sent_messages().await.len(), 4, "nothing sent while another holds it");
     assert_eq!(
         app.interaction_field(&sid, "status").await.as_deref(),

@@ -1,7 +1,7 @@
 //! What mnemo answers to one inbound message: a command's output, a question's matches, or
 //! the confirmation of a new memory. The conversation issue grows this module.
 
-use super::{MediaOutcome, Pipeline, Turn};
+use super::{MediaOutcome, Pipeline, Result, Turn};
 use mnemo_shared::domain::conversation::{Command, Intent, classify};
 use mnemo_shared::domain::replies;
 use mnemo_shared::error::PipelineError;
@@ -30,7 +30,7 @@ impl Pipeline {
         turn: Turn<'_>,
         media: &MediaOutcome,
         first_ever: bool,
-    ) -> Result<Reply, PipelineError> {
+    ) -> Result<Reply> {
         let Turn { user, inbound, .. } = turn;
         let text_only = inbound.kind == interaction::Kind::Text;
         if text_only
@@ -86,7 +86,7 @@ impl Pipeline {
         &self,
         inbound: &interaction::Model,
         text: &str,
-    ) -> Result<memory::Model, PipelineError> {
+    ) -> Result<memory::Model> {
         memories::create_for_interaction(
             &self.db,
             inbound.user_id,

@@ -22,7 +22,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tracing::{info, warn};
 use uuid::Uuid;
 
-use super::Pipeline;
+use super::{Pipeline, Result};
 use mnemo_shared::clients::external::ExternalError;
 use mnemo_shared::clients::media_download::{DownloadError, Downloader, Source, redact};
 use mnemo_shared::clients::transcribe::{LocalOutcome, LocalWhisper, Transcriber};
@@ -187,7 +187,7 @@ struct Bytes {
 }
 
 impl Bytes {
-    async fn path(&mut self, store: &MediaStore, key: &str) -> Result<&Path, PipelineError> {
+    async fn path(&mut self, store: &MediaStore, key: &str) -> Result<&Path> {
         if self.file.is_none() {
             self.file = Some(store.fetch_to_staging(key).await?.ok_or_else(|| {
                 PipelineError::transient(format!("stored media {key} is missing"))
@@ -199,10 +199,7 @@ impl Bytes {
 
 impl Pipeline {
     /// Ingests the message's attachments and location; a text message has none.
-    pub(crate) async fn ingest_media(
-        &self,
-        inbound: &interaction::Model,
-    ) -> Result<MediaOutcome, PipelineError> {
+    pub(crate) async fn ingest_media(&self, inbound: &interaction::Model) -> Result<MediaOutcome> {
         let mut out = MediaOutcome::default();
         let Some((media, location)) = parse_raw(inbound) else {
             return Ok(out);
@@ -258,7 +255,7 @@ impl Pipeline {
         media: &InboundMedia,
         work: &Work,
         out: &mut MediaOutcome,
-    ) -> Result<(), PipelineError> {
+    ) -> Result<()> {
         let link = self.ensure_link(inbound.id, position, media).await?;
         let n = position + 1;
         let declared_kind = kind_of(&media.content_type);
@@ -466,7 +463,7 @@ impl Pipeline {
         content_type: &str,
         work: &Work,
         out: &mut MediaOutcome,
-    ) -> Result<(), PipelineError> {
+    ) -> Result<()> {
         let local = &self.media_clients.local_whisper;
         if local.state() == mnemo_shared::clients::models::ModelState::Off {
             out.notes.push(
@@ -549,7 +546,7 @@ impl Pipeline {
         id: Uuid,
         text: &str,
         language: Option<&str>,
-    ) -> Result<bool, PipelineError> {
+    ) -> Result<bool> {
         Ok(interactions::record_transcript(&self.db, id, text, language, Utc::now()).await?)
     }
 
@@ -559,7 +556,7 @@ impl Pipeline {
         &self,
         id: Uuid,
         work: impl std::future::Future<Output = T>,
-    ) -> Result<T, PipelineError> {
+    ) -> Result<T> {
         let lease = self.settings.job_lease;
         let renew = async {
             loop {
@@ -581,7 +578,7 @@ impl Pipeline {
         result: Result<T, ExternalError>,
         work: &Work,
         what: &str,
-    ) -> Result<Option<T>, PipelineError> {
+    ) -> Result<Option<T>> {
         match result {
             Ok(v) => Ok(Some(v)),
             Err(e) if e.is_transient() && !work.last_attempt => Err(e.into()),
@@ -598,7 +595,7 @@ impl Pipeline {
         interaction_id: Uuid,
         position: i32,
         media: &InboundMedia,
-    ) -> Result<interaction_media::Model, PipelineError> {
+    ) -> Result<interaction_media::Model> {
         links::ensure_link(
             &self.db,
             interaction_id,
@@ -618,7 +615,7 @@ impl Pipeline {
         size: u64,
         content_type: &str,
         key: &str,
-    ) -> Result<media_object::Model, PipelineError> {
+    ) -> Result<media_object::Model> {
         media_objects::upsert(
             &self.db,
             sha256,
@@ -638,7 +635,7 @@ impl Pipeline {
         link_id: Uuid,
         object: &media_object::Model,
         content_type: &str,
-    ) -> Result<bool, PipelineError> {
+    ) -> Result<bool> {
         Ok(links::link_object(&self.db, link_id, object.id, content_type).await?)
     }
 
@@ -651,7 +648,7 @@ impl Pipeline {
         phash: &str,
         tz: Tz,
         out: &mut MediaOutcome,
-    ) -> Result<Option<Uuid>, PipelineError> {
+    ) -> Result<Option<Uuid>> {
         let rows =
             links::earlier_photos(&self.db, inbound.user_id, inbound.id, inbound.occurred_at)
                 .await?;

@@ -57,6 +57,9 @@ use mnemo_shared::domain::replies;
 pub use recall::Recalled;
 pub use send::Template;
 
+/// What a step returns: its value, or the error that decides between a retry and giving up.
+pub type Result<T, E = PipelineError> = std::result::Result<T, E>;
+
 /// Everything a worker needs; cheap to clone.
 #[derive(Clone)]
 pub struct Pipeline {
@@ -146,7 +149,7 @@ impl Pipeline {
     /// Runs the job to its end state, then the user's next waiting messages in order. Errors
     /// are returned only when the database itself is unreachable (the queue then redelivers
     /// and the sweeper is the backstop). The outcome is the first message's.
-    pub async fn process(&self, job: &ProcessMessage) -> Result<Outcome, PipelineError> {
+    pub async fn process(&self, job: &ProcessMessage) -> Result<Outcome> {
         let (outcome, mut next) = self.process_one(job).await?;
         while let Some(job) = next {
             let span = tracing::info_span!("next", message_sid = %job.message_sid, interaction_id = %job.interaction_id);
@@ -165,10 +168,7 @@ impl Pipeline {
 
     /// One message: claim, run under a heartbeat with panics caught, record the end state.
     /// Returns the user's next waiting message when this one ended.
-    async fn process_one(
-        &self,
-        job: &ProcessMessage,
-    ) -> Result<(Outcome, Option<ProcessMessage>), PipelineError> {
+    async fn process_one(&self, job: &ProcessMessage) -> Result<(Outcome, Option<ProcessMessage>)> {
         let id = job.interaction_id;
         let claimed = match self.claim(id).await? {
             Claim::Taken(row) => row,
@@ -223,11 +223,7 @@ impl Pipeline {
 
     /// The steps with their retries; `claimed` is the row as the claim left it (its
     /// `attempts` counts the claim).
-    async fn run_claimed(
-        &self,
-        job: &ProcessMessage,
-        claimed: interaction::Model,
-    ) -> Result<(), PipelineError> {
+    async fn run_claimed(&self, job: &ProcessMessage, claimed: interaction::Model) -> Result<()> {
         let attempts = u32::try_from(claimed.attempts).unwrap_or(u32::MAX);
         let left = self.settings.job_max_attempts.saturating_sub(attempts);
         let backoff = ExponentialBuilder::default()
@@ -266,7 +262,7 @@ impl Pipeline {
 
     /// Takes the lease if the interaction is waiting (or its previous holder's lease expired),
     /// it is under the attempt cap, and no earlier message of the same user is unfinished.
-    async fn claim(&self, id: Uuid) -> Result<Claim, PipelineError> {
+    async fn claim(&self, id: Uuid) -> Result<Claim> {
         let now = Utc::now();
         let max = i32::try_from(self.settings.job_max_attempts).unwrap_or(i32::MAX);
         let until = lease_end(now, self.settings.job_lease);
@@ -274,7 +270,7 @@ impl Pipeline {
     }
 
     /// The user's earliest message still waiting (`received`), to go on with in order.
-    async fn next_waiting(&self, user_id: Uuid) -> Result<Option<ProcessMessage>, PipelineError> {
+    async fn next_waiting(&self, user_id: Uuid) -> Result<Option<ProcessMessage>> {
         let next = interactions::next_waiting(&self.db, user_id).await?;
         Ok(next.map(|(interaction_id, sid)| ProcessMessage {
             interaction_id,
@@ -306,22 +302,13 @@ impl Pipeline {
         }
     }
 
-    async fn finish(
-        &self,
-        id: Uuid,
-        status: MessageStatus,
-        error: Option<&str>,
-    ) -> Result<(), PipelineError> {
+    async fn finish(&self, id: Uuid, status: MessageStatus, error: Option<&str>) -> Result<()> {
         Ok(interactions::finish(&self.db, id, status, error, Utc::now()).await?)
     }
 
     /// One try at all remaining steps: the first with the row the claim returned, a retry
     /// (`claimed` None) counting itself as one more attempt.
-    async fn attempt(
-        &self,
-        id: Uuid,
-        claimed: Option<interaction::Model>,
-    ) -> Result<(), PipelineError> {
+    async fn attempt(&self, id: Uuid, claimed: Option<interaction::Model>) -> Result<()> {
         let inbound = match claimed {
             Some(row) => row,
             None => {

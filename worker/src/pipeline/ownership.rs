@@ -6,22 +6,17 @@ use chrono::{Duration, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use tracing::info;
 
-use super::{Pipeline, Reply, Turn};
+use super::{Pipeline, Reply, Result, Turn};
 use mnemo_shared::domain::conversation::answer::{self, Item};
 use mnemo_shared::domain::conversation::ownership::{CONFIRM_WITHIN, OwnCommand, is_yes};
 use mnemo_shared::domain::conversation::reply::{self, ReplyAction, reply_action};
-use mnemo_shared::error::PipelineError;
 use mnemo_shared::ownership::{forget, link};
 use mnemo_shared::store::confirmations::{self, FORGET_ALL};
 use mnemo_shared::store::entities::memory;
 use mnemo_shared::store::{mcp_tokens, memories, memory_versions};
 
 impl Pipeline {
-    pub(crate) async fn own_command(
-        &self,
-        turn: Turn<'_>,
-        cmd: OwnCommand,
-    ) -> Result<Reply, PipelineError> {
+    pub(crate) async fn own_command(&self, turn: Turn<'_>, cmd: OwnCommand) -> Result<Reply> {
         let Turn { user, inbound, .. } = turn;
         match cmd {
             OwnCommand::Export => {
@@ -70,10 +65,7 @@ impl Pipeline {
 
     /// The answer to a `/forget all` waiting for YES: None when nothing waits (the message
     /// is then handled as usual). Anything but YES cancels the request.
-    pub(crate) async fn confirmation(
-        &self,
-        turn: Turn<'_>,
-    ) -> Result<Option<Reply>, PipelineError> {
+    pub(crate) async fn confirmation(&self, turn: Turn<'_>) -> Result<Option<Reply>> {
         let Turn { user, inbound, .. } = turn;
         let Some((action, at)) = confirmations::pending(&self.db, user.id).await? else {
             return Ok(None);
@@ -112,7 +104,7 @@ impl Pipeline {
         &self,
         turn: Turn<'_>,
         quoted_sid: &str,
-    ) -> Result<Option<Reply>, PipelineError> {
+    ) -> Result<Option<Reply>> {
         let Turn { user, tz, inbound } = turn;
         let action = reply_action(&inbound.body);
         if action == ReplyAction::Ordinary {

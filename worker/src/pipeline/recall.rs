@@ -15,13 +15,12 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{Pipeline, Reply, Turn};
+use super::{Pipeline, Reply, Result, Turn};
 use mnemo_shared::domain::conversation::Command;
 use mnemo_shared::domain::conversation::answer::{self, Found, Item, Page};
 use mnemo_shared::domain::conversation::commands::{ForgetTarget, ListArgs, find_zone};
 use mnemo_shared::domain::replies;
 use mnemo_shared::domain::time::{Range, parse_range};
-use mnemo_shared::error::PipelineError;
 use mnemo_shared::memory::local;
 use mnemo_shared::ownership::forget;
 use mnemo_shared::store::entities::{
@@ -45,11 +44,7 @@ pub struct Recalled {
 pub const PAGE_SIZE: u64 = 10;
 
 impl Pipeline {
-    pub(crate) async fn command(
-        &self,
-        turn: Turn<'_>,
-        cmd: Command,
-    ) -> Result<Reply, PipelineError> {
+    pub(crate) async fn command(&self, turn: Turn<'_>, cmd: Command) -> Result<Reply> {
         let Turn { user, tz, inbound } = turn;
         Ok(match cmd {
             Command::Help => Reply::text(replies::HELP),
@@ -76,12 +71,7 @@ impl Pipeline {
 
     /// Answers a question (or `/search`): the best matches, up to `limit`, inside the time
     /// phrase's range when there is one; a photo as the best match is sent back as media.
-    pub(crate) async fn find(
-        &self,
-        turn: Turn<'_>,
-        text: &str,
-        limit: u64,
-    ) -> Result<Reply, PipelineError> {
+    pub(crate) async fn find(&self, turn: Turn<'_>, text: &str, limit: u64) -> Result<Reply> {
         let Turn { user, tz, inbound } = turn;
         let Recalled { range, query, kind, items: mut found } =
             self.recall(user.id, tz, text, inbound.occurred_at, limit).await?;
@@ -138,7 +128,7 @@ impl Pipeline {
         text: &str,
         now: DateTime<Utc>,
         limit: u64,
-    ) -> Result<Recalled, PipelineError> {
+    ) -> Result<Recalled> {
         let (range, query) = match parse_range(text, now, tz) {
             Some((r, q)) => (Some(r), q),
             None => (None, text.to_string()),
@@ -157,7 +147,7 @@ impl Pipeline {
         kind: Option<&str>,
         range: Option<&Range>,
         limit: u64,
-    ) -> Result<Vec<memory::Model>, PipelineError> {
+    ) -> Result<Vec<memory::Model>> {
         if local::terms(query).is_empty() {
             return Ok(self.listing(user_id, kind, range.map(Range::bounds), None, limit).await?);
         }
@@ -190,7 +180,7 @@ impl Pipeline {
     }
 
     /// `/list [phrase] [photos|voice|notes]` and `/list more`.
-    async fn list(&self, turn: Turn<'_>, args: ListArgs) -> Result<Reply, PipelineError> {
+    async fn list(&self, turn: Turn<'_>, args: ListArgs) -> Result<Reply> {
         let Turn { user, tz, inbound } = turn;
         let mut state = self.state(user.id).await?;
         let (kind, range, label, after, first_number) = if args.more {
@@ -250,7 +240,7 @@ impl Pipeline {
 
     /// `/forget <n|last>`: deletes the memory in Mem0 and in our database; the interaction it
     /// came from stays (the audit of what was received).
-    async fn forget(&self, turn: Turn<'_>, target: ForgetTarget) -> Result<Reply, PipelineError> {
+    async fn forget(&self, turn: Turn<'_>, target: ForgetTarget) -> Result<Reply> {
         let Turn { user, tz, inbound } = turn;
         let state = self.state(user.id).await?;
         let mem = match &target {
@@ -314,7 +304,7 @@ impl Pipeline {
     }
 
     /// `/tz Area/City`: validated against the tz database; naturally idempotent.
-    async fn set_zone(&self, turn: Turn<'_>, name: &str) -> Result<Reply, PipelineError> {
+    async fn set_zone(&self, turn: Turn<'_>, name: &str) -> Result<Reply> {
         let Turn { user, inbound, .. } = turn;
         let Some(zone) = find_zone(name) else {
             return Ok(Reply::text(format!(
@@ -326,7 +316,7 @@ impl Pipeline {
         Ok(Reply::text(zone_line("✅ Time zone set to", zone, inbound)))
     }
 
-    async fn stats(&self, user_id: Uuid, tz: Tz) -> Result<String, PipelineError> {
+    async fn stats(&self, user_id: Uuid, tz: Tz) -> Result<String> {
         let by_kind = kinds(&self.db, user_id).await?;
         let first = memory::Entity::find()
             .filter(memory::Column::UserId.eq(user_id))
@@ -339,10 +329,7 @@ impl Pipeline {
 
     /// The link to send a stored photo back: the memory's interaction → `interaction_media` →
     /// `media_objects`. None when nothing is stored for it.
-    pub(crate) async fn media_link_for(
-        &self,
-        mem: &memory::Model,
-    ) -> Result<Option<String>, PipelineError> {
+    pub(crate) async fn media_link_for(&self, mem: &memory::Model) -> Result<Option<String>> {
         let Some(interaction_id) = mem.interaction_id else {
             return Ok(None);
         };
@@ -369,21 +356,14 @@ impl Pipeline {
     }
 
     /// The reply already recorded for this interaction by a stateful command, if any.
-    pub(crate) async fn replayed(
-        &self,
-        user_id: Uuid,
-        inbound_id: Uuid,
-    ) -> Result<Option<Reply>, PipelineError> {
+    pub(crate) async fn replayed(&self, user_id: Uuid, inbound_id: Uuid) -> Result<Option<Reply>> {
         let state = conversation_state::Entity::find_by_id(user_id).one(&self.db).await?;
         Ok(state
             .filter(|s| s.last_interaction_id == Some(inbound_id))
             .and_then(|s| s.last_reply.map(|body| Reply { body, media_url: s.last_media_url })))
     }
 
-    pub(crate) async fn state(
-        &self,
-        user_id: Uuid,
-    ) -> Result<conversation_state::Model, PipelineError> {
+    pub(crate) async fn state(&self, user_id: Uuid) -> Result<conversation_state::Model> {
         Ok(conversation_state::Entity::find_by_id(user_id).one(&self.db).await?.unwrap_or_else(
             || conversation_state::Model {
                 user_id,
@@ -410,7 +390,7 @@ impl Pipeline {
         s: conversation_state::Model,
         inbound_id: Uuid,
         reply: &Reply,
-    ) -> Result<(), PipelineError> {
+    ) -> Result<()> {
         use conversation_state::Column as C;
         let am = conversation_state::ActiveModel {
             user_id: Set(s.user_id),

@@ -5,21 +5,15 @@
 //! made and answers the same; a cancel records its reply in `conversation_state` together
 //! with its effect (the numbering could shift after it), so a retry replays it.
 
-use super::{Pipeline, Reply, Turn};
+use super::{Pipeline, Reply, Result, Turn};
 use crate::scheduler::SESSION_WINDOW;
 use mnemo_shared::domain::replies;
 use mnemo_shared::domain::time::moment::{parse, strip_request};
-use mnemo_shared::error::PipelineError;
 use mnemo_shared::store::reminders::{self as saved, NewReminder};
 
 impl Pipeline {
     /// A reminder request in natural language (`natural`) or `/remind` arguments.
-    pub(crate) async fn remind(
-        &self,
-        turn: Turn<'_>,
-        text: &str,
-        natural: bool,
-    ) -> Result<Reply, PipelineError> {
+    pub(crate) async fn remind(&self, turn: Turn<'_>, text: &str, natural: bool) -> Result<Reply> {
         let Turn { user, tz, inbound } = turn;
         let request = if natural { strip_request(text) } else { text.trim() };
         let now = inbound.occurred_at;
@@ -51,11 +45,7 @@ impl Pipeline {
     }
 
     /// `/reminders`, `/reminders cancel <n>`.
-    pub(crate) async fn reminders_command(
-        &self,
-        turn: Turn<'_>,
-        args: &str,
-    ) -> Result<Reply, PipelineError> {
+    pub(crate) async fn reminders_command(&self, turn: Turn<'_>, args: &str) -> Result<Reply> {
         let Turn { user, tz, inbound } = turn;
         let words: Vec<String> = args.split_whitespace().map(str::to_lowercase).collect();
         let words: Vec<&str> = words.iter().map(String::as_str).collect();

@@ -7,7 +7,7 @@ use sea_orm::EntityTrait;
 use tracing::{info, warn};
 use uuid::Uuid;
 
-use super::Pipeline;
+use super::{Pipeline, Result};
 use mnemo_shared::clients::twilio::OutboundMessage;
 use mnemo_shared::domain::replies;
 use mnemo_shared::error::PipelineError;
@@ -42,14 +42,11 @@ pub struct Template<'a> {
 impl Pipeline {
     /// Takes the user's one-time welcome: true for exactly one caller, however many first
     /// messages are processed at once.
-    pub(crate) async fn claim_welcome(&self, user_id: Uuid) -> Result<bool, PipelineError> {
+    pub(crate) async fn claim_welcome(&self, user_id: Uuid) -> Result<bool> {
         Ok(users::claim_welcome(&self.db, user_id, Utc::now()).await?)
     }
 
-    pub(crate) async fn existing_reply(
-        &self,
-        inbound_id: Uuid,
-    ) -> Result<Option<Recorded>, PipelineError> {
+    pub(crate) async fn existing_reply(&self, inbound_id: Uuid) -> Result<Option<Recorded>> {
         Ok(interactions::outbound(&self.db, &About::Reply { inbound_id })
             .await?
             .map(|row| Recorded { row, claimed: false }))
@@ -57,10 +54,7 @@ impl Pipeline {
 
     /// Records an outbound row (once per [`About`]) holding its send lease when this call
     /// wrote it.
-    pub(crate) async fn record_outbound(
-        &self,
-        new: &NewOutbound,
-    ) -> Result<Option<Recorded>, PipelineError> {
+    pub(crate) async fn record_outbound(&self, new: &NewOutbound) -> Result<Option<Recorded>> {
         let until = super::lease_end(new.now, self.settings.job_lease);
         Ok(interactions::record_outbound(&self.db, new, until).await?)
     }
@@ -71,7 +65,7 @@ impl Pipeline {
         inbound: &interaction::Model,
         body: &str,
         media_url: Option<&str>,
-    ) -> Result<Recorded, PipelineError> {
+    ) -> Result<Recorded> {
         let kind = if media_url.is_some() { Kind::Image } else { Kind::Text };
         let about = About::Reply { inbound_id: inbound.id };
         self.record_answer(inbound, about, kind, body, media_url)
@@ -85,7 +79,7 @@ impl Pipeline {
     pub(crate) async fn create_failure_reply(
         &self,
         inbound: &interaction::Model,
-    ) -> Result<Recorded, PipelineError> {
+    ) -> Result<Recorded> {
         let about = About::Failure { inbound_id: inbound.id };
         self.record_answer(inbound, about, Kind::Text, replies::FAILED, None)
             .await?
@@ -100,7 +94,7 @@ impl Pipeline {
         kind: Kind,
         body: &str,
         media_url: Option<&str>,
-    ) -> Result<Option<Recorded>, PipelineError> {
+    ) -> Result<Option<Recorded>> {
         let new = NewOutbound {
             user_id: inbound.user_id,
             kind,
@@ -113,11 +107,7 @@ impl Pipeline {
     }
 
     /// Sends a recorded reply unless it already went out; dry-run without Twilio credentials.
-    pub(crate) async fn deliver(
-        &self,
-        user: &user::Model,
-        reply: Recorded,
-    ) -> Result<(), PipelineError> {
+    pub(crate) async fn deliver(&self, user: &user::Model, reply: Recorded) -> Result<()> {
         self.send_recorded(user, reply, None).await
     }
 
@@ -135,7 +125,7 @@ impl Pipeline {
         user: &user::Model,
         recorded: Recorded,
         template: Option<Template<'_>>,
-    ) -> Result<(), PipelineError> {
+    ) -> Result<()> {
         let Recorded { row: reply, claimed } = recorded;
         if reply.status != interaction::MessageStatus::Sending {
             return Ok(());
@@ -222,7 +212,7 @@ impl Pipeline {
 
     /// Takes the send lease on an outbound row still `sending` whose lease is free or expired,
     /// and counts the attempt.
-    async fn claim_send(&self, id: Uuid) -> Result<SendClaim, PipelineError> {
+    async fn claim_send(&self, id: Uuid) -> Result<SendClaim> {
         let now = Utc::now();
         let until = super::lease_end(now, self.settings.job_lease);
         if let Some(attempts) = interactions::claim_send(&self.db, id, until, now).await? {
@@ -256,7 +246,7 @@ impl Pipeline {
         to: &str,
         reply: &interaction::Model,
         parts: &[String],
-    ) -> Result<Vec<Option<String>>, PipelineError> {
+    ) -> Result<Vec<Option<String>>> {
         let listed = twilio.recent_messages_to(to, RECONCILE_PAGE).await?;
         let since = reply.created_at - chrono::Duration::seconds(CLOCK_SKEW_SECS);
         let candidates: Vec<_> = listed
@@ -290,7 +280,7 @@ impl Pipeline {
         status: MessageStatus,
         sid: Option<&str>,
         error: Option<&str>,
-    ) -> Result<(), PipelineError> {
+    ) -> Result<()> {
         let result = SendResult { status, sid, error, error_code: None };
         Ok(interactions::mark_sent(&self.db, id, &result, Utc::now()).await?)
     }
