@@ -450,11 +450,7 @@ async fn post_status(app: &TestApp, params: &[(&str, &str)], sign: bool) -> reqw
     let owned: Vec<(String, String)> =
         params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let sig = if sign {
-        mnemo_shared::domain::signature::compute_signature(
-            &format!("{}/webhook/status", app.settings.public_base_url),
-            &owned,
-            AUTH_TOKEN,
-        )
+        twilio_signature(&format!("{}/webhook/status", app.settings.public_base_url), &owned)
     } else {
         "bad".into()
     };

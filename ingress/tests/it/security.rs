@@ -262,7 +262,7 @@ async fn a_reshaped_signed_webhook_is_refused() {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     let url = format!("{}/webhook", app.settings.public_base_url);
-    let sig = mnemo_shared::domain::signature::compute_signature(&url, &original, AUTH_TOKEN);
+    let sig = twilio_signature(&url, &original);
     assert_eq!(app.post_form("/webhook", Some(&sig), &original).await.status(), 200);
 
     let reshaped: Vec<(String, String)> = original
@@ -274,7 +274,7 @@ async fn a_reshaped_signed_webhook_is_refused() {
         })
         .collect();
     assert_eq!(
-        mnemo_shared::domain::signature::compute_signature(&url, &reshaped, AUTH_TOKEN),
+        twilio_signature(&url, &reshaped),
         sig,
         "the reshaped form carries the original signature"
     );
@@ -288,7 +288,7 @@ async fn a_reshaped_signed_webhook_is_refused() {
             _ => (k.to_string(), v.to_string()),
         })
         .collect();
-    let s = mnemo_shared::domain::signature::compute_signature(&url, &other, AUTH_TOKEN);
+    let s = twilio_signature(&url, &other);
     assert_eq!(app.post_form("/webhook", Some(&s), &other).await.status(), 400);
     let mut repeated: Vec<(String, String)> =
         text_message(&new_sid(), "whatsapp:+14155550113", "x")
@@ -296,7 +296,7 @@ async fn a_reshaped_signed_webhook_is_refused() {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
     repeated.push(("Body".into(), "again".into()));
-    let s = mnemo_shared::domain::signature::compute_signature(&url, &repeated, AUTH_TOKEN);
+    let s = twilio_signature(&url, &repeated);
     assert_eq!(app.post_form("/webhook", Some(&s), &repeated).await.status(), 400);
 
     assert_eq!(app.count("SELECT COUNT(*) FROM interactions").await, 1);

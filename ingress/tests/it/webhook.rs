@@ -529,22 +529,14 @@ async fn bad_requests_are_refused_with_problems_and_store_nothing() {
     assert_eq!(r.status(), 403);
 
     // Valid signature, then a tampered param.
-    let good = mnemo_shared::domain::signature::compute_signature(
-        &format!("{}/webhook", app.base),
-        &owned,
-        AUTH_TOKEN,
-    );
+    let good = twilio_signature(&format!("{}/webhook", app.base), &owned);
     let mut tampered = owned.clone();
     tampered.iter_mut().find(|(k, _)| k == "Body").unwrap().1 = "hellO".into();
     let r = app.post_form("/webhook", Some(&good), &tampered).await;
     assert_eq!(r.status(), 403);
 
     // Signed for another path.
-    let other = mnemo_shared::domain::signature::compute_signature(
-        &format!("{}/other", app.base),
-        &owned,
-        AUTH_TOKEN,
-    );
+    let other = twilio_signature(&format!("{}/other", app.base), &owned);
     let r = app.post_form("/webhook", Some(&other), &owned).await;
     assert_eq!(r.status(), 403);
 
@@ -597,8 +589,7 @@ async fn signature_checks_the_public_url_with_and_without_port() {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let sig =
-            mnemo_shared::domain::signature::compute_signature(signed_url, &owned, AUTH_TOKEN);
+        let sig = twilio_signature(signed_url, &owned);
         let r = app
             .http
             .post(app.url("/webhook?src=twilio"))
@@ -614,11 +605,7 @@ async fn signature_checks_the_public_url_with_and_without_port() {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let sig = mnemo_shared::domain::signature::compute_signature(
-        &format!("{}/webhook", app.base),
-        &owned,
-        AUTH_TOKEN,
-    );
+    let sig = twilio_signature(&format!("{}/webhook", app.base), &owned);
     let r = app.post_form("/webhook", Some(&sig), &owned).await;
     assert_eq!(r.status(), 403);
 }

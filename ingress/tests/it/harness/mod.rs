@@ -347,11 +347,7 @@ impl TestApp {
     ) -> reqwest::Response {
         let owned: Vec<(String, String)> =
             params.iter().map(|(k, v)| (k.as_ref().to_string(), v.as_ref().to_string())).collect();
-        let sig = mnemo_shared::domain::signature::compute_signature(
-            &format!("{}/webhook", self.settings.public_base_url),
-            &owned,
-            AUTH_TOKEN,
-        );
+        let sig = twilio_signature(&format!("{}/webhook", self.settings.public_base_url), &owned);
         self.post_form("/webhook", Some(&sig), &owned).await
     }
 
@@ -613,6 +609,12 @@ pub async fn chat_model_answers(server: &MockServer, prompt_part: &str, content:
         })))
         .mount(server)
         .await;
+}
+
+/// The `X-Twilio-Signature` Twilio would send for these form parameters posted to `url`,
+/// signed with the test auth token.
+pub fn twilio_signature(url: &str, params: &[(String, String)]) -> String {
+    mnemo_shared::domain::signature::compute_signature(url, params, AUTH_TOKEN)
 }
 
 /// The requests a wiremock `server` received for exactly `path`, in order.
