@@ -557,14 +557,7 @@ async fn bad_requests_are_refused_with_problems_and_store_nothing() {
     assert_eq!(r.headers()["content-type"], "application/problem+json");
 
     // Not a form → 415 problem.
-    let r = app
-        .http
-        .post(app.url("/webhook"))
-        .header("content-type", "application/json")
-        .body("{\"MessageSid\": 1}")
-        .send()
-        .await
-        .unwrap();
+    let r = app.post_raw("/webhook", "application/json", "{\"MessageSid\": 1}").await;
     assert_eq!(r.status(), 415);
     assert_eq!(r.headers()["content-type"], "application/problem+json");
 

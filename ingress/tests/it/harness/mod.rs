@@ -444,6 +444,17 @@ impl TestApp {
     }
 
     /// `POST path` with no body and no credentials.
+    /// `POST path` of `body` as `content_type`, without credentials.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
+        let req = self.http.post(self.url(path)).header("content-type", content_type);
+        req.body(body).send().await.unwrap()
+    }
+
     pub async fn post_empty(&self, path: &str) -> reqwest::Response {
         self.http.post(self.url(path)).send().await.unwrap()
     }
