@@ -7,6 +7,7 @@
 
 use crate::group_commit::Ingested;
 use chrono::Utc;
+use mnemo_shared::config::ExposeSecret;
 use mnemo_shared::domain::inbound;
 use mnemo_shared::domain::phone_tz::zone_for_phone;
 use mnemo_shared::domain::signature;
@@ -69,7 +70,9 @@ pub async fn signed_form(
         // The original URI: poem strips prefixes of nested routes from `uri()`.
         let path_and_query = req.original_uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
         let url = format!("{}{}", state.settings.public_base_url, path_and_query);
-        if given.is_empty() || !signature::is_valid(&url, &params, given, &twilio.auth_token) {
+        if given.is_empty()
+            || !signature::is_valid(&url, &params, given, twilio.auth_token.expose_secret())
+        {
             warn!(url = %url, "rejected webhook: missing or invalid X-Twilio-Signature");
             return Err(ApiError::Forbidden("missing or invalid X-Twilio-Signature".into()));
         }

@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use chrono_tz::Tz;
+pub use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 /// One setting that could not be used, named so the operator can fix it.
@@ -69,7 +70,7 @@ pub enum LogFormat {
 #[derive(Clone, Debug)]
 pub struct TwilioSettings {
     pub account_sid: String,
-    pub auth_token: String,
+    pub auth_token: SecretString,
     pub whatsapp_number: String,
 }
 
@@ -80,20 +81,27 @@ pub struct S3Settings {
     pub region: String,
     pub force_path_style: bool,
     pub access_key_id: Option<String>,
-    pub secret_access_key: Option<String>,
+    pub secret_access_key: Option<SecretString>,
 }
 
 #[derive(Clone, Debug)]
 pub struct Mem0Settings {
     pub api_base: String,
-    pub api_key: String,
+    pub api_key: SecretString,
 }
 
 #[derive(Clone, Debug)]
 pub struct OpenAiCompatible {
     pub api_base: String,
-    pub api_key: Option<String>,
+    pub api_key: Option<SecretString>,
     pub model: String,
+}
+
+impl OpenAiCompatible {
+    /// The API key to send, when there is one.
+    pub fn key(&self) -> Option<&str> {
+        self.api_key.as_ref().map(ExposeSecret::expose_secret)
+    }
 }
 
 /// All settings. Loaded once; cloned into the parts that need them.
@@ -126,7 +134,7 @@ pub struct Settings {
     pub media_url_ttl: Duration,
     /// `MEDIA_SIGNING_KEY`: the secret behind `/media/{sha256}` links; see
     /// [`crate::media::links::LinkSigner::from_settings`] for what is used when it is unset.
-    pub media_signing_key: Option<String>,
+    pub media_signing_key: Option<SecretString>,
     pub twilio: Option<TwilioSettings>,
     pub twilio_api_base: String,
     pub twilio_reminder_content_sid: Option<String>,
@@ -134,7 +142,7 @@ pub struct Settings {
     pub transcribe: Option<OpenAiCompatible>,
     pub llm: Option<OpenAiCompatible>,
     pub default_timezone: Tz,
-    pub api_token: Option<String>,
+    pub api_token: Option<SecretString>,
     pub log_format: LogFormat,
     pub metrics_addr: Option<SocketAddr>,
     pub console_enabled: bool,
@@ -144,7 +152,7 @@ pub struct Settings {
     /// besides those of `BIND_ADDR` and `PUBLIC_BASE_URL` and the loopback names.
     pub allowed_hosts: Vec<String>,
     /// `METRICS_TOKEN`: when set, `/metrics` needs `Authorization: Bearer <METRICS_TOKEN>`.
-    pub metrics_token: Option<String>,
+    pub metrics_token: Option<SecretString>,
     /// `MEDIA_TRUSTED_HOSTS`: `host:port` origins media may be fetched from although they are
     /// on a private network (a storage server next to mnemo; tests). Never sent credentials.
     pub media_trusted_hosts: Vec<String>,
@@ -158,6 +166,11 @@ impl Reader<'_> {
     /// The value, with empty strings treated as unset (as `.env` templates leave them).
     fn get(&self, name: &str) -> Option<String> {
         (self.lookup)(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    }
+
+    /// A credential: kept out of `Debug` output (and so out of logs).
+    fn secret(&self, name: &str) -> Option<SecretString> {
+        self.get(name).map(SecretString::from)
     }
 
     fn parse<T: std::str::FromStr>(
@@ -318,7 +331,7 @@ impl Settings {
                 region: r.get("S3_REGION").unwrap_or_else(|| "us-east-1".into()),
                 force_path_style: r.bool("S3_FORCE_PATH_STYLE", false)?,
                 access_key_id: r.get("AWS_ACCESS_KEY_ID"),
-                secret_access_key: r.get("AWS_SECRET_ACCESS_KEY"),
+                secret_access_key: r.secret("AWS_SECRET_ACCESS_KEY"),
             }),
         };
 
@@ -343,7 +356,7 @@ impl Settings {
                         "expected whatsapp:+E164, e.g. whatsapp:+14155238886",
                     ));
                 };
-                Some(TwilioSettings { account_sid, auth_token, whatsapp_number })
+                Some(TwilioSettings { account_sid, auth_token: auth_token.into(), whatsapp_number })
             }
             (sid, token, number) => {
                 let missing = [
@@ -368,7 +381,7 @@ impl Settings {
         let mem0 = match r.get("MEM0_API_KEY") {
             None => None,
             Some(api_key) => Some(Mem0Settings {
-                api_key,
+                api_key: api_key.into(),
                 api_base: r.url("MEM0_API_BASE", Some("https://api.mem0.ai"))?.unwrap_or_default(),
             }),
         };
@@ -378,7 +391,7 @@ impl Settings {
         let transcribe = if transcribe_key.is_some() || transcribe_base.is_some() {
             Some(OpenAiCompatible {
                 api_base: transcribe_base.unwrap_or_else(|| "https://api.openai.com/v1".into()),
-                api_key: transcribe_key,
+                api_key: transcribe_key.map(SecretString::from),
                 model: r.get("TRANSCRIBE_MODEL").unwrap_or_else(|| "whisper-1".into()),
             })
         } else {
@@ -387,7 +400,7 @@ impl Settings {
 
         let llm = r.url("LLM_API_BASE", None)?.map(|api_base| OpenAiCompatible {
             api_base,
-            api_key: r.get("LLM_API_KEY"),
+            api_key: r.secret("LLM_API_KEY"),
             model: r.get("LLM_MODEL").unwrap_or_else(|| "gpt-4o-mini".into()),
         });
 
@@ -457,7 +470,7 @@ impl Settings {
                 Some(k) if k.len() < 16 => {
                     return Err(err("MEDIA_SIGNING_KEY", &k, "must be at least 16 characters"));
                 }
-                k => k,
+                k => k.map(SecretString::from),
             },
             twilio,
             twilio_api_base,
@@ -466,12 +479,12 @@ impl Settings {
             transcribe,
             llm,
             default_timezone,
-            api_token: r.get("API_TOKEN"),
+            api_token: r.secret("API_TOKEN"),
             log_format,
             metrics_addr,
             http_timeout: r.secs("HTTP_TIMEOUT_SECS", 30)?,
             allowed_hosts: host_list(&r, "ALLOWED_HOSTS", false)?,
-            metrics_token: r.get("METRICS_TOKEN"),
+            metrics_token: r.secret("METRICS_TOKEN"),
             media_trusted_hosts: host_list(&r, "MEDIA_TRUSTED_HOSTS", true)?,
         })
     }
@@ -489,7 +502,7 @@ impl Settings {
         let embed_name = r.get("EMBED_MODEL");
         let embed_api = r.url("EMBED_API_BASE", None)?.map(|api_base| OpenAiCompatible {
             api_base,
-            api_key: r.get("EMBED_API_KEY"),
+            api_key: r.secret("EMBED_API_KEY"),
             model: embed_name.clone().unwrap_or_else(|| "text-embedding-3-small".into()),
         });
         let embed_model = match (&embed_api, embed_name) {
@@ -690,6 +703,35 @@ mod tests {
     }
 
     #[test]
+    fn credentials_stay_out_of_debug_output() {
+        let secrets = [
+            ("TWILIO_AUTH_TOKEN", "tw-secret-1"),
+            ("MEM0_API_KEY", "m0-secret-2"),
+            ("TRANSCRIBE_API_KEY", "stt-secret-3"),
+            ("LLM_API_KEY", "llm-secret-4"),
+            ("EMBED_API_KEY", "emb-secret-5"),
+            ("API_TOKEN", "api-secret-6"),
+            ("METRICS_TOKEN", "metrics-secret-7"),
+            ("MEDIA_SIGNING_KEY", "signing-secret-8-long"),
+            ("AWS_SECRET_ACCESS_KEY", "aws-secret-9"),
+        ];
+        let mut env = vec![
+            ("TWILIO_ACCOUNT_SID", "AC123"),
+            ("TWILIO_WHATSAPP_NUMBER", "+14155238886"),
+            ("LLM_API_BASE", "http://127.0.0.1:9/v1"),
+            ("EMBED_API_BASE", "http://127.0.0.1:9/v1"),
+            ("S3_BUCKET", "media"),
+        ];
+        env.extend(secrets);
+        let s = load(&env).unwrap();
+        let shown = format!("{s:?}");
+        for (name, value) in secrets {
+            assert!(!shown.contains(value), "{name} shown in {shown}");
+        }
+        assert_eq!(s.twilio.unwrap().auth_token.expose_secret(), "tw-secret-1");
+    }
+
+    #[test]
     fn host_lists_parse() {
         let s = load(&[
             ("ALLOWED_HOSTS", "Mnemo.Example.com, localhost:9000"),
@@ -699,7 +741,7 @@ mod tests {
         .unwrap();
         assert_eq!(s.allowed_hosts, vec!["mnemo.example.com", "localhost"]);
         assert_eq!(s.media_trusted_hosts, vec!["minio:9000"]);
-        assert_eq!(s.metrics_token.as_deref(), Some("m"));
+        assert_eq!(s.metrics_token.as_ref().map(ExposeSecret::expose_secret), Some("m"));
         assert_eq!(load(&[("ALLOWED_HOSTS", "a/b")]).unwrap_err().name, "ALLOWED_HOSTS");
         assert_eq!(
             load(&[("MEDIA_TRUSTED_HOSTS", "minio")]).unwrap_err().name,

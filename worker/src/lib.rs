@@ -73,7 +73,7 @@ async fn handle(job: ProcessMessage, pipeline: Data<Pipeline>) -> Result<(), Box
 pub async fn serve_metrics(
     listener: tokio::net::TcpListener,
     db: mnemo_shared::sea_orm::DatabaseConnection,
-    token: Option<String>,
+    token: Option<mnemo_shared::config::SecretString>,
 ) {
     use poem::{Route, get, handler};
 

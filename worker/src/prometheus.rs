@@ -4,6 +4,7 @@
 //! database are refreshed at most every [`mnemo_shared::monitoring::DB_GAUGES_EVERY`], however
 //! often the endpoint is scraped.
 
+use mnemo_shared::config::{ExposeSecret, SecretString};
 use mnemo_shared::domain::bearer;
 use mnemo_shared::monitoring;
 use mnemo_shared::sea_orm::DatabaseConnection;
@@ -14,11 +15,11 @@ use poem::{Endpoint, Request, Response};
 #[derive(Clone)]
 pub struct Scrape {
     db: DatabaseConnection,
-    token: Option<String>,
+    token: Option<SecretString>,
 }
 
 impl Scrape {
-    pub fn new(db: DatabaseConnection, token: Option<String>) -> Self {
+    pub fn new(db: DatabaseConnection, token: Option<SecretString>) -> Self {
         Self { db, token }
     }
 }
@@ -29,7 +30,7 @@ impl Endpoint for Scrape {
     async fn call(&self, req: Request) -> poem::Result<Response> {
         if let Some(token) = &self.token {
             let given = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-            if !bearer::carries(given, token) {
+            if !bearer::carries(given, token.expose_secret()) {
                 let problem = serde_json::json!({
                     "type": "about:blank",
                     "title": "Unauthorized",

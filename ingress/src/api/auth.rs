@@ -6,6 +6,7 @@
 //! Declared as the `BearerAuth` security scheme of every REST operation in `/openapi.json`.
 //! Health, readiness, docs and the webhooks do not take this extractor.
 
+use mnemo_shared::config::ExposeSecret;
 use mnemo_shared::domain::bearer;
 use poem::{Request, RequestBody};
 use poem_openapi::registry::{MetaSecurityScheme, Registry};
@@ -62,7 +63,7 @@ impl<'a> ApiExtractor<'a> for BearerAuth {
         };
         let header =
             req.headers().get(poem::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        if bearer::carries(header, token) {
+        if bearer::carries(header, token.expose_secret()) {
             Ok(BearerAuth)
         } else {
             Err(ApiError::Unauthorized("missing or invalid `Authorization: Bearer` token".into())

@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
+use mnemo_shared::config::ExposeSecret;
 use mnemo_shared::domain::inbound::normalize_phone;
 use mnemo_shared::domain::signature::compute_signature;
 use mnemo_shared::media::types;
@@ -146,8 +147,10 @@ pub async fn send(
         .body(form_urlencoded::Serializer::new(String::new()).extend_pairs(form.iter()).finish());
     if let Some(twilio) = &settings.twilio {
         let url = format!("{}/webhook", settings.public_base_url);
-        post =
-            post.header("X-Twilio-Signature", compute_signature(&url, &form, &twilio.auth_token));
+        post = post.header(
+            "X-Twilio-Signature",
+            compute_signature(&url, &form, twilio.auth_token.expose_secret()),
+        );
     }
     let res = post
         .send()

@@ -23,6 +23,7 @@ pub mod chat;
 pub mod dashboard;
 
 use hmac::{Hmac, Mac};
+use mnemo_shared::config::ExposeSecret;
 use mnemo_shared::domain::bearer;
 use poem::http::{StatusCode, header};
 use poem::web::Html;
@@ -129,7 +130,7 @@ fn gate(req: &Request) -> Option<Response> {
         // Fail closed.
         return Some(ApiError::Internal("application state missing".into()).into_response());
     };
-    let token = state.settings.api_token.as_deref()?;
+    let token = state.settings.api_token.as_ref()?.expose_secret();
     let now = chrono::Utc::now().timestamp();
     let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     if bearer::carries(authorization, token)

@@ -9,7 +9,7 @@ use reqwest::header::ACCEPT;
 use serde_json::{Value, json};
 
 use crate::clients::external::{ExternalError, Service};
-use crate::config::OpenAiCompatible;
+use crate::config::{ExposeSecret, OpenAiCompatible, SecretString};
 use crate::domain::conversation::Intent;
 
 /// How long a reply may wait for the model.
@@ -51,23 +51,13 @@ pub(crate) async fn completion(
         })
 }
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct LlmClient {
     http: reqwest::Client,
     base: String,
-    api_key: Option<String>,
+    api_key: Option<SecretString>,
     model: String,
     timeout: Duration,
-}
-
-impl std::fmt::Debug for LlmClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LlmClient")
-            .field("base", &self.base)
-            .field("model", &self.model)
-            .field("timeout", &self.timeout)
-            .finish_non_exhaustive()
-    }
 }
 
 impl LlmClient {
@@ -103,8 +93,11 @@ impl LlmClient {
             "max_tokens": max_tokens,
         });
         let req = self.http.post(format!("{}/chat/completions", self.base)).timeout(self.timeout);
-        crate::monitoring::observed(Service::Llm, completion(req, &body, self.api_key.as_deref()))
-            .await
+        crate::monitoring::observed(
+            Service::Llm,
+            completion(req, &body, self.api_key.as_ref().map(ExposeSecret::expose_secret)),
+        )
+        .await
     }
 
     /// The model's intent for a message the rules were unsure about; the rules' answer on any

@@ -27,6 +27,7 @@ use tokio::io::AsyncWriteExt;
 use url::Url;
 
 use crate::clients::external::{ExternalError, Service};
+use crate::config::{ExposeSecret, SecretString};
 
 /// Twilio redirects once; a few more hops are tolerated, loops are not.
 pub const MAX_REDIRECTS: usize = 5;
@@ -83,7 +84,7 @@ pub struct Downloader {
     console: Option<Url>,
     /// `host:port` origins fetched without the public-address check, never with credentials.
     trusted: Vec<String>,
-    credentials: Option<(String, String)>,
+    credentials: Option<(String, SecretString)>,
     max_bytes: u64,
     total_timeout: Duration,
 }
@@ -189,7 +190,7 @@ impl Downloader {
     /// dry-run mode). `read_timeout` bounds every wait for bytes.
     pub fn new(
         api_base: &str,
-        credentials: Option<(String, String)>,
+        credentials: Option<(String, SecretString)>,
         max_bytes: u64,
         read_timeout: Duration,
     ) -> Self {
@@ -365,7 +366,7 @@ impl Downloader {
             if route == Route::Twilio
                 && let Some((user, pass)) = &self.credentials
             {
-                req = req.basic_auth(user, Some(pass));
+                req = req.basic_auth(user, Some(pass.expose_secret()));
             }
             let resp = req.send().await.map_err(|e| {
                 if refused_address(&e) {

@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::clients::external::{ExternalError, Service};
+use crate::config::{ExposeSecret, SecretString};
 
 /// Default pause between two polls of an add event.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(500);
@@ -151,24 +152,13 @@ impl AddRequest {
 }
 
 /// Mem0 platform client. Cheap to clone (the HTTP client is shared).
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Mem0Client {
     base: String,
-    api_key: String,
+    api_key: SecretString,
     http: reqwest::Client,
     poll_interval: Duration,
     poll_timeout: Duration,
-}
-
-impl std::fmt::Debug for Mem0Client {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Mem0Client")
-            .field("base", &self.base)
-            .field("api_key", &"<redacted>")
-            .field("poll_interval", &self.poll_interval)
-            .field("poll_timeout", &self.poll_timeout)
-            .finish()
-    }
 }
 
 impl Mem0Client {
@@ -176,7 +166,7 @@ impl Mem0Client {
     pub fn new(api_base: &str, api_key: &str, http: reqwest::Client) -> Self {
         Mem0Client {
             base: api_base.trim_end_matches('/').to_string(),
-            api_key: api_key.to_string(),
+            api_key: api_key.into(),
             http,
             poll_interval: DEFAULT_POLL_INTERVAL,
             poll_timeout: DEFAULT_POLL_TIMEOUT,
@@ -372,9 +362,10 @@ impl Mem0Client {
     }
 
     fn request(&self, method: Method, path: &str) -> Result<RequestBuilder, ExternalError> {
-        let mut auth = HeaderValue::from_str(&format!("Token {}", self.api_key)).map_err(|_| {
-            permanent(0, "the Mem0 API key contains characters not allowed in a header".into())
-        })?;
+        let mut auth = HeaderValue::from_str(&format!("Token {}", self.api_key.expose_secret()))
+            .map_err(|_| {
+                permanent(0, "the Mem0 API key contains characters not allowed in a header".into())
+            })?;
         auth.set_sensitive(true);
         Ok(self
             .http

@@ -75,8 +75,7 @@ impl Transcriber {
             .http
             .post(format!("{}/audio/transcriptions", self.config.api_base))
             .multipart(form);
-        let send =
-            ExternalError::send_authed(Service::Transcribe, req, self.config.api_key.as_deref());
+        let send = ExternalError::send_authed(Service::Transcribe, req, self.config.key());
         let resp = crate::monitoring::observed(Service::Transcribe, send).await?;
         let body: Transcription = resp.json().await.map_err(|e| ExternalError::Permanent {
             service: Service::Transcribe,

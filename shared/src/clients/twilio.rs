@@ -5,34 +5,22 @@
 //! error JSON is turned into `"<code>: <message>"` so the stored error names the Twilio error code
 //! (e.g. 21211, 21610, 63016) that explains it.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 use crate::clients::external::{ExternalError, Service};
+use crate::config::{ExposeSecret, SecretString};
 
 /// How much of an unparseable error body is kept in the error message.
 const MAX_ERROR_BODY_CHARS: usize = 512;
 
 /// Sends messages from one Twilio sender (`From`) with one account's credentials.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct TwilioClient {
     api_base: String,
     account_sid: String,
-    auth_token: String,
+    auth_token: SecretString,
     from: String,
     http: reqwest::Client,
-}
-
-impl fmt::Debug for TwilioClient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TwilioClient")
-            .field("api_base", &self.api_base)
-            .field("account_sid", &self.account_sid)
-            .field("auth_token", &"<redacted>")
-            .field("from", &self.from)
-            .finish_non_exhaustive()
-    }
 }
 
 /// One message to send. At least one of `body`, `media_url` or `content_sid` must be set.
@@ -85,7 +73,7 @@ impl TwilioClient {
         TwilioClient {
             api_base: api_base.trim_end_matches('/').to_string(),
             account_sid: account_sid.to_string(),
-            auth_token: auth_token.to_string(),
+            auth_token: auth_token.into(),
             from: from.to_string(),
             http,
         }
@@ -139,7 +127,7 @@ impl TwilioClient {
             let response = self
                 .http
                 .post(self.messages_url())
-                .basic_auth(&self.account_sid, Some(&self.auth_token))
+                .basic_auth(&self.account_sid, Some(self.auth_token.expose_secret()))
                 .header(reqwest::header::ACCEPT, "application/json")
                 .form(&form)
                 .send()
@@ -175,7 +163,7 @@ impl TwilioClient {
             let response = self
                 .http
                 .get(format!("{}?{query}", self.messages_url()))
-                .basic_auth(&self.account_sid, Some(&self.auth_token))
+                .basic_auth(&self.account_sid, Some(self.auth_token.expose_secret()))
                 .header(reqwest::header::ACCEPT, "application/json")
                 .send()
                 .await

@@ -42,7 +42,7 @@ impl Describer {
             }],
         });
         let req = self.http.post(format!("{}/chat/completions", self.config.api_base));
-        let call = completion(req, &body, self.config.api_key.as_deref());
+        let call = completion(req, &body, self.config.key());
         let description = crate::monitoring::observed(Service::Llm, call).await?;
         if description.is_empty() {
             return Err(ExternalError::Permanent {

@@ -10,7 +10,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use tracing::warn;
 
-use crate::config::Settings;
+use crate::config::{ExposeSecret, Settings};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -58,13 +58,14 @@ impl LinkSigner {
     ///    is used and a warning logged (links then verify only in this process).
     pub fn from_settings(settings: &Settings) -> Self {
         if let Some(k) = &settings.media_signing_key {
-            return Self::new(k.as_bytes().to_vec());
+            return Self::new(k.expose_secret().as_bytes().to_vec());
         }
         let token = settings
             .twilio
             .as_ref()
-            .map(|t| t.auth_token.as_str())
-            .or(settings.api_token.as_deref());
+            .map(|t| &t.auth_token)
+            .or(settings.api_token.as_ref())
+            .map(ExposeSecret::expose_secret);
         if let Some(token) = token {
             let mut mac = HmacSha256::new_from_slice(token.as_bytes()).expect("any key length");
             mac.update(b"mnemo media link key v1");

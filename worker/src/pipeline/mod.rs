@@ -35,7 +35,7 @@ use uuid::Uuid;
 
 use mnemo_shared::clients::llm::LlmClient;
 use mnemo_shared::clients::models::{Embeddings, LocalModels};
-use mnemo_shared::config::Settings;
+use mnemo_shared::config::{ExposeSecret, Settings};
 use mnemo_shared::error::PipelineError;
 use mnemo_shared::jobs::ProcessMessage;
 use mnemo_shared::memory::MemoryEngine;
@@ -120,14 +120,18 @@ impl Pipeline {
         let http = mnemo_shared::clients::http::client(settings.http_timeout);
         let models = LocalModels::start(&settings);
         let mem0 = settings.mem0.as_ref().map(|m| {
-            mnemo_shared::clients::mem0::Mem0Client::new(&m.api_base, &m.api_key, http.clone())
+            mnemo_shared::clients::mem0::Mem0Client::new(
+                &m.api_base,
+                m.api_key.expose_secret(),
+                http.clone(),
+            )
         });
         let engine = MemoryEngine::new(mem0, Embeddings::from_settings(&settings, &models));
         let twilio = settings.twilio.as_ref().map(|t| {
             TwilioClient::new(
                 &settings.twilio_api_base,
                 &t.account_sid,
-                &t.auth_token,
+                t.auth_token.expose_secret(),
                 &t.whatsapp_number,
                 http.clone(),
             )

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mnemo_migration::{Migrator, MigratorTrait};
-use mnemo_shared::config::Settings;
+use mnemo_shared::config::{ExposeSecret, Settings};
 use mnemo_shared::sea_orm::{ConnectionTrait, DatabaseConnection, QueryResult, Statement, Value};
 use mnemo_worker::pipeline::Pipeline;
 use tokio::sync::watch;
@@ -320,7 +320,7 @@ impl TestApp {
     pub fn api(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         let req = self.http.request(method, self.url(path));
         match &self.settings.api_token {
-            Some(t) => req.bearer_auth(t),
+            Some(t) => req.bearer_auth(t.expose_secret()),
             None => req,
         }
     }

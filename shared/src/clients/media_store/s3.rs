@@ -24,7 +24,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use tokio::sync::OnceCell;
 
 use super::{BlobStore, ObjectReader, StoreError};
-use crate::config::S3Settings;
+use crate::config::{ExposeSecret, S3Settings};
 
 const NAME: &str = "s3";
 
@@ -64,7 +64,7 @@ impl S3Store {
                 if let (Some(id), Some(secret)) = (&s.access_key_id, &s.secret_access_key) {
                     loader = loader.credentials_provider(Credentials::new(
                         id.clone(),
-                        secret.clone(),
+                        secret.expose_secret().to_string(),
                         None,
                         None,
                         "mnemo-settings",

@@ -15,7 +15,7 @@ pub use super::embed::Embedder;
 pub use super::pool::InferencePool;
 use super::{install, manifest};
 use crate::clients::external::Service;
-use crate::config::{LocalModelsMode, Settings};
+use crate::config::{ExposeSecret, LocalModelsMode, SecretString, Settings};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ModelError {
@@ -332,7 +332,7 @@ impl Embeddings {
 #[derive(Clone)]
 pub struct ApiEmbedder {
     api_base: String,
-    api_key: Option<String>,
+    api_key: Option<SecretString>,
     model: String,
     http: reqwest::Client,
 }
@@ -368,7 +368,7 @@ impl ApiEmbedder {
         let mut req =
             self.http.post(&url).json(&serde_json::json!({"model": self.model, "input": texts}));
         if let Some(k) = &self.api_key {
-            req = req.bearer_auth(k);
+            req = req.bearer_auth(k.expose_secret());
         }
         let res = req.send().await.map_err(|e| transient(format!("{url}: {e}")))?;
         let status = res.status();
