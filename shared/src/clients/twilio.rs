@@ -576,6 +576,6 @@ mod tests {
             TwilioClient::new("https://api.twilio.com", SID, TOKEN, FROM, reqwest::Client::new());
         let debug = format!("{client:?}");
         assert!(!debug.contains(TOKEN), "{debug}");
-        assert!(debug.contains("redacted"));
+        assert!(debug.contains("auth_token: SecretBox<str>([REDACTED])"), "{debug}");
     }
 }
