@@ -1,7 +1,7 @@
 //! REST latency probe: sends N sequential GETs to each given path over one keep-alive
 //! connection (after a warm-up) and prints p50/p99/max per path. Run by `bench/api.sh`.
 //!
-//! Usage: mnemo-bench-api <base_url> <api_token> <requests> <path>...
+//! Usage: `mnemo-bench-api <base_url> <api_token> <requests> <path>...`
 
 use std::time::{Duration, Instant};
 

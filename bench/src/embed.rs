@@ -1,22 +1,22 @@
 //! Speed and memory of the local embeddings (issue 12, deliverable 6). Run by `bench/embed.sh`,
 //! which starts the real binaries around these subcommands:
 //!
-//!   mnemo-bench-embed single [notes=300]
-//!       loads the embedding model (settings from the environment as for the product:
-//!       `MODELS_DIR`, `EMBED_MODEL`, `MODEL_THREADS`) and embeds single-sentence notes one at
-//!       a time through the product's inference pool; prints the model load time and p50/p99.
-//!   mnemo-bench-embed pool [sentences=400]
-//!       embeds a pool of distinct sentences once and stores them in `bench_pool(text, vector)`
-//!       of `DATABASE_URL`, for the SQL fill of `bench/embed.sh` (one real vector per text).
-//!   mnemo-bench-embed wait-vectors <n> [timeout_s=600]
-//!       polls `SELECT COUNT(*) FROM memory_embeddings` of `DATABASE_URL` until it reaches n and
-//!       prints the elapsed time.
-//!   mnemo-bench-embed query <base_url> <api_token> <user> [requests=600]
-//!       sequential `GET /memories?user=…&query=…` over one keep-alive connection with varied
-//!       wording; prints p50/p99/max.
-//!   mnemo-bench-embed twilio-stub <port>
-//!       answers every request like Twilio's `Messages.json` (201, a fresh SID), so the worker's
-//!       replies stay on 127.0.0.1.
+//! - `mnemo-bench-embed single [notes=300]`
+//!   loads the embedding model (settings from the environment as for the product:
+//!   `MODELS_DIR`, `EMBED_MODEL`, `MODEL_THREADS`) and embeds single-sentence notes one at
+//!   a time through the product's inference pool; prints the model load time and p50/p99.
+//! - `mnemo-bench-embed pool [sentences=400]`
+//!   embeds a pool of distinct sentences once and stores them in `bench_pool(text, vector)`
+//!   of `DATABASE_URL`, for the SQL fill of `bench/embed.sh` (one real vector per text).
+//! - `mnemo-bench-embed wait-vectors <n> [timeout_s=600]`
+//!   polls `SELECT COUNT(*) FROM memory_embeddings` of `DATABASE_URL` until it reaches n and
+//!   prints the elapsed time.
+//! - `mnemo-bench-embed query <base_url> <api_token> <user> [requests=600]`
+//!   sequential `GET /memories?user=…&query=…` over one keep-alive connection with varied
+//!   wording; prints p50/p99/max.
+//! - `mnemo-bench-embed twilio-stub <port>`
+//!   answers every request like Twilio's `Messages.json` (201, a fresh SID), so the worker's
+//!   replies stay on 127.0.0.1.
 
 use std::collections::HashMap;
 use std::sync::Arc;

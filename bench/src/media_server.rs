@@ -3,7 +3,7 @@
 //! deduplicated), sent in 64 KiB chunks at `rate` MiB/s so a file stays in flight for a while.
 //! HTTP/1.1 with `Content-Length`, one request per connection.
 //!
-//! Usage: mnemo-bench-media-server <port> [size_bytes=16777216] [rate_mib_per_s=4] [content_type=video/mp4]
+//! Usage: `mnemo-bench-media-server <port> [size_bytes=16777216] [rate_mib_per_s=4] [content_type=video/mp4]`
 
 use std::time::Duration;
 

@@ -6,7 +6,7 @@
 //! answered "nothing" and out-of-range results — for the full-text leg alone, the semantic leg
 //! alone, and the fusion.
 //!
-//! Usage: mnemo-bench-recall [--data FILE] [--gate kind=min,…] [--verbose]
+//! Usage: `mnemo-bench-recall [--data FILE] [--gate kind=min,…] [--verbose]`
 //! Settings from the environment as for the product (`MODELS_DIR`, `EMBED_MODEL`,
 //! `EMBED_API_BASE`, `DATABASE_URL`; default: a temporary SQLite file). With `--gate`, exits 1
 //! when the fused figures fall below the given minimums (CI's regression gate).

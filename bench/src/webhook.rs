@@ -3,7 +3,7 @@
 //! answers, and prints throughput and latency percentiles. Run by `bench/webhook.sh`, which
 //! starts the ingress on PostgreSQL + Redis and runs pgbench with the same writes beside it.
 //!
-//! Usage: mnemo-bench-webhook <base_url> <auth_token> [requests=20000] [connections=64] [senders=1000]
+//! Usage: `mnemo-bench-webhook <base_url> <auth_token> [requests=20000] [connections=64] [senders=1000]`
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -118,7 +118,7 @@ impl LlmClient {
         }
     }
 
-    /// One sentence answering `question` from the numbered `matches` ("[1] 📝 note · Tue…: text"),
+    /// One sentence answering `question` from the numbered `matches` ("\[1\] 📝 note · Tue…: text"),
     /// or None when the model has no answer or is unavailable.
     pub async fn answer(&self, question: &str, matches: &[String]) -> Option<String> {
         let prompt = format!("Question: {question}\n\nMemories:\n{}", matches.join("\n"));

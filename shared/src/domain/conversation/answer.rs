@@ -50,7 +50,7 @@ pub fn entry(n: usize, item: &Item, tz: Tz, max_text: usize) -> String {
     s
 }
 
-/// The same entry as one line for the answer model: "[1] 📝 note · Tue 12 Nov, 09:14: text".
+/// The same entry as one line for the answer model: "\[1\] 📝 note · Tue 12 Nov, 09:14: text".
 pub fn citation(n: usize, item: &Item, tz: Tz) -> String {
     format!(
         "[{n}] {}: {}",

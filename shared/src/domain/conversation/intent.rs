@@ -4,7 +4,7 @@
 //! that") are memories; "remind me …" is a reminder (but "remind me what …" is a question);
 //! question marks, wh-words followed by an auxiliary, "show me", "find", "did I", "when is"…
 //! are questions; everything else is a memory. A rule that could be wrong says so
-//! ([`Decision::sure`] = false) and an optional chat model may settle it.
+//! ([`Decision`]'s `sure` = false) and an optional chat model may settle it.
 
 /// The intent of one inbound text.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,4 +1,4 @@
-//! The conversation: what a text asks for ([`intent`]), how commands read ([`commands`]), and
+//! The conversation: what a text asks for ([`intent`](mod@intent)), how commands read ([`commands`]), and
 //! how answers are worded ([`answer`]); replying to a message to forget or correct its memory
 //! ([`reply`]). Deterministic rules first; an optional chat model only
 //! settles the messages the rules mark as unsure (see `crate::clients::llm`).
