@@ -292,9 +292,8 @@ impl Endpoint for McpEndpoint {
 
     async fn call(&self, req: Request) -> poem::Result<Response> {
         let header = req.headers().get(poem::http::header::AUTHORIZATION);
-        let token =
-            bearer::token(header.and_then(|v| v.to_str().ok())).unwrap_or_default().to_string();
-        let user = match mcp_tokens::user_of(&self.state.db, &token).await {
+        let token = bearer::token(header.and_then(|v| v.to_str().ok())).unwrap_or_default();
+        let user = match mcp_tokens::user_of(&self.state.db, token).await {
             Ok(Some(u)) => u,
             Ok(None) => {
                 let mut res = ApiError::Unauthorized(

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
 use uuid::Uuid;
 
-use crate::store::db::{all_as, one_as, row};
+use crate::store::db::{all_as, one_as, value};
 use crate::store::delivery::{DeliveryCounts, delivery_counts};
 
 /// How many labels [`Figures::top_labels`] holds.
@@ -105,11 +105,7 @@ pub async fn figures(db: &impl ConnectionTrait, user: Option<Uuid>) -> Result<Fi
     let users_q = async {
         match user {
             Some(_) => Ok::<i64, DbErr>(1),
-            None => Ok(row(db, "SELECT COUNT(*) AS n FROM users", vec![])
-                .await?
-                .map(|r| r.try_get::<i64>("", "n"))
-                .transpose()?
-                .unwrap_or(0)),
+            None => Ok(value(db, "SELECT COUNT(*) FROM users", vec![]).await?.unwrap_or(0)),
         }
     };
     let interactions_q = all::<DirectionKindCount>(
@@ -149,10 +145,7 @@ pub async fn figures(db: &impl ConnectionTrait, user: Option<Uuid>) -> Result<Fi
             "SELECT created_at FROM interactions WHERE direction = 'inbound'{uw} \
              ORDER BY created_at DESC LIMIT 1"
         );
-        row(db, &sql, uv.clone())
-            .await?
-            .map(|r| r.try_get::<DateTime<Utc>>("", "created_at"))
-            .transpose()
+        value::<DateTime<Utc>>(db, &sql, uv.clone()).await
     };
     let jobs_q = all::<StatusCount>(
         db,

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::domain::time::{OffsetPeriod, offset_periods};
 use crate::store::analytics::{StatusCount, all};
-use crate::store::db::stmt;
+use crate::store::db::value;
 
 /// Memories of one kind on one day.
 #[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
@@ -120,12 +120,7 @@ async fn memory_span(
             "SELECT occurred_at FROM memories WHERE 1 = 1{scope} ORDER BY occurred_at {order} LIMIT 1"
         );
         let values = values.to_vec();
-        async move {
-            db.query_one_raw(stmt(db, &sql, values))
-                .await?
-                .map(|r| r.try_get::<DateTime<Utc>>("", "occurred_at"))
-                .transpose()
-        }
+        async move { value::<DateTime<Utc>>(db, &sql, values).await }
     };
     let (first, last) = tokio::try_join!(one("ASC"), one("DESC"))?;
     Ok(first.zip(last))

@@ -14,7 +14,7 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::store::db::{all_as, grouped, stmt};
+use crate::store::db::{all_as, grouped, stmt, value, values};
 use crate::store::entities::{interaction, memory};
 use crate::store::memories;
 
@@ -333,29 +333,22 @@ pub async fn engine_held(
 pub async fn forget_everything(db: &DatabaseConnection, user_id: Uuid) -> Result<Forgotten, DbErr> {
     let txn = crate::store::db::begin_for_user(db, user_id).await?;
     let uid = || -> Vec<Value> { vec![user_id.into()] };
-    let objects: Vec<Uuid> = txn
-        .query_all_raw(stmt(
-            &txn,
-            "SELECT DISTINCT im.media_object_id AS id FROM interaction_media im \
-             JOIN interactions i ON i.id = im.interaction_id \
-             WHERE i.user_id = $1 AND im.media_object_id IS NOT NULL",
-            uid(),
-        ))
-        .await?
-        .iter()
-        .map(|r| r.try_get("", "id"))
-        .collect::<Result<_, _>>()?;
-    let refs = txn
-        .query_one_raw(stmt(
-            &txn,
-            "SELECT COUNT(*) AS n FROM interaction_media im JOIN interactions i ON i.id = im.interaction_id \
-             WHERE i.user_id = $1 AND im.media_object_id IS NOT NULL",
-            uid(),
-        ))
-        .await?
-        .map(|r| r.try_get::<i64>("", "n"))
-        .transpose()?
-        .unwrap_or(0);
+    let objects: Vec<Uuid> = values(
+        &txn,
+        "SELECT DISTINCT im.media_object_id FROM interaction_media im \
+         JOIN interactions i ON i.id = im.interaction_id \
+         WHERE i.user_id = $1 AND im.media_object_id IS NOT NULL",
+        uid(),
+    )
+    .await?;
+    let refs: i64 = value(
+        &txn,
+        "SELECT COUNT(*) FROM interaction_media im JOIN interactions i ON i.id = im.interaction_id \
+         WHERE i.user_id = $1 AND im.media_object_id IS NOT NULL",
+        uid(),
+    )
+    .await?
+    .unwrap_or(0);
     txn.execute_raw(stmt(
         &txn,
         "UPDATE media_objects SET ref_count = ref_count - (SELECT COUNT(*) FROM interaction_media im \
