@@ -3,6 +3,7 @@
 //! on the connection's backend inside the migration.
 
 pub use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::{DatabaseConnection, DbBackend, TransactionTrait};
 
 mod ddl;
 mod m20261121_000001_init;
@@ -44,6 +45,34 @@ impl MigratorTrait for Migrator {
 }
 
 /// Applies all pending migrations.
-pub async fn migrate_up(db: &sea_orm_migration::sea_orm::DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), DbErr> {
+    up(db, None).await
+}
+
+/// Applies the pending migrations (all, or the next `steps`).
+///
+/// On SQLite they run in one transaction, so on one connection of the pool, and all or none of
+/// them apply. sea-orm-migration wraps a migration in a transaction only on PostgreSQL; on
+/// SQLite it hands each statement to whichever pooled connection is free. A connection that
+/// last read the schema before another one dropped a trigger still sees it in its cache, and
+/// `CREATE TRIGGER` then fails with "trigger memories_fts_ai already exists" (seen once in CI
+/// on a fresh database). PostgreSQL keeps one transaction per migration.
+pub async fn up(db: &DatabaseConnection, steps: Option<u32>) -> Result<(), DbErr> {
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return Migrator::up(db, steps).await;
+    }
+    let txn = db.begin().await?;
+    Migrator::up(&txn, steps).await?;
+    txn.commit().await
+}
+
+/// Rolls back the last `steps` applied migrations (all with `None`); on SQLite in one
+/// transaction, as [`up`] applies them.
+pub async fn down(db: &DatabaseConnection, steps: Option<u32>) -> Result<(), DbErr> {
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return Migrator::down(db, steps).await;
+    }
+    let txn = db.begin().await?;
+    Migrator::down(&txn, steps).await?;
+    txn.commit().await
 }

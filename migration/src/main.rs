@@ -28,19 +28,19 @@ async fn run(settings: &Settings, args: &[String]) -> Result<(), Box<dyn std::er
             .transpose()
     };
     match args.first().map(String::as_str) {
-        Some("up") => Migrator::up(&db, steps(1)?).await?,
-        Some("down") => Migrator::down(&db, Some(steps(1)?.unwrap_or(1))).await?,
+        Some("up") => mnemo_migration::up(&db, steps(1)?).await?,
+        Some("down") => mnemo_migration::down(&db, Some(steps(1)?.unwrap_or(1))).await?,
         Some("status") => {
             for m in Migrator::get_migration_with_status(&db).await? {
                 println!("{:?}\t{}", m.status(), m.name());
             }
         }
         Some("fresh") => {
-            Migrator::down(&db, None).await?;
-            Migrator::up(&db, None).await?;
+            mnemo_migration::down(&db, None).await?;
+            mnemo_migration::up(&db, None).await?;
         }
         Some("seed") => {
-            Migrator::up(&db, None).await?;
+            mnemo_migration::up(&db, None).await?;
             let report = mnemo_migration::seed::seed(&db).await?;
             println!("{report}");
         }

@@ -7,7 +7,7 @@
 use apalis::prelude::{TaskBuilder, TaskSink};
 use apalis_postgres::PostgresStorage;
 use apalis_redis::RedisStorage;
-use apalis_sqlite::SqliteStorage;
+use apalis_sqlite::{SqlitePoolOptions, SqliteStorage};
 use sea_orm::{DatabaseConnection, DbBackend};
 
 use crate::config::{QueueBackend, Settings};
@@ -71,7 +71,17 @@ impl JobQueue {
             QueueBackend::Database => match db.get_database_backend() {
                 DbBackend::Sqlite => {
                     let pool = db.get_sqlite_connection_pool();
-                    SqliteStorage::setup(pool).await.map_err(QueueError::database)?;
+                    // apalis's setup also sets per-connection pragmas, `synchronous = OFF` among
+                    // them, on whichever connection it runs: a commit there would not be synced
+                    // before the webhook answers. It gets a connection of its own, closed after.
+                    let own = SqlitePoolOptions::new()
+                        .max_connections(1)
+                        .connect_with((*pool.connect_options()).clone())
+                        .await
+                        .map_err(QueueError::database)?;
+                    let setup = SqliteStorage::setup(&own).await;
+                    own.close().await;
+                    setup.map_err(QueueError::database)?;
                     let config = apalis_sqlite::Config::default().queue(name).batch_size(batch);
                     Ok(JobQueue::Sqlite(SqliteStorage::new(pool).with_config(config)))
                 }
@@ -166,6 +176,45 @@ impl JobQueue {
                 }
             }
             JobQueue::Sqlite(_) | JobQueue::Postgres(_) => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
+
+    use super::*;
+
+    /// Setting up the database queue leaves every pooled SQLite connection as durable as it
+    /// was: apalis's setup sets `synchronous = OFF` (among other per-connection pragmas) on the
+    /// connection it runs on, and a commit there would not be synced before the webhook's 200.
+    #[tokio::test]
+    async fn the_sqlite_queue_setup_leaves_every_pooled_connection_durable() {
+        const CONNECTIONS: usize = 4;
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/q.db?mode=rwc", dir.path().display());
+        let settings =
+            Settings::from_map(&HashMap::from([("DATABASE_URL".into(), url.clone())])).unwrap();
+        let db = crate::store::db::connect_url(&url, CONNECTIONS as u32).await.unwrap();
+        let queue = JobQueue::connect(&settings, &db).await.unwrap();
+        assert_eq!(queue.kind(), "sqlite");
+
+        // `CONNECTIONS` transactions held at once read the pragma on as many connections.
+        let mut held = Vec::new();
+        for _ in 0..CONNECTIONS {
+            let txn = db.begin().await.unwrap();
+            let sql = Statement::from_string(DbBackend::Sqlite, "PRAGMA synchronous");
+            let row = txn.query_one_raw(sql).await.unwrap().unwrap();
+            held.push((row.try_get_by_index::<i64>(0).unwrap(), txn));
+        }
+        let levels: Vec<i64> = held.iter().map(|(level, _)| *level).collect();
+        // 2 is FULL, SQLite's default and what the pool opens connections with.
+        assert_eq!(levels, vec![2; CONNECTIONS], "PRAGMA synchronous per pooled connection");
+        for (_, txn) in held {
+            txn.commit().await.unwrap();
         }
     }
 }

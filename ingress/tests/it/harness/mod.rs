@@ -11,7 +11,6 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mnemo_migration::{Migrator, MigratorTrait};
 use mnemo_shared::config::{ExposeSecret, Settings};
 use mnemo_shared::sea_orm::{ConnectionTrait, DatabaseConnection, QueryResult, Statement, Value};
 use mnemo_worker::pipeline::Pipeline;
@@ -207,7 +206,7 @@ impl TestApp {
         let settings = Arc::new(Settings::from_map(&env).expect("test settings"));
 
         let state = mnemo_ingress::prepare(settings.clone()).await.expect("prepare");
-        Migrator::up(&state.db, None).await.expect("migrate");
+        mnemo_migration::migrate_up(&state.db).await.expect("migrate");
         let (tx, rx) = watch::channel(false);
         tokio::spawn(mnemo_ingress::serve(listener, state.clone(), rx.clone()));
         if opts.worker {
