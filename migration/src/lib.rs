@@ -58,21 +58,40 @@ pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), DbErr> {
 /// `CREATE TRIGGER` then fails with "trigger memories_fts_ai already exists" (seen once in CI
 /// on a fresh database). PostgreSQL keeps one transaction per migration.
 pub async fn up(db: &DatabaseConnection, steps: Option<u32>) -> Result<(), DbErr> {
-    if db.get_database_backend() != DbBackend::Sqlite {
-        return Migrator::up(db, steps).await;
-    }
-    let txn = db.begin().await?;
-    Migrator::up(&txn, steps).await?;
-    txn.commit().await
+    migrate(db, Direction::Up, steps).await
 }
 
 /// Rolls back the last `steps` applied migrations (all with `None`); on SQLite in one
 /// transaction, as [`up`] applies them.
 pub async fn down(db: &DatabaseConnection, steps: Option<u32>) -> Result<(), DbErr> {
+    migrate(db, Direction::Down, steps).await
+}
+
+#[derive(Clone, Copy)]
+enum Direction {
+    Up,
+    Down,
+}
+
+async fn migrate(
+    db: &DatabaseConnection,
+    direction: Direction,
+    steps: Option<u32>,
+) -> Result<(), DbErr> {
+    async fn on<'c>(
+        c: impl IntoSchemaManagerConnection<'c>,
+        direction: Direction,
+        steps: Option<u32>,
+    ) -> Result<(), DbErr> {
+        match direction {
+            Direction::Up => Migrator::up(c, steps).await,
+            Direction::Down => Migrator::down(c, steps).await,
+        }
+    }
     if db.get_database_backend() != DbBackend::Sqlite {
-        return Migrator::down(db, steps).await;
+        return on(db, direction, steps).await;
     }
     let txn = db.begin().await?;
-    Migrator::down(&txn, steps).await?;
+    on(&txn, direction, steps).await?;
     txn.commit().await
 }
