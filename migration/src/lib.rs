@@ -3,7 +3,9 @@
 //! on the connection's backend inside the migration.
 
 pub use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{DatabaseConnection, DbBackend, TransactionTrait};
+use sea_orm_migration::sea_orm::{
+    DatabaseConnection, DbBackend, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 
 mod ddl;
 mod m20261121_000001_init;
@@ -51,8 +53,8 @@ pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), DbErr> {
 
 /// Applies the pending migrations (all, or the next `steps`).
 ///
-/// On SQLite they run in one transaction, so on one connection of the pool, and all or none of
-/// them apply. sea-orm-migration wraps a migration in a transaction only on PostgreSQL; on
+/// On SQLite they run in one `IMMEDIATE` transaction, so on one connection of the pool, all or
+/// none of them apply, and processes that start at once on one file take turns. sea-orm-migration wraps a migration in a transaction only on PostgreSQL; on
 /// SQLite it hands each statement to whichever pooled connection is free. A connection that
 /// last read the schema before another one dropped a trigger still sees it in its cache, and
 /// `CREATE TRIGGER` then fails with "trigger memories_fts_ai already exists" (seen once in CI
@@ -91,7 +93,14 @@ async fn migrate(
     if db.get_database_backend() != DbBackend::Sqlite {
         return on(db, direction, steps).await;
     }
-    let txn = db.begin().await?;
+    // IMMEDIATE takes the write lock at BEGIN: a second process migrating the same file waits
+    // for it (the busy timeout) and then finds nothing pending. A deferred transaction would
+    // read first, and its upgrade to a writer would fail at once with "database is locked".
+    let immediate = TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    };
+    let txn = db.begin_with_options(immediate).await?;
     on(&txn, direction, steps).await?;
     txn.commit().await
 }

@@ -145,3 +145,27 @@ async fn migrations_apply_on_a_pool_of_connections_that_cached_the_old_schema() 
     let hits = mnemo_shared::store::recall::full_text(&db, user, &terms, None, 3).await.unwrap();
     assert_eq!(hits.len(), 1, "the full-text triggers index the seeded memories");
 }
+
+/// Processes that start at once on one SQLite file with migrations pending (the ingress and
+/// workers after an upgrade) all come up: one applies the migrations, the others wait for it and
+/// find nothing pending.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn processes_starting_at_once_on_one_sqlite_file_all_come_up() {
+    // SQLite alone, with either suite: on PostgreSQL only `mnemo-migrate up` migrates.
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/shared.db?mode=rwc", dir.path().display());
+    // An upgrade: the file holds the first migration, the rest are pending.
+    let first = mnemo_shared::store::db::connect_url(&url, 1).await.unwrap();
+    mnemo_migration::up(&first, Some(1)).await.unwrap();
+    first.close().await.unwrap();
+    let mut processes = Vec::new();
+    for _ in 0..4 {
+        let db = mnemo_shared::store::db::connect_url(&url, 2).await.unwrap();
+        processes
+            .push(tokio::spawn(async move { mnemo_migration::migrate_up(&db).await.map(|()| db) }));
+    }
+    for process in processes {
+        let db = process.await.unwrap().expect("every process migrates or finds it done");
+        assert!(Migrator::get_pending_migrations(&db).await.unwrap().is_empty());
+    }
+}
