@@ -53,12 +53,13 @@ pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), DbErr> {
 
 /// Applies the pending migrations (all, or the next `steps`).
 ///
-/// On SQLite they run in one `IMMEDIATE` transaction, so on one connection of the pool, all or
-/// none of them apply, and processes that start at once on one file take turns. sea-orm-migration wraps a migration in a transaction only on PostgreSQL; on
-/// SQLite it hands each statement to whichever pooled connection is free. A connection that
-/// last read the schema before another one dropped a trigger still sees it in its cache, and
-/// `CREATE TRIGGER` then fails with "trigger memories_fts_ai already exists" (seen once in CI
-/// on a fresh database). PostgreSQL keeps one transaction per migration.
+/// On SQLite they run in one `IMMEDIATE` transaction, so on one connection of the pool: all or
+/// none of them apply, and processes that start at once on one file take turns.
+/// sea-orm-migration wraps a migration in a transaction only on PostgreSQL; on SQLite it hands
+/// each statement to whichever pooled connection is free. A connection that last read the
+/// schema before another one dropped a trigger still sees it in its cache, and `CREATE TRIGGER`
+/// then fails with "trigger memories_fts_ai already exists" (seen once in CI on a fresh
+/// database). PostgreSQL keeps one transaction per migration.
 pub async fn up(db: &DatabaseConnection, steps: Option<u32>) -> Result<(), DbErr> {
     migrate(db, Direction::Up, steps).await
 }
